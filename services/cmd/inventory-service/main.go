@@ -1,0 +1,9 @@
+// Command inventory-service runs mqchaos's inventory-service; see README.md for its configuration.
+package main
+
+import (
+	"github.com/mqchaos/mqchaos/services/internal/inventory"
+	"github.com/mqchaos/mqchaos/services/internal/runner"
+)
+
+func main() { runner.Main(inventory.Service) }

@@ -1,0 +1,71 @@
+package contract
+
+import "time"
+
+// HTTP API types: the bodies the services serve, shared with clients.
+
+// Order is served by order-service's GET /orders and POST /orders.
+type Order struct {
+	ID        string    `json:"id"`
+	Item      string    `json:"item"`
+	Quantity  int       `json:"quantity"`
+	Status    string    `json:"status"` // pending, reserved or rejected
+	Reason    string    `json:"reason,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Order statuses.
+const (
+	StatusPending  = "pending"
+	StatusReserved = "reserved"
+	StatusRejected = "rejected"
+)
+
+// PlaceOrder is the body of POST /orders. OrderID is optional; the
+// Idempotency-Key header may carry it instead.
+type PlaceOrder struct {
+	OrderID  string `json:"order_id,omitempty"`
+	Item     string `json:"item"`
+	Quantity int    `json:"quantity"`
+}
+
+// Stock is one item's level: inventory-service's GET and POST /inventory.
+type Stock struct {
+	Item     string `json:"item"`
+	Quantity int    `json:"quantity"`
+}
+
+// Processed is one applied OrderPlaced: inventory-service's GET /processed.
+// With idempotency on there is at most one per order id.
+type Processed struct {
+	OrderID     string    `json:"order_id"`
+	EventID     string    `json:"event_id"`
+	Item        string    `json:"item"`
+	Quantity    int       `json:"quantity"`
+	Result      string    `json:"result"` // "reserved" or "failed"
+	Reason      string    `json:"reason,omitempty"`
+	Replica     string    `json:"replica"`
+	ProcessedAt time.Time `json:"processed_at"`
+}
+
+// Notification kinds.
+const (
+	KindReceived  = "order_received"
+	KindConfirmed = "order_confirmed"
+	KindRejected  = "order_rejected"
+)
+
+// Notification is one recorded notification: GET /notifications.
+type Notification struct {
+	EventID   string    `json:"event_id"`
+	OrderID   string    `json:"order_id"`
+	Kind      string    `json:"kind"`
+	Replica   string    `json:"replica"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// APIError is the body of every 4xx and 5xx response.
+type APIError struct {
+	Error string `json:"error"`
+}

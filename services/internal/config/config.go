@@ -1,0 +1,234 @@
+// Package config reads a service's configuration from the environment, once,
+// into a validated struct. No other package of the services reads the
+// environment.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Idempotency modes.
+const (
+	IdempotencyDurable = "durable" // processed keys in PostgreSQL, in the effect's transaction
+	IdempotencyMemory  = "memory"  // unsafe: processed keys in this process only
+	IdempotencyNone    = "none"    // unsafe: every delivery applies its effect
+)
+
+// Config is everything a service reads from its environment.
+type Config struct {
+	Service  string // order, inventory or notification (set by main)
+	Replica  string // REPLICA_ID, default the host name
+	HTTPAddr string // HTTP_ADDR, default ":8080"
+	LogLevel string // LOG_LEVEL: debug, info, warn, error
+
+	AMQPURL          string        // AMQP_URL (required)
+	DatabaseURL      string        // DATABASE_URL (required)
+	QueueType        string        // QUEUE_TYPE: quorum (default) or classic
+	Prefetch         int           // PREFETCH, default 512
+	Workers          int           // CONSUMER_WORKERS per queue, default 2
+	ConsumeBatch     int           // CONSUME_BATCH: deliveries applied in one transaction, default 128
+	Heartbeat        time.Duration // AMQP_HEARTBEAT, default 10s
+	ReconnectMin     time.Duration // RECONNECT_MIN_DELAY, default 200ms
+	ReconnectMax     time.Duration // RECONNECT_MAX_DELAY, default 5s
+	ConfirmTimeout   time.Duration // CONFIRM_TIMEOUT, default 5s
+	DeliveryLimit    int           // DELIVERY_LIMIT for quorum queues, default 50 (0: none)
+	RetryMaxAttempts int           // RETRY_MAX_ATTEMPTS, default 8
+	RetryBaseDelay   time.Duration // RETRY_BASE_DELAY, default 100ms
+	RetryMaxDelay    time.Duration // RETRY_MAX_DELAY, default 5s
+	HandlerTimeout   time.Duration // HANDLER_TIMEOUT per attempt, default 5s
+	OutboxInterval   time.Duration // OUTBOX_POLL_INTERVAL, default 200ms
+	OutboxBatch      int           // OUTBOX_BATCH, default 256
+	DBMaxConns       int           // DB_MAX_CONNS, default 10
+	ShutdownTimeout  time.Duration // SHUTDOWN_TIMEOUT, default 20s
+	MaxHTTPBody      int64         // MAX_HTTP_BODY_BYTES, default 16384
+	InitialStock     string        // INITIAL_STOCK (inventory): "item=qty,item=qty"
+	Failpoints       string        // FAILPOINTS: "name=count,name=count"
+
+	// Unsafe switches: each turns one guarantee off, for demonstrations.
+	UnsafeAutoAck         bool   // UNSAFE_AUTO_ACK: auto-ack instead of manual acks
+	UnsafeTransientQueues bool   // UNSAFE_TRANSIENT_QUEUES: exclusive auto-delete queues, transient messages
+	UnsafeNoConfirms      bool   // UNSAFE_NO_CONFIRMS: fire and forget
+	Idempotency           string // IDEMPOTENCY: durable (default), memory or none
+	UnsafeRequeueForever  bool   // UNSAFE_REQUEUE_FOREVER: no dead-lettering, failures requeued
+	UnsafeNoOutbox        bool   // UNSAFE_NO_OUTBOX: publish after commit (dual write)
+	UnsafeSharedQueue     bool   // UNSAFE_SHARED_QUEUE: one order queue shared by two services
+}
+
+// Unsafe lists the guarantees this configuration switches off, by variable.
+func (c Config) Unsafe() []string {
+	var u []string
+	add := func(on bool, name string) {
+		if on {
+			u = append(u, name)
+		}
+	}
+	add(c.UnsafeAutoAck, "UNSAFE_AUTO_ACK")
+	add(c.UnsafeTransientQueues, "UNSAFE_TRANSIENT_QUEUES")
+	add(c.UnsafeNoConfirms, "UNSAFE_NO_CONFIRMS")
+	add(c.Idempotency != IdempotencyDurable, "IDEMPOTENCY="+c.Idempotency)
+	add(c.UnsafeRequeueForever, "UNSAFE_REQUEUE_FOREVER")
+	add(c.UnsafeNoOutbox, "UNSAFE_NO_OUTBOX")
+	add(c.UnsafeSharedQueue, "UNSAFE_SHARED_QUEUE")
+	return u
+}
+
+// Load reads the configuration of service from getenv (os.Getenv when nil)
+// and validates it; every problem found is in the joined error.
+func Load(service string, getenv func(string) string) (Config, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	r := reader{getenv: getenv}
+	host, _ := os.Hostname()
+	c := Config{
+		Service:  service,
+		Replica:  r.str("REPLICA_ID", host),
+		HTTPAddr: r.str("HTTP_ADDR", ":8080"),
+		LogLevel: r.str("LOG_LEVEL", "info"),
+
+		AMQPURL:          r.str("AMQP_URL", ""),
+		DatabaseURL:      r.str("DATABASE_URL", ""),
+		QueueType:        r.str("QUEUE_TYPE", "quorum"),
+		Prefetch:         r.int("PREFETCH", 512),
+		Workers:          r.int("CONSUMER_WORKERS", 2),
+		ConsumeBatch:     r.int("CONSUME_BATCH", 128),
+		Heartbeat:        r.dur("AMQP_HEARTBEAT", 10*time.Second),
+		ReconnectMin:     r.dur("RECONNECT_MIN_DELAY", 200*time.Millisecond),
+		ReconnectMax:     r.dur("RECONNECT_MAX_DELAY", 5*time.Second),
+		ConfirmTimeout:   r.dur("CONFIRM_TIMEOUT", 5*time.Second),
+		DeliveryLimit:    r.int("DELIVERY_LIMIT", 50),
+		RetryMaxAttempts: r.int("RETRY_MAX_ATTEMPTS", 8),
+		RetryBaseDelay:   r.dur("RETRY_BASE_DELAY", 100*time.Millisecond),
+		RetryMaxDelay:    r.dur("RETRY_MAX_DELAY", 5*time.Second),
+		HandlerTimeout:   r.dur("HANDLER_TIMEOUT", 5*time.Second),
+		OutboxInterval:   r.dur("OUTBOX_POLL_INTERVAL", 200*time.Millisecond),
+		OutboxBatch:      r.int("OUTBOX_BATCH", 256),
+		DBMaxConns:       r.int("DB_MAX_CONNS", 10),
+		ShutdownTimeout:  r.dur("SHUTDOWN_TIMEOUT", 20*time.Second),
+		MaxHTTPBody:      int64(r.int("MAX_HTTP_BODY_BYTES", 16<<10)),
+		InitialStock:     r.str("INITIAL_STOCK", "widget-a=1000,widget-b=1000,gadget-c=1000"),
+		Failpoints:       r.str("FAILPOINTS", ""),
+
+		UnsafeAutoAck:         r.bool("UNSAFE_AUTO_ACK"),
+		UnsafeTransientQueues: r.bool("UNSAFE_TRANSIENT_QUEUES"),
+		UnsafeNoConfirms:      r.bool("UNSAFE_NO_CONFIRMS"),
+		Idempotency:           r.str("IDEMPOTENCY", IdempotencyDurable),
+		UnsafeRequeueForever:  r.bool("UNSAFE_REQUEUE_FOREVER"),
+		UnsafeNoOutbox:        r.bool("UNSAFE_NO_OUTBOX"),
+		UnsafeSharedQueue:     r.bool("UNSAFE_SHARED_QUEUE"),
+	}
+	errs := r.errs
+	if c.AMQPURL == "" {
+		errs = append(errs, errors.New("AMQP_URL is required"))
+	}
+	if c.DatabaseURL == "" {
+		errs = append(errs, errors.New("DATABASE_URL is required"))
+	}
+	if c.QueueType != "quorum" && c.QueueType != "classic" {
+		errs = append(errs, fmt.Errorf("QUEUE_TYPE %q: want quorum or classic", c.QueueType))
+	}
+	switch c.Idempotency {
+	case IdempotencyDurable, IdempotencyMemory, IdempotencyNone:
+	default:
+		errs = append(errs, fmt.Errorf("IDEMPOTENCY %q: want durable, memory or none", c.Idempotency))
+	}
+	positive := map[string]int{"PREFETCH": c.Prefetch, "CONSUMER_WORKERS": c.Workers, "CONSUME_BATCH": c.ConsumeBatch, "RETRY_MAX_ATTEMPTS": c.RetryMaxAttempts, "OUTBOX_BATCH": c.OutboxBatch, "DB_MAX_CONNS": c.DBMaxConns, "MAX_HTTP_BODY_BYTES": int(c.MaxHTTPBody)}
+	for _, name := range []string{"PREFETCH", "CONSUMER_WORKERS", "CONSUME_BATCH", "RETRY_MAX_ATTEMPTS", "OUTBOX_BATCH", "DB_MAX_CONNS", "MAX_HTTP_BODY_BYTES"} {
+		if positive[name] <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be positive, got %d", name, positive[name]))
+		}
+	}
+	if c.DeliveryLimit < 0 {
+		errs = append(errs, fmt.Errorf("DELIVERY_LIMIT must not be negative, got %d", c.DeliveryLimit))
+	}
+	if c.ReconnectMax < c.ReconnectMin {
+		errs = append(errs, errors.New("RECONNECT_MAX_DELAY is below RECONNECT_MIN_DELAY"))
+	}
+	if _, err := ParseCounts(c.Failpoints); err != nil {
+		errs = append(errs, fmt.Errorf("FAILPOINTS: %w", err))
+	}
+	if _, err := ParseCounts(c.InitialStock); err != nil {
+		errs = append(errs, fmt.Errorf("INITIAL_STOCK: %w", err))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return c, fmt.Errorf("config of %s-service: %w", service, err)
+	}
+	return c, nil
+}
+
+// ParseCounts parses "name=n,name=n" (n a non-negative integer; a bare name
+// means 1) into a map.
+func ParseCounts(s string) (map[string]int, error) {
+	out := map[string]int{}
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		name, count, found := strings.Cut(part, "=")
+		n := 1
+		if found {
+			var err error
+			if n, err = strconv.Atoi(strings.TrimSpace(count)); err != nil || n < 0 {
+				return nil, fmt.Errorf("%q: count must be a non-negative integer", part)
+			}
+		}
+		out[strings.TrimSpace(name)] = n
+	}
+	return out, nil
+}
+
+type reader struct {
+	getenv func(string) string
+	errs   []error
+}
+
+func (r *reader) str(key, def string) string {
+	if v := strings.TrimSpace(r.getenv(key)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (r *reader) int(key string, def int) int {
+	v := r.getenv(key)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil {
+		r.errs = append(r.errs, fmt.Errorf("%s %q: not an integer", key, v))
+		return def
+	}
+	return n
+}
+
+func (r *reader) dur(key string, def time.Duration) time.Duration {
+	v := r.getenv(key)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(v))
+	if err != nil || d < 0 {
+		r.errs = append(r.errs, fmt.Errorf("%s %q: not a duration such as 500ms or 5s", key, v))
+		return def
+	}
+	return d
+}
+
+func (r *reader) bool(key string) bool {
+	v := r.getenv(key)
+	if v == "" {
+		return false
+	}
+	b, err := strconv.ParseBool(strings.TrimSpace(v))
+	if err != nil {
+		r.errs = append(r.errs, fmt.Errorf("%s %q: not a boolean", key, v))
+	}
+	return b
+}

@@ -1,0 +1,50 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+
+func TestDefaultsAreSafe(t *testing.T) {
+	c, err := Load("inventory", env(map[string]string{"AMQP_URL": "amqp://x", "DATABASE_URL": "postgres://x"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Unsafe()) != 0 || c.QueueType != "quorum" || c.Idempotency != IdempotencyDurable || c.Prefetch != 512 || c.Workers != 2 || c.ConsumeBatch != 128 || c.Heartbeat != 10*time.Second {
+		t.Fatalf("defaults %+v, unsafe %v", c, c.Unsafe())
+	}
+}
+
+func TestEveryProblemIsReported(t *testing.T) {
+	_, err := Load("order", env(map[string]string{
+		"QUEUE_TYPE": "stream", "PREFETCH": "zero", "AMQP_HEARTBEAT": "soon", "IDEMPOTENCY": "maybe", "UNSAFE_AUTO_ACK": "sure", "FAILPOINTS": "a=-1",
+	}))
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	for _, want := range []string{"AMQP_URL is required", "DATABASE_URL is required", `QUEUE_TYPE "stream"`, `PREFETCH "zero"`, `AMQP_HEARTBEAT "soon"`, `IDEMPOTENCY "maybe"`, `UNSAFE_AUTO_ACK "sure"`, "FAILPOINTS"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+}
+
+func TestUnsafeSwitchesAreListed(t *testing.T) {
+	c, err := Load("inventory", env(map[string]string{"AMQP_URL": "a", "DATABASE_URL": "d", "UNSAFE_AUTO_ACK": "true", "IDEMPOTENCY": "memory"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.Unsafe(), " "); got != "UNSAFE_AUTO_ACK IDEMPOTENCY=memory" {
+		t.Fatalf("Unsafe() = %q", got)
+	}
+}
+
+func TestParseCounts(t *testing.T) {
+	m, err := ParseCounts(" a=2, b ,,c=0")
+	if err != nil || m["a"] != 2 || m["b"] != 1 || m["c"] != 0 || len(m) != 3 {
+		t.Fatalf("%v %v", m, err)
+	}
+}

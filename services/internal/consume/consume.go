@@ -1,0 +1,201 @@
+// Package consume turns a service's message handler into a rabbit.Handler
+// that keeps the delivery guarantees: ack only after the effect committed,
+// retry transient failures with backoff, dead-letter permanent failures at
+// once and transient ones after the last attempt, with the reason in a
+// header, and never stop the consumer.
+package consume
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/mqchaos/mqchaos/services/contract"
+	"github.com/mqchaos/mqchaos/services/internal/metrics"
+	"github.com/mqchaos/mqchaos/services/internal/rabbit"
+)
+
+// Func applies the effects of one or more messages, in one transaction
+// where it can. errs[i] is nil once ds[i]'s effect is committed (or was
+// committed before), an error wrapping contract.ErrInvalid or ErrPermanent
+// for a message that can never succeed, and any other error for a failure
+// worth retrying. A message whose batch failed is retried alone.
+type Func func(ctx context.Context, ds []amqp.Delivery) (errs []error)
+
+// ErrPermanent marks a failure that retrying cannot fix.
+var ErrPermanent = errors.New("permanent failure")
+
+// Class is how a failure is treated.
+type Class string
+
+const (
+	Permanent Class = "permanent"
+	Transient Class = "transient"
+)
+
+// Classify tells a permanent failure from a transient one. Invalid
+// messages, ErrPermanent and PostgreSQL data and integrity errors (classes
+// 22 and 23) are permanent; everything else (timeouts, lost connections,
+// a database that is down) is transient.
+func Classify(err error) Class {
+	if errors.Is(err, contract.ErrInvalid) || errors.Is(err, ErrPermanent) {
+		return Permanent
+	}
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) && len(pg.Code) == 5 && (pg.Code[:2] == "22" || pg.Code[:2] == "23") {
+		return Permanent
+	}
+	return Transient
+}
+
+// Policy is how failures are retried.
+type Policy struct {
+	MaxAttempts    int           // attempts per delivery before dead-lettering
+	BaseDelay      time.Duration // backoff before the second attempt; doubles each time
+	MaxDelay       time.Duration // backoff cap
+	AttemptTimeout time.Duration // deadline of one attempt
+	AutoAck        bool          // unsafe: the broker acked on send; nothing to settle
+	RequeueForever bool          // unsafe: every failure is requeued, nothing dead-lettered
+}
+
+// Backoff is the wait before attempt n+1 (n from 1): BaseDelay*2^(n-1),
+// capped at MaxDelay, less up to 20% jitter.
+func (p Policy) Backoff(n int) time.Duration {
+	d := p.BaseDelay
+	for i := 1; i < n && d < p.MaxDelay; i++ {
+		d *= 2
+	}
+	d = min(d, p.MaxDelay)
+	return d - time.Duration(rand.Int64N(int64(d)/5+1))
+}
+
+// Publisher sends a dead-lettered copy.
+type Publisher interface {
+	Publish(ctx context.Context, m rabbit.Message) error
+}
+
+// Processor is safe for concurrent use.
+type Processor struct {
+	Queue   string
+	Replica string
+	Policy  Policy
+	Pub     Publisher
+	Log     *slog.Logger
+	Metrics *metrics.Metrics
+}
+
+// Handler wraps f. A batch is applied once together; every message of it
+// that failed then goes through the retry policy alone.
+func (p *Processor) Handler(f Func) rabbit.Handler {
+	return func(ctx context.Context, stop <-chan struct{}, ds []amqp.Delivery) {
+		if len(ds) == 1 {
+			p.process(ctx, stop, ds[0], f)
+			return
+		}
+		actx, cancel := context.WithTimeout(ctx, p.Policy.AttemptTimeout)
+		errs := f(actx, ds)
+		cancel()
+		log := p.Log.With("queue", p.Queue)
+		for i, d := range ds {
+			if errs[i] == nil {
+				p.ack(log, d)
+				continue
+			}
+			p.process(ctx, stop, d, f)
+		}
+	}
+}
+
+func (p *Processor) process(ctx context.Context, stop <-chan struct{}, d amqp.Delivery, f Func) {
+	log := p.Log.With("queue", p.Queue, "message_id", d.MessageId, "redelivered", d.Redelivered)
+	for attempt := 1; ; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, p.Policy.AttemptTimeout)
+		err := f(actx, []amqp.Delivery{d})[0]
+		cancel()
+		if err == nil {
+			p.ack(log, d)
+			return
+		}
+		class := Classify(err)
+		log.Warn("message failed", "attempt", attempt, "class", class, "err", err)
+		switch {
+		case p.Policy.AutoAck:
+			log.Error("message lost: auto-ack already removed it from the queue", "err", err)
+			return
+		case p.Policy.RequeueForever:
+			p.requeue(log, d)
+			return
+		case class == Permanent:
+			p.deadLetter(ctx, log, d, "permanent", err, attempt)
+			return
+		case attempt >= p.Policy.MaxAttempts:
+			p.deadLetter(ctx, log, d, "retries-exhausted", err, attempt)
+			return
+		}
+		p.Metrics.Retried.WithLabelValues(p.Queue).Inc()
+		select {
+		case <-time.After(p.Policy.Backoff(attempt)):
+		case <-stop:
+			p.requeue(log, d)
+			return
+		case <-ctx.Done():
+			p.requeue(log, d)
+			return
+		}
+	}
+}
+
+func (p *Processor) ack(log *slog.Logger, d amqp.Delivery) {
+	if p.Policy.AutoAck {
+		return
+	}
+	if err := d.Ack(false); err != nil {
+		log.Warn("basic.ack failed; the broker will redeliver", "err", err)
+		return
+	}
+	p.Metrics.Acked.WithLabelValues(p.Queue).Inc()
+}
+
+func (p *Processor) requeue(log *slog.Logger, d amqp.Delivery) {
+	if err := d.Nack(false, true); err != nil {
+		log.Warn("basic.nack failed; the broker will redeliver", "err", err)
+		return
+	}
+	p.Metrics.Rejected.WithLabelValues(p.Queue).Inc()
+}
+
+// deadLetter publishes a copy with the reason to the dead-letter exchange,
+// waits for its confirm, then acks the original. If the copy is not
+// confirmed the original is requeued, so nothing is lost.
+func (p *Processor) deadLetter(ctx context.Context, log *slog.Logger, d amqp.Delivery, class string, cause error, attempts int) {
+	headers := amqp.Table{}
+	for k, v := range d.Headers {
+		headers[k] = v
+	}
+	headers[contract.HeaderReason] = cause.Error()
+	headers[contract.HeaderErrorClass] = class
+	headers[contract.HeaderSourceQueue] = p.Queue
+	headers[contract.HeaderAttempts] = int32(attempts)
+	headers[contract.HeaderReplica] = p.Replica
+	err := p.Pub.Publish(ctx, rabbit.Message{
+		Exchange:   contract.DeadLetterExchange,
+		RoutingKey: p.Queue,
+		Publishing: amqp.Publishing{
+			Headers: headers, ContentType: d.ContentType, MessageId: d.MessageId,
+			Type: d.Type, Timestamp: d.Timestamp, Body: d.Body,
+		},
+	})
+	if err != nil {
+		log.Error("dead-letter publish failed; requeueing", "err", err)
+		p.requeue(log, d)
+		return
+	}
+	p.Metrics.DeadLettered.WithLabelValues(p.Queue, class).Inc()
+	log.Warn("message dead-lettered", "class", class, "reason", cause.Error(), "attempts", attempts)
+	p.ack(log, d)
+}

@@ -1,0 +1,207 @@
+package consume
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/mqchaos/mqchaos/services/contract"
+	"github.com/mqchaos/mqchaos/services/internal/metrics"
+	"github.com/mqchaos/mqchaos/services/internal/rabbit"
+)
+
+func TestClassify(t *testing.T) {
+	cases := map[string]struct {
+		err  error
+		want Class
+	}{
+		"invalid message":       {fmt.Errorf("decode: %w", contract.ErrInvalid), Permanent},
+		"marked permanent":      {fmt.Errorf("x: %w", ErrPermanent), Permanent},
+		"check violation":       {&pgconn.PgError{Code: "23514"}, Permanent},
+		"data exception":        {&pgconn.PgError{Code: "22001"}, Permanent},
+		"serialization failure": {&pgconn.PgError{Code: "40001"}, Transient},
+		"admin shutdown":        {&pgconn.PgError{Code: "57P01"}, Transient},
+		"timeout":               {context.DeadlineExceeded, Transient},
+		"connection refused":    {errors.New("dial tcp: connection refused"), Transient},
+	}
+	for name, tc := range cases {
+		if got := Classify(tc.err); got != tc.want {
+			t.Errorf("%s: Classify = %s, want %s", name, got, tc.want)
+		}
+	}
+}
+
+func TestBackoffDoublesUpToTheCap(t *testing.T) {
+	p := Policy{BaseDelay: 100 * time.Millisecond, MaxDelay: time.Second}
+	for n, want := range map[int]time.Duration{1: 100 * time.Millisecond, 2: 200 * time.Millisecond, 4: 800 * time.Millisecond, 5: time.Second, 30: time.Second} {
+		got := p.Backoff(n)
+		if got > want || got < want*8/10 {
+			t.Errorf("Backoff(%d) = %s, want within 20%% below %s", n, got, want)
+		}
+	}
+}
+
+// acks records how a delivery was settled.
+type acks struct{ acked, requeued, rejected int }
+
+func (a *acks) Ack(uint64, bool) error         { a.acked++; return nil }
+func (a *acks) Nack(_ uint64, _, r bool) error { a.nack(r); return nil }
+func (a *acks) Reject(_ uint64, r bool) error  { a.nack(r); return nil }
+func (a *acks) nack(requeue bool) {
+	if requeue {
+		a.requeued++
+	} else {
+		a.rejected++
+	}
+}
+
+type publisher struct {
+	msgs []rabbit.Message
+	err  error
+}
+
+func (p *publisher) Publish(_ context.Context, m rabbit.Message) error {
+	if p.err != nil {
+		return p.err
+	}
+	p.msgs = append(p.msgs, m)
+	return nil
+}
+
+// each applies f to every delivery of a batch.
+func each(f func(context.Context, amqp.Delivery) error) Func {
+	return func(ctx context.Context, ds []amqp.Delivery) []error {
+		errs := make([]error, len(ds))
+		for i, d := range ds {
+			errs[i] = f(ctx, d)
+		}
+		return errs
+	}
+}
+
+func newProcessor(policy Policy, pub *publisher) *Processor {
+	return &Processor{Queue: "q", Replica: "r-1", Policy: policy, Pub: pub, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: metrics.New()}
+}
+
+func process(t *testing.T, policy Policy, pub *publisher, f func(context.Context, amqp.Delivery) error) *acks {
+	t.Helper()
+	a := &acks{}
+	newProcessor(policy, pub).Handler(each(f))(context.Background(), make(chan struct{}),
+		[]amqp.Delivery{{Acknowledger: a, DeliveryTag: 1, MessageId: "m-1", Body: []byte("{}")}})
+	return a
+}
+
+func TestABatchSettlesEachMessageOnItsOwnMerits(t *testing.T) {
+	pub := &publisher{}
+	good, bad, flaky := &acks{}, &acks{}, &acks{}
+	calls := map[string]int{}
+	f := func(_ context.Context, ds []amqp.Delivery) []error {
+		errs := make([]error, len(ds))
+		for i, d := range ds {
+			calls[d.MessageId]++
+			switch {
+			case d.MessageId == "bad":
+				errs[i] = contract.ErrInvalid
+			case d.MessageId == "flaky" && calls["flaky"] == 1:
+				errs[i] = errors.New("timeout")
+			}
+		}
+		return errs
+	}
+	newProcessor(fast, pub).Handler(f)(context.Background(), make(chan struct{}), []amqp.Delivery{
+		{Acknowledger: good, MessageId: "good"}, {Acknowledger: bad, MessageId: "bad"}, {Acknowledger: flaky, MessageId: "flaky"},
+	})
+	if good.acked != 1 || calls["good"] != 1 {
+		t.Errorf("good: %+v after %d calls", good, calls["good"])
+	}
+	if bad.acked != 1 || len(pub.msgs) != 1 || pub.msgs[0].Publishing.MessageId != "bad" {
+		t.Errorf("bad must be dead-lettered alone: %+v, %d dead letters", bad, len(pub.msgs))
+	}
+	if flaky.acked != 1 || calls["flaky"] != 2 {
+		t.Errorf("flaky must be retried alone and succeed: %+v after %d calls", flaky, calls["flaky"])
+	}
+}
+
+var fast = Policy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond, AttemptTimeout: time.Second}
+
+func TestSuccessIsAcked(t *testing.T) {
+	a := process(t, fast, &publisher{}, func(context.Context, amqp.Delivery) error { return nil })
+	if a.acked != 1 || a.requeued+a.rejected != 0 {
+		t.Fatalf("%+v", a)
+	}
+}
+
+func TestPermanentFailureIsDeadLetteredAtOnceWithItsReason(t *testing.T) {
+	pub := &publisher{}
+	calls := 0
+	a := process(t, fast, pub, func(context.Context, amqp.Delivery) error {
+		calls++
+		return fmt.Errorf("decode: %w", contract.ErrInvalid)
+	})
+	if calls != 1 || a.acked != 1 || len(pub.msgs) != 1 {
+		t.Fatalf("calls %d, %+v, %d dead-lettered", calls, a, len(pub.msgs))
+	}
+	m := pub.msgs[0]
+	if m.Exchange != contract.DeadLetterExchange || m.RoutingKey != "q" || m.Publishing.Headers[contract.HeaderErrorClass] != "permanent" ||
+		m.Publishing.Headers[contract.HeaderReason] != "decode: invalid message" || m.Publishing.MessageId != "m-1" {
+		t.Fatalf("dead letter %+v", m)
+	}
+}
+
+func TestTransientFailureIsRetriedThenSucceeds(t *testing.T) {
+	calls := 0
+	a := process(t, fast, &publisher{}, func(context.Context, amqp.Delivery) error {
+		calls++
+		if calls < 3 {
+			return errors.New("database unavailable")
+		}
+		return nil
+	})
+	if calls != 3 || a.acked != 1 {
+		t.Fatalf("calls %d, %+v", calls, a)
+	}
+}
+
+func TestTransientFailureIsDeadLetteredAfterTheLastAttempt(t *testing.T) {
+	pub := &publisher{}
+	calls := 0
+	a := process(t, fast, pub, func(context.Context, amqp.Delivery) error { calls++; return errors.New("timeout") })
+	if calls != fast.MaxAttempts || a.acked != 1 || len(pub.msgs) != 1 || pub.msgs[0].Publishing.Headers[contract.HeaderErrorClass] != "retries-exhausted" {
+		t.Fatalf("calls %d, %+v, %+v", calls, a, pub.msgs)
+	}
+}
+
+func TestUnconfirmedDeadLetterRequeuesTheOriginal(t *testing.T) {
+	a := process(t, fast, &publisher{err: rabbit.ErrNotConfirmed}, func(context.Context, amqp.Delivery) error {
+		return contract.ErrInvalid
+	})
+	if a.acked != 0 || a.requeued != 1 {
+		t.Fatalf("a dead letter that was not confirmed must not lose the message: %+v", a)
+	}
+}
+
+func TestUnsafeRequeueForeverNeverDeadLetters(t *testing.T) {
+	pub := &publisher{}
+	p := fast
+	p.RequeueForever = true
+	a := process(t, p, pub, func(context.Context, amqp.Delivery) error { return contract.ErrInvalid })
+	if a.requeued != 1 || len(pub.msgs) != 0 {
+		t.Fatalf("%+v, %d dead-lettered", a, len(pub.msgs))
+	}
+}
+
+func TestUnsafeAutoAckSettlesNothing(t *testing.T) {
+	p := fast
+	p.AutoAck = true
+	a := process(t, p, &publisher{}, func(context.Context, amqp.Delivery) error { return errors.New("down") })
+	if *a != (acks{}) {
+		t.Fatalf("auto-ack deliveries must not be settled: %+v", a)
+	}
+}

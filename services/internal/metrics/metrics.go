@@ -1,0 +1,48 @@
+// Package metrics holds a service's Prometheus counters.
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics is safe for concurrent use.
+type Metrics struct {
+	Registry     *prometheus.Registry
+	Consumed     *prometheus.CounterVec // by queue
+	Acked        *prometheus.CounterVec // by queue
+	Rejected     *prometheus.CounterVec // by queue: nacked back for redelivery
+	DeadLettered *prometheus.CounterVec // by queue and class
+	Retried      *prometheus.CounterVec // by queue
+	Duplicates   *prometheus.CounterVec // by queue
+	Published    *prometheus.CounterVec // by exchange
+	Confirmed    *prometheus.CounterVec // by exchange
+	Nacked       *prometheus.CounterVec // by exchange: publish not confirmed
+	Reconnects   prometheus.Counter
+}
+
+// New registers the counters, with Go and process collectors, in a new registry.
+func New() *Metrics {
+	r := prometheus.NewRegistry()
+	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	vec := func(name, help string, labels ...string) *prometheus.CounterVec {
+		c := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "mqchaos", Name: name, Help: help}, labels)
+		r.MustRegister(c)
+		return c
+	}
+	m := &Metrics{
+		Registry:     r,
+		Consumed:     vec("messages_consumed_total", "Deliveries received.", "queue"),
+		Acked:        vec("messages_acked_total", "Deliveries acked after their effect committed.", "queue"),
+		Rejected:     vec("messages_rejected_total", "Deliveries returned to the queue for redelivery.", "queue"),
+		DeadLettered: vec("messages_dead_lettered_total", "Deliveries sent to the dead-letter queue.", "queue", "class"),
+		Retried:      vec("messages_retried_total", "Handler attempts retried after a transient failure.", "queue"),
+		Duplicates:   vec("messages_duplicate_total", "Deliveries whose effect was applied before.", "queue"),
+		Published:    vec("messages_published_total", "Messages published.", "exchange"),
+		Confirmed:    vec("messages_confirmed_total", "Publishes confirmed by the broker.", "exchange"),
+		Nacked:       vec("messages_unconfirmed_total", "Publishes nacked or not confirmed in time.", "exchange"),
+		Reconnects:   prometheus.NewCounter(prometheus.CounterOpts{Namespace: "mqchaos", Name: "amqp_reconnects_total", Help: "AMQP connections re-established after a loss."}),
+	}
+	r.MustRegister(m.Reconnects)
+	return m
+}

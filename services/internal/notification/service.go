@@ -1,0 +1,167 @@
+// Package notification is notification-service: it records one
+// notification per event it consumes, keyed by event id: order received
+// (OrderPlaced), confirmed (InventoryReserved) or rejected (InventoryFailed).
+package notification
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/mqchaos/mqchaos/services/contract"
+	"github.com/mqchaos/mqchaos/services/internal/failpoint"
+	"github.com/mqchaos/mqchaos/services/internal/httpserver"
+	"github.com/mqchaos/mqchaos/services/internal/idempotency"
+	"github.com/mqchaos/mqchaos/services/internal/postgres"
+	"github.com/mqchaos/mqchaos/services/internal/rabbit"
+	"github.com/mqchaos/mqchaos/services/internal/runner"
+)
+
+// Notification kinds.
+const (
+	KindReceived  = contract.KindReceived
+	KindConfirmed = contract.KindConfirmed
+	KindRejected  = contract.KindRejected
+)
+
+// Service is notification-service, for runner.Main.
+var Service = runner.Service{Name: "notification", Migrations: []string{schema}, Setup: setup}
+
+const schema = `CREATE TABLE IF NOT EXISTS notifications (
+	id bigserial PRIMARY KEY,
+	event_id text NOT NULL,
+	order_id text NOT NULL,
+	kind text NOT NULL,
+	replica text NOT NULL,
+	created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS notifications_order ON notifications (order_id)`
+
+// Notification is one recorded notification.
+type Notification = contract.Notification
+
+type service struct {
+	rt   *runner.Runtime
+	pool *pgxpool.Pool
+}
+
+func setup(_ context.Context, rt *runner.Runtime) error {
+	s := &service{rt: rt, pool: rt.Pool}
+	rt.Mux.HandleFunc("GET /notifications", s.list)
+	rt.Consume(rabbit.Binding{
+		Queue: rt.OrdersQueue(contract.NotificationOrdersQueue), Exchange: contract.OrdersExchange,
+		Keys: []string{contract.RouteOrderPlaced},
+	}, s.onOrderPlaced)
+	rt.Consume(rabbit.Binding{
+		Queue: contract.NotificationInventoryQueue, Exchange: contract.InventoryExchange,
+		Keys: []string{contract.BindAllInventoryResults},
+	}, s.onInventoryResult)
+	return nil
+}
+
+// note is one notification to record, decoded from delivery i of a batch.
+type note struct {
+	i                      int
+	eventID, orderID, kind string
+	recorded               bool
+}
+
+func (s *service) onOrderPlaced(ctx context.Context, ds []amqp.Delivery) []error {
+	return s.record(ctx, ds, func(body []byte) (note, error) {
+		env, err := contract.DecodeEnvelope(body, contract.TypeOrderPlaced)
+		if err != nil {
+			return note{}, err
+		}
+		o, err := contract.DecodeOrderPlaced(env)
+		return note{eventID: env.EventID, orderID: o.OrderID, kind: KindReceived}, err
+	})
+}
+
+func (s *service) onInventoryResult(ctx context.Context, ds []amqp.Delivery) []error {
+	return s.record(ctx, ds, func(body []byte) (note, error) {
+		env, err := contract.DecodeEnvelope(body, contract.TypeInventoryReserved, contract.TypeInventoryFailed)
+		if err != nil {
+			return note{}, err
+		}
+		r, err := contract.DecodeInventoryResult(env)
+		kind := KindConfirmed
+		if env.Type == contract.TypeInventoryFailed {
+			kind = KindRejected
+		}
+		return note{eventID: env.EventID, orderID: r.OrderID, kind: kind}, err
+	})
+}
+
+// recordNotification stores one notification per event id ($1, claimed
+// when $2) as one statement; it returns 0 when the event was seen before.
+const recordNotification = `WITH ` + idempotency.ClaimCTE + `, ins AS (
+	INSERT INTO notifications (event_id, order_id, kind, replica) SELECT $1, $3, $4, $5 FROM proceed RETURNING 1
+)
+SELECT count(*) FROM ins`
+
+// record stores one notification per event id for a batch, in one
+// transaction.
+func (s *service) record(ctx context.Context, ds []amqp.Delivery, decode func([]byte) (note, error)) []error {
+	errs := make([]error, len(ds))
+	var notes []*note
+	for i, d := range ds {
+		n, err := decode(d.Body)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		if !s.rt.Idem.Precheck(n.eventID) {
+			s.rt.Metrics.Duplicates.WithLabelValues(d.RoutingKey).Inc()
+			continue
+		}
+		n.i = i
+		notes = append(notes, &n)
+	}
+	if len(notes) == 0 {
+		return errs
+	}
+	err := postgres.InTx(ctx, s.pool, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		for _, n := range notes {
+			b.Queue(recordNotification, n.eventID, s.rt.Idem.Durable(), n.orderID, n.kind, s.rt.Config.Replica).
+				QueryRow(func(row pgx.Row) error {
+					var count int
+					err := row.Scan(&count)
+					n.recorded = count == 1
+					return err
+				})
+		}
+		return tx.SendBatch(ctx, b).Close()
+	})
+	if err != nil {
+		for _, n := range notes {
+			s.rt.Idem.Release(n.eventID)
+			errs[n.i] = fmt.Errorf("record %s for order %s: %w", n.kind, n.orderID, err)
+		}
+		return errs
+	}
+	for _, n := range notes {
+		if !n.recorded {
+			s.rt.Metrics.Duplicates.WithLabelValues(ds[n.i].RoutingKey).Inc()
+		}
+	}
+	s.rt.Failpoints.Hit(ctx, failpoint.NotificationAfterCommit)
+	return errs
+}
+
+// list serves GET /notifications[?order_id=].
+func (s *service) list(w http.ResponseWriter, r *http.Request) {
+	rows, err := s.pool.Query(r.Context(), `SELECT event_id, order_id, kind, replica, created_at FROM notifications
+		WHERE $1 = '' OR order_id = $1 ORDER BY id`, r.URL.Query().Get("order_id"))
+	if err != nil {
+		httpserver.WriteError(w, http.StatusServiceUnavailable, "database unavailable")
+		return
+	}
+	if err := httpserver.StreamJSON(w, rows, pgx.RowToStructByPos[Notification]); err != nil {
+		s.rt.Log.Error("list notifications cut short", "err", err)
+	}
+}

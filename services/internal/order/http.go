@@ -1,0 +1,145 @@
+package order
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/mqchaos/mqchaos/services/contract"
+	"github.com/mqchaos/mqchaos/services/internal/failpoint"
+	"github.com/mqchaos/mqchaos/services/internal/httpserver"
+	"github.com/mqchaos/mqchaos/services/internal/outbox"
+)
+
+type handler struct {
+	store   store
+	outbox  *outbox.Outbox
+	fps     *failpoint.Set
+	log     *slog.Logger
+	maxBody int64
+}
+
+func (h *handler) routes(mux *http.ServeMux) {
+	mux.HandleFunc("POST /orders", h.create)
+	mux.HandleFunc("GET /orders", h.list)
+	mux.HandleFunc("GET /orders/{id}", h.get)
+}
+
+// createRequest is the body of POST /orders.
+type createRequest struct {
+	OrderID  *string         `json:"order_id"`
+	Item     *string         `json:"item"`
+	Quantity json.RawMessage `json:"quantity"`
+}
+
+// parseCreate validates a POST /orders request into an order.
+func parseCreate(w http.ResponseWriter, r *http.Request, maxBody int64) (Order, error) {
+	var req createRequest
+	if err := httpserver.DecodeJSON(w, r, maxBody, &req); err != nil {
+		return Order{}, err
+	}
+	if err := httpserver.Require(httpserver.Field{Name: "item", Present: req.Item != nil}, httpserver.Field{Name: "quantity", Present: len(req.Quantity) > 0}); err != nil {
+		return Order{}, err
+	}
+	qty, ok := httpserver.IntAtLeast(req.Quantity, 1)
+	if !ok {
+		return Order{}, httpserver.BadRequest("quantity must be a positive integer, got %s", req.Quantity)
+	}
+	id := r.Header.Get("Idempotency-Key")
+	if req.OrderID != nil {
+		if id != "" && id != *req.OrderID {
+			return Order{}, httpserver.BadRequest("order_id %q and Idempotency-Key %q differ", *req.OrderID, id)
+		}
+		id = *req.OrderID
+		if id == "" {
+			return Order{}, httpserver.BadRequest("order_id must not be empty")
+		}
+	}
+	if id == "" {
+		id = contract.NewID()
+	}
+	if err := contract.ValidateOrder(id, *req.Item, qty); err != nil {
+		return Order{}, httpserver.BadRequest("%s", strings.TrimPrefix(err.Error(), contract.ErrInvalid.Error()+": "))
+	}
+	return Order{ID: id, Item: *req.Item, Quantity: qty, Status: StatusPending}, nil
+}
+
+// create serves POST /orders: 201 with a new order, 200 with the existing
+// one for a repeated id, 409 if the id names a different order, 4xx for
+// bad input (nothing stored), 503 if the database is unavailable.
+func (h *handler) create(w http.ResponseWriter, r *http.Request) {
+	o, err := parseCreate(w, r, h.maxBody)
+	if err != nil {
+		httpserver.Respond(w, err)
+		return
+	}
+	ctx := r.Context()
+	ev, err := placedEvent(o)
+	if err != nil {
+		httpserver.Respond(w, err)
+		return
+	}
+	ob := h.outbox.Begin()
+	saved, created, err := h.store.Create(ctx, o, ob, ev)
+	switch {
+	case errors.Is(err, errConflict):
+		httpserver.WriteError(w, http.StatusConflict, fmt.Sprintf("order %q exists with other contents", o.ID))
+		return
+	case err != nil:
+		h.log.Error("store order failed", "order_id", o.ID, "err", err)
+		httpserver.WriteError(w, http.StatusServiceUnavailable, "order not stored: database unavailable")
+		return
+	}
+	if !created {
+		httpserver.WriteJSON(w, http.StatusOK, saved)
+		return
+	}
+	h.fps.Hit(ctx, failpoint.OrderAfterCommit)
+	if err := ob.Committed(context.WithoutCancel(ctx)); err != nil {
+		// Only with UNSAFE_NO_OUTBOX: the order is stored, its event is not.
+		h.log.Error("direct publish failed after commit: event lost", "order_id", o.ID, "err", err)
+	}
+	httpserver.WriteJSON(w, http.StatusCreated, saved)
+}
+
+func placedEvent(o Order) (outbox.Event, error) {
+	id := contract.NewID()
+	body, err := contract.NewEvent(id, contract.TypeOrderPlaced, time.Now(), contract.OrderPlaced{OrderID: o.ID, Item: o.Item, Quantity: o.Quantity})
+	if err != nil {
+		return outbox.Event{}, err
+	}
+	return outbox.Event{ID: id, Type: contract.TypeOrderPlaced, Exchange: contract.OrdersExchange, RoutingKey: contract.RouteOrderPlaced, Body: body}, nil
+}
+
+func (h *handler) get(w http.ResponseWriter, r *http.Request) {
+	o, err := h.store.Get(r.Context(), r.PathValue("id"))
+	switch {
+	case errors.Is(err, errNotFound):
+		httpserver.WriteError(w, http.StatusNotFound, fmt.Sprintf("order %q not found", r.PathValue("id")))
+	case err != nil:
+		httpserver.WriteError(w, http.StatusServiceUnavailable, "database unavailable")
+	default:
+		httpserver.WriteJSON(w, http.StatusOK, o)
+	}
+}
+
+func (h *handler) list(w http.ResponseWriter, r *http.Request) {
+	status := r.URL.Query().Get("status")
+	switch status {
+	case "", StatusPending, StatusReserved, StatusRejected:
+	default:
+		httpserver.WriteError(w, http.StatusBadRequest, fmt.Sprintf("status %q: want pending, reserved or rejected", status))
+		return
+	}
+	orders, err := h.store.List(r.Context(), status)
+	if err != nil {
+		httpserver.WriteError(w, http.StatusServiceUnavailable, "database unavailable")
+		return
+	}
+	httpserver.WriteJSON(w, http.StatusOK, httpserver.NonNil(orders))
+}

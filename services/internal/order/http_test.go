@@ -1,0 +1,146 @@
+package order
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/mqchaos/mqchaos/services/contract"
+	"github.com/mqchaos/mqchaos/services/internal/outbox"
+)
+
+// fakeStore keeps orders in memory, for handler tests.
+type fakeStore struct {
+	mu     sync.Mutex
+	orders map[string]Order
+	events []outbox.Event
+}
+
+func (f *fakeStore) Create(_ context.Context, o Order, _ *outbox.Tx, ev outbox.Event) (Order, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if old, ok := f.orders[o.ID]; ok {
+		if old.Item != o.Item || old.Quantity != o.Quantity {
+			return Order{}, false, errConflict
+		}
+		return old, false, nil
+	}
+	f.orders[o.ID] = o
+	f.events = append(f.events, ev)
+	return o, true, nil
+}
+
+func (f *fakeStore) Get(_ context.Context, id string) (Order, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	o, ok := f.orders[id]
+	if !ok {
+		return o, errNotFound
+	}
+	return o, nil
+}
+
+func (f *fakeStore) List(context.Context, string) ([]Order, error) { return nil, nil }
+
+func newTestServer() (*fakeStore, *http.ServeMux) {
+	st := &fakeStore{orders: map[string]Order{}}
+	h := &handler{store: st, outbox: &outbox.Outbox{}, log: slog.New(slog.NewTextHandler(io.Discard, nil)), maxBody: 1024}
+	mux := http.NewServeMux()
+	h.routes(mux)
+	return st, mux
+}
+
+func post(mux *http.ServeMux, body string, header ...string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodPost, "/orders", strings.NewReader(body))
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, req)
+	return rec
+}
+
+func TestCreateRejectsBadInputAndStoresNothing(t *testing.T) {
+	cases := map[string]struct {
+		body   string
+		header []string
+		status int
+		reason string
+	}{
+		"invalid JSON":        {`{"item":`, nil, 400, "invalid JSON"},
+		"empty body":          {``, nil, 400, "body is empty"},
+		"not an object":       {`[1]`, nil, 400, "must be an object"},
+		"trailing data":       {`{"item":"a","quantity":1} {}`, nil, 400, "single object"},
+		"unknown field":       {`{"item":"a","quantity":1,"price":3}`, nil, 400, `unknown field "price"`},
+		"missing item":        {`{"quantity":1}`, nil, 400, "missing fields: item"},
+		"missing both":        {`{}`, nil, 400, "missing fields: item, quantity"},
+		"item not a string":   {`{"item":7,"quantity":1}`, nil, 400, `field "item" must be a string`},
+		"zero quantity":       {`{"item":"a","quantity":0}`, nil, 400, "positive integer, got 0"},
+		"negative quantity":   {`{"item":"a","quantity":-1}`, nil, 400, "positive integer, got -1"},
+		"fractional quantity": {`{"item":"a","quantity":1.5}`, nil, 400, "positive integer, got 1.5"},
+		"string quantity":     {`{"item":"a","quantity":"1"}`, nil, 400, `positive integer, got "1"`},
+		"empty item":          {`{"item":"","quantity":1}`, nil, 400, "item is missing"},
+		"empty order id":      {`{"order_id":"","item":"a","quantity":1}`, nil, 400, "order_id must not be empty"},
+		"id and key differ":   {`{"order_id":"a","item":"a","quantity":1}`, []string{"Idempotency-Key", "b"}, 400, "differ"},
+		"body too large":      {`{"item":"` + strings.Repeat("a", 2000) + `","quantity":1}`, nil, 413, "body too large"},
+		"overlong order id":   {`{"order_id":"` + strings.Repeat("x", 200) + `","item":"a","quantity":1}`, nil, 400, "order_id is longer than 128"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			st, mux := newTestServer()
+			rec := post(mux, tc.body, tc.header...)
+			if rec.Code != tc.status {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tc.status, rec.Body)
+			}
+			var e contract.APIError
+			if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || !strings.Contains(e.Error, tc.reason) {
+				t.Fatalf("body %s: want a JSON error containing %q", rec.Body, tc.reason)
+			}
+			if len(st.orders) != 0 {
+				t.Fatalf("stored %d orders from bad input", len(st.orders))
+			}
+		})
+	}
+}
+
+func TestCreateIsIdempotentByOrderID(t *testing.T) {
+	st, mux := newTestServer()
+	first := post(mux, `{"order_id":"o-1","item":"widget-a","quantity":2}`)
+	again := post(mux, `{"item":"widget-a","quantity":2}`, "Idempotency-Key", "o-1")
+	other := post(mux, `{"order_id":"o-1","item":"widget-b","quantity":2}`)
+	if first.Code != 201 || again.Code != 200 || other.Code != 409 {
+		t.Fatalf("statuses %d, %d, %d; want 201, 200, 409", first.Code, again.Code, other.Code)
+	}
+	if len(st.orders) != 1 || len(st.events) != 1 {
+		t.Fatalf("%d orders and %d events, want 1 and 1", len(st.orders), len(st.events))
+	}
+	env, err := contract.DecodeEnvelope(st.events[0].Body, contract.TypeOrderPlaced)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, err := contract.DecodeOrderPlaced(env); err != nil || o.OrderID != "o-1" || o.Quantity != 2 {
+		t.Fatalf("event %+v, %v", o, err)
+	}
+}
+
+func TestCreateGeneratesAnIDAndGetFindsIt(t *testing.T) {
+	_, mux := newTestServer()
+	rec := post(mux, `{"item":"widget-a","quantity":1}`)
+	var o contract.Order
+	if err := json.Unmarshal(rec.Body.Bytes(), &o); err != nil || rec.Code != 201 || o.ID == "" || o.Status != StatusPending {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+	get := httptest.NewRecorder()
+	mux.ServeHTTP(get, httptest.NewRequest(http.MethodGet, "/orders/"+o.ID, nil))
+	missing := httptest.NewRecorder()
+	mux.ServeHTTP(missing, httptest.NewRequest(http.MethodGet, "/orders/nope", nil))
+	if get.Code != 200 || missing.Code != 404 {
+		t.Fatalf("get %d, missing %d", get.Code, missing.Code)
+	}
+}

@@ -1,0 +1,106 @@
+package outbox
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"slices"
+	"testing"
+
+	"github.com/mqchaos/mqchaos/services/internal/rabbit"
+)
+
+// memStore is an outbox table in memory.
+type memStore struct {
+	pending []Row
+	sent    []int64
+}
+
+func (s *memStore) Claim(_ context.Context, limit int) ([]Row, func(context.Context, []int64) error, error) {
+	rows := s.pending[:min(limit, len(s.pending))]
+	return rows, func(_ context.Context, ids []int64) error {
+		s.sent = append(s.sent, ids...)
+		s.pending = slices.DeleteFunc(s.pending, func(r Row) bool { return slices.Contains(ids, r.ID) })
+		return nil
+	}, nil
+}
+
+// flakyPublisher fails the publishes whose message id is in fail.
+type flakyPublisher struct {
+	fail      map[string]bool
+	published []string
+}
+
+func (p *flakyPublisher) PublishBatch(_ context.Context, msgs []rabbit.Message) []error {
+	errs := make([]error, len(msgs))
+	for i, m := range msgs {
+		p.published = append(p.published, m.Publishing.MessageId)
+		if p.fail[m.Publishing.MessageId] {
+			errs[i] = rabbit.ErrNotConfirmed
+		}
+	}
+	return errs
+}
+
+func rows(n int) []Row {
+	out := make([]Row, n)
+	for i := range out {
+		id := string(rune('a' + i))
+		out[i] = Row{ID: int64(i + 1), Event: Event{ID: id, Type: "T", Exchange: "x", RoutingKey: "k", Body: []byte("{}")}}
+	}
+	return out
+}
+
+func newOutbox(st Store, pub Publisher, batch int) *Outbox {
+	return &Outbox{Store: st, Pub: pub, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Batch: batch}
+}
+
+func TestFlushMarksConfirmedRowsSent(t *testing.T) {
+	st := &memStore{pending: rows(5)}
+	pub := &flakyPublisher{}
+	n, err := newOutbox(st, pub, 2).Flush(context.Background())
+	if err != nil || n != 5 || len(st.pending) != 0 || len(pub.published) != 5 {
+		t.Fatalf("sent %d, err %v, %d pending, %d published", n, err, len(st.pending), len(pub.published))
+	}
+}
+
+func TestUnconfirmedRowsStayPendingAndArePublishedAgain(t *testing.T) {
+	st := &memStore{pending: rows(3)}
+	pub := &flakyPublisher{fail: map[string]bool{"b": true}}
+	ob := newOutbox(st, pub, 10)
+	n, err := ob.Flush(context.Background())
+	if !errors.Is(err, rabbit.ErrNotConfirmed) || n != 2 || len(st.pending) != 1 || st.pending[0].Event.ID != "b" {
+		t.Fatalf("sent %d, err %v, pending %+v", n, err, st.pending)
+	}
+	pub.fail = nil
+	if n, err := ob.Flush(context.Background()); err != nil || n != 1 || len(st.pending) != 0 {
+		t.Fatalf("second pass: sent %d, err %v", n, err)
+	}
+	if !slices.Equal(pub.published, []string{"a", "b", "c", "b"}) {
+		t.Fatalf("published %v: the unconfirmed row must be published again", pub.published)
+	}
+}
+
+func TestBrokerDownMarksNothing(t *testing.T) {
+	st := &memStore{pending: rows(2)}
+	pub := &flakyPublisher{fail: map[string]bool{"a": true, "b": true}}
+	if _, err := newOutbox(st, pub, 10).Flush(context.Background()); err == nil || len(st.sent) != 0 {
+		t.Fatalf("err %v, sent %v", err, st.sent)
+	}
+}
+
+func TestDirectModePublishesAfterCommitWithoutStoring(t *testing.T) {
+	pub := &flakyPublisher{}
+	ob := &Outbox{Pub: pub, Direct: true}
+	tx := ob.Begin()
+	if err := tx.Add(context.Background(), nil, Event{ID: "e1"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(pub.published) != 0 {
+		t.Fatal("published before commit")
+	}
+	if err := tx.Committed(context.Background()); err != nil || !slices.Equal(pub.published, []string{"e1"}) {
+		t.Fatalf("err %v, published %v", err, pub.published)
+	}
+}
