@@ -1,0 +1,395 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/mqchaos/mqchaos/harness/broker"
+	"github.com/mqchaos/mqchaos/harness/fault"
+	"github.com/mqchaos/mqchaos/harness/probe"
+	"github.com/mqchaos/mqchaos/harness/stack"
+	"github.com/mqchaos/mqchaos/services/contract"
+)
+
+// Sizes are the parameters of a run.
+type Sizes struct {
+	Raw         int // messages in the raw baseline
+	Published   int // orders published straight to the broker, end to end
+	HTTP        int // orders placed over HTTP, end to end (latency measured here)
+	HTTPClients int // concurrent HTTP clients
+	Drain       int // orders in the backlog
+	Items       int // distinct items ordered (few items contend on few stock rows)
+}
+
+// Result is what a run reports. The JSON keys are the contract of the
+// last line that `make bench` prints.
+type Result struct {
+	RawMsgsPerSec    float64            `json:"raw_msgs_per_s"`
+	RawConsumePerSec float64            `json:"raw_consume_msgs_per_s"`
+	E2EOrdersPerSec  float64            `json:"e2e_orders_per_s"`
+	HTTPOrdersPerSec float64            `json:"http_orders_per_s"`
+	DrainMsgsPerSec  float64            `json:"drain_msgs_per_s"`
+	E2ERatio         float64            `json:"e2e_ratio"`
+	DrainRatio       float64            `json:"drain_ratio"`
+	P50Ms            float64            `json:"p50_ms"`
+	P99Ms            float64            `json:"p99_ms"`
+	MaxRSSMiB        float64            `json:"max_rss_mib"`
+	RSSMiB           map[string]float64 `json:"rss_mib"` // peak per service
+	Sizes            Sizes              `json:"sizes"`
+}
+
+// Run measures everything on s, in order: raw baseline, end to end by
+// publish, end to end over HTTP, backlog drain. logf reports progress.
+func Run(ctx context.Context, s *stack.Stack, sz Sizes, logf func(string, ...any)) (Result, error) {
+	res := Result{Sizes: sz, RSSMiB: map[string]float64{}}
+	items := make([]string, max(sz.Items, 1))
+	for i := range items {
+		items[i] = fmt.Sprintf("item-%03d", i)
+		if err := s.Inventory().SetStock(ctx, items[i], 100_000_000); err != nil {
+			return res, fmt.Errorf("stock %s: %w", items[i], err)
+		}
+	}
+	mem := sampleMemory(ctx, s)
+	defer func() { res.RSSMiB = mem.stop() }()
+
+	u, err := s.AMQPURL(ctx)
+	if err != nil {
+		return res, err
+	}
+	sample, err := broker.OrderPlaced(contract.NewID(), "widget-a", 1)
+	if err != nil {
+		return res, err
+	}
+	logf("raw baseline: %d persistent %d-byte messages, confirms per 256, one consumer, prefetch 32", sz.Raw, len(sample.Body))
+	raw, err := Raw{URL: u, Messages: sz.Raw, BodyBytes: len(sample.Body), Batch: 256, Prefetch: 32, Publishers: 1, Consumers: 1}.Run(ctx)
+	if err != nil {
+		return res, fmt.Errorf("raw baseline: %w", err)
+	}
+	res.RawMsgsPerSec, res.RawConsumePerSec = raw.PipelinePerSec, raw.ConsumePerSec
+
+	logf("end to end: %d OrderPlaced published until inventory, notification and order-service have processed them", sz.Published)
+	if res.E2EOrdersPerSec, err = publishedE2E(ctx, s, u, sz.Published, items); err != nil {
+		return res, fmt.Errorf("end to end: %w", err)
+	}
+	logf("end to end over HTTP: %d orders from %d clients", sz.HTTP, sz.HTTPClients)
+	var lat []time.Duration
+	if res.HTTPOrdersPerSec, lat, err = httpE2E(ctx, s, sz.HTTP, sz.HTTPClients, items); err != nil {
+		return res, fmt.Errorf("end to end over HTTP: %w", err)
+	}
+	res.P50Ms, res.P99Ms = percentile(lat, 0.50), percentile(lat, 0.99)
+	logf("backlog drain: %d orders queued with inventory stopped", sz.Drain)
+	if res.DrainMsgsPerSec, err = drain(ctx, s, u, sz.Drain, items); err != nil {
+		return res, fmt.Errorf("drain: %w", err)
+	}
+	res.E2ERatio = res.E2EOrdersPerSec / res.RawMsgsPerSec
+	res.DrainRatio = res.DrainMsgsPerSec / res.RawConsumePerSec
+	res.RSSMiB = mem.stop()
+	for _, v := range res.RSSMiB {
+		res.MaxRSSMiB = max(res.MaxRSSMiB, v)
+	}
+	return res, nil
+}
+
+// ackCounts reads, from one scrape per replica, how often each queue in
+// want was acked by the service that consumes it.
+func ackCounts(ctx context.Context, s *stack.Stack, want map[[2]string]float64) (map[[2]string]float64, error) {
+	got := map[[2]string]float64{}
+	scrapes := map[string][]probe.Scrape{}
+	for sq := range want {
+		if _, ok := scrapes[sq[0]]; ok {
+			continue
+		}
+		for _, r := range s.Replicas(sq[0]) {
+			sc, err := probe.NewMetrics(r.URL).Scrape(ctx)
+			if err != nil {
+				return nil, err
+			}
+			scrapes[sq[0]] = append(scrapes[sq[0]], sc)
+		}
+	}
+	for sq := range want {
+		for _, sc := range scrapes[sq[0]] {
+			v, err := sc.Sum("mqchaos_messages_acked_total", `queue="`+sq[1]+`"`)
+			if err != nil {
+				return nil, err
+			}
+			got[sq] += v
+		}
+	}
+	return got, nil
+}
+
+// waitAcked blocks until every queue in want has been acked at least as
+// often as its count, polling every 50 ms.
+func waitAcked(ctx context.Context, s *stack.Stack, want map[[2]string]float64) error {
+	for {
+		got, err := ackCounts(ctx, s, want)
+		if err != nil {
+			return err
+		}
+		done := true
+		for sq, n := range want {
+			done = done && got[sq] >= n
+		}
+		if done {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// targets are the ack counts that mean n more orders went all the way through.
+func targets(ctx context.Context, s *stack.Stack, n int) (map[[2]string]float64, error) {
+	want := map[[2]string]float64{
+		{"inventory", contract.InventoryOrdersQueue}:          float64(n),
+		{"notification", contract.NotificationOrdersQueue}:    float64(n),
+		{"notification", contract.NotificationInventoryQueue}: float64(n),
+		{"order", contract.OrderInventoryQueue}:               float64(n),
+	}
+	base, err := ackCounts(ctx, s, want)
+	if err != nil {
+		return nil, err
+	}
+	for sq := range want {
+		want[sq] += base[sq]
+	}
+	return want, nil
+}
+
+func publishedE2E(ctx context.Context, s *stack.Stack, url string, n int, items []string) (float64, error) {
+	want, err := targets(ctx, s, n)
+	if err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	if err := publishOrders(ctx, url, n, items); err != nil {
+		return 0, err
+	}
+	if err := waitAcked(ctx, s, want); err != nil {
+		return 0, err
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+func httpE2E(ctx context.Context, s *stack.Stack, n, clients int, items []string) (float64, []time.Duration, error) {
+	want, err := targets(ctx, s, n)
+	if err != nil {
+		return 0, nil, err
+	}
+	prefix := "bench-" + contract.NewID()[:8]
+	accepted := make(map[string]time.Time, n)
+	var mu sync.Mutex
+	next := make(chan int)
+	errs := make(chan error, clients)
+	orders := s.Orders()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				id := fmt.Sprintf("%s-%06d", prefix, i)
+				if _, _, err := orders.Place(ctx, contract.PlaceOrder{OrderID: id, Item: items[i%len(items)], Quantity: 1}); err != nil {
+					errs <- err
+					return
+				}
+				mu.Lock()
+				accepted[id] = time.Now()
+				mu.Unlock()
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return 0, nil, err
+	}
+	if err := waitAcked(ctx, s, want); err != nil {
+		return 0, nil, err
+	}
+	rate := float64(n) / time.Since(start).Seconds()
+	notes, err := s.Notifications().List(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	var lat []time.Duration
+	for _, nt := range notes {
+		if at, ok := accepted[nt.OrderID]; ok && nt.Kind == contract.KindConfirmed {
+			lat = append(lat, nt.CreatedAt.Sub(at))
+		}
+	}
+	if len(lat) != n {
+		return 0, nil, fmt.Errorf("%d of %d orders have a confirmation notification", len(lat), n)
+	}
+	return rate, lat, nil
+}
+
+func drain(ctx context.Context, s *stack.Stack, url string, n int, items []string) (float64, error) {
+	inv := s.Replica("inventory", 1)
+	stop := fault.Stop(s.Docker(), inv.Target(), 5*time.Second)
+	if err := stop.Inject(ctx); err != nil {
+		return 0, err
+	}
+	if err := publishOrders(ctx, url, n, items); err != nil {
+		return 0, err
+	}
+	for { // the queue holds the whole backlog (figures lag by seconds)
+		q, err := s.Management().Queue(ctx, contract.InventoryOrdersQueue)
+		if err != nil {
+			return 0, err
+		}
+		if q.Ready >= n {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	if err := stop.Heal(ctx); err != nil {
+		return 0, err
+	}
+	// The restarted replica counts from zero; time from the moment it is ready.
+	for inv.Ready(ctx) != nil {
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	start := time.Now()
+	// The restarted replica counts from zero.
+	if err := waitAcked(ctx, s, map[[2]string]float64{{"inventory", contract.InventoryOrdersQueue}: float64(n)}); err != nil {
+		return 0, err
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+// publishOrders publishes n new OrderPlaced events for items, in batches
+// of 256 confirmed together (as the outbox relay does).
+func publishOrders(ctx context.Context, url string, n int, items []string) error {
+	msgs := make([]broker.Message, n)
+	for i := range msgs {
+		var err error
+		if msgs[i], err = broker.OrderPlaced(contract.NewID(), items[i%len(items)], 1); err != nil {
+			return err
+		}
+	}
+	pub, err := broker.Dial(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer pub.Close()
+	for i := 0; i < n; i += 256 {
+		for _, err := range pub.Publish(ctx, msgs[i:min(i+256, n)]...) {
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func percentile(d []time.Duration, p float64) float64 {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return float64(s[min(len(s)-1, int(p*float64(len(s))))].Microseconds()) / 1000
+}
+
+// memory samples every replica's resident memory every 500 ms.
+type memory struct {
+	mu     sync.Mutex
+	peak   map[string]float64
+	cancel func()
+	done   chan struct{}
+}
+
+func sampleMemory(ctx context.Context, s *stack.Stack) *memory {
+	ctx, cancel := context.WithCancel(ctx)
+	m := &memory{peak: map[string]float64{}, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(m.done)
+		for {
+			for _, svc := range stack.Services {
+				for _, r := range s.Replicas(svc) {
+					v, err := probe.NewMetrics(r.URL).Sum(ctx, "process_resident_memory_bytes")
+					if err == nil {
+						m.mu.Lock()
+						m.peak[svc] = max(m.peak[svc], v/(1<<20))
+						m.mu.Unlock()
+					}
+				}
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(500 * time.Millisecond):
+			}
+		}
+	}()
+	return m
+}
+
+func (m *memory) stop() map[string]float64 {
+	m.cancel()
+	<-m.done
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]float64{}
+	for k, v := range m.peak {
+		out[k] = v
+	}
+	return out
+}
+
+// Table renders the result for people.
+func (r Result) Table() string {
+	var b strings.Builder
+	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(w, "measure\tvalue\tbar\t\n")
+	fmt.Fprintf(w, "raw broker, publish+consume\t%.0f msgs/s\t\t\n", r.RawMsgsPerSec)
+	fmt.Fprintf(w, "raw broker, consume alone\t%.0f msgs/s\t\t\n", r.RawConsumePerSec)
+	fmt.Fprintf(w, "end to end, OrderPlaced published\t%.0f orders/s\t\t\n", r.E2EOrdersPerSec)
+	fmt.Fprintf(w, "end to end, POST /orders\t%.0f orders/s\t\t\n", r.HTTPOrdersPerSec)
+	fmt.Fprintf(w, "backlog drain\t%.0f msgs/s\t\t\n", r.DrainMsgsPerSec)
+	fmt.Fprintf(w, "end to end / raw\t%.2f\t>= 0.50 %s\t\n", r.E2ERatio, pass(r.E2ERatio >= 0.5))
+	fmt.Fprintf(w, "drain / raw consume\t%.2f\t>= 0.50 %s\t\n", r.DrainRatio, pass(r.DrainRatio >= 0.5))
+	fmt.Fprintf(w, "latency accepted -> confirmed notification\tp50 %.1f ms, p99 %.1f ms\t\t\n", r.P50Ms, r.P99Ms)
+	for _, svc := range stack.Services {
+		fmt.Fprintf(w, "peak RSS %s-service\t%.1f MiB\t< 50 %s\t\n", svc, r.RSSMiB[svc], pass(r.RSSMiB[svc] < 50))
+	}
+	w.Flush()
+	return b.String()
+}
+
+func pass(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "NOT MET"
+}
+
+// JSON is the one-line machine summary.
+func (r Result) JSON() string {
+	b, _ := json.Marshal(r)
+	return string(b)
+}

@@ -1,0 +1,102 @@
+// Package history records what a test did, as operations with outcomes in
+// the style of Jepsen: a client operation is invoked, then completes ok,
+// fail (it certainly had no effect) or info (unknown: it may or may not
+// have taken effect, e.g. a request whose connection dropped).
+//
+// A History is safe for concurrent use.
+package history
+
+import (
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Outcome of an operation.
+type Outcome string
+
+const (
+	Pending Outcome = "invoke" // invoked, not completed yet
+	OK      Outcome = "ok"     // took effect
+	Fail    Outcome = "fail"   // certainly took no effect
+	Info    Outcome = "info"   // unknown
+)
+
+// Kinds of operation.
+const (
+	KindPlace   = "place"   // POST /orders
+	KindPublish = "publish" // a message published straight to the broker
+	KindFault   = "fault"   // a fault injected or healed
+)
+
+// Op is one operation.
+type Op struct {
+	Kind      string    `json:"kind"`
+	ID        string    `json:"id"` // order id, or fault name
+	Outcome   Outcome   `json:"outcome"`
+	Detail    string    `json:"detail,omitempty"`
+	Invoked   time.Time `json:"invoked"`
+	Completed time.Time `json:"completed,omitzero"`
+}
+
+// History is an append-only log of operations.
+type History struct {
+	mu  sync.Mutex
+	ops []Op
+}
+
+// Invoke records the start of an operation and returns its handle.
+func (h *History) Invoke(kind, id string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.ops = append(h.ops, Op{Kind: kind, ID: id, Outcome: Pending, Invoked: time.Now()})
+	return len(h.ops) - 1
+}
+
+// Complete records how operation op ended.
+func (h *History) Complete(op int, outcome Outcome, detail string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.ops[op].Outcome = outcome
+	h.ops[op].Detail = detail
+	h.ops[op].Completed = time.Now()
+}
+
+// Event records an instantaneous operation, such as a fault.
+func (h *History) Event(kind, id, detail string) {
+	now := time.Now()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.ops = append(h.ops, Op{Kind: kind, ID: id, Outcome: OK, Detail: detail, Invoked: now, Completed: now})
+}
+
+// Ops returns a copy of the operations, in invocation order.
+func (h *History) Ops() []Op {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]Op(nil), h.ops...)
+}
+
+// IDs returns the ids of kind's operations with outcome, deduplicated.
+func (h *History) IDs(kind string, outcome Outcome) []string {
+	seen := map[string]bool{}
+	var ids []string
+	for _, op := range h.Ops() {
+		if op.Kind == kind && op.Outcome == outcome && !seen[op.ID] {
+			seen[op.ID] = true
+			ids = append(ids, op.ID)
+		}
+	}
+	return ids
+}
+
+// Faults lists the fault events as "name at +1.2s" relative to start.
+func (h *History) Faults(start time.Time) []string {
+	var out []string
+	for _, op := range h.Ops() {
+		if op.Kind == KindFault {
+			out = append(out, fmt.Sprintf("%s %s at +%.1fs", op.ID, op.Detail, op.Invoked.Sub(start).Seconds()))
+		}
+	}
+	return out
+}

@@ -1,0 +1,321 @@
+package stack
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/moby/moby/api/types/container"
+	dnetwork "github.com/moby/moby/api/types/network"
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/testcontainers/testcontainers-go"
+	"github.com/testcontainers/testcontainers-go/network"
+	"github.com/testcontainers/testcontainers-go/wait"
+
+	"github.com/mqchaos/mqchaos/harness/broker"
+	"github.com/mqchaos/mqchaos/harness/fault"
+)
+
+// Labels put on everything the harness creates, so that Clean can find it.
+const (
+	LabelManaged = "io.mqchaos.managed" // "true"
+	LabelRun     = "io.mqchaos.run"     // the infra's id
+	LabelPID     = "io.mqchaos.pid"     // the process that created it
+	LabelHost    = "io.mqchaos.host"    // that process's host name
+)
+
+// Network aliases: how services reach the broker and the database.
+const (
+	BrokerAlias   = "rabbitmq"
+	DatabaseAlias = "postgres"
+)
+
+// Infra is a private Docker network with one RabbitMQ and one PostgreSQL.
+// Several stacks can share it, each in its own vhost and database.
+type Infra struct {
+	ID       string
+	Images   Images
+	Network  *testcontainers.DockerNetwork
+	Broker   *testcontainers.DockerContainer
+	Database *testcontainers.DockerContainer
+	User     string
+	Password string
+
+	docker *testcontainers.DockerClient
+	labels map[string]string
+	mu     sync.Mutex
+}
+
+// StartInfra creates a network and starts the broker and the database on
+// it, waiting until both answer. It may return a half-built Infra with its
+// error: Terminate it either way.
+func StartInfra(ctx context.Context, images Images) (*Infra, error) {
+	id := newID()
+	inf := &Infra{ID: id, Images: images, User: "mqchaos", Password: "mqchaos-" + id}
+	host, _ := os.Hostname()
+	inf.labels = map[string]string{LabelManaged: "true", LabelRun: id, LabelPID: strconv.Itoa(os.Getpid()), LabelHost: host}
+	docker, err := testcontainers.NewDockerClientWithOpts(ctx)
+	if err != nil {
+		return inf, fmt.Errorf("docker client: %w", err)
+	}
+	inf.docker = docker
+	nw, err := network.New(ctx, network.WithLabels(inf.labels))
+	if err != nil {
+		return inf, fmt.Errorf("create network: %w", err)
+	}
+	inf.Network = nw
+
+	var wg sync.WaitGroup
+	var brokerErr, dbErr error
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		inf.Broker, brokerErr = testcontainers.Run(ctx, images.RabbitMQ,
+			inf.common("rabbitmq", BrokerAlias, "5672/tcp", "15672/tcp"),
+			testcontainers.WithEnv(map[string]string{
+				"RABBITMQ_DEFAULT_USER": inf.User, "RABBITMQ_DEFAULT_PASS": inf.Password,
+				// Fresher queue figures in the management API (defaults: 5 s),
+				// and a consumer that holds a delivery unacked for 2 minutes
+				// (default 30) loses its channel, so a stuck consumer shows.
+				"RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-rabbit collect_statistics_interval 500 -rabbit quorum_tick_interval 500 -rabbit consumer_timeout 120000",
+			}),
+			testcontainers.WithWaitStrategyAndDeadline(3*time.Minute,
+				wait.ForHTTP("/api/health/checks/virtual-hosts").WithPort("15672/tcp").WithBasicAuth(inf.User, inf.Password).WithPollInterval(250*time.Millisecond)),
+		)
+		if brokerErr == nil {
+			brokerErr = inf.WaitBroker(ctx)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		inf.Database, dbErr = testcontainers.Run(ctx, images.Postgres,
+			inf.common("postgres", DatabaseAlias, "5432/tcp"),
+			testcontainers.WithEnv(map[string]string{"POSTGRES_USER": inf.User, "POSTGRES_PASSWORD": inf.Password, "POSTGRES_DB": "mqchaos"}),
+			testcontainers.WithWaitStrategyAndDeadline(2*time.Minute,
+				wait.ForExec([]string{"pg_isready", "-h", "127.0.0.1", "-U", inf.User, "-d", "mqchaos"}).WithPollInterval(250*time.Millisecond)),
+		)
+		if dbErr == nil {
+			dbErr = inf.WaitDatabase(ctx)
+		}
+	}()
+	wg.Wait()
+	if err := errors.Join(brokerErr, dbErr); err != nil {
+		return inf, fmt.Errorf("start infra %s: %w", id, err)
+	}
+	return inf, nil
+}
+
+// common are the options every container of the infra gets: a unique name,
+// labels, the network alias, and ports published on 127.0.0.1 only.
+func (inf *Infra) common(role, alias string, ports ...string) testcontainers.CustomizeRequestOption {
+	return func(req *testcontainers.GenericContainerRequest) error {
+		opts := []testcontainers.ContainerCustomizer{
+			testcontainers.WithName(fmt.Sprintf("mqchaos-%s-%s", inf.ID, role)),
+			testcontainers.WithLabels(inf.labels),
+			network.WithNetwork([]string{alias}, inf.Network),
+			testcontainers.WithExposedPorts(ports...),
+			testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
+				hc.PortBindings = dnetwork.PortMap{}
+				for _, p := range ports {
+					hc.PortBindings[dnetwork.MustParsePort(p)] = []dnetwork.PortBinding{{HostIP: netip.MustParseAddr("127.0.0.1")}}
+				}
+			}),
+		}
+		for _, o := range opts {
+			if err := o.Customize(req); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+func endpoint(ctx context.Context, c *testcontainers.DockerContainer, port string) (string, error) {
+	if c == nil {
+		return "", errors.New("container not started")
+	}
+	p, err := c.MappedPort(ctx, port)
+	if err != nil {
+		return "", fmt.Errorf("look up port %s of %s: %w", port, c.GetContainerID()[:12], err)
+	}
+	return net.JoinHostPort("127.0.0.1", p.Port()), nil
+}
+
+// AMQPURL is the broker's address for vhost as seen from the host, looked
+// up now (it changes when the broker restarts).
+func (inf *Infra) AMQPURL(ctx context.Context, vhost string) (string, error) {
+	hp, err := endpoint(ctx, inf.Broker, "5672/tcp")
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("amqp://%s:%s@%s/%s", inf.User, inf.Password, hp, url.PathEscape(vhost)), nil
+}
+
+// ManagementURL is the management API's address, looked up now.
+func (inf *Infra) ManagementURL(ctx context.Context) (string, error) {
+	hp, err := endpoint(ctx, inf.Broker, "15672/tcp")
+	if err != nil {
+		return "", err
+	}
+	return "http://" + hp, nil
+}
+
+// DatabaseURL is database's address as seen from the host, looked up now.
+func (inf *Infra) DatabaseURL(ctx context.Context, database string) (string, error) {
+	hp, err := endpoint(ctx, inf.Database, "5432/tcp")
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("postgres://%s:%s@%s/%s?sslmode=disable", inf.User, inf.Password, hp, database), nil
+}
+
+// Management returns a management API client for vhost.
+func (inf *Infra) Management(vhost string) *broker.Management {
+	return &broker.Management{BaseURL: inf.ManagementURL, User: inf.User, Password: inf.Password, VHost: vhost}
+}
+
+// WaitBroker blocks until an AMQP connection to the broker opens and its
+// management API answers, or ctx ends. Use it after every broker restart:
+// a log-line wait would match lines from before the restart.
+func (inf *Infra) WaitBroker(ctx context.Context) error {
+	return poll(ctx, func(ctx context.Context) error {
+		u, err := inf.AMQPURL(ctx, "/")
+		if err != nil {
+			return err
+		}
+		conn, err := amqp.DialConfig(u, amqp.Config{Dial: amqp.DefaultDial(2 * time.Second)})
+		if err != nil {
+			return err
+		}
+		conn.Close()
+		_, err = inf.Management("/").Queues(ctx)
+		return err
+	})
+}
+
+// WaitDatabase blocks until the database accepts a query, or ctx ends.
+func (inf *Infra) WaitDatabase(ctx context.Context) error {
+	return poll(ctx, func(ctx context.Context) error {
+		u, err := inf.DatabaseURL(ctx, "mqchaos")
+		if err != nil {
+			return err
+		}
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(cctx, u)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(context.WithoutCancel(ctx))
+		return conn.Ping(cctx)
+	})
+}
+
+// poll calls check every 200 ms until it succeeds or ctx ends.
+func poll(ctx context.Context, check func(context.Context) error) error {
+	for {
+		err := check(ctx)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (last: %v)", ctx.Err(), err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// Tenant is a vhost and a database of their own, so stacks on one Infra
+// share no queue and no row.
+type Tenant struct {
+	VHost    string
+	Database string
+}
+
+// NewTenant creates a vhost and a database named after name.
+func (inf *Infra) NewTenant(ctx context.Context, name string) (Tenant, error) {
+	t := Tenant{VHost: name, Database: name}
+	if err := inf.Management("/").CreateVHost(ctx, t.VHost); err != nil {
+		return t, err
+	}
+	if err := inf.exec(ctx, "CREATE DATABASE "+pgx.Identifier{t.Database}.Sanitize()); err != nil {
+		return t, fmt.Errorf("create database %s: %w", t.Database, err)
+	}
+	return t, nil
+}
+
+// DropTenant deletes a tenant's vhost and database.
+func (inf *Infra) DropTenant(ctx context.Context, t Tenant) error {
+	return errors.Join(
+		inf.Management("/").DeleteVHost(ctx, t.VHost),
+		inf.exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{t.Database}.Sanitize()+" WITH (FORCE)"),
+	)
+}
+
+func (inf *Infra) exec(ctx context.Context, sql string) error {
+	u, err := inf.DatabaseURL(ctx, "mqchaos")
+	if err != nil {
+		return err
+	}
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	_, err = conn.Exec(ctx, sql)
+	return err
+}
+
+// BrokerTarget is the broker as a fault target.
+func (inf *Infra) BrokerTarget() fault.Target {
+	return fault.Target{Name: "rabbitmq", ContainerID: inf.Broker.GetContainerID(), NetworkID: inf.Network.ID, Aliases: []string{BrokerAlias}}
+}
+
+// DatabaseTarget is the database as a fault target.
+func (inf *Infra) DatabaseTarget() fault.Target {
+	return fault.Target{Name: "postgres", ContainerID: inf.Database.GetContainerID(), NetworkID: inf.Network.ID, Aliases: []string{DatabaseAlias}}
+}
+
+// Docker is the engine client faults act through.
+func (inf *Infra) Docker() fault.Docker { return inf.docker }
+
+// Terminate removes the containers and the network. It is nil-safe and
+// may be called on a half-built Infra.
+func (inf *Infra) Terminate(ctx context.Context) error {
+	if inf == nil {
+		return nil
+	}
+	var errs []error
+	for _, c := range []*testcontainers.DockerContainer{inf.Broker, inf.Database} {
+		if c != nil {
+			errs = append(errs, c.Terminate(ctx, testcontainers.StopTimeout(0)))
+		}
+	}
+	if inf.Network != nil {
+		errs = append(errs, inf.Network.Remove(ctx))
+	}
+	if inf.docker != nil {
+		errs = append(errs, inf.docker.Close())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("terminate infra %s: %w", inf.ID, err)
+	}
+	return nil
+}
+
+func newID() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
