@@ -1,0 +1,95 @@
+package scenarios_test
+
+import (
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/mqchaos/mqchaos/harness/fault"
+	"github.com/mqchaos/mqchaos/harness/history"
+	"github.com/mqchaos/mqchaos/harness/report"
+	"github.com/mqchaos/mqchaos/harness/stack"
+	"github.com/mqchaos/mqchaos/harness/workload"
+)
+
+var _ = Describe("Consumer killed before ack: the message is redelivered and applied once", Label("guarantee:no-loss", "guarantee:exactly-once-effect"), func() {
+	// A consumer that dies after committing an effect and before acking it
+	// gets the message again and does not apply it twice; one killed with
+	// SIGKILL mid-stream loses nothing, because unacked messages go back to
+	// the queue.
+
+	When("inventory exits at the failpoint between commit and ack", func() {
+		const orders = 40
+		run := func(ctx SpecContext, side, idempotency string) report.Figures {
+			s := startStack(ctx, "killed-failpoint-"+side, stack.Env("inventory", map[string]string{
+				"IDEMPOTENCY": idempotency, "FAILPOINTS": "inventory.after-commit-before-ack=1",
+			}))
+			h := &history.History{}
+			started := time.Now()
+			By("placing 40 orders; inventory exits after committing the first")
+			load := workload.Orders{Prefix: "killed-fp-" + side, Count: orders}
+			load.Place(ctx, s.Orders(), h, load.Plan(rng()))
+			inv := s.Replica("inventory", 1)
+			Eventually(ctx, inv.Running).Should(BeFalse())
+			Expect(inv.ExitCode(ctx)).To(Equal(3), "exit status of a failpoint")
+			h.Event(history.KindFault, "failpoint inventory-1", "exited")
+			By("starting inventory again")
+			Expect(inv.StartAgain(ctx)).To(Succeed())
+			Eventually(ctx, inv.Ready).Should(Succeed())
+			snap := settle(ctx, s, 1500*time.Millisecond)
+			return verdict(ctx, "killed at failpoint", side, s, h, history.KindPlace, snap, started)
+		}
+
+		It("holds with durable idempotency", Label("safe"), func(ctx SpecContext) {
+			f := run(ctx, "safe", "durable")
+			expectHeld(f)
+			Expect(f.Processed).To(Equal(orders), f.Verdict)
+		}, SpecTimeout(4*time.Minute))
+
+		It("is caught without idempotency (IDEMPOTENCY=none)", Label("unsafe"), func(ctx SpecContext) {
+			f := run(ctx, "unsafe", "none")
+			Expect(f.Duplicated).To(BeNumerically(">", 0), "the control must report a duplicated effect: %s", f.Verdict)
+		}, SpecTimeout(4*time.Minute))
+	})
+
+	When("inventory is killed with SIGKILL in the middle of a stream", func() {
+		const orders = 400
+		run := func(ctx SpecContext, side string, opts ...stack.Option) report.Figures {
+			s := startStack(ctx, "killed-sigkill-"+side, opts...)
+			h := &history.History{}
+			started := time.Now()
+			inv := s.Replica("inventory", 1)
+			By("pausing inventory, so that a backlog builds")
+			pause := fault.Pause(s.Docker(), inv.Target())
+			Expect(fault.Inject(ctx, h, pause)).To(Succeed())
+			By("publishing 400 orders straight to the broker")
+			load := workload.Orders{Prefix: "killed-kill-" + side, Count: orders, Concurrency: 4}
+			load.Publish(ctx, s.AMQPURL, h, load.Plan(rng()))
+			Expect(fault.Heal(ctx, h, pause)).To(Succeed())
+			By("killing inventory with SIGKILL once it has processed 20")
+			Eventually(ctx, func(g Gomega) {
+				done, err := s.Inventory().Processed(ctx)
+				g.Expect(err).NotTo(HaveOccurred())
+				g.Expect(len(done)).To(BeNumerically(">=", 20))
+			}).WithPolling(10 * time.Millisecond).Should(Succeed())
+			kill := fault.Kill(s.Docker(), inv.Target())
+			Expect(fault.Inject(ctx, h, kill)).To(Succeed())
+			Expect(fault.Heal(ctx, h, kill)).To(Succeed())
+			Eventually(ctx, inv.Ready).Should(Succeed())
+			snap := settle(ctx, s, 1500*time.Millisecond)
+			return verdict(ctx, "killed by SIGKILL", side, s, h, history.KindPublish, snap, started)
+		}
+
+		It("holds with manual acks", Label("safe"), func(ctx SpecContext) {
+			f := run(ctx, "safe")
+			expectHeld(f)
+			Expect(f.Processed).To(Equal(orders), f.Verdict)
+		}, SpecTimeout(4*time.Minute))
+
+		It("is caught with auto-ack (UNSAFE_AUTO_ACK)", Label("unsafe"), func(ctx SpecContext) {
+			f := run(ctx, "unsafe", stack.Env("inventory", unsafe("UNSAFE_AUTO_ACK")))
+			Expect(f.Lost).To(BeNumerically(">", 0), "the control must report lost orders: %s", f.Verdict)
+		}, SpecTimeout(4*time.Minute))
+	})
+})
