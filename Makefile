@@ -1,0 +1,96 @@
+# mqchaos: see README.md.
+SERVICES        := order-service inventory-service notification-service
+SERVICE_TAG     ?= dev
+PUBLIC_RABBITMQ := rabbitmq:3.13-management
+PUBLIC_POSTGRES := postgres:15
+LOCAL_RABBITMQ  := mqchaos/rabbitmq:3.10-local
+LOCAL_POSTGRES  := mqchaos/postgres:15-local
+# LOCAL_IMAGES=1: build RabbitMQ and PostgreSQL from Debian packages, for a
+# machine that cannot pull. Otherwise the public images are used, unless
+# only the local builds are present. RABBITMQ_IMAGE/POSTGRES_IMAGE override.
+LOCAL_IMAGES    ?= 0
+prefer = $(shell docker image inspect $(1) >/dev/null 2>&1 || ! docker image inspect $(2) >/dev/null 2>&1 && echo $(1) || echo $(2))
+ifeq ($(LOCAL_IMAGES),1)
+RABBITMQ_IMAGE  ?= $(LOCAL_RABBITMQ)
+POSTGRES_IMAGE  ?= $(LOCAL_POSTGRES)
+else
+RABBITMQ_IMAGE  ?= $(call prefer,$(PUBLIC_RABBITMQ),$(LOCAL_RABBITMQ))
+POSTGRES_IMAGE  ?= $(call prefer,$(PUBLIC_POSTGRES),$(LOCAL_POSTGRES))
+endif
+COMPOSE         ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
+export COMPOSE_PROJECT_NAME ?= mqchaos
+GINKGO          := go tool ginkgo
+export TESTCONTAINERS_HOST_OVERRIDE ?= 127.0.0.1
+export TESTCONTAINERS_RYUK_DISABLED ?= true
+export RABBITMQ_IMAGE := $(RABBITMQ_IMAGE)
+export POSTGRES_IMAGE := $(POSTGRES_IMAGE)
+export SERVICE_TAG
+
+.PHONY: compose-checks all build images service-images infra-images up down demo test unit scenarios safe unsafe bench clean-containers
+
+all: build
+
+build:
+	@mkdir -p bin
+	CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o bin/ ./services/cmd/...
+
+service-images: build
+	@for s in $(SERVICES); do \
+		docker build -q -f deploy/service.Dockerfile --build-arg SERVICE=$$s -t mqchaos/$$s:$(SERVICE_TAG) . >/dev/null || exit 1; \
+		echo "built mqchaos/$$s:$(SERVICE_TAG)"; \
+	done
+
+infra-images:
+ifeq ($(LOCAL_IMAGES),1)
+	deploy/local-images/build.sh $(RABBITMQ_IMAGE) $(POSTGRES_IMAGE)
+else
+	@for i in $(RABBITMQ_IMAGE) $(POSTGRES_IMAGE); do \
+		docker image inspect $$i >/dev/null 2>&1 || docker pull $$i || exit 1; \
+	done
+endif
+
+# Every image the stack and the scenarios use.
+images: infra-images service-images
+
+# Bring the stack up with docker-compose and place one order through it.
+up: images
+	$(COMPOSE) up -d
+	@COMPOSE="$(COMPOSE)" scripts/wait-healthy.sh
+
+demo: up
+	scripts/demo.sh
+
+# The hand checks of the compose stack: dead-lettering, and a broker restart
+# mid-stream that loses no accepted order.
+compose-checks:
+	@COMPOSE="$(COMPOSE)" scripts/compose-checks.sh
+
+down:
+	$(COMPOSE) down -v --remove-orphans
+
+# The test command: unit tests, then the whole scenario suite (safe and
+# unsafe sides). Reports: reports/scenarios-junit.xml, reports/figures.json.
+test: unit scenarios
+
+unit:
+	go test ./services/... ./harness/...
+
+SCENARIO_FLAGS ?= --timeout=30m --poll-progress-after=120s
+scenarios: service-images
+	$(GINKGO) $(SCENARIO_FLAGS) ./scenarios
+
+safe: service-images
+	$(GINKGO) $(SCENARIO_FLAGS) --label-filter=safe ./scenarios
+
+unsafe: service-images
+	$(GINKGO) $(SCENARIO_FLAGS) --label-filter=unsafe ./scenarios
+
+bench: images
+	go run ./harness/cmd/bench
+
+# Remove every container, network and volume any mqchaos run left behind.
+clean-containers:
+	go run ./harness/cmd/mqchaos-clean
+
+print-images:
+	@echo RABBITMQ_IMAGE=$(RABBITMQ_IMAGE) POSTGRES_IMAGE=$(POSTGRES_IMAGE)
