@@ -50,6 +50,9 @@ func BadRequest(format string, args ...any) *RequestError {
 // unknown fields, trailing data and bodies over maxBytes. Its error is a
 // *RequestError that says what was wrong.
 func DecodeJSON(w http.ResponseWriter, r *http.Request, maxBytes int64, dst any) error {
+	if r.ContentLength > maxBytes { // judged by its declared size, before reading a byte of it
+		return describe(&http.MaxBytesError{Limit: maxBytes}, maxBytes)
+	}
 	body := http.MaxBytesReader(w, r.Body, maxBytes)
 	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()

@@ -89,6 +89,7 @@ func TestCreateRejectsBadInputAndStoresNothing(t *testing.T) {
 		"empty order id":      {`{"order_id":"","item":"a","quantity":1}`, nil, 400, "order_id must not be empty"},
 		"id and key differ":   {`{"order_id":"a","item":"a","quantity":1}`, []string{"Idempotency-Key", "b"}, 400, "differ"},
 		"body too large":      {`{"item":"` + strings.Repeat("a", 2000) + `","quantity":1}`, nil, 413, "body too large"},
+		"large and not JSON":  {strings.Repeat("a", 2000), nil, 413, "body too large"},
 		"overlong order id":   {`{"order_id":"` + strings.Repeat("x", 200) + `","item":"a","quantity":1}`, nil, 400, "order_id is longer than 128"},
 	}
 	for name, tc := range cases {
