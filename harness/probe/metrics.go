@@ -34,7 +34,7 @@ func (m *Metrics) Scrape(ctx context.Context) (Scrape, error) {
 	if err != nil {
 		return "", fmt.Errorf("GET /metrics: %w", err)
 	}
-	defer resp.Body.Close()
+	defer closeBody(resp.Body)
 	b, err := io.ReadAll(resp.Body)
 	return Scrape(b), err
 }
