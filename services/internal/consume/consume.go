@@ -10,6 +10,7 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -89,8 +90,11 @@ type Processor struct {
 	Metrics *metrics.Metrics
 }
 
-// Handler wraps f. A batch is applied once together; every message of it
-// that failed then goes through the retry policy alone.
+// Handler wraps f. A batch is applied once together. When every message
+// of it succeeded, the batch is acked with one multiple ack of its last
+// delivery (see rabbit.Handler for why that acks exactly this batch);
+// otherwise each success is acked alone and each failure goes through the
+// retry policy alone.
 func (p *Processor) Handler(f Func) rabbit.Handler {
 	return func(ctx context.Context, stop <-chan struct{}, ds []amqp.Delivery) {
 		if len(ds) == 1 {
@@ -101,6 +105,10 @@ func (p *Processor) Handler(f Func) rabbit.Handler {
 		errs := f(actx, ds)
 		cancel()
 		log := p.Log.With("queue", p.Queue)
+		if !slices.ContainsFunc(errs, func(err error) bool { return err != nil }) {
+			p.ackUpTo(log, ds)
+			return
+		}
 		for i, d := range ds {
 			if errs[i] == nil {
 				p.ack(log, d)
@@ -159,6 +167,19 @@ func (p *Processor) ack(log *slog.Logger, d amqp.Delivery) {
 		return
 	}
 	p.Metrics.Acked.WithLabelValues(p.Queue).Inc()
+}
+
+// ackUpTo acks every delivery of ds, in tag order on one channel, with one
+// multiple ack of the last.
+func (p *Processor) ackUpTo(log *slog.Logger, ds []amqp.Delivery) {
+	if p.Policy.AutoAck {
+		return
+	}
+	if err := ds[len(ds)-1].Ack(true); err != nil {
+		log.Warn("basic.ack failed; the broker will redeliver", "err", err, "deliveries", len(ds))
+		return
+	}
+	p.Metrics.Acked.WithLabelValues(p.Queue).Add(float64(len(ds)))
 }
 
 func (p *Processor) requeue(log *slog.Logger, d amqp.Delivery) {

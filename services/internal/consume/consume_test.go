@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/mqchaos/mqchaos/services/contract"
@@ -48,10 +49,19 @@ func TestBackoffDoublesUpToTheCap(t *testing.T) {
 	}
 }
 
-// acks records how a delivery was settled.
-type acks struct{ acked, requeued, rejected int }
+// acks records how deliveries were settled.
+type acks struct {
+	acked, requeued, rejected int
+	multiple                  []uint64 // tags acked with multiple set
+}
 
-func (a *acks) Ack(uint64, bool) error         { a.acked++; return nil }
+func (a *acks) Ack(tag uint64, multiple bool) error {
+	a.acked++
+	if multiple {
+		a.multiple = append(a.multiple, tag)
+	}
+	return nil
+}
 func (a *acks) Nack(_ uint64, _, r bool) error { a.nack(r); return nil }
 func (a *acks) Reject(_ uint64, r bool) error  { a.nack(r); return nil }
 func (a *acks) nack(requeue bool) {
@@ -129,6 +139,39 @@ func TestABatchSettlesEachMessageOnItsOwnMerits(t *testing.T) {
 	}
 }
 
+func TestABatchThatSucceededIsAckedWithOneMultipleAck(t *testing.T) {
+	ch := &acks{} // the one channel the batch came from
+	p := newProcessor(fast, &publisher{})
+	p.Handler(each(func(context.Context, amqp.Delivery) error { return nil }))(context.Background(), make(chan struct{}), []amqp.Delivery{
+		{Acknowledger: ch, DeliveryTag: 7}, {Acknowledger: ch, DeliveryTag: 8}, {Acknowledger: ch, DeliveryTag: 9},
+	})
+	if ch.acked != 1 || len(ch.multiple) != 1 || ch.multiple[0] != 9 {
+		t.Fatalf("want one multiple ack of tag 9, got %+v", ch)
+	}
+	if got := testutil.ToFloat64(p.Metrics.Acked.WithLabelValues("q")); got != 3 {
+		t.Fatalf("acked metric %v, want 3", got)
+	}
+}
+
+func TestABatchWithAFailureIsAckedOneByOne(t *testing.T) {
+	// A multiple ack of tag 3 would also ack tag 2, which failed and must
+	// go back to the queue.
+	ch := &acks{}
+	stopped := make(chan struct{})
+	close(stopped) // shutting down: the failure is requeued, not retried
+	newProcessor(fast, &publisher{}).Handler(each(func(_ context.Context, d amqp.Delivery) error {
+		if d.DeliveryTag == 2 {
+			return errors.New("database unavailable")
+		}
+		return nil
+	}))(context.Background(), stopped, []amqp.Delivery{
+		{Acknowledger: ch, DeliveryTag: 1}, {Acknowledger: ch, DeliveryTag: 2}, {Acknowledger: ch, DeliveryTag: 3},
+	})
+	if ch.acked != 2 || ch.requeued != 1 || len(ch.multiple) != 0 {
+		t.Fatalf("want tags 1 and 3 acked alone and 2 requeued, got %+v", ch)
+	}
+}
+
 var fast = Policy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond, AttemptTimeout: time.Second}
 
 func TestSuccessIsAcked(t *testing.T) {
@@ -201,7 +244,7 @@ func TestUnsafeAutoAckSettlesNothing(t *testing.T) {
 	p := fast
 	p.AutoAck = true
 	a := process(t, p, &publisher{}, func(context.Context, amqp.Delivery) error { return errors.New("down") })
-	if *a != (acks{}) {
+	if a.acked+a.requeued+a.rejected != 0 {
 		t.Fatalf("auto-ack deliveries must not be settled: %+v", a)
 	}
 }

@@ -47,8 +47,8 @@ type Options struct {
 	ReconnectMin   time.Duration
 	ReconnectMax   time.Duration
 	ConfirmTimeout time.Duration
-	Prefetch       int
-	Workers        int // goroutines per consumer
+	Prefetch       int // unacked deliveries per worker
+	Workers        int // workers per consumed queue, each an AMQP consumer on a channel of its own
 	Batch          int // deliveries a worker takes at once, when they are waiting
 	Topology       Topology
 
@@ -67,6 +67,12 @@ type Message struct {
 // and settles each (ack, nack, reject) itself. stop is closed when the
 // client stops consuming: a handler waiting to retry should give its
 // deliveries back then.
+//
+// The deliveries of one call come from one channel, in delivery-tag order,
+// and every earlier delivery of that channel went to an earlier call of the
+// same worker, which has returned. So a handler that settled everything
+// it was given before may settle a whole batch with one multiple ack of
+// its last delivery.
 type Handler func(ctx context.Context, stop <-chan struct{}, ds []amqp.Delivery)
 
 type consumer struct {
@@ -198,8 +204,10 @@ func (c *Client) declare(conn *amqp.Connection) error {
 	return c.opts.Topology.Declare(ch)
 }
 
-// startConsumers opens one channel per consumer and starts its workers.
-// The returned func cancels them all; workers finish the delivery in hand.
+// startConsumers opens Workers channels per consumer, each with its own
+// basic.consume and one worker goroutine, and starts them. One worker per
+// channel keeps the Handler's ordering promise. The returned func cancels
+// them all; workers finish the deliveries in hand.
 func (c *Client) startConsumers(ctx context.Context, conn *amqp.Connection) (func(), error) {
 	select {
 	case <-c.stop:
@@ -213,51 +221,64 @@ func (c *Client) startConsumers(ctx context.Context, conn *amqp.Connection) (fun
 		}
 	}
 	for _, cons := range c.consumers {
-		ch, err := conn.Channel()
-		if err != nil {
-			cancelAll()
-			return nil, fmt.Errorf("open channel for %s: %w", cons.queue, err)
-		}
-		if err := ch.Qos(c.opts.Prefetch, 0, false); err != nil {
-			cancelAll()
-			return nil, fmt.Errorf("basic.qos on %s: %w", cons.queue, err)
-		}
-		tag := fmt.Sprintf("%s/%s", c.opts.Name, cons.queue)
-		deliveries, err := ch.Consume(cons.queue, tag, c.opts.AutoAck, false, false, false, nil)
-		if err != nil {
-			cancelAll()
-			return nil, fmt.Errorf("basic.consume %s: %w", cons.queue, err)
-		}
-		cancels = append(cancels, func() { _ = ch.Cancel(tag, false) })
-		for range c.opts.Workers {
+		for w := range c.opts.Workers {
+			tag := fmt.Sprintf("%s/%s/%d", c.opts.Name, cons.queue, w+1)
+			ch, deliveries, err := c.consumeOn(conn, cons.queue, tag)
+			if err != nil {
+				cancelAll()
+				return nil, err
+			}
+			cancels = append(cancels, func() { _ = ch.Cancel(tag, false) })
 			c.workers.Add(1)
-			go func(h Handler, queue string) {
+			go func() {
 				defer c.workers.Done()
-				for d := range deliveries {
-					batch := []amqp.Delivery{d}
-					// Take what arrives within batchLinger, up to Batch:
-					// the library hands deliveries over one at a time.
-					linger := time.NewTimer(batchLinger)
-				fill:
-					for len(batch) < c.opts.Batch {
-						select {
-						case more, ok := <-deliveries:
-							if !ok {
-								break fill
-							}
-							batch = append(batch, more)
-						case <-linger.C:
-							break fill
-						}
-					}
-					linger.Stop()
-					c.metrics.Consumed.WithLabelValues(queue).Add(float64(len(batch)))
-					h(ctx, c.stop, batch)
-				}
-			}(cons.handler, cons.queue)
+				c.work(ctx, cons, deliveries)
+			}()
 		}
 	}
 	return cancelAll, nil
+}
+
+// consumeOn opens a channel with the prefetch set and starts consuming queue on it.
+func (c *Client) consumeOn(conn *amqp.Connection, queue, tag string) (*amqp.Channel, <-chan amqp.Delivery, error) {
+	ch, err := conn.Channel()
+	if err != nil {
+		return nil, nil, fmt.Errorf("open channel for %s: %w", queue, err)
+	}
+	if err := ch.Qos(c.opts.Prefetch, 0, false); err != nil {
+		return nil, nil, fmt.Errorf("basic.qos on %s: %w", queue, err)
+	}
+	deliveries, err := ch.Consume(queue, tag, c.opts.AutoAck, false, false, false, nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("basic.consume %s: %w", queue, err)
+	}
+	return ch, deliveries, nil
+}
+
+// work hands deliveries to the consumer's handler, a batch at a time,
+// until the channel closes.
+func (c *Client) work(ctx context.Context, cons consumer, deliveries <-chan amqp.Delivery) {
+	for d := range deliveries {
+		batch := []amqp.Delivery{d}
+		// Take what arrives within batchLinger, up to Batch: the library
+		// hands deliveries over one at a time.
+		linger := time.NewTimer(batchLinger)
+	fill:
+		for len(batch) < c.opts.Batch {
+			select {
+			case more, ok := <-deliveries:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, more)
+			case <-linger.C:
+				break fill
+			}
+		}
+		linger.Stop()
+		c.metrics.Consumed.WithLabelValues(cons.queue).Add(float64(len(batch)))
+		cons.handler(ctx, c.stop, batch)
+	}
 }
 
 // StopConsuming cancels every consumer, now and for later sessions, and
