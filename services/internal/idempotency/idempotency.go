@@ -16,14 +16,14 @@ const Migration = `CREATE TABLE IF NOT EXISTS processed_keys (
 	processed_at timestamptz NOT NULL DEFAULT now()
 )`
 
-// ClaimCTE is SQL for a WITH clause that claims key $1 when $2 is true
-// (durable mode) and yields one row in "proceed" when the effect should apply:
-// the key was new, or the mode is not durable. An effect statement selects
-// from "proceed", so the claim and the effect commit together.
-const ClaimCTE = `claim AS (
-	INSERT INTO processed_keys (key) SELECT $1 WHERE $2 ON CONFLICT DO NOTHING RETURNING key
-), proceed AS (
-	SELECT 1 AS proceed FROM claim UNION ALL SELECT 1 WHERE NOT $2
+// ClaimAll is SQL for a WITH clause named "claim" that, when $2 is true
+// (durable mode), claims every key of the text array $1, in key order so
+// that concurrent claims cannot deadlock, and yields the keys that were
+// new: those whose effect should apply. A statement that writes the effect
+// selects from "claim", so the claims and the effects commit together.
+const ClaimAll = `claim AS (
+	INSERT INTO processed_keys (key) SELECT k FROM unnest($1::text[]) AS k WHERE $2 ORDER BY k
+	ON CONFLICT DO NOTHING RETURNING key
 )`
 
 // Guard is safe for concurrent use.
@@ -36,7 +36,7 @@ type Guard struct {
 // New returns a Guard in mode (config.Idempotency*).
 func New(mode string) *Guard { return &Guard{mode: mode, seen: map[string]bool{}} }
 
-// Durable reports whether keys are claimed in the database ($2 of ClaimCTE).
+// Durable reports whether keys are claimed in the database ($2 of ClaimAll).
 func (g *Guard) Durable() bool { return g.mode == config.IdempotencyDurable }
 
 // Precheck claims key in memory mode and reports whether to go on; in the

@@ -1,9 +1,7 @@
 package inventory
 
 import (
-	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -24,47 +22,37 @@ type consumer struct {
 	store *store
 }
 
-// applyOrder is the whole effect of one OrderPlaced as one statement: claim
-// the order id ($1, when $2), reserve the stock or find why not, record it,
-// and write the result event to the outbox (when $11). It returns the
-// failure reason (” when reserved), or no row when the order was applied
-// before.
-const applyOrder = `WITH ` + idempotency.ClaimCTE + `, reserved AS (
-	UPDATE stock SET quantity = quantity - $4
-	WHERE item = $3 AND quantity >= $4 AND EXISTS (SELECT 1 FROM proceed)
-	RETURNING 1
-), outcome AS (
-	SELECT CASE WHEN EXISTS (SELECT 1 FROM reserved) THEN ''
-	            WHEN EXISTS (SELECT 1 FROM stock WHERE item = $3) THEN '` + contract.ReasonInsufficientStock + `'
-	            ELSE '` + contract.ReasonUnknownItem + `' END AS reason
-	FROM proceed
-), rec AS (
-	INSERT INTO processed (order_id, event_id, item, quantity, result, reason, replica)
-	SELECT $1, $5, $3, $4, CASE reason WHEN '' THEN 'reserved' ELSE 'failed' END, reason, $6 FROM outcome
-	RETURNING reason
-), event AS (
-	INSERT INTO outbox (event_id, event_type, exchange, routing_key, body)
-	SELECT $7, CASE reason WHEN '' THEN $12 ELSE $13 END, $14,
-	       CASE reason WHEN '' THEN $15 ELSE $16 END,
-	       CASE reason WHEN '' THEN $8::bytea WHEN '` + contract.ReasonInsufficientStock + `' THEN $9::bytea ELSE $10::bytea END
-	FROM rec WHERE $11
-	RETURNING 1
-)
-SELECT reason FROM rec`
-
 // order is one decoded delivery of a batch.
 type order struct {
 	i      int // index in the batch
 	placed contract.OrderPlaced
 	event  string // the OrderPlaced's event id
-	result map[string]outbox.Event
-	reason string
-	dup    bool
+	apply  bool   // its key was claimed: apply its effect
+	reason string // after allocate: "" when reserved, else why not
 }
 
+// The statements of a batch, set-based, so that a batch costs a handful of
+// statements and one new version of each stock row, however many orders
+// it holds.
+const (
+	// lockStock locks the batch's stock rows in item order, so concurrent
+	// batches (workers, replicas) cannot deadlock, and reads their levels.
+	lockStock = `SELECT item, quantity FROM stock WHERE item = ANY($1) ORDER BY item FOR UPDATE`
+	// claimKeys claims the order ids (idempotency keys) and returns those
+	// that were new: the orders to apply.
+	claimKeys = `WITH ` + idempotency.ClaimAll + ` SELECT key FROM claim`
+	setStock  = `UPDATE stock SET quantity = v.q FROM unnest($1::text[], $2::int[]) AS v(item, q) WHERE stock.item = v.item`
+	recordAll = `INSERT INTO processed (order_id, event_id, item, quantity, result, reason, replica)
+		SELECT o, e, i, q, CASE r WHEN '' THEN 'reserved' ELSE 'failed' END, r, $6
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[]) AS v(o, e, i, q, r)`
+	storeEvents = `INSERT INTO outbox (event_id, event_type, exchange, routing_key, body)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[])`
+)
+
 // onOrderPlaced applies a batch of OrderPlaced, each once per order id, in
-// one transaction: one round trip for all the statements, one commit.
-// Stock rows are locked in item order, so concurrent batches cannot deadlock.
+// one transaction: lock the stock rows, claim the order ids, reserve in
+// delivery order, record every applied order and write its result event
+// to the outbox.
 func (c *consumer) onOrderPlaced(ctx context.Context, ds []amqp.Delivery) []error {
 	errs := make([]error, len(ds))
 	idem := c.rt.Idem
@@ -84,37 +72,25 @@ func (c *consumer) onOrderPlaced(ctx context.Context, ds []amqp.Delivery) []erro
 			c.rt.Metrics.Duplicates.WithLabelValues(d.RoutingKey).Inc()
 			continue
 		}
-		events, err := resultEvents(o)
-		if err != nil {
-			idem.Release(o.OrderID)
-			errs[i] = err
-			continue
-		}
-		orders = append(orders, &order{i: i, placed: o, event: env.EventID, result: events})
+		orders = append(orders, &order{i: i, placed: o, event: env.EventID, apply: true})
 	}
 	if len(orders) == 0 {
 		return errs
 	}
-	slices.SortStableFunc(orders, func(a, b *order) int { return cmp.Compare(a.placed.Item, b.placed.Item) })
-
+	var events []outbox.Event
 	err := postgres.InTx(ctx, c.store.pool, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		for _, o := range orders {
-			p := o.placed
-			b.Queue(applyOrder, p.OrderID, idem.Durable(), p.Item, p.Quantity, o.event, c.rt.Config.Replica,
-				o.result[""].ID, o.result[""].Body, o.result[contract.ReasonInsufficientStock].Body, o.result[contract.ReasonUnknownItem].Body,
-				!c.rt.Outbox.Direct, contract.TypeInventoryReserved, contract.TypeInventoryFailed, contract.InventoryExchange,
-				contract.RouteInventoryReserved, contract.RouteInventoryFailed,
-			).QueryRow(func(row pgx.Row) error {
-				err := row.Scan(&o.reason)
-				if errors.Is(err, pgx.ErrNoRows) {
-					o.dup = true
-					return nil
-				}
-				return err
-			})
+		levels, err := c.lock(ctx, tx, orders)
+		if err != nil {
+			return err
 		}
-		return tx.SendBatch(ctx, b).Close()
+		if idem.Durable() {
+			if err := c.claim(ctx, tx, orders); err != nil {
+				return err
+			}
+		}
+		changed := allocate(levels, orders)
+		events, err = c.record(ctx, tx, orders, changed)
+		return err
 	})
 	if err != nil {
 		for _, o := range orders {
@@ -125,37 +101,151 @@ func (c *consumer) onOrderPlaced(ctx context.Context, ds []amqp.Delivery) []erro
 	}
 	c.rt.Failpoints.Hit(ctx, failpoint.InventoryAfterCommit)
 	for _, o := range orders {
-		if o.dup {
+		if !o.apply {
 			c.rt.Metrics.Duplicates.WithLabelValues(ds[o.i].RoutingKey).Inc()
-			continue
-		}
-		if c.rt.Outbox.Direct {
-			if err := c.rt.Outbox.PublishDirect(ctx, o.result[o.reason]); err != nil {
-				c.rt.Log.Error("direct publish failed after commit: event lost", "order_id", o.placed.OrderID, "err", err)
-			}
 		}
 	}
-	c.rt.Outbox.Wake()
+	if err := c.rt.Outbox.Stored(ctx, events...); err != nil {
+		c.rt.Log.Error("direct publish failed after commit: events lost", "events", len(events), "err", err)
+	}
 	return errs
 }
 
-// resultEvents builds the three possible result events of an order (by
-// failure reason, "" for reserved), sharing one event id: the statement
-// stores the one that happened.
-func resultEvents(o contract.OrderPlaced) (map[string]outbox.Event, error) {
-	id := contract.NewID()
-	now := time.Now()
-	out := map[string]outbox.Event{}
-	for _, reason := range []string{"", contract.ReasonInsufficientStock, contract.ReasonUnknownItem} {
-		typ, key := contract.TypeInventoryReserved, contract.RouteInventoryReserved
-		if reason != "" {
-			typ, key = contract.TypeInventoryFailed, contract.RouteInventoryFailed
+// lock locks and reads the stock rows of the batch's items.
+func (c *consumer) lock(ctx context.Context, tx pgx.Tx, orders []*order) (map[string]int, error) {
+	var items []string
+	for _, o := range orders {
+		items = append(items, o.placed.Item)
+	}
+	slices.Sort(items)
+	rows, err := tx.Query(ctx, lockStock, slices.Compact(items))
+	if err != nil {
+		return nil, fmt.Errorf("lock stock: %w", err)
+	}
+	levels := map[string]int{}
+	var item string
+	var qty int
+	_, err = pgx.ForEachRow(rows, []any{&item, &qty}, func() error { levels[item] = qty; return nil })
+	if err != nil {
+		return nil, fmt.Errorf("lock stock: %w", err)
+	}
+	return levels, nil
+}
+
+// claim claims the orders' ids and marks those claimed before as not to apply.
+func (c *consumer) claim(ctx context.Context, tx pgx.Tx, orders []*order) error {
+	keys := make([]string, len(orders))
+	for i, o := range orders {
+		keys[i] = o.placed.OrderID
+	}
+	rows, err := tx.Query(ctx, claimKeys, keys, true)
+	if err != nil {
+		return fmt.Errorf("claim order ids: %w", err)
+	}
+	claimed, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("claim order ids: %w", err)
+	}
+	fresh := map[string]bool{}
+	for _, k := range claimed {
+		fresh[k] = true
+	}
+	for _, o := range orders {
+		// An id twice in one batch is claimed once: the first applies.
+		o.apply = fresh[o.placed.OrderID]
+		delete(fresh, o.placed.OrderID)
+	}
+	return nil
+}
+
+// allocate reserves stock for the orders to apply, in delivery order, from
+// levels, and sets each one's reason: "" when reserved, else unknown item
+// or insufficient stock. It returns the new levels of the items it changed.
+func allocate(levels map[string]int, orders []*order) map[string]int {
+	changed := map[string]int{}
+	for _, o := range orders {
+		if !o.apply {
+			continue
 		}
-		body, err := contract.NewEvent(id, typ, now, contract.InventoryResult{OrderID: o.OrderID, Item: o.Item, Quantity: o.Quantity, Reason: reason})
+		p := o.placed
+		have, known := levels[p.Item]
+		switch {
+		case !known:
+			o.reason = contract.ReasonUnknownItem
+		case have < p.Quantity:
+			o.reason = contract.ReasonInsufficientStock
+		default:
+			levels[p.Item] = have - p.Quantity
+			changed[p.Item] = have - p.Quantity
+		}
+	}
+	return changed
+}
+
+// record writes the new stock levels, a processed row per applied order and
+// its result event (to the outbox unless it is Direct), in one round trip.
+// It returns the events, for the relay or the direct publish.
+func (c *consumer) record(ctx context.Context, tx pgx.Tx, orders []*order, levels map[string]int) ([]outbox.Event, error) {
+	var (
+		items  []string
+		qtys   []int
+		events []outbox.Event
+		rec    struct {
+			orders, eventIDs, items, reasons []string
+			qtys                             []int
+		}
+		ev struct {
+			ids, types, exchanges, keys []string
+			bodies                      [][]byte
+		}
+	)
+	for item, q := range levels {
+		items, qtys = append(items, item), append(qtys, q)
+	}
+	now := time.Now()
+	for _, o := range orders {
+		if !o.apply {
+			continue
+		}
+		p := o.placed
+		rec.orders, rec.eventIDs, rec.items = append(rec.orders, p.OrderID), append(rec.eventIDs, o.event), append(rec.items, p.Item)
+		rec.qtys, rec.reasons = append(rec.qtys, p.Quantity), append(rec.reasons, o.reason)
+		e, err := resultEvent(p, o.reason, now)
 		if err != nil {
 			return nil, err
 		}
-		out[reason] = outbox.Event{ID: id, Type: typ, Exchange: contract.InventoryExchange, RoutingKey: key, Body: body}
+		events = append(events, e)
+		ev.ids, ev.types, ev.exchanges, ev.keys = append(ev.ids, e.ID), append(ev.types, e.Type), append(ev.exchanges, e.Exchange), append(ev.keys, e.RoutingKey)
+		ev.bodies = append(ev.bodies, e.Body)
 	}
-	return out, nil
+	if len(events) == 0 {
+		return nil, nil
+	}
+	b := &pgx.Batch{}
+	if len(items) > 0 {
+		b.Queue(setStock, items, qtys)
+	}
+	b.Queue(recordAll, rec.orders, rec.eventIDs, rec.items, rec.qtys, rec.reasons, c.rt.Config.Replica)
+	if !c.rt.Outbox.Direct {
+		b.Queue(storeEvents, ev.ids, ev.types, ev.exchanges, ev.keys, ev.bodies)
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, fmt.Errorf("record %d orders: %w", len(events), err)
+	}
+	return events, nil
+}
+
+// resultEvent is the InventoryReserved (reason "") or InventoryFailed event
+// of an applied order.
+func resultEvent(o contract.OrderPlaced, reason string, at time.Time) (outbox.Event, error) {
+	typ, key := contract.TypeInventoryReserved, contract.RouteInventoryReserved
+	if reason != "" {
+		typ, key = contract.TypeInventoryFailed, contract.RouteInventoryFailed
+	}
+	id := contract.NewID()
+	body, err := contract.NewEvent(id, typ, at, contract.InventoryResult{OrderID: o.OrderID, Item: o.Item, Quantity: o.Quantity, Reason: reason})
+	if err != nil {
+		return outbox.Event{}, err
+	}
+	return outbox.Event{ID: id, Type: typ, Exchange: contract.InventoryExchange, RoutingKey: key, Body: body}, nil
 }

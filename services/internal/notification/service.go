@@ -67,7 +67,6 @@ func setup(_ context.Context, rt *runner.Runtime) error {
 type note struct {
 	i                      int
 	eventID, orderID, kind string
-	recorded               bool
 }
 
 func (s *service) onOrderPlaced(ctx context.Context, ds []amqp.Delivery) []error {
@@ -96,46 +95,56 @@ func (s *service) onInventoryResult(ctx context.Context, ds []amqp.Delivery) []e
 	})
 }
 
-// recordNotification stores one notification per event id ($1, claimed
-// when $2) as one statement; it returns 0 when the event was seen before.
-const recordNotification = `WITH ` + idempotency.ClaimCTE + `, ins AS (
-	INSERT INTO notifications (event_id, order_id, kind, replica) SELECT $1, $3, $4, $5 FROM proceed RETURNING 1
-)
-SELECT count(*) FROM ins`
+// recordAll stores the batch's notifications ($1 event ids, $3 order ids,
+// $4 kinds) in one statement, claiming each event id first when $2
+// (durable idempotency), and returns the event ids it recorded. In durable
+// mode the event ids must be distinct.
+const recordAll = `WITH ` + idempotency.ClaimAll + `
+INSERT INTO notifications (event_id, order_id, kind, replica)
+SELECT e, o, k, $5 FROM unnest($1::text[], $3::text[], $4::text[]) WITH ORDINALITY AS v(e, o, k, n)
+WHERE NOT $2 OR e IN (SELECT key FROM claim)
+ORDER BY n
+RETURNING event_id`
 
 // record stores one notification per event id for a batch, in one
-// transaction.
+// statement and one transaction.
 func (s *service) record(ctx context.Context, ds []amqp.Delivery, decode func([]byte) (note, error)) []error {
 	errs := make([]error, len(ds))
+	durable := s.rt.Idem.Durable()
 	var notes []*note
+	inBatch := map[string]bool{}
 	for i, d := range ds {
 		n, err := decode(d.Body)
 		if err != nil {
 			errs[i] = err
 			continue
 		}
-		if !s.rt.Idem.Precheck(n.eventID) {
+		// A copy of an event earlier in this batch is a duplicate: the
+		// statement claims each event id once.
+		if (durable && inBatch[n.eventID]) || !s.rt.Idem.Precheck(n.eventID) {
 			s.rt.Metrics.Duplicates.WithLabelValues(d.RoutingKey).Inc()
 			continue
 		}
+		inBatch[n.eventID] = true
 		n.i = i
 		notes = append(notes, &n)
 	}
 	if len(notes) == 0 {
 		return errs
 	}
+	var eventIDs, orderIDs, kinds []string
+	for _, n := range notes {
+		eventIDs, orderIDs, kinds = append(eventIDs, n.eventID), append(orderIDs, n.orderID), append(kinds, n.kind)
+	}
+	recorded := 0
 	err := postgres.InTx(ctx, s.pool, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		for _, n := range notes {
-			b.Queue(recordNotification, n.eventID, s.rt.Idem.Durable(), n.orderID, n.kind, s.rt.Config.Replica).
-				QueryRow(func(row pgx.Row) error {
-					var count int
-					err := row.Scan(&count)
-					n.recorded = count == 1
-					return err
-				})
+		rows, err := tx.Query(ctx, recordAll, eventIDs, durable, orderIDs, kinds, s.rt.Config.Replica)
+		if err != nil {
+			return err
 		}
-		return tx.SendBatch(ctx, b).Close()
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		recorded = len(ids)
+		return err
 	})
 	if err != nil {
 		for _, n := range notes {
@@ -144,10 +153,8 @@ func (s *service) record(ctx context.Context, ds []amqp.Delivery, decode func([]
 		}
 		return errs
 	}
-	for _, n := range notes {
-		if !n.recorded {
-			s.rt.Metrics.Duplicates.WithLabelValues(ds[n.i].RoutingKey).Inc()
-		}
+	if dups := len(notes) - recorded; dups > 0 {
+		s.rt.Metrics.Duplicates.WithLabelValues(ds[notes[0].i].RoutingKey).Add(float64(dups))
 	}
 	s.rt.Failpoints.Hit(ctx, failpoint.NotificationAfterCommit)
 	return errs

@@ -84,8 +84,7 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request) {
 		httpserver.Respond(w, err)
 		return
 	}
-	ob := h.outbox.Begin()
-	saved, created, err := h.store.Create(ctx, o, ob, ev)
+	saved, created, err := h.store.Create(ctx, o, ev)
 	switch {
 	case errors.Is(err, errConflict):
 		httpserver.WriteError(w, http.StatusConflict, fmt.Sprintf("order %q exists with other contents", o.ID))
@@ -100,7 +99,7 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.fps.Hit(ctx, failpoint.OrderAfterCommit)
-	if err := ob.Committed(context.WithoutCancel(ctx)); err != nil {
+	if err := h.outbox.Stored(context.WithoutCancel(ctx), ev); err != nil {
 		// Only with UNSAFE_NO_OUTBOX: the order is stored, its event is not.
 		h.log.Error("direct publish failed after commit: event lost", "order_id", o.ID, "err", err)
 	}

@@ -22,7 +22,7 @@ type fakeStore struct {
 	events []outbox.Event
 }
 
-func (f *fakeStore) Create(_ context.Context, o Order, _ *outbox.Tx, ev outbox.Event) (Order, bool, error) {
+func (f *fakeStore) Create(_ context.Context, o Order, ev outbox.Event) (Order, bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if old, ok := f.orders[o.ID]; ok {

@@ -18,19 +18,16 @@ type consumer struct {
 	log  *slog.Logger
 }
 
-// onInventoryResult moves each order of a batch to reserved or rejected,
-// in one transaction. Applying a result twice changes nothing, so no
+// onInventoryResult moves the orders of a batch to reserved or rejected,
+// in one statement. Applying a result twice changes nothing, so no
 // idempotency key is needed. A result for an order this service never
 // stored is acked and logged.
 func (c *consumer) onInventoryResult(ctx context.Context, ds []amqp.Delivery) []error {
 	errs := make([]error, len(ds))
-	type result struct {
-		i      int
-		r      contract.InventoryResult
-		status string
-		exists bool
-	}
-	var results []*result
+	var (
+		at                  []int // batch index of each result
+		ids, statuses, whys []string
+	)
 	for i, d := range ds {
 		env, err := contract.DecodeEnvelope(d.Body, contract.TypeInventoryReserved, contract.TypeInventoryFailed)
 		if err != nil {
@@ -46,26 +43,35 @@ func (c *consumer) onInventoryResult(ctx context.Context, ds []amqp.Delivery) []
 		if env.Type == contract.TypeInventoryFailed {
 			status = StatusRejected
 		}
-		results = append(results, &result{i: i, r: r, status: status})
+		at, ids, statuses, whys = append(at, i), append(ids, r.OrderID), append(statuses, status), append(whys, r.Reason)
 	}
-	if len(results) == 0 {
+	if len(ids) == 0 {
 		return errs
 	}
+	var known []string
 	err := postgres.InTx(ctx, c.pool, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		for _, res := range results {
-			b.Queue(setStatus, res.r.OrderID, res.status, res.r.Reason).QueryRow(func(row pgx.Row) error {
-				return row.Scan(&res.exists)
-			})
+		rows, err := tx.Query(ctx, setStatuses, ids, statuses, whys)
+		if err != nil {
+			return err
 		}
-		return tx.SendBatch(ctx, b).Close()
+		known, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
 	})
-	for _, res := range results {
-		switch {
-		case err != nil:
-			errs[res.i] = fmt.Errorf("set order %s %s: %w", res.r.OrderID, res.status, err)
-		case !res.exists:
-			c.log.Info("inventory result for an unknown order ignored", "order_id", res.r.OrderID)
+	if err != nil {
+		for n, i := range at {
+			errs[i] = fmt.Errorf("set order %s %s: %w", ids[n], statuses[n], err)
+		}
+		return errs
+	}
+	if len(known) < len(ids) {
+		found := map[string]bool{}
+		for _, id := range known {
+			found[id] = true
+		}
+		for _, id := range ids {
+			if !found[id] {
+				c.log.Info("inventory result for an unknown order ignored", "order_id", id)
+			}
 		}
 	}
 	return errs

@@ -22,7 +22,7 @@ const (
 var Service = runner.Service{Name: "order", Migrations: []string{schema}, Setup: setup}
 
 func setup(_ context.Context, rt *runner.Runtime) error {
-	h := &handler{store: &pgStore{pool: rt.Pool}, outbox: rt.Outbox, fps: rt.Failpoints, log: rt.Log, maxBody: rt.Config.MaxHTTPBody}
+	h := &handler{store: &pgStore{pool: rt.Pool, outbox: !rt.Outbox.Direct, timeout: rt.Config.HandlerTimeout}, outbox: rt.Outbox, fps: rt.Failpoints, log: rt.Log, maxBody: rt.Config.MaxHTTPBody}
 	h.routes(rt.Mux)
 	rt.Consume(rabbit.Binding{
 		Queue: contract.OrderInventoryQueue, Exchange: contract.InventoryExchange,

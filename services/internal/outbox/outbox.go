@@ -18,7 +18,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/mqchaos/mqchaos/services/internal/rabbit"
@@ -86,50 +85,23 @@ type Outbox struct {
 	wake     chan struct{}
 }
 
-// Tx collects the events of one transaction.
-type Tx struct {
-	o      *Outbox
-	events []Event
-}
-
-// Begin starts collecting events for a transaction.
-func (o *Outbox) Begin() *Tx { return &Tx{o: o} }
-
-// Add stores e in tx (or, with Direct, holds it for Committed).
-func (t *Tx) Add(ctx context.Context, tx pgx.Tx, e Event) error {
-	t.events = append(t.events, e)
-	if t.o.Direct {
+// Stored is called once the transaction that wrote events to the outbox
+// table committed: it wakes the relay. With Direct, where nothing was
+// written, it publishes the events now instead and returns what failed:
+// the dual write that UNSAFE_NO_OUTBOX demonstrates.
+func (o *Outbox) Stored(ctx context.Context, events ...Event) error {
+	if len(events) == 0 {
 		return nil
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO outbox (event_id, event_type, exchange, routing_key, body) VALUES ($1, $2, $3, $4, $5)`,
-		e.ID, e.Type, e.Exchange, e.RoutingKey, e.Body)
-	if err != nil {
-		return fmt.Errorf("outbox insert %s: %w", e.Type, err)
-	}
-	return nil
-}
-
-// Committed is called after the transaction committed: it wakes the relay,
-// or, with Direct, publishes the events now and returns what failed.
-func (t *Tx) Committed(ctx context.Context) error {
-	if len(t.events) == 0 {
+	if !o.Direct {
+		o.Wake()
 		return nil
 	}
-	if !t.o.Direct {
-		t.o.Wake()
-		return nil
-	}
-	msgs := make([]rabbit.Message, len(t.events))
-	for i, e := range t.events {
+	msgs := make([]rabbit.Message, len(events))
+	for i, e := range events {
 		msgs[i] = e.message()
 	}
-	return errors.Join(t.o.Pub.PublishBatch(ctx, msgs)...)
-}
-
-// PublishDirect publishes e now, for a statement that wrote no outbox row
-// (only with Direct, the unsafe dual write).
-func (o *Outbox) PublishDirect(ctx context.Context, e Event) error {
-	return o.Pub.PublishBatch(ctx, []rabbit.Message{e.message()})[0]
+	return errors.Join(o.Pub.PublishBatch(ctx, msgs)...)
 }
 
 // Wake asks the relay for a pass now. It does not block.

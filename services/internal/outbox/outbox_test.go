@@ -90,17 +90,23 @@ func TestBrokerDownMarksNothing(t *testing.T) {
 	}
 }
 
-func TestDirectModePublishesAfterCommitWithoutStoring(t *testing.T) {
-	pub := &flakyPublisher{}
-	ob := &Outbox{Pub: pub, Direct: true}
-	tx := ob.Begin()
-	if err := tx.Add(context.Background(), nil, Event{ID: "e1"}); err != nil {
+func TestStoredWakesTheRelay(t *testing.T) {
+	ob := &Outbox{Pub: &flakyPublisher{}}
+	if err := ob.Stored(context.Background(), Event{ID: "e1"}); err != nil {
 		t.Fatal(err)
 	}
-	if len(pub.published) != 0 {
-		t.Fatal("published before commit")
+	select {
+	case <-ob.wakeChan():
+	default:
+		t.Fatal("the relay was not woken")
 	}
-	if err := tx.Committed(context.Background()); err != nil || !slices.Equal(pub.published, []string{"e1"}) {
-		t.Fatalf("err %v, published %v", err, pub.published)
+}
+
+func TestDirectModePublishesAfterCommitWithoutStoring(t *testing.T) {
+	pub := &flakyPublisher{fail: map[string]bool{"e2": true}}
+	ob := &Outbox{Pub: pub, Direct: true}
+	err := ob.Stored(context.Background(), Event{ID: "e1"}, Event{ID: "e2"})
+	if err == nil || !slices.Equal(pub.published, []string{"e1", "e2"}) {
+		t.Fatalf("err %v, published %v: both published, the failure reported", err, pub.published)
 	}
 }
