@@ -75,14 +75,15 @@ test: unit scenarios
 unit:
 	go test ./services/... ./harness/...
 
+# The suite builds the service images itself, once per run.
 SCENARIO_FLAGS ?= --timeout=30m --poll-progress-after=120s
-scenarios: service-images
+scenarios:
 	$(GINKGO) $(SCENARIO_FLAGS) ./scenarios
 
-safe: service-images
+safe:
 	$(GINKGO) $(SCENARIO_FLAGS) --label-filter=safe ./scenarios
 
-unsafe: service-images
+unsafe:
 	$(GINKGO) $(SCENARIO_FLAGS) --label-filter=unsafe ./scenarios
 
 bench: images

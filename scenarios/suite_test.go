@@ -96,6 +96,19 @@ var _ = ReportAfterSuite("summary", func(r Report) {
 		}
 	}
 	fmt.Fprintf(os.Stdout, "\nmqchaos verdicts (%d runs)\n%s\n", len(all), report.Table(all))
+	var passed, failed, skipped int
+	for _, spec := range r.SpecReports {
+		switch {
+		case spec.LeafNodeType != types.NodeTypeIt:
+		case spec.State.Is(types.SpecStatePassed):
+			passed++
+		case spec.State.Is(types.SpecStateFailureStates):
+			failed++
+		default:
+			skipped++
+		}
+	}
+	fmt.Fprintf(os.Stdout, "scenarios: %d passed, %d failed, %d skipped\n", passed, failed, skipped)
 	root, err := stack.ModuleRoot(".")
 	if err != nil {
 		return
