@@ -14,8 +14,14 @@ postgres_image=${2:?postgres image name}
 base_image=mqchaos/debian-base:bookworm
 
 have() { docker image inspect "$1" >/dev/null 2>&1; }
+# recipe is a digest of what an image is built from; an image built from
+# another recipe (an older checkout) is rebuilt.
+recipe() { (cd "$here/$1" && cat Dockerfile ./*.sh ./enabled_plugins 2>/dev/null) | sha256sum | cut -c1-16; }
+current() {
+  [ "$(docker image inspect -f '{{index .Config.Labels "io.mqchaos.recipe"}}' "$1" 2>/dev/null)" = "$(recipe "$2")" ]
+}
 
-if [ "${FORCE:-0}" != 1 ] && have "$rabbit_image" && have "$postgres_image"; then
+if [ "${FORCE:-0}" != 1 ] && current "$rabbit_image" rabbitmq && current "$postgres_image" postgres; then
   echo "local images: $rabbit_image and $postgres_image already built"
   exit 0
 fi
@@ -34,6 +40,9 @@ if [ "${FORCE:-0}" = 1 ] || ! have "$base_image"; then
   rm -f "$rootfs.log"
 fi
 
-docker build -q -t "$rabbit_image" --build-arg BASE="$base_image" "$here/rabbitmq" >/dev/null
-docker build -q -t "$postgres_image" --build-arg BASE="$base_image" "$here/postgres" >/dev/null
+for role in rabbitmq postgres; do
+  image=$rabbit_image
+  [ "$role" = postgres ] && image=$postgres_image
+  docker build -q -t "$image" --label "io.mqchaos.recipe=$(recipe "$role")" --build-arg BASE="$base_image" "$here/$role" >/dev/null
+done
 echo "local images: built $rabbit_image and $postgres_image"
