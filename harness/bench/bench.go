@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -27,26 +28,55 @@ type Sizes struct {
 	Items       int // distinct items ordered (few items contend on few stock rows)
 }
 
+// Shape is how the services use the broker, which the raw baseline mirrors:
+// one publisher confirming OutboxBatch messages at a time (the relay), and
+// Workers consumers with Prefetch each (one queue's workers).
+type Shape struct {
+	Prefetch    int // PREFETCH
+	Workers     int // CONSUMER_WORKERS
+	OutboxBatch int // OUTBOX_BATCH
+}
+
+// ShapeOf reads the service settings a bench passes to the services, with
+// the services' defaults.
+func ShapeOf(env map[string]string) (Shape, error) {
+	sh := Shape{Prefetch: 512, Workers: 2, OutboxBatch: 256}
+	for key, dst := range map[string]*int{"PREFETCH": &sh.Prefetch, "CONSUMER_WORKERS": &sh.Workers, "OUTBOX_BATCH": &sh.OutboxBatch} {
+		if v, ok := env[key]; ok {
+			n, err := strconv.Atoi(v)
+			if err != nil || n <= 0 {
+				return sh, fmt.Errorf("%s=%q: want a positive integer", key, v)
+			}
+			*dst = n
+		}
+	}
+	return sh, nil
+}
+
 // Result is what a run reports. The JSON keys are the contract of the
 // last line that `make bench` prints.
 type Result struct {
-	RawMsgsPerSec    float64            `json:"raw_msgs_per_s"`
-	RawConsumePerSec float64            `json:"raw_consume_msgs_per_s"`
-	E2EOrdersPerSec  float64            `json:"e2e_orders_per_s"`
-	HTTPOrdersPerSec float64            `json:"http_orders_per_s"`
-	DrainMsgsPerSec  float64            `json:"drain_msgs_per_s"`
-	E2ERatio         float64            `json:"e2e_ratio"`
-	DrainRatio       float64            `json:"drain_ratio"`
-	P50Ms            float64            `json:"p50_ms"`
-	P99Ms            float64            `json:"p99_ms"`
-	MaxRSSMiB        float64            `json:"max_rss_mib"`
-	RSSMiB           map[string]float64 `json:"rss_mib"` // peak per service
-	Sizes            Sizes              `json:"sizes"`
+	RawMsgsPerSec    float64 `json:"raw_msgs_per_s"`
+	RawConsumePerSec float64 `json:"raw_consume_msgs_per_s"`
+	E2EOrdersPerSec  float64 `json:"e2e_orders_per_s"`
+	// E2EDeliveriesPerSec is the broker's share of the end-to-end run: an
+	// order is delivered from four queues (inventory's, notification's two,
+	// order-service's), where a raw message is delivered from one.
+	E2EDeliveriesPerSec float64            `json:"e2e_deliveries_per_s"`
+	HTTPOrdersPerSec    float64            `json:"http_orders_per_s"`
+	DrainMsgsPerSec     float64            `json:"drain_msgs_per_s"`
+	E2ERatio            float64            `json:"e2e_ratio"`
+	DrainRatio          float64            `json:"drain_ratio"`
+	P50Ms               float64            `json:"p50_ms"`
+	P99Ms               float64            `json:"p99_ms"`
+	MaxRSSMiB           float64            `json:"max_rss_mib"`
+	RSSMiB              map[string]float64 `json:"rss_mib"` // peak per service
+	Sizes               Sizes              `json:"sizes"`
 }
 
 // Run measures everything on s, in order: raw baseline, end to end by
 // publish, end to end over HTTP, backlog drain. logf reports progress.
-func Run(ctx context.Context, s *stack.Stack, sz Sizes, logf func(string, ...any)) (Result, error) {
+func Run(ctx context.Context, s *stack.Stack, sz Sizes, sh Shape, logf func(string, ...any)) (Result, error) {
 	res := Result{Sizes: sz, RSSMiB: map[string]float64{}}
 	items := make([]string, max(sz.Items, 1))
 	for i := range items {
@@ -66,8 +96,9 @@ func Run(ctx context.Context, s *stack.Stack, sz Sizes, logf func(string, ...any
 	if err != nil {
 		return res, err
 	}
-	logf("raw baseline: %d persistent %d-byte messages, confirms per 256, one consumer, prefetch 32", sz.Raw, len(sample.Body))
-	raw, err := Raw{URL: u, Messages: sz.Raw, BodyBytes: len(sample.Body), Batch: 256, Prefetch: 32, Publishers: 1, Consumers: 1}.Run(ctx)
+	logf("raw baseline: %d persistent %d-byte messages, one publisher confirming per %d, %d consumers with prefetch %d",
+		sz.Raw, len(sample.Body), sh.OutboxBatch, sh.Workers, sh.Prefetch)
+	raw, err := Raw{URL: u, Messages: sz.Raw, BodyBytes: len(sample.Body), Batch: sh.OutboxBatch, Prefetch: sh.Prefetch, Publishers: 1, Consumers: sh.Workers}.Run(ctx)
 	if err != nil {
 		return res, fmt.Errorf("raw baseline: %w", err)
 	}
@@ -87,6 +118,7 @@ func Run(ctx context.Context, s *stack.Stack, sz Sizes, logf func(string, ...any
 	if res.DrainMsgsPerSec, err = drain(ctx, s, u, sz.Drain, items); err != nil {
 		return res, fmt.Errorf("drain: %w", err)
 	}
+	res.E2EDeliveriesPerSec = deliveriesPerOrder * res.E2EOrdersPerSec
 	res.E2ERatio = res.E2EOrdersPerSec / res.RawMsgsPerSec
 	res.DrainRatio = res.DrainMsgsPerSec / res.RawConsumePerSec
 	res.RSSMiB = mem.stop()
@@ -95,6 +127,9 @@ func Run(ctx context.Context, s *stack.Stack, sz Sizes, logf func(string, ...any
 	}
 	return res, nil
 }
+
+// deliveriesPerOrder is how many queues an order passes through end to end.
+const deliveriesPerOrder = 4
 
 // ackCounts reads, from one scrape per replica, how often each queue in
 // want was acked by the service that consumes it.
@@ -373,6 +408,7 @@ func (r Result) Table() string {
 	fmt.Fprintf(w, "raw broker, publish+consume\t%.0f msgs/s\t\t\n", r.RawMsgsPerSec)
 	fmt.Fprintf(w, "raw broker, consume alone\t%.0f msgs/s\t\t\n", r.RawConsumePerSec)
 	fmt.Fprintf(w, "end to end, OrderPlaced published\t%.0f orders/s\t\t\n", r.E2EOrdersPerSec)
+	fmt.Fprintf(w, "end to end, broker deliveries (%d per order)\t%.0f msgs/s\t\t\n", deliveriesPerOrder, r.E2EDeliveriesPerSec)
 	fmt.Fprintf(w, "end to end, POST /orders\t%.0f orders/s\t\t\n", r.HTTPOrdersPerSec)
 	fmt.Fprintf(w, "backlog drain\t%.0f msgs/s\t\t\n", r.DrainMsgsPerSec)
 	fmt.Fprintf(w, "end to end / raw\t%.2f\t>= 0.50 %s\t\n", r.E2ERatio, pass(r.E2ERatio >= 0.5))

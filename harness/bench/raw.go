@@ -13,9 +13,8 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 )
 
-// Raw configures the broker-only baseline. Its defaults mirror what the
-// services do: one publisher sending batches of OUTBOX_BATCH with confirms,
-// one consumer channel with the services' prefetch acking each message.
+// Raw configures the broker-only baseline: amqp091-go alone, shaped as
+// the services use the broker (see Shape), with nothing else to do.
 type Raw struct {
 	URL        string
 	Messages   int

@@ -19,11 +19,11 @@ import (
 
 func main() {
 	var sz bench.Sizes
-	flag.IntVar(&sz.Raw, "raw", 20000, "messages in the raw broker baseline")
+	flag.IntVar(&sz.Raw, "raw", 30000, "messages in the raw broker baseline (published and consumed twice)")
 	flag.IntVar(&sz.Published, "published", 10000, "orders published straight to the broker, end to end")
 	flag.IntVar(&sz.HTTP, "http", 3000, "orders placed over HTTP, end to end")
 	flag.IntVar(&sz.HTTPClients, "clients", 16, "concurrent HTTP clients")
-	flag.IntVar(&sz.Drain, "drain", 10000, "orders in the backlog")
+	flag.IntVar(&sz.Drain, "drain", 30000, "orders in the backlog (as many as -raw, so both are timed alike)")
 	flag.IntVar(&sz.Items, "items", 3, "distinct items ordered")
 	build := flag.Bool("build", true, "build the service images first")
 	env := map[string]string{"LOG_LEVEL": "warn"}
@@ -36,13 +36,17 @@ func main() {
 		return nil
 	})
 	flag.Parse()
-	if err := run(sz, env, *build); err != nil {
+	sh, err := bench.ShapeOf(env)
+	if err == nil {
+		err = run(sz, sh, env, *build)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(sz bench.Sizes, env map[string]string, build bool) error {
+func run(sz bench.Sizes, sh bench.Shape, env map[string]string, build bool) error {
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer cancel()
 	ctx, cancelRun := context.WithTimeout(ctx, 15*time.Minute)
@@ -77,7 +81,7 @@ func run(sz bench.Sizes, env map[string]string, build bool) error {
 		return err
 	}
 	started := time.Now()
-	res, err := bench.Run(ctx, s, sz, logf)
+	res, err := bench.Run(ctx, s, sz, sh, logf)
 	if err != nil {
 		return err
 	}
