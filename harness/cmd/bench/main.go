@@ -7,11 +7,15 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
+	"log"
 	"os"
 	"os/signal"
 	"runtime"
 	"strings"
 	"time"
+
+	tclog "github.com/testcontainers/testcontainers-go/log"
 
 	"github.com/mqchaos/mqchaos/harness/bench"
 	"github.com/mqchaos/mqchaos/harness/stack"
@@ -26,6 +30,7 @@ func main() {
 	flag.IntVar(&sz.Drain, "drain", 30000, "orders in the backlog (as many as -raw, so both are timed alike)")
 	flag.IntVar(&sz.Items, "items", 3, "distinct items ordered")
 	build := flag.Bool("build", true, "build the service images first")
+	verbose := flag.Bool("v", false, "show testcontainers' log of the containers it starts")
 	env := map[string]string{"LOG_LEVEL": "warn"}
 	flag.Func("env", "KEY=VALUE for every service, e.g. -env CONSUME_BATCH=64 (repeatable)", func(kv string) error {
 		k, v, ok := strings.Cut(kv, "=")
@@ -36,6 +41,9 @@ func main() {
 		return nil
 	})
 	flag.Parse()
+	if !*verbose {
+		tclog.SetDefault(log.New(io.Discard, "", 0))
+	}
 	sh, err := bench.ShapeOf(env)
 	if err == nil {
 		err = run(sz, sh, env, *build)
