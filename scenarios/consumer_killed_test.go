@@ -55,35 +55,16 @@ var _ = Describe("Consumer killed before ack: the message is redelivered and app
 	})
 
 	When("inventory is killed with SIGKILL in the middle of a stream", func() {
-		// One worker applying one message per transaction makes the stream
-		// last seconds, so the kill lands while deliveries are in flight
-		// on both sides (with batches of 128, 1,000 orders take a fraction
-		// of a second, and an auto-ack control could finish before the kill).
 		const orders = 1000
-		slow := stack.Env("inventory", map[string]string{"CONSUMER_WORKERS": "1", "CONSUME_BATCH": "1"})
 		run := func(ctx SpecContext, side string, opts ...stack.Option) report.Figures {
-			s := startStack(ctx, "killed-sigkill-"+side, append([]stack.Option{slow}, opts...)...)
+			s := startStack(ctx, "killed-sigkill-"+side, append([]stack.Option{slowInventory}, opts...)...)
 			h := &history.History{}
 			started := time.Now()
 			inv := s.Replica("inventory", 1)
-			By("pausing inventory, so that a backlog builds")
-			pause := fault.Pause(s.Docker(), inv.Target())
-			Expect(fault.Inject(ctx, h, pause)).To(Succeed())
-			By("publishing 1,000 orders straight to the broker")
-			load := workload.Orders{Prefix: "killed-kill-" + side, Count: orders, Concurrency: 4}
-			load.Publish(ctx, s.AMQPURL, h, load.Plan(rng()))
-			Expect(fault.Heal(ctx, h, pause)).To(Succeed())
-			By("killing inventory with SIGKILL once it has processed 20")
-			processed := 0
-			Eventually(ctx, func(g Gomega) {
-				done, err := s.Inventory().Processed(ctx)
-				g.Expect(err).NotTo(HaveOccurred())
-				processed = len(done)
-				g.Expect(processed).To(BeNumerically(">=", 20))
-			}).WithPolling(10 * time.Millisecond).Should(Succeed())
+			processed := streamBacklog(ctx, s, h, "killed-kill-"+side, orders)
 			kill := fault.Kill(s.Docker(), inv.Target())
 			Expect(fault.Inject(ctx, h, kill)).To(Succeed())
-			By(fmt.Sprintf("killed with %d of %d orders seen processed just before", processed, orders))
+			By(fmt.Sprintf("killed inventory with SIGKILL, %d of %d orders seen processed just before", processed, orders))
 			Expect(fault.Heal(ctx, h, kill)).To(Succeed())
 			Eventually(ctx, inv.Ready).Should(Succeed())
 			snap := settle(ctx, s, 1500*time.Millisecond)

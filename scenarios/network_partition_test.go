@@ -11,7 +11,6 @@ import (
 	"github.com/mqchaos/mqchaos/harness/history"
 	"github.com/mqchaos/mqchaos/harness/report"
 	"github.com/mqchaos/mqchaos/harness/stack"
-	"github.com/mqchaos/mqchaos/harness/workload"
 )
 
 var _ = Describe("Network partition: a consumer cut off mid-stream reconnects and loses nothing", Label("guarantee:no-loss", "guarantee:reconnect", "fault:network"), func() {
@@ -22,32 +21,16 @@ var _ = Describe("Network partition: a consumer cut off mid-stream reconnects an
 	// applying one message per transaction keeps the stream going for
 	// seconds, so the cut lands mid-stream on both sides.
 	const orders = 1000
-	slow := stack.Env("inventory", map[string]string{"CONSUMER_WORKERS": "1", "CONSUME_BATCH": "1"})
 
 	run := func(ctx SpecContext, side string, opts ...stack.Option) report.Figures {
-		s := startStack(ctx, "partition-"+side, append([]stack.Option{slow}, opts...)...)
+		s := startStack(ctx, "partition-"+side, append([]stack.Option{slowInventory}, opts...)...)
 		h := &history.History{}
 		started := time.Now()
 		inv := s.Replica("inventory", 1)
-		By("pausing inventory, so that a backlog builds")
-		pause := fault.Pause(s.Docker(), inv.Target())
-		Expect(fault.Inject(ctx, h, pause)).To(Succeed())
-		By("publishing 1,000 orders straight to the broker")
-		load := workload.Orders{Prefix: "partition-" + side, Count: orders, Concurrency: 4}
-		load.Publish(ctx, s.AMQPURL, h, load.Plan(rng()))
-		Expect(fault.Heal(ctx, h, pause)).To(Succeed())
-
-		By("cutting inventory off the network once it has processed 20")
-		processed := 0
-		Eventually(ctx, func(g Gomega) {
-			done, err := s.Inventory().Processed(ctx)
-			g.Expect(err).NotTo(HaveOccurred())
-			processed = len(done)
-			g.Expect(processed).To(BeNumerically(">=", 20))
-		}).WithPolling(10 * time.Millisecond).Should(Succeed())
+		processed := streamBacklog(ctx, s, h, "partition-"+side, orders)
 		cut := fault.Disconnect(s.Docker(), inv.Target())
 		Expect(fault.Inject(ctx, h, cut)).To(Succeed())
-		By(fmt.Sprintf("holding the partition for 6 s, three heartbeats, with %d of %d orders seen processed before the cut", processed, orders))
+		By(fmt.Sprintf("cut inventory off the network, %d of %d orders seen processed just before; holding it for 6 s, three heartbeats", processed, orders))
 		Expect(fault.Hold(ctx, 6*time.Second)).To(Succeed())
 		Expect(fault.Heal(ctx, h, cut)).To(Succeed())
 
