@@ -95,3 +95,8 @@ clean-containers:
 
 print-images:
 	@echo RABBITMQ_IMAGE=$(RABBITMQ_IMAGE) POSTGRES_IMAGE=$(POSTGRES_IMAGE)
+
+# The Python system under test (systems/pyshop), built offline from Debian
+# packages. IMAGE defaults to mqchaos/pyshop:dev; FORCE=1 rebuilds the base.
+pyshop-image:
+	systems/pyshop/build.sh
