@@ -1,0 +1,342 @@
+package system
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"text/template"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Load reads, defaults and validates the description at path.
+func Load(path string) (*System, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load system: %w", err)
+	}
+	s, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("load system %s: %w", path, err)
+	}
+	if s.Dir, err = filepath.Abs(filepath.Dir(path)); err != nil {
+		return nil, fmt.Errorf("load system %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Parse decodes a YAML description (unknown fields are errors), fills in
+// the defaults and validates it.
+func Parse(b []byte) (*System, error) {
+	var s System
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&s); err != nil {
+		return nil, fmt.Errorf("decode: %w", err)
+	}
+	s.SetDefaults()
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// SetDefaults fills in what a description may leave out.
+func (s *System) SetDefaults() {
+	if s.Database == "" {
+		s.Database = "none"
+	}
+	for i := range s.Services {
+		svc := &s.Services[i]
+		if svc.Replicas == 0 {
+			svc.Replicas = 1
+		}
+		if svc.Build != nil && svc.Build.Dockerfile == "" {
+			svc.Build.Dockerfile = "Dockerfile"
+		}
+	}
+	for name, in := range s.Inputs {
+		if in.HTTP != nil {
+			if in.HTTP.Method == "" {
+				in.HTTP.Method = "POST"
+			}
+			if in.HTTP.ContentType == "" {
+				in.HTTP.ContentType = "application/json"
+			}
+		}
+		if in.AMQP != nil {
+			if in.AMQP.MessageID == "" {
+				in.AMQP.MessageID = "{{.EventID}}"
+			}
+			if in.AMQP.ContentType == "" {
+				in.AMQP.ContentType = "application/json"
+			}
+		}
+		s.Inputs[name] = in
+	}
+	for i := range s.Effects {
+		e := &s.Effects[i]
+		if e.HTTP != nil && e.HTTP.Service == "" {
+			e.HTTP.Service = e.Service
+		}
+		if e.Log != nil && e.Log.Service == "" {
+			e.Log.Service = e.Service
+		}
+	}
+}
+
+var serviceName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}$`)
+
+// Validate returns every problem of the description, joined; each names
+// the field, as a path, and what is wrong.
+func (s *System) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	if s.Name == "" {
+		bad("name", "missing")
+	}
+	if s.Database != "none" && s.Database != "postgres" {
+		bad("database", "%q: want postgres or none", s.Database)
+	}
+	if len(s.Services) == 0 {
+		bad("services", "none declared: a system has at least one service")
+	}
+	seen := map[string]bool{}
+	queues := map[string]string{}
+	for i, svc := range s.Services {
+		f := fmt.Sprintf("services[%d]", i)
+		if svc.Name != "" {
+			f = fmt.Sprintf("services[%s]", svc.Name)
+		}
+		switch {
+		case svc.Name == "":
+			bad(f+".name", "missing")
+		case !serviceName.MatchString(svc.Name):
+			bad(f+".name", "%q: want lowercase letters, digits and dashes, starting with a letter", svc.Name)
+		case seen[svc.Name]:
+			bad(f+".name", "%q declared twice", svc.Name)
+		}
+		seen[svc.Name] = true
+		if svc.Image == "" {
+			bad(f+".image", "missing")
+		}
+		if svc.Replicas < 1 {
+			bad(f+".replicas", "%d: want 1 or more", svc.Replicas)
+		}
+		if svc.Port < 0 || svc.Port > 65535 {
+			bad(f+".port", "%d: want a port number", svc.Port)
+		}
+		if svc.Build != nil && svc.Build.Context == "" {
+			bad(f+".build.context", "missing")
+		}
+		n := 0
+		if svc.Ready.HTTP != "" {
+			n++
+			if svc.Port == 0 {
+				bad(f+".ready.http", "needs the service's port")
+			}
+			if !strings.HasPrefix(svc.Ready.HTTP, "/") {
+				bad(f+".ready.http", "%q: want a path starting with /", svc.Ready.HTTP)
+			}
+		}
+		if svc.Ready.TCP != 0 {
+			n++
+		}
+		if svc.Ready.Log != "" {
+			n++
+			if _, err := regexp.Compile(svc.Ready.Log); err != nil {
+				bad(f+".ready.log", "%v", err)
+			}
+		}
+		if n > 1 {
+			bad(f+".ready", "set one of http, tcp and log")
+		}
+		for k, v := range svc.Env {
+			if err := checkTemplate(v, Vars{}); err != nil {
+				bad(f+".env."+k, "%v", err)
+			}
+		}
+		for j, c := range svc.Consumes {
+			cf := fmt.Sprintf("%s.consumes[%d]", f, j)
+			if c.Queue == "" {
+				bad(cf+".queue", "missing")
+			} else if other, ok := queues[c.Queue]; ok && other != svc.Name {
+				bad(cf+".queue", "%q is consumed by %s too: replicas of one service compete on a queue, two services each need their own", c.Queue, other)
+			}
+			queues[c.Queue] = svc.Name
+		}
+	}
+	if len(s.Inputs) == 0 {
+		bad("inputs", "none declared: the harness needs a way to send work in")
+	}
+	for _, name := range sortedKeys(s.Inputs) {
+		in := s.Inputs[name]
+		f := "inputs." + name
+		switch {
+		case in.HTTP == nil && in.AMQP == nil:
+			bad(f, "set one of http and amqp")
+		case in.HTTP != nil && in.AMQP != nil:
+			bad(f, "set only one of http and amqp")
+		case in.HTTP != nil:
+			h := in.HTTP
+			if s.Service(h.Service) == nil {
+				bad(f+".http.service", "%q is not a declared service", h.Service)
+			} else if s.Service(h.Service).Port == 0 {
+				bad(f+".http.service", "%q has no port", h.Service)
+			}
+			if !strings.HasPrefix(h.Path, "/") {
+				bad(f+".http.path", "%q: want a path starting with /", h.Path)
+			}
+			if h.IDFromResponse == "" && !strings.Contains(h.Path+h.Body+fmt.Sprint(h.Headers), ".ID") {
+				bad(f+".http", "the id appears nowhere: put {{.ID}} in the path, body or a header, or set id_from_response")
+			}
+			checkUnitTemplates(bad, f+".http", map[string]string{"path": h.Path, "body": h.Body}, h.Headers)
+		case in.AMQP != nil:
+			a := in.AMQP
+			if a.Exchange == "" && a.RoutingKey == "" {
+				bad(f+".amqp.routing_key", "missing (with the default exchange it is the queue's name)")
+			}
+			if !strings.Contains(a.Body+a.MessageID+fmt.Sprint(a.Headers), ".ID") {
+				bad(f+".amqp.body", "the id appears nowhere: put {{.ID}} in the body or a header")
+			}
+			if len(a.Queues) == 0 {
+				bad(f+".amqp.queues", "missing: name the queues the message lands in")
+			}
+			for _, q := range a.Queues {
+				if _, ok := queues[q]; !ok {
+					bad(f+".amqp.queues", "%q is consumed by no declared service", q)
+				}
+			}
+			checkUnitTemplates(bad, f+".amqp", map[string]string{"body": a.Body, "routing_key": a.RoutingKey, "message_id": a.MessageID}, a.Headers)
+			for p, body := range a.Poison {
+				checkUnitTemplates(bad, f+".amqp.poison", map[string]string{p: body}, nil)
+			}
+		}
+	}
+	if len(s.Effects) == 0 {
+		bad("effects", "none declared: the harness needs to read what the services did")
+	}
+	for i, e := range s.Effects {
+		f := fmt.Sprintf("effects[%d]", i)
+		if s.Service(e.Service) == nil {
+			bad(f+".service", "%q is not a declared service", e.Service)
+		}
+		for _, in := range e.Inputs {
+			if _, ok := s.Inputs[in]; !ok {
+				bad(f+".inputs", "%q is not a declared input", in)
+			}
+		}
+		n := 0
+		if e.HTTP != nil {
+			n++
+			if svc := s.Service(e.HTTP.Service); svc == nil {
+				bad(f+".http.service", "%q is not a declared service", e.HTTP.Service)
+			} else if svc.Port == 0 {
+				bad(f+".http.service", "%q has no port", e.HTTP.Service)
+			}
+			if !strings.HasPrefix(e.HTTP.Path, "/") {
+				bad(f+".http.path", "%q: want a path starting with /", e.HTTP.Path)
+			}
+			if e.HTTP.ID == "" {
+				bad(f+".http.id", "missing: the field of an item that holds the id")
+			}
+		}
+		if e.Log != nil {
+			n++
+			if s.Service(e.Log.Service) == nil {
+				bad(f+".log.service", "%q is not a declared service", e.Log.Service)
+			}
+			if re, err := regexp.Compile(e.Log.Pattern); err != nil {
+				bad(f+".log.pattern", "%v", err)
+			} else if re.NumSubexp() < 1 {
+				bad(f+".log.pattern", "%q has no group: the first group is the id", e.Log.Pattern)
+			}
+		}
+		if e.SQL != nil {
+			n++
+			if !s.HasDatabase() {
+				bad(f+".sql", "the system has no database")
+			}
+			if strings.TrimSpace(e.SQL.Query) == "" {
+				bad(f+".sql.query", "missing")
+			}
+		}
+		if n != 1 {
+			bad(f, "set exactly one of http, log and sql")
+		}
+	}
+	for _, name := range sortedKeys(s.Controls) {
+		checkEnvSet(s, bad, "controls."+name+".env", s.Controls[name].Env)
+	}
+	for _, name := range sortedKeys(s.Tuning) {
+		checkEnvSet(s, bad, "tuning."+name, s.Tuning[name])
+	}
+	for _, name := range sortedKeys(s.Failpoints) {
+		fp := s.Failpoints[name]
+		if s.Service(fp.Service) == nil {
+			bad("failpoints."+name+".service", "%q is not a declared service", fp.Service)
+		}
+		if len(fp.Env) == 0 {
+			bad("failpoints."+name+".env", "missing: the environment that arms it")
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func checkEnvSet(s *System, bad func(string, string, ...any), field string, set EnvSet) {
+	if len(set) == 0 {
+		bad(field, "empty")
+	}
+	for svc := range set {
+		if svc != "*" && s.Service(svc) == nil {
+			bad(field, "%q is not a declared service", svc)
+		}
+	}
+}
+
+func checkUnitTemplates(bad func(string, string, ...any), field string, texts map[string]string, headers map[string]string) {
+	for k, v := range texts {
+		if _, err := template.New(k).Funcs(UnitFuncs(nil)).Parse(v); err != nil {
+			bad(field+"."+k, "%v", err)
+		}
+	}
+	for k, v := range headers {
+		if _, err := template.New(k).Funcs(UnitFuncs(nil)).Parse(v); err != nil {
+			bad(field+".headers."+k, "%v", err)
+		}
+	}
+}
+
+func checkTemplate(text string, data any) error {
+	_, err := Render(text, data)
+	return err
+}
+
+// Render executes a container-settings template over data.
+func Render(text string, data any) (string, error) {
+	t, err := template.New("").Option("missingkey=error").Parse(text)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	if err := t.Execute(&b, data); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,121 @@
+package system_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mqchaos/mqchaos/harness/system"
+)
+
+func TestTheShippedDescriptionsLoad(t *testing.T) {
+	paths, _ := filepath.Glob("../../systems/*/system.yaml")
+	if len(paths) == 0 {
+		t.Fatal("no description found under systems/")
+	}
+	for _, p := range paths {
+		s, err := system.Load(p)
+		if err != nil {
+			t.Errorf("%s: %v", p, err)
+			continue
+		}
+		if len(s.Services) == 0 || len(s.Effects) == 0 {
+			t.Errorf("%s: loaded empty", p)
+		}
+	}
+}
+
+const minimal = `
+name: shop
+services:
+  - name: worker
+    image: shop/worker:1
+    port: 8080
+    ready: {http: /health}
+    consumes: [{queue: jobs, dead_letter: jobs.dlq}]
+inputs:
+  job:
+    amqp: {exchange: "", routing_key: jobs, body: '{"id": "{{.ID}}"}', queues: [jobs]}
+effects:
+  - service: worker
+    log: {pattern: 'done (\S+)'}
+`
+
+func TestMinimalDescriptionGetsDefaults(t *testing.T) {
+	s, err := system.Parse([]byte(minimal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Database != "none" || s.Services[0].Replicas != 1 || s.Inputs["job"].AMQP.MessageID != "{{.EventID}}" || s.Effects[0].Log.Service != "worker" {
+		t.Errorf("defaults not set: %+v", s)
+	}
+}
+
+// Every malformed description is refused with the field and what is wrong.
+func TestMalformedDescriptionsNameTheField(t *testing.T) {
+	cases := []struct {
+		name, from, to string
+		want           []string
+	}{
+		{"no name", "name: shop", "", []string{"name: missing"}},
+		{"bad database", "name: shop", "name: shop\ndatabase: mysql", []string{`database: "mysql": want postgres or none`}},
+		{"service without image", "image: shop/worker:1", "", []string{"services[worker].image: missing"}},
+		{"bad service name", "name: worker", "name: Worker_1", []string{`services[Worker_1].name: "Worker_1": want lowercase`}},
+		{"negative replicas", "port: 8080", "port: 8080\n    replicas: -1", []string{"services[worker].replicas: -1: want 1 or more"}},
+		{"ready path without port", "    port: 8080\n", "", []string{"services[worker].ready.http: needs the service's port"}},
+		{"two readiness checks", "ready: {http: /health}", "ready: {http: /health, tcp: 8080}", []string{"services[worker].ready: set one of http, tcp and log"}},
+		{"bad env template", "port: 8080", "port: 8080\n    env: {URL: '{{.Nope}}'}", []string{"services[worker].env.URL:"}},
+		{"input without id", `'{"id": "{{.ID}}"}'`, `'{}'`, []string{"inputs.job.amqp.body: the id appears nowhere"}},
+		{"input to an unconsumed queue", "queues: [jobs]", "queues: [other]", []string{`inputs.job.amqp.queues: "other" is consumed by no declared service`}},
+		{"input with both kinds", "amqp: {", "http: {service: worker, path: /x, body: '{{.ID}}'}\n    amqp: {", []string{"inputs.job: set only one of http and amqp"}},
+		{"bad body template", `'{"id": "{{.ID}}"}'`, `'{{.ID'`, []string{"inputs.job.amqp.body:"}},
+		{"effect of an unknown service", "  - service: worker\n    log", "  - service: ghost\n    log", []string{`effects[0].service: "ghost" is not a declared service`}},
+		{"effect pattern without group", `'done (\S+)'`, `'done'`, []string{`effects[0].log.pattern: "done" has no group`}},
+		{"effect with no source", "    log: {pattern: 'done (\\S+)'}\n", "", []string{"effects[0]: set exactly one of http, log and sql"}},
+		{"sql effect without database", "    log: {pattern: 'done (\\S+)'}\n", "    sql: {query: select id from done}\n", []string{"effects[0].sql: the system has no database"}},
+		{"unknown field", "name: shop", "name: shop\nbrokers: 3", []string{"field brokers not found"}},
+		{"control for an unknown service", "name: shop", "name: shop\ncontrols: {auto-ack: {env: {ghost: {X: '1'}}}}", []string{`controls.auto-ack.env: "ghost" is not a declared service`}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			text := strings.Replace(minimal, c.from, c.to, 1)
+			if text == minimal {
+				t.Fatalf("the case changed nothing: %q not found", c.from)
+			}
+			_, err := system.Parse([]byte(text))
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadNamesTheFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "system.yaml")
+	if err := os.WriteFile(p, []byte("name: x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := system.Load(p)
+	if err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "services: none declared") {
+		t.Errorf("got %v", err)
+	}
+}
+
+func TestUnitTemplatesDrawFromTheSeed(t *testing.T) {
+	u := system.Unit{ID: "a-1"}
+	text := `{{.ID}} {{pick "x" "y" "z"}} {{intn 1 9}}`
+	a, err := system.RenderUnit(text, u, newRand(7))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := system.RenderUnit(text, u, newRand(7))
+	if a != b || !strings.HasPrefix(a, "a-1 ") {
+		t.Errorf("same seed gave %q and %q", a, b)
+	}
+}
