@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // Event types, carried in the envelope's "type" field and the AMQP type property.
@@ -63,18 +62,26 @@ func NewEvent(eventID, typ string, at time.Time, data any) ([]byte, error) {
 	return json.Marshal(Envelope{EventID: eventID, Type: typ, OccurredAt: at.UTC(), Data: raw})
 }
 
-// DecodeEnvelope checks a body's size, encoding and envelope, and that its
-// type is one of accept. Every error wraps ErrInvalid.
+// DecodeDelivery checks an AMQP message's content type and encoding
+// (CheckMedia), then decodes its body with DecodeEnvelope. It is what every
+// consumer calls. Every error wraps ErrInvalid.
+func DecodeDelivery(contentType, contentEncoding string, body []byte, accept ...string) (Envelope, error) {
+	if err := CheckMedia(contentType, contentEncoding); err != nil {
+		return Envelope{}, err
+	}
+	return DecodeEnvelope(body, accept...)
+}
+
+// DecodeEnvelope checks a body's size and decodes its envelope under the
+// rules of Decode, and checks that its event id is valid text and its type
+// one of accept. Every error wraps ErrInvalid.
 func DecodeEnvelope(body []byte, accept ...string) (Envelope, error) {
 	var env Envelope
 	if len(body) > MaxMessageBytes {
 		return env, invalid("body of %d bytes exceeds %d", len(body), MaxMessageBytes)
 	}
-	if !utf8.Valid(body) {
-		return env, invalid("body is not valid UTF-8")
-	}
-	if err := json.Unmarshal(body, &env); err != nil {
-		return env, invalid("malformed JSON: %v", err)
+	if err := Decode(body, &env); err != nil {
+		return env, err
 	}
 	var missing []string
 	if env.EventID == "" {
@@ -89,6 +96,9 @@ func DecodeEnvelope(body []byte, accept ...string) (Envelope, error) {
 	if len(missing) > 0 {
 		return env, invalid("missing fields: %s", strings.Join(missing, ", "))
 	}
+	if err := CheckText("event_id", env.EventID, MaxIDLength); err != nil {
+		return env, err
+	}
 	for _, t := range accept {
 		if env.Type == t {
 			return env, nil
@@ -100,8 +110,8 @@ func DecodeEnvelope(body []byte, accept ...string) (Envelope, error) {
 // DecodeOrderPlaced validates the data of an OrderPlaced event.
 func DecodeOrderPlaced(env Envelope) (OrderPlaced, error) {
 	var o OrderPlaced
-	if err := json.Unmarshal(env.Data, &o); err != nil {
-		return o, invalid("OrderPlaced data: %v", err)
+	if err := Decode(env.Data, &o); err != nil {
+		return o, fmt.Errorf("OrderPlaced data: %w", err)
 	}
 	if err := ValidateOrder(o.OrderID, o.Item, o.Quantity); err != nil {
 		return o, fmt.Errorf("OrderPlaced data: %w", err)
@@ -112,35 +122,40 @@ func DecodeOrderPlaced(env Envelope) (OrderPlaced, error) {
 // DecodeInventoryResult validates the data of an inventory result event.
 func DecodeInventoryResult(env Envelope) (InventoryResult, error) {
 	var r InventoryResult
-	if err := json.Unmarshal(env.Data, &r); err != nil {
-		return r, invalid("%s data: %v", env.Type, err)
+	if err := Decode(env.Data, &r); err != nil {
+		return r, fmt.Errorf("%s data: %w", env.Type, err)
 	}
-	if err := ValidateOrder(r.OrderID, r.Item, r.Quantity); err != nil {
+	err := ValidateOrder(r.OrderID, r.Item, r.Quantity)
+	if err == nil && r.Reason != "" {
+		err = CheckText("reason", r.Reason, MaxReasonLength)
+	}
+	if err != nil {
 		return r, fmt.Errorf("%s data: %w", env.Type, err)
 	}
 	return r, nil
 }
 
-// MaxIDLength bounds order ids and item names.
+// MaxIDLength bounds order ids, event ids and item names, in bytes.
 const MaxIDLength = 128
 
-// ValidateOrder checks the fields every order-carrying message shares.
+// MaxReasonLength bounds the reason of an InventoryFailed, in bytes.
+const MaxReasonLength = 256
+
+// ValidateOrder checks the fields every order-carrying message shares:
+// order_id and item are text (CheckText) and quantity is from 1 to
+// MaxQuantity. Its error wraps ErrInvalid and names every problem.
 func ValidateOrder(orderID, item string, quantity int) error {
 	var problems []string
-	switch {
-	case orderID == "":
-		problems = append(problems, "order_id is missing")
-	case len(orderID) > MaxIDLength:
-		problems = append(problems, fmt.Sprintf("order_id is longer than %d", MaxIDLength))
+	for _, f := range []struct{ name, value string }{{"order_id", orderID}, {"item", item}} {
+		if err := CheckText(f.name, f.value, MaxIDLength); err != nil {
+			problems = append(problems, Reason(err))
+		}
 	}
 	switch {
-	case item == "":
-		problems = append(problems, "item is missing")
-	case len(item) > MaxIDLength:
-		problems = append(problems, fmt.Sprintf("item is longer than %d", MaxIDLength))
-	}
-	if quantity <= 0 {
+	case quantity <= 0:
 		problems = append(problems, fmt.Sprintf("quantity must be a positive integer, got %d", quantity))
+	case quantity > MaxQuantity:
+		problems = append(problems, fmt.Sprintf("quantity must be at most %d, got %d", MaxQuantity, quantity))
 	}
 	if len(problems) > 0 {
 		return invalid("%s", strings.Join(problems, "; "))

@@ -207,7 +207,7 @@ func (p *Processor) deadLetter(ctx context.Context, log *slog.Logger, d amqp.Del
 		Exchange:   contract.DeadLetterExchange,
 		RoutingKey: p.Queue,
 		Publishing: amqp.Publishing{
-			Headers: headers, ContentType: d.ContentType, MessageId: d.MessageId,
+			Headers: headers, ContentType: d.ContentType, ContentEncoding: d.ContentEncoding, MessageId: d.MessageId,
 			Type: d.Type, Timestamp: d.Timestamp, Body: d.Body,
 		},
 	})

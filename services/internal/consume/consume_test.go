@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -194,6 +195,35 @@ func TestPermanentFailureIsDeadLetteredAtOnceWithItsReason(t *testing.T) {
 	m := pub.msgs[0]
 	if m.Exchange != contract.DeadLetterExchange || m.RoutingKey != "q" || m.Publishing.Headers[contract.HeaderErrorClass] != "permanent" ||
 		m.Publishing.Headers[contract.HeaderReason] != "decode: invalid message" || m.Publishing.MessageId != "m-1" {
+		t.Fatalf("dead letter %+v", m)
+	}
+}
+
+// A body under a content encoding the consumers do not decode is refused
+// by the one decoder every consumer calls, and dead-lettered at once with
+// the reason; the copy keeps its encoding.
+func TestUnsupportedContentEncodingIsDeadLetteredWithItsReason(t *testing.T) {
+	body, err := contract.NewEvent("e-1", contract.TypeOrderPlaced, time.Now(), contract.OrderPlaced{OrderID: "o-1", Item: "widget-a", Quantity: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := &publisher{}
+	a := &acks{}
+	calls := 0
+	decode := each(func(_ context.Context, d amqp.Delivery) error {
+		calls++
+		_, err := contract.DecodeDelivery(d.ContentType, d.ContentEncoding, d.Body, contract.TypeOrderPlaced)
+		return err
+	})
+	newProcessor(fast, pub).Handler(decode)(context.Background(), make(chan struct{}), []amqp.Delivery{
+		{Acknowledger: a, DeliveryTag: 1, MessageId: "m-1", ContentType: "application/json", ContentEncoding: "gzip", Body: body},
+	})
+	if calls != 1 || a.acked != 1 || len(pub.msgs) != 1 {
+		t.Fatalf("calls %d, %+v, %d dead-lettered", calls, a, len(pub.msgs))
+	}
+	m := pub.msgs[0].Publishing
+	if m.Headers[contract.HeaderErrorClass] != "permanent" || m.ContentEncoding != "gzip" ||
+		!strings.Contains(m.Headers[contract.HeaderReason].(string), `content-encoding "gzip" is not supported`) {
 		t.Fatalf("dead letter %+v", m)
 	}
 }

@@ -46,63 +46,49 @@ func BadRequest(format string, args ...any) *RequestError {
 	return &RequestError{Status: http.StatusBadRequest, Reason: fmt.Sprintf(format, args...)}
 }
 
-// DecodeJSON decodes one JSON object from r's body into dst, refusing
-// unknown fields, trailing data and bodies over maxBytes. Its error is a
-// *RequestError that says what was wrong.
+// DecodeJSON decodes one JSON object from r's body into dst under the
+// services' one set of input rules (contract.Decode): JSON content type
+// and no content encoding, valid UTF-8, no duplicate or unknown keys, one
+// object and nothing after it, every field of its type. Its error is a
+// *RequestError that says what was wrong: 415 for the media, 413 for a
+// body over maxBytes, 400 for everything else.
 func DecodeJSON(w http.ResponseWriter, r *http.Request, maxBytes int64, dst any) error {
+	if err := contract.CheckMedia(r.Header.Get("Content-Type"), r.Header.Get("Content-Encoding")); err != nil {
+		return Invalid(err)
+	}
+	tooLarge := &RequestError{Status: http.StatusRequestEntityTooLarge, Reason: fmt.Sprintf("body too large: limit is %d bytes", maxBytes)}
 	if r.ContentLength > maxBytes { // judged by its declared size, before reading a byte of it
-		return describe(&http.MaxBytesError{Limit: maxBytes}, maxBytes)
+		return tooLarge
 	}
-	body := http.MaxBytesReader(w, r.Body, maxBytes)
-	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
-		return describe(err, maxBytes)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return describe(err, maxBytes)
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBytes))
+	if err != nil {
+		if errors.As(err, new(*http.MaxBytesError)) {
+			return tooLarge
 		}
-		return BadRequest("invalid JSON: body must hold a single object")
+		return BadRequest("body not read: %v", err)
+	}
+	if err := contract.Decode(body, dst); err != nil {
+		return Invalid(err)
 	}
 	return nil
 }
 
-func describe(err error, maxBytes int64) *RequestError {
-	var (
-		syntax   *json.SyntaxError
-		typeErr  *json.UnmarshalTypeError
-		tooLarge *http.MaxBytesError
-	)
-	switch {
-	case errors.As(err, &tooLarge):
-		return &RequestError{Status: http.StatusRequestEntityTooLarge, Reason: fmt.Sprintf("body too large: limit is %d bytes", maxBytes)}
-	case errors.Is(err, io.EOF):
-		return BadRequest("invalid JSON: body is empty")
-	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF):
-		return BadRequest("invalid JSON: %v", err)
-	case errors.As(err, &typeErr):
-		if typeErr.Field == "" {
-			return BadRequest("invalid JSON: body must be an object")
-		}
-		return BadRequest("field %q must be %s, got %s", typeErr.Field, kind(typeErr.Type.Kind().String()), typeErr.Value)
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return BadRequest("unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
-	default:
-		return BadRequest("invalid JSON: %v", err)
+// Invalid turns a contract validation error into a *RequestError: 415 for
+// a *contract.MediaError, else 400, with the reason of err.
+func Invalid(err error) *RequestError {
+	if errors.As(err, new(*contract.MediaError)) {
+		return &RequestError{Status: http.StatusUnsupportedMediaType, Reason: contract.Reason(err)}
 	}
+	return BadRequest("%s", contract.Reason(err))
 }
 
-func kind(k string) string {
-	switch k {
-	case "string":
-		return "a string"
-	case "int", "int64", "int32":
-		return "an integer"
-	default:
-		return "a " + k
+// Text checks a path or query parameter with contract.CheckText; its
+// error is a 400 *RequestError.
+func Text(name, value string) error {
+	if err := contract.CheckText(name, value, contract.MaxIDLength); err != nil {
+		return Invalid(err)
 	}
+	return nil
 }
 
 // StreamJSON answers 200 with rows as a JSON array, encoding one row at a
@@ -165,11 +151,11 @@ func Require(fields ...Field) error {
 	return nil
 }
 
-// IntAtLeast reads raw as a JSON integer literal (no fraction, exponent or
-// quotes) of at least min.
-func IntAtLeast(raw json.RawMessage, min int) (int, bool) {
+// IntBetween reads raw as a JSON integer literal (no fraction, exponent or
+// quotes) from min to max.
+func IntBetween(raw json.RawMessage, min, max int) (int, bool) {
 	n, err := strconv.Atoi(string(raw))
-	return n, err == nil && n >= min
+	return n, err == nil && n >= min && n <= max
 }
 
 // Respond writes err as its RequestError status, or 500.

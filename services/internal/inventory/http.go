@@ -33,7 +33,8 @@ type setRequest struct {
 	Quantity json.RawMessage `json:"quantity"`
 }
 
-// parseSet validates a POST /inventory body: an item and a quantity >= 0.
+// parseSet validates a POST /inventory body: an item (contract.CheckText)
+// and a quantity from 0 to contract.MaxQuantity.
 func parseSet(w http.ResponseWriter, r *http.Request, maxBody int64) (Stock, error) {
 	var req setRequest
 	if err := httpserver.DecodeJSON(w, r, maxBody, &req); err != nil {
@@ -42,12 +43,12 @@ func parseSet(w http.ResponseWriter, r *http.Request, maxBody int64) (Stock, err
 	if err := httpserver.Require(httpserver.Field{Name: "item", Present: req.Item != nil}, httpserver.Field{Name: "quantity", Present: len(req.Quantity) > 0}); err != nil {
 		return Stock{}, err
 	}
-	if *req.Item == "" || len(*req.Item) > contract.MaxIDLength {
-		return Stock{}, httpserver.BadRequest("item must be 1 to %d characters", contract.MaxIDLength)
+	if err := contract.CheckText("item", *req.Item, contract.MaxIDLength); err != nil {
+		return Stock{}, httpserver.Invalid(err)
 	}
-	qty, ok := httpserver.IntAtLeast(req.Quantity, 0)
+	qty, ok := httpserver.IntBetween(req.Quantity, 0, contract.MaxQuantity)
 	if !ok {
-		return Stock{}, httpserver.BadRequest("quantity must be a non-negative integer, got %s", req.Quantity)
+		return Stock{}, httpserver.BadRequest("quantity must be a non-negative integer up to %d, got %s", contract.MaxQuantity, req.Quantity)
 	}
 	return Stock{Item: *req.Item, Quantity: qty}, nil
 }
@@ -78,7 +79,14 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 // processed serves GET /processed[?order_id=]: which orders were applied,
 // by which replica, when.
 func (h *handler) processed(w http.ResponseWriter, r *http.Request) {
-	rows, err := h.store.processed(r.Context(), r.URL.Query().Get("order_id"))
+	id := r.URL.Query().Get("order_id")
+	if id != "" {
+		if err := httpserver.Text("order_id", id); err != nil {
+			httpserver.Respond(w, err)
+			return
+		}
+	}
+	rows, err := h.store.processed(r.Context(), id)
 	if err != nil {
 		httpserver.WriteError(w, http.StatusServiceUnavailable, "database unavailable")
 		return

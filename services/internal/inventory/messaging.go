@@ -58,7 +58,7 @@ func (c *consumer) onOrderPlaced(ctx context.Context, ds []amqp.Delivery) []erro
 	idem := c.rt.Idem
 	var orders []*order
 	for i, d := range ds {
-		env, err := contract.DecodeEnvelope(d.Body, contract.TypeOrderPlaced)
+		env, err := contract.DecodeDelivery(d.ContentType, d.ContentEncoding, d.Body, contract.TypeOrderPlaced)
 		if err != nil {
 			errs[i] = err
 			continue

@@ -70,8 +70,8 @@ type note struct {
 }
 
 func (s *service) onOrderPlaced(ctx context.Context, ds []amqp.Delivery) []error {
-	return s.record(ctx, ds, func(body []byte) (note, error) {
-		env, err := contract.DecodeEnvelope(body, contract.TypeOrderPlaced)
+	return s.record(ctx, ds, func(d amqp.Delivery) (note, error) {
+		env, err := contract.DecodeDelivery(d.ContentType, d.ContentEncoding, d.Body, contract.TypeOrderPlaced)
 		if err != nil {
 			return note{}, err
 		}
@@ -81,8 +81,8 @@ func (s *service) onOrderPlaced(ctx context.Context, ds []amqp.Delivery) []error
 }
 
 func (s *service) onInventoryResult(ctx context.Context, ds []amqp.Delivery) []error {
-	return s.record(ctx, ds, func(body []byte) (note, error) {
-		env, err := contract.DecodeEnvelope(body, contract.TypeInventoryReserved, contract.TypeInventoryFailed)
+	return s.record(ctx, ds, func(d amqp.Delivery) (note, error) {
+		env, err := contract.DecodeDelivery(d.ContentType, d.ContentEncoding, d.Body, contract.TypeInventoryReserved, contract.TypeInventoryFailed)
 		if err != nil {
 			return note{}, err
 		}
@@ -108,13 +108,13 @@ RETURNING event_id`
 
 // record stores one notification per event id for a batch, in one
 // statement and one transaction.
-func (s *service) record(ctx context.Context, ds []amqp.Delivery, decode func([]byte) (note, error)) []error {
+func (s *service) record(ctx context.Context, ds []amqp.Delivery, decode func(amqp.Delivery) (note, error)) []error {
 	errs := make([]error, len(ds))
 	durable := s.rt.Idem.Durable()
 	var notes []*note
 	inBatch := map[string]bool{}
 	for i, d := range ds {
-		n, err := decode(d.Body)
+		n, err := decode(d)
 		if err != nil {
 			errs[i] = err
 			continue
@@ -162,8 +162,15 @@ func (s *service) record(ctx context.Context, ds []amqp.Delivery, decode func([]
 
 // list serves GET /notifications[?order_id=].
 func (s *service) list(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("order_id")
+	if id != "" {
+		if err := httpserver.Text("order_id", id); err != nil {
+			httpserver.Respond(w, err)
+			return
+		}
+	}
 	rows, err := s.pool.Query(r.Context(), `SELECT event_id, order_id, kind, replica, created_at FROM notifications
-		WHERE $1 = '' OR order_id = $1 ORDER BY id`, r.URL.Query().Get("order_id"))
+		WHERE $1 = '' OR order_id = $1 ORDER BY id`, id)
 	if err != nil {
 		httpserver.WriteError(w, http.StatusServiceUnavailable, "database unavailable")
 		return

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/mqchaos/mqchaos/services/contract"
@@ -37,7 +36,9 @@ type createRequest struct {
 	Quantity json.RawMessage `json:"quantity"`
 }
 
-// parseCreate validates a POST /orders request into an order.
+// parseCreate validates a POST /orders request into an order, under the
+// rules of httpserver.DecodeJSON and contract.ValidateOrder: the same as
+// every consumer applies to an OrderPlaced.
 func parseCreate(w http.ResponseWriter, r *http.Request, maxBody int64) (Order, error) {
 	var req createRequest
 	if err := httpserver.DecodeJSON(w, r, maxBody, &req); err != nil {
@@ -46,8 +47,11 @@ func parseCreate(w http.ResponseWriter, r *http.Request, maxBody int64) (Order, 
 	if err := httpserver.Require(httpserver.Field{Name: "item", Present: req.Item != nil}, httpserver.Field{Name: "quantity", Present: len(req.Quantity) > 0}); err != nil {
 		return Order{}, err
 	}
-	qty, ok := httpserver.IntAtLeast(req.Quantity, 1)
-	if !ok {
+	qty, ok := httpserver.IntBetween(req.Quantity, 1, contract.MaxQuantity)
+	switch {
+	case !ok && qty > contract.MaxQuantity:
+		return Order{}, httpserver.BadRequest("quantity must be at most %d, got %s", contract.MaxQuantity, req.Quantity)
+	case !ok:
 		return Order{}, httpserver.BadRequest("quantity must be a positive integer, got %s", req.Quantity)
 	}
 	id := r.Header.Get("Idempotency-Key")
@@ -64,7 +68,7 @@ func parseCreate(w http.ResponseWriter, r *http.Request, maxBody int64) (Order, 
 		id = contract.NewID()
 	}
 	if err := contract.ValidateOrder(id, *req.Item, qty); err != nil {
-		return Order{}, httpserver.BadRequest("%s", strings.TrimPrefix(err.Error(), contract.ErrInvalid.Error()+": "))
+		return Order{}, httpserver.Invalid(err)
 	}
 	return Order{ID: id, Item: *req.Item, Quantity: qty, Status: StatusPending}, nil
 }
@@ -115,7 +119,13 @@ func placedEvent(o Order) (outbox.Event, error) {
 	return outbox.Event{ID: id, Type: contract.TypeOrderPlaced, Exchange: contract.OrdersExchange, RoutingKey: contract.RouteOrderPlaced, Body: body}, nil
 }
 
+// get serves GET /orders/{id}: 400 for an id that breaks the text rules
+// (it could name no order), 404 for an unknown one.
 func (h *handler) get(w http.ResponseWriter, r *http.Request) {
+	if err := httpserver.Text("order id", r.PathValue("id")); err != nil {
+		httpserver.Respond(w, err)
+		return
+	}
 	o, err := h.store.Get(r.Context(), r.PathValue("id"))
 	switch {
 	case errors.Is(err, errNotFound):

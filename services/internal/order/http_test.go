@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -73,24 +74,44 @@ func TestCreateRejectsBadInputAndStoresNothing(t *testing.T) {
 		status int
 		reason string
 	}{
-		"invalid JSON":        {`{"item":`, nil, 400, "invalid JSON"},
-		"empty body":          {``, nil, 400, "body is empty"},
-		"not an object":       {`[1]`, nil, 400, "must be an object"},
-		"trailing data":       {`{"item":"a","quantity":1} {}`, nil, 400, "single object"},
-		"unknown field":       {`{"item":"a","quantity":1,"price":3}`, nil, 400, `unknown field "price"`},
-		"missing item":        {`{"quantity":1}`, nil, 400, "missing fields: item"},
-		"missing both":        {`{}`, nil, 400, "missing fields: item, quantity"},
-		"item not a string":   {`{"item":7,"quantity":1}`, nil, 400, `field "item" must be a string`},
-		"zero quantity":       {`{"item":"a","quantity":0}`, nil, 400, "positive integer, got 0"},
-		"negative quantity":   {`{"item":"a","quantity":-1}`, nil, 400, "positive integer, got -1"},
-		"fractional quantity": {`{"item":"a","quantity":1.5}`, nil, 400, "positive integer, got 1.5"},
-		"string quantity":     {`{"item":"a","quantity":"1"}`, nil, 400, `positive integer, got "1"`},
-		"empty item":          {`{"item":"","quantity":1}`, nil, 400, "item is missing"},
-		"empty order id":      {`{"order_id":"","item":"a","quantity":1}`, nil, 400, "order_id must not be empty"},
-		"id and key differ":   {`{"order_id":"a","item":"a","quantity":1}`, []string{"Idempotency-Key", "b"}, 400, "differ"},
-		"body too large":      {`{"item":"` + strings.Repeat("a", 2000) + `","quantity":1}`, nil, 413, "body too large"},
-		"large and not JSON":  {strings.Repeat("a", 2000), nil, 413, "body too large"},
-		"overlong order id":   {`{"order_id":"` + strings.Repeat("x", 200) + `","item":"a","quantity":1}`, nil, 400, "order_id is longer than 128"},
+		"invalid JSON":         {`{"item":`, nil, 400, "invalid JSON"},
+		"empty body":           {``, nil, 400, "body is empty"},
+		"not an object":        {`[1]`, nil, 400, "must be an object"},
+		"trailing data":        {`{"item":"a","quantity":1} {}`, nil, 400, "single object"},
+		"unknown field":        {`{"item":"a","quantity":1,"price":3}`, nil, 400, `unknown field "price"`},
+		"missing item":         {`{"quantity":1}`, nil, 400, "missing fields: item"},
+		"missing both":         {`{}`, nil, 400, "missing fields: item, quantity"},
+		"item not a string":    {`{"item":7,"quantity":1}`, nil, 400, `field "item" must be a string`},
+		"zero quantity":        {`{"item":"a","quantity":0}`, nil, 400, "positive integer, got 0"},
+		"negative quantity":    {`{"item":"a","quantity":-1}`, nil, 400, "positive integer, got -1"},
+		"fractional quantity":  {`{"item":"a","quantity":1.5}`, nil, 400, "positive integer, got 1.5"},
+		"string quantity":      {`{"item":"a","quantity":"1"}`, nil, 400, `positive integer, got "1"`},
+		"empty item":           {`{"item":"","quantity":1}`, nil, 400, "item is missing"},
+		"empty order id":       {`{"order_id":"","item":"a","quantity":1}`, nil, 400, "order_id must not be empty"},
+		"id and key differ":    {`{"order_id":"a","item":"a","quantity":1}`, []string{"Idempotency-Key", "b"}, 400, "differ"},
+		"body too large":       {`{"item":"` + strings.Repeat("a", 2000) + `","quantity":1}`, nil, 413, "body too large"},
+		"large and not JSON":   {strings.Repeat("a", 2000), nil, 413, "body too large"},
+		"overlong order id":    {`{"order_id":"` + strings.Repeat("x", 200) + `","item":"a","quantity":1}`, nil, 400, "order_id is longer than 128"},
+		"quantity above int32": {`{"item":"a","quantity":2147483648}`, nil, 400, "at most 2147483647"},
+		"huge quantity":        {`{"item":"a","quantity":99999999999999999999999}`, nil, 400, "at most 2147483647"},
+		"NUL in item":          {`{"item":"abc\u0000def","quantity":1}`, nil, 400, "item holds the control character U+0000 at byte 3"},
+		"newline in order id":  {`{"order_id":"o\n1","item":"a","quantity":1}`, nil, 400, "order_id holds the control character U+000A"},
+		"C1 control":           {`{"item":"a\u0080","quantity":1}`, nil, 400, "U+0080"},
+		"lone surrogate":       {`{"item":"\udc00","quantity":1}`, nil, 400, "item holds U+FFFD"},
+		"blank item":           {`{"item":"   ","quantity":1}`, nil, 400, "item is blank"},
+		"blank order id":       {`{"order_id":"\t","item":"a","quantity":1}`, nil, 400, "order_id holds the control character U+0009"},
+		"whitespace order id":  {`{"order_id":" \u3000 ","item":"a","quantity":1}`, nil, 400, "order_id is blank"},
+		"blank key header":     {`{"item":"a","quantity":1}`, []string{"Idempotency-Key", "   "}, 400, "order_id is blank"},
+		"invalid UTF-8 item":   {"{\"item\":\"wid\xffget\",\"quantity\":1}", nil, 400, "body is not valid UTF-8 (at byte 12)"},
+		"invalid UTF-8 key":    {`{"item":"a","quantity":1}`, []string{"Idempotency-Key", "o\xff"}, 400, "order_id is not valid UTF-8"},
+		"duplicate item":       {`{"item":"a","item":"b","quantity":1}`, nil, 400, `duplicate key "item"`},
+		"duplicate by case":    {`{"item":"a","Item":"b","quantity":1}`, nil, 400, `duplicate key "Item": it names the same field as "item"`},
+		"field in other case":  {`{"ITEM":"a","quantity":1}`, nil, 400, `unknown field "ITEM"`},
+		"too deep":             {`{"quantity":1,"item":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}`, nil, 400, "nested deeper than 32"},
+		"text/plain":           {`{"item":"a","quantity":1}`, []string{"Content-Type", "text/plain"}, 415, `content-type "text/plain" is not JSON`},
+		"form":                 {`item=a&quantity=1`, []string{"Content-Type", "application/x-www-form-urlencoded"}, 415, "want application/json"},
+		"latin-1 charset":      {`{"item":"a","quantity":1}`, []string{"Content-Type", "application/json; charset=latin1"}, 415, `charset "latin1"`},
+		"gzip encoding":        {`{"item":"a","quantity":1}`, []string{"Content-Type", "application/json", "Content-Encoding", "gzip"}, 415, `content-encoding "gzip" is not supported`},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -107,6 +128,34 @@ func TestCreateRejectsBadInputAndStoresNothing(t *testing.T) {
 				t.Fatalf("stored %d orders from bad input", len(st.orders))
 			}
 		})
+	}
+}
+
+func TestCreateAcceptsJSONMediaTypes(t *testing.T) {
+	for i, ct := range []string{"", "application/json", "application/json; charset=utf-8", "Application/JSON; charset=UTF-8", "application/merge-patch+json"} {
+		st, mux := newTestServer()
+		rec := post(mux, `{"order_id":"o-`+strconv.Itoa(i)+`","item":"ünï cödé","quantity":2147483647}`, "Content-Type", ct)
+		if rec.Code != 201 || len(st.orders) != 1 {
+			t.Errorf("Content-Type %q: %d %s", ct, rec.Code, rec.Body)
+		}
+	}
+}
+
+func TestGetRefusesABadIDWithA400(t *testing.T) {
+	_, mux := newTestServer()
+	for path, want := range map[string]string{
+		"/orders/abc%00def":                   "order id holds the control character U+0000 at byte 3",
+		"/orders/%ff":                         "order id is not valid UTF-8",
+		"/orders/%20%20":                      "order id is blank",
+		"/orders/" + strings.Repeat("x", 129): "order id is longer than 128",
+		"/orders/a%0Ab":                       "U+000A",
+	} {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		var e contract.APIError
+		if rec.Code != 400 || json.Unmarshal(rec.Body.Bytes(), &e) != nil || !strings.Contains(e.Error, want) {
+			t.Errorf("GET %s: %d %s; want 400 with %q", path, rec.Code, rec.Body, want)
+		}
 	}
 }
 

@@ -29,7 +29,7 @@ func (c *consumer) onInventoryResult(ctx context.Context, ds []amqp.Delivery) []
 		ids, statuses, whys []string
 	)
 	for i, d := range ds {
-		env, err := contract.DecodeEnvelope(d.Body, contract.TypeInventoryReserved, contract.TypeInventoryFailed)
+		env, err := contract.DecodeDelivery(d.ContentType, d.ContentEncoding, d.Body, contract.TypeInventoryReserved, contract.TypeInventoryFailed)
 		if err != nil {
 			errs[i] = err
 			continue
