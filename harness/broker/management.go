@@ -41,11 +41,11 @@ type Queue struct {
 
 // DeadLetter is a message read from a dead-letter queue.
 type DeadLetter struct {
-	MessageID   string         `json:"message_id"`
-	Reason      string         `json:"reason"`       // the service's x-mqchaos-reason header
-	Class       string         `json:"class"`        // permanent or retries-exhausted
-	SourceQueue string         `json:"source_queue"` // the queue it was dead-lettered from
-	Headers     map[string]any `json:"headers"`
+	MessageID string `json:"message_id"`
+	// Reason is the service's reason header, if it set one, else the
+	// broker's x-death reason ("rejected", "expired", ...).
+	Reason  string         `json:"reason"`
+	Headers map[string]any `json:"headers"`
 }
 
 func (m *Management) do(ctx context.Context, method, path string, body any, out any) (int, error) {
@@ -116,31 +116,45 @@ func (m *Management) Queues(ctx context.Context) ([]Queue, error) {
 	return qs, nil
 }
 
-// DeadLetters reads up to max messages from queue's dead-letter queue and
-// puts them back (the queue is unchanged).
-func (m *Management) DeadLetters(ctx context.Context, queue string, max int) ([]DeadLetter, error) {
+// DeadLetters reads up to max messages of dead-letter queue dlq and puts
+// them back (the queue is unchanged). reasonHeader names the header the
+// system puts its reason in ("" if none). A missing queue has none.
+func (m *Management) DeadLetters(ctx context.Context, dlq, reasonHeader string, max int) ([]DeadLetter, error) {
 	var raw []struct {
 		Properties struct {
 			MessageID string         `json:"message_id"`
 			Headers   map[string]any `json:"headers"`
 		} `json:"properties"`
 	}
-	dlq := queue + ".dlq"
 	status, err := m.do(ctx, http.MethodPost, "/api/queues/"+m.vhost()+"/"+url.PathEscape(dlq)+"/get",
 		map[string]any{"count": max, "ackmode": "ack_requeue_true", "encoding": "auto", "truncate": 256}, &raw)
 	if status == http.StatusNotFound {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read dead letters of %s: %w", queue, err)
+		return nil, fmt.Errorf("read dead letters of %s: %w", dlq, err)
 	}
 	out := make([]DeadLetter, len(raw))
 	for i, r := range raw {
 		h := r.Properties.Headers
-		str := func(k string) string { s, _ := h[k].(string); return s }
-		out[i] = DeadLetter{MessageID: r.Properties.MessageID, Reason: str("x-mqchaos-reason"), Class: str("x-mqchaos-error-class"), SourceQueue: str("x-mqchaos-source-queue"), Headers: h}
+		reason, _ := h[reasonHeader].(string)
+		if reason == "" {
+			reason = xDeathReason(h)
+		}
+		out[i] = DeadLetter{MessageID: r.Properties.MessageID, Reason: reason, Headers: h}
 	}
 	return out, nil
+}
+
+// xDeathReason is the reason of the broker's latest x-death entry.
+func xDeathReason(h map[string]any) string {
+	deaths, _ := h["x-death"].([]any)
+	if len(deaths) == 0 {
+		return ""
+	}
+	d, _ := deaths[0].(map[string]any)
+	r, _ := d["reason"].(string)
+	return r
 }
 
 // CreateVHost creates vhost (idempotent) and gives user every permission on it.

@@ -1,6 +1,6 @@
-// Package broker is the test's own view of RabbitMQ: publishing raw,
-// valid, duplicate and poison messages with publisher confirms over AMQP,
-// and reading queues and dead-letter queues through the management API.
+// Package broker is the test's own view of RabbitMQ: publishing raw
+// messages with publisher confirms and mandatory routing over AMQP, and
+// reading queues and dead-letter queues through the management API.
 package broker
 
 import (
@@ -10,36 +10,29 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
-
-	"github.com/mqchaos/mqchaos/services/contract"
 )
 
 // Message is one raw publish.
 type Message struct {
-	Exchange   string
-	RoutingKey string
-	MessageID  string
-	Type       string
-	Headers    amqp.Table
-	Body       []byte
+	Exchange    string
+	RoutingKey  string
+	MessageID   string
+	Type        string
+	ContentType string // default application/json
+	Headers     amqp.Table
+	Body        []byte
 }
 
-// OrderPlaced builds a valid OrderPlaced event for the orders exchange.
-// Publishing the same Message twice is a duplicate delivery.
-func OrderPlaced(orderID, item string, quantity int) (Message, error) {
-	id := contract.NewID()
-	body, err := contract.NewEvent(id, contract.TypeOrderPlaced, time.Now(), contract.OrderPlaced{OrderID: orderID, Item: item, Quantity: quantity})
-	if err != nil {
-		return Message{}, err
-	}
-	return Message{Exchange: contract.OrdersExchange, RoutingKey: contract.RouteOrderPlaced, MessageID: id, Type: contract.TypeOrderPlaced, Body: body}, nil
-}
+// ErrUnroutable is a mandatory publish the broker returned: no queue was
+// bound to take it, so it certainly was not stored.
+var ErrUnroutable = errors.New("unroutable: returned by the broker")
 
 // Publisher publishes over one AMQP connection with confirms. It is not
 // safe for concurrent use; open one per goroutine.
 type Publisher struct {
-	conn *amqp.Connection
-	ch   *amqp.Channel
+	conn    *amqp.Connection
+	ch      *amqp.Channel
+	returns chan amqp.Return
 }
 
 // Dial opens a confirming publisher on url.
@@ -57,7 +50,10 @@ func Dial(ctx context.Context, url string) (*Publisher, error) {
 		conn.Close()
 		return nil, fmt.Errorf("confirm.select: %w", err)
 	}
-	return &Publisher{conn: conn, ch: ch}, nil
+	// Returns are dispatched before the confirm of the same message, so
+	// after a confirm its return, if any, is already in the channel.
+	returns := ch.NotifyReturn(make(chan amqp.Return, 1024))
+	return &Publisher{conn: conn, ch: ch, returns: returns}, nil
 }
 
 // Close closes the connection. It is nil-safe.
@@ -68,15 +64,20 @@ func (p *Publisher) Close() error {
 	return p.conn.Close()
 }
 
-// Publish publishes msgs as persistent messages, then waits for every
-// confirm. errs[i] is nil when msgs[i] was confirmed; a message whose
-// confirm did not come is unknown, not failed.
+// Publish publishes msgs as persistent, mandatory messages, then waits
+// for every confirm. errs[i] is nil when msgs[i] was confirmed and routed;
+// ErrUnroutable when the broker returned it; another error when its
+// confirm did not come: unknown, not failed.
 func (p *Publisher) Publish(ctx context.Context, msgs ...Message) []error {
 	errs := make([]error, len(msgs))
 	dcs := make([]*amqp.DeferredConfirmation, len(msgs))
 	for i, m := range msgs {
-		dc, err := p.ch.PublishWithDeferredConfirmWithContext(ctx, m.Exchange, m.RoutingKey, false, false, amqp.Publishing{
-			ContentType: "application/json", DeliveryMode: amqp.Persistent, MessageId: m.MessageID,
+		ct := m.ContentType
+		if ct == "" {
+			ct = "application/json"
+		}
+		dc, err := p.ch.PublishWithDeferredConfirmWithContext(ctx, m.Exchange, m.RoutingKey, true, false, amqp.Publishing{
+			ContentType: ct, DeliveryMode: amqp.Persistent, MessageId: m.MessageID,
 			Type: m.Type, Headers: m.Headers, Timestamp: time.Now(), Body: m.Body,
 		})
 		if err != nil {
@@ -97,7 +98,18 @@ func (p *Publisher) Publish(ctx context.Context, msgs ...Message) []error {
 			errs[i] = errors.New("broker nacked the publish")
 		}
 	}
-	return errs
+	for {
+		select {
+		case r := <-p.returns:
+			for i, m := range msgs {
+				if m.MessageID == r.MessageId && errs[i] == nil {
+					errs[i] = fmt.Errorf("%w: %d %s", ErrUnroutable, r.ReplyCode, r.ReplyText)
+				}
+			}
+		default:
+			return errs
+		}
+	}
 }
 
 // PublishOnce dials url, publishes msgs and closes; it fails unless every

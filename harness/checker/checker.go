@@ -15,12 +15,17 @@ type Input struct {
 	Service string
 	// Attempted: ids of every operation tried (ok, fail or info).
 	Attempted []string
-	// Accepted: ids that certainly took effect upstream (a 2xx response, a
-	// broker confirm, or an order found stored) and so must be processed.
+	// Accepted: ids the system accepted (a 2xx response, a broker
+	// confirm), which so must be processed.
 	Accepted []string
 	// Unknown: ids whose outcome is unknown; processing them is allowed,
 	// not required ("recovered" when it happened).
 	Unknown []string
+	// UnknownWithoutID counts operations whose outcome is unknown and
+	// whose id the harness never learnt (a request to a system that makes
+	// the id itself, left unanswered): up to that many unexpected ids are
+	// taken as theirs and reported recovered.
+	UnknownWithoutID int
 	// Effects: one id per effect the service applied; an id listed twice
 	// was applied twice.
 	Effects []string
@@ -38,6 +43,9 @@ type Result struct {
 	Duplicated []string `json:"duplicated"` // processed more than once
 	Unexpected []string `json:"unexpected"` // processed, never accepted nor unknown
 	Recovered  []string `json:"recovered"`  // unknown, and processed
+	// Unattributed counts the recovered ids that were unexpected but are
+	// explained by operations of unknown outcome and unknown id.
+	Unattributed int `json:"unattributed,omitempty"`
 }
 
 // Check compares in's sets.
@@ -75,6 +83,11 @@ func Check(in Input) Result {
 	for _, s := range [][]string{r.Lost, r.Duplicated, r.Unexpected, r.Recovered} {
 		slices.Sort(s)
 	}
+	if n := len(r.Unexpected); n > 0 && n <= in.UnknownWithoutID {
+		r.Recovered = append(r.Recovered, r.Unexpected...)
+		slices.Sort(r.Recovered)
+		r.Unattributed, r.Unexpected = n, nil
+	}
 	return r
 }
 
@@ -91,7 +104,14 @@ func (r Result) String() string {
 	}
 	return fmt.Sprintf("%s %s: attempted %d, accepted %d, unknown %d, processed %d (%d effects), lost %d, duplicated %d, unexpected %d, recovered %d%s",
 		r.Service, verdict, r.Attempted, r.Accepted, r.Unknown, r.Processed, r.Effects,
-		len(r.Lost), len(r.Duplicated), len(r.Unexpected), len(r.Recovered), examples(r))
+		len(r.Lost), len(r.Duplicated), len(r.Unexpected), len(r.Recovered), unattributed(r)+examples(r))
+}
+
+func unattributed(r Result) string {
+	if r.Unattributed == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%d of them from requests left unanswered)", r.Unattributed)
 }
 
 func examples(r Result) string {
@@ -108,20 +128,31 @@ func examples(r Result) string {
 	return " (" + strings.Join(parts, "; ") + ")"
 }
 
-// FromHistory fills Attempted, Accepted and Unknown from h's operations of
-// kind. Ids in stored (e.g. orders found in order-service) are accepted
-// even if their operation's outcome was unknown or failed.
-func FromHistory(h *history.History, kind string, stored []string) Input {
-	in := Input{
-		Accepted: h.IDs(kind, history.OK),
-		Unknown:  append(h.IDs(kind, history.Info), h.IDs(kind, history.Pending)...),
-	}
+// FromHistory fills Attempted, Accepted, Unknown and UnknownWithoutID
+// from h's operations of the given kinds: what the harness was told, and
+// nothing the system shows afterwards. An id whose operation failed is in
+// Attempted only, so an effect of it is unexpected.
+func FromHistory(h *history.History, kinds ...string) Input {
+	var in Input
 	for _, op := range h.Ops() {
-		if op.Kind == kind {
-			in.Attempted = append(in.Attempted, op.ID)
+		if !slices.Contains(kinds, op.Kind) {
+			continue
+		}
+		unknown := op.Outcome == history.Info || op.Outcome == history.Pending
+		if op.ID == "" {
+			if unknown {
+				in.UnknownWithoutID++
+			}
+			continue
+		}
+		in.Attempted = append(in.Attempted, op.ID)
+		switch {
+		case op.Outcome == history.OK:
+			in.Accepted = append(in.Accepted, op.ID)
+		case unknown:
+			in.Unknown = append(in.Unknown, op.ID)
 		}
 	}
-	in.Accepted = append(in.Accepted, stored...)
 	return in
 }
 

@@ -67,18 +67,55 @@ func TestStringGivesFigures(t *testing.T) {
 	}
 }
 
+// The accepted set is what the harness was told, never what the system
+// shows: an effect of a refused request is unexpected, an unanswered one
+// is recovered, a confirmed one missing is lost, one applied twice is
+// duplicated.
 func TestFromHistory(t *testing.T) {
 	var h history.History
-	ok := h.Invoke(history.KindPlace, "a")
+	ok := h.Invoke("orders", "a")
 	h.Complete(ok, history.OK, "201")
-	unknown := h.Invoke(history.KindPlace, "b")
+	dup := h.Invoke("orders", "e")
+	h.Complete(dup, history.OK, "201")
+	unknown := h.Invoke("orders", "b")
 	h.Complete(unknown, history.Info, "connection reset")
-	failed := h.Invoke(history.KindPlace, "c")
+	failed := h.Invoke("orders", "c")
 	h.Complete(failed, history.Fail, "400")
-	h.Invoke(history.KindPlace, "d") // never completed
-	in := FromHistory(&h, history.KindPlace, []string{"b"})
-	r := Check(Input{Attempted: in.Attempted, Accepted: in.Accepted, Unknown: in.Unknown, Effects: []string{"a", "d"}})
-	if !slices.Equal(r.Lost, []string{"b"}) || !slices.Equal(r.Recovered, []string{"d"}) || r.Attempted != 4 {
-		t.Fatalf("got %s", r)
+	h.Invoke("orders", "d") // never completed
+	other := h.Invoke("payments", "p")
+	h.Complete(other, history.OK, "201")
+	in := FromHistory(&h, "orders")
+	in.Effects = []string{"b", "c", "e", "e", "z"}
+	r := Check(in)
+	want := map[string][]string{"lost": {"a"}, "duplicated": {"e"}, "unexpected": {"c", "z"}, "recovered": {"b"}}
+	got := map[string][]string{"lost": r.Lost, "duplicated": r.Duplicated, "unexpected": r.Unexpected, "recovered": r.Recovered}
+	for k := range want {
+		if !slices.Equal(got[k], want[k]) {
+			t.Errorf("%s = %v, want %v", k, got[k], want[k])
+		}
+	}
+	if r.Attempted != 5 || r.Accepted != 2 || r.Unknown != 2 {
+		t.Errorf("figures: %s", r)
+	}
+}
+
+// A system that makes its ids: an unanswered request has no id, so an
+// effect the harness cannot name is recovered while such requests
+// explain it, and unexpected beyond that.
+func TestUnansweredRequestsWithoutIDExplainThatManyEffects(t *testing.T) {
+	var h history.History
+	h.CompleteAs(h.Invoke("orders", ""), "s-1", history.OK, "201")
+	h.Complete(h.Invoke("orders", ""), history.Info, "timeout")
+	in := FromHistory(&h, "orders")
+	if in.UnknownWithoutID != 1 || len(in.Accepted) != 1 {
+		t.Fatalf("got %+v", in)
+	}
+	in.Effects = []string{"s-1", "s-2"}
+	if r := Check(in); len(r.Unexpected) != 0 || r.Unattributed != 1 || !slices.Equal(r.Recovered, []string{"s-2"}) {
+		t.Errorf("one unanswered request: %s", r)
+	}
+	in.Effects = []string{"s-1", "s-2", "s-3"}
+	if r := Check(in); !slices.Equal(r.Unexpected, []string{"s-2", "s-3"}) {
+		t.Errorf("two unknown effects for one unanswered request: %s", r)
 	}
 }

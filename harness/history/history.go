@@ -22,17 +22,14 @@ const (
 	Info    Outcome = "info"   // unknown
 )
 
-// Kinds of operation.
-const (
-	KindPlace   = "place"   // POST /orders
-	KindPublish = "publish" // a message published straight to the broker
-	KindFault   = "fault"   // a fault injected or healed
-)
+// KindFault is the kind of a fault injected or healed. A unit of work's
+// kind is the name of the input it was sent through.
+const KindFault = "fault"
 
 // Op is one operation.
 type Op struct {
 	Kind      string    `json:"kind"`
-	ID        string    `json:"id"` // order id, or fault name
+	ID        string    `json:"id"` // the unit's id ("" while a system-made id is unknown), or the fault's name
 	Outcome   Outcome   `json:"outcome"`
 	Detail    string    `json:"detail,omitempty"`
 	Invoked   time.Time `json:"invoked"`
@@ -62,6 +59,17 @@ func (h *History) Complete(op int, outcome Outcome, detail string) {
 	h.ops[op].Completed = time.Now()
 }
 
+// CompleteAs records how operation op ended and the id it turned out to
+// have (for a system that makes the id itself and returns it).
+func (h *History) CompleteAs(op int, id string, outcome Outcome, detail string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.ops[op].ID = id
+	h.ops[op].Outcome = outcome
+	h.ops[op].Detail = detail
+	h.ops[op].Completed = time.Now()
+}
+
 // Event records an instantaneous operation, such as a fault.
 func (h *History) Event(kind, id, detail string) {
 	now := time.Now()
@@ -82,7 +90,7 @@ func (h *History) IDs(kind string, outcome Outcome) []string {
 	seen := map[string]bool{}
 	var ids []string
 	for _, op := range h.Ops() {
-		if op.Kind == kind && op.Outcome == outcome && !seen[op.ID] {
+		if op.Kind == kind && op.Outcome == outcome && op.ID != "" && !seen[op.ID] {
 			seen[op.ID] = true
 			ids = append(ids, op.ID)
 		}

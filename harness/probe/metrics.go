@@ -10,10 +10,10 @@ import (
 )
 
 // Metrics reads a service's Prometheus text exposition.
-type Metrics struct{ client }
+type Metrics struct{ *Client }
 
 // NewMetrics returns a client of a service's GET /metrics at base.
-func NewMetrics(base BaseURL) *Metrics { return &Metrics{newClient(base)} }
+func NewMetrics(base BaseURL) *Metrics { return &Metrics{NewClient(base)} }
 
 // Scrape is one read of /metrics.
 type Scrape string

@@ -1,6 +1,8 @@
-// Package probe holds typed HTTP clients of the services' state. Each
-// client looks its service's address up on every call, since a restarted
-// container gets a new host port. Safe for concurrent use.
+// Package probe is an HTTP client of a service's JSON endpoints and its
+// Prometheus metrics. It looks the service's address up on every call,
+// since a restarted container gets a new host port. Safe for concurrent
+// use. Typed clients of a particular system build on Client (see the
+// reference system's probe package).
 package probe
 
 import (
@@ -11,8 +13,6 @@ import (
 	"io"
 	"net/http"
 	"time"
-
-	"github.com/mqchaos/mqchaos/services/contract"
 )
 
 // BaseURL returns a service's current address, e.g. http://127.0.0.1:32771.
@@ -25,7 +25,8 @@ func At(url string) BaseURL {
 	return func(context.Context) (string, error) { return url, nil }
 }
 
-type client struct {
+// Client calls one service.
+type Client struct {
 	base BaseURL
 	http *http.Client
 }
@@ -40,8 +41,9 @@ var transport = func() *http.Transport {
 	return t
 }()
 
-func newClient(base BaseURL) client {
-	return client{base: base, http: &http.Client{Timeout: 10 * time.Second, Transport: transport}}
+// NewClient returns a client of the service at base.
+func NewClient(base BaseURL) *Client {
+	return &Client{base: base, http: &http.Client{Timeout: 10 * time.Second, Transport: transport}}
 }
 
 // StatusError is a response outside 2xx.
@@ -52,7 +54,10 @@ type StatusError struct {
 
 func (e *StatusError) Error() string { return fmt.Sprintf("status %d: %s", e.Status, e.Reason) }
 
-func (c client) do(ctx context.Context, method, path string, in, out any, header http.Header) (int, error) {
+// Do sends in as JSON (if not nil) and decodes a 2xx JSON answer into out
+// (if not nil); an answer outside 2xx is a *StatusError. The status is 0
+// when no answer came.
+func (c *Client) Do(ctx context.Context, method, path string, in, out any, header http.Header) (int, error) {
 	base, err := c.base(ctx)
 	if err != nil {
 		return 0, err
@@ -79,7 +84,9 @@ func (c client) do(ctx context.Context, method, path string, in, out any, header
 	}
 	defer closeBody(resp.Body)
 	if resp.StatusCode >= 300 {
-		var e contract.APIError
+		var e struct {
+			Error string `json:"error"`
+		}
 		_ = json.NewDecoder(resp.Body).Decode(&e)
 		return resp.StatusCode, &StatusError{Status: resp.StatusCode, Reason: e.Error}
 	}
@@ -92,78 +99,24 @@ func (c client) do(ctx context.Context, method, path string, in, out any, header
 }
 
 // Ready returns nil when the service at base answers GET /ready with 200.
-func Ready(ctx context.Context, base BaseURL) error { return newClient(base).Ready(ctx) }
+func Ready(ctx context.Context, base BaseURL) error { return NewClient(base).Ready(ctx) }
+
+// Get returns nil when the service at base answers GET path with 2xx.
+func Get(ctx context.Context, base BaseURL, path string) error {
+	_, err := NewClient(base).Do(ctx, http.MethodGet, path, nil, nil, nil)
+	return err
+}
+
+// GetJSON decodes the JSON body of GET path into out.
+func GetJSON(ctx context.Context, base BaseURL, path string, out any) error {
+	_, err := NewClient(base).Do(ctx, http.MethodGet, path, nil, out, nil)
+	return err
+}
 
 // Ready returns nil when the service answers GET /ready with 200.
-func (c client) Ready(ctx context.Context) error {
-	_, err := c.do(ctx, http.MethodGet, "/ready", nil, nil, nil)
+func (c *Client) Ready(ctx context.Context) error {
+	_, err := c.Do(ctx, http.MethodGet, "/ready", nil, nil, nil)
 	return err
-}
-
-// Orders is order-service.
-type Orders struct{ client }
-
-// NewOrders returns a client of order-service at base.
-func NewOrders(base BaseURL) *Orders { return &Orders{newClient(base)} }
-
-// Place posts an order. The status is 0 when no response came (the
-// outcome is then unknown).
-func (o *Orders) Place(ctx context.Context, req contract.PlaceOrder) (contract.Order, int, error) {
-	var out contract.Order
-	status, err := o.do(ctx, http.MethodPost, "/orders", req, &out, nil)
-	return out, status, err
-}
-
-// List returns every order.
-func (o *Orders) List(ctx context.Context) ([]contract.Order, error) {
-	var out []contract.Order
-	_, err := o.do(ctx, http.MethodGet, "/orders", nil, &out, nil)
-	return out, err
-}
-
-// Inventory is inventory-service.
-type Inventory struct{ client }
-
-// NewInventory returns a client of inventory-service at base.
-func NewInventory(base BaseURL) *Inventory { return &Inventory{newClient(base)} }
-
-// Processed returns every applied OrderPlaced, one entry per effect.
-func (i *Inventory) Processed(ctx context.Context) ([]contract.Processed, error) {
-	var out []contract.Processed
-	_, err := i.do(ctx, http.MethodGet, "/processed", nil, &out, nil)
-	return out, err
-}
-
-// Stock returns the stock levels by item.
-func (i *Inventory) Stock(ctx context.Context) (map[string]int, error) {
-	var out []contract.Stock
-	if _, err := i.do(ctx, http.MethodGet, "/inventory", nil, &out, nil); err != nil {
-		return nil, err
-	}
-	m := make(map[string]int, len(out))
-	for _, s := range out {
-		m[s.Item] = s.Quantity
-	}
-	return m, nil
-}
-
-// SetStock sets one item's stock level.
-func (i *Inventory) SetStock(ctx context.Context, item string, qty int) error {
-	_, err := i.do(ctx, http.MethodPost, "/inventory", contract.Stock{Item: item, Quantity: qty}, nil, nil)
-	return err
-}
-
-// Notifications is notification-service.
-type Notifications struct{ client }
-
-// NewNotifications returns a client of notification-service at base.
-func NewNotifications(base BaseURL) *Notifications { return &Notifications{newClient(base)} }
-
-// List returns every recorded notification.
-func (n *Notifications) List(ctx context.Context) ([]contract.Notification, error) {
-	var out []contract.Notification
-	_, err := n.do(ctx, http.MethodGet, "/notifications", nil, &out, nil)
-	return out, err
 }
 
 // closeBody reads what is left of a body before closing it, so that its

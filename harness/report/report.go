@@ -1,5 +1,6 @@
 // Package report turns scenario verdicts into the suite's summary: a table
-// for people and a JSON file for machines.
+// for people and a JSON file for machines. Every figure is per effect
+// (per service), never summed across services.
 package report
 
 import (
@@ -15,59 +16,98 @@ import (
 
 // Figures is one scenario run's verdict in numbers.
 type Figures struct {
-	Scenario     string           `json:"scenario"`
-	Side         string           `json:"side"` // "safe" or "unsafe"
-	Published    int              `json:"published"`
-	Processed    int              `json:"processed"`
-	Lost         int              `json:"lost"`
-	Duplicated   int              `json:"duplicated"`
-	Unexpected   int              `json:"unexpected"`
+	Scenario string `json:"scenario"`
+	Side     string `json:"side"` // "safe" or "control: <name>"
+	System   string `json:"system"`
+	Input    string `json:"input"`
+	// Sent counts the units of work the harness sent, each once.
+	Sent int `json:"sent"`
+	// DeadLettered counts the messages in the system's dead-letter queues.
 	DeadLettered int              `json:"dead_lettered"`
 	Seconds      float64          `json:"seconds"`
-	Extra        string           `json:"extra,omitempty"` // e.g. drain rate
-	Verdict      string           `json:"verdict"`         // the line of figures
-	Checks       []checker.Result `json:"checks,omitempty"`
+	Note         string           `json:"note,omitempty"` // e.g. drain rate
+	Checks       []checker.Result `json:"checks"`         // one per effect
 }
 
-// String is the verdict line, prefixed with the scenario and side.
-func (f Figures) String() string {
-	return fmt.Sprintf("%s (%s): %s", f.Scenario, f.Side, f.Verdict)
-}
-
-// FromChecks sums a scenario's checks into Figures: lost, duplicated and
-// unexpected are the distinct ids over every check.
-func FromChecks(scenario, side string, published int, checks []checker.Result) Figures {
-	f := Figures{Scenario: scenario, Side: side, Published: published, Checks: checks}
-	lost, dup, unexp := map[string]bool{}, map[string]bool{}, map[string]bool{}
-	var lines []string
-	for _, c := range checks {
-		for _, id := range c.Lost {
-			lost[id] = true
+// Held reports whether no check found anything lost, duplicated or
+// unexpected.
+func (f Figures) Held() bool {
+	for _, c := range f.Checks {
+		if !c.OK() {
+			return false
 		}
-		for _, id := range c.Duplicated {
-			dup[id] = true
-		}
-		for _, id := range c.Unexpected {
-			unexp[id] = true
-		}
-		if c.Service == "inventory" {
-			f.Processed = c.Processed
-		}
-		lines = append(lines, c.String())
 	}
-	f.Lost, f.Duplicated, f.Unexpected = len(lost), len(dup), len(unexp)
-	f.Verdict = strings.Join(lines, " | ")
-	return f
+	return true
 }
 
-// Table renders figures as an aligned table.
+// Check is the result for the effect named name ("inventory: ..."), or a
+// zero Result.
+func (f Figures) Check(name string) checker.Result {
+	for _, c := range f.Checks {
+		if c.Service == name {
+			return c
+		}
+	}
+	return checker.Result{}
+}
+
+// Lost is the distinct ids lost by any check.
+func (f Figures) Lost() []string { return f.union(func(c checker.Result) []string { return c.Lost }) }
+
+// Duplicated is the distinct ids duplicated by any check.
+func (f Figures) Duplicated() []string {
+	return f.union(func(c checker.Result) []string { return c.Duplicated })
+}
+
+// Unexpected is the distinct ids unexpected by any check.
+func (f Figures) Unexpected() []string {
+	return f.union(func(c checker.Result) []string { return c.Unexpected })
+}
+
+func (f Figures) union(pick func(checker.Result) []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, c := range f.Checks {
+		for _, id := range pick(c) {
+			if !seen[id] {
+				seen[id] = true
+				out = append(out, id)
+			}
+		}
+	}
+	return out
+}
+
+// String is the verdict: one line per check, computed from the figures.
+func (f Figures) String() string {
+	lines := make([]string, len(f.Checks))
+	for i, c := range f.Checks {
+		lines[i] = c.String()
+	}
+	head := fmt.Sprintf("%s (%s) on %s: sent %d through %s, dead-lettered %d", f.Scenario, f.Side, f.System, f.Sent, f.Input, f.DeadLettered)
+	if f.Note != "" {
+		head += "; " + f.Note
+	}
+	return head + "\n  " + strings.Join(lines, "\n  ")
+}
+
+// Table renders figures as an aligned table, a row per check.
 func Table(all []Figures) string {
 	var b strings.Builder
 	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "scenario\tside\tpublished\tprocessed\tlost\tduplicated\tunexpected\tdead-lettered\ttime\tnote")
+	fmt.Fprintln(w, "scenario\tside\teffect\tsent\taccepted\tprocessed\tlost\tduplicated\tunexpected\trecovered\tdead-lettered\ttime\tnote")
 	for _, f := range all {
-		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%.1fs\t%s\n", f.Scenario, f.Side, f.Published, f.Processed,
-			f.Lost, f.Duplicated, f.Unexpected, f.DeadLettered, f.Seconds, f.Extra)
+		for i, c := range f.Checks {
+			scenario, side, note, dead, secs := f.Scenario, f.Side, f.Note, fmt.Sprint(f.DeadLettered), fmt.Sprintf("%.1fs", f.Seconds)
+			if i > 0 {
+				scenario, side, note, dead, secs = "", "", "", "", ""
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", scenario, side, c.Service, f.Sent, c.Accepted, c.Processed,
+				len(c.Lost), len(c.Duplicated), len(c.Unexpected), len(c.Recovered), dead, secs, note)
+		}
+		if len(f.Checks) == 0 {
+			fmt.Fprintf(w, "%s\t%s\t-\t%d\t\t\t\t\t\t\t%d\t%.1fs\t%s\n", f.Scenario, f.Side, f.Sent, f.DeadLettered, f.Seconds, f.Note)
+		}
 	}
 	w.Flush()
 	return b.String()

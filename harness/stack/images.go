@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+
+	"github.com/mqchaos/mqchaos/harness/system"
 )
 
 // Image names.
@@ -18,23 +22,14 @@ const (
 	LocalPostgres  = "mqchaos/postgres:15-local"
 )
 
-// Services are the services of the system under test, by short name.
-var Services = []string{"order", "inventory", "notification"}
-
-// Images names every image a stack runs.
+// Images names the broker's and the database's images; each service's
+// image is in the system's description.
 type Images struct {
-	RabbitMQ   string
-	Postgres   string
-	ServiceTag string // services run mqchaos/<name>-service:<tag>
+	RabbitMQ string
+	Postgres string
 }
 
-// Service is the image of service name ("order", ...).
-func (i Images) Service(name string) string {
-	return fmt.Sprintf("mqchaos/%s-service:%s", name, i.ServiceTag)
-}
-
-// ImagesFromEnv reads RABBITMQ_IMAGE, POSTGRES_IMAGE and SERVICE_TAG
-// (default "dev") from getenv. With LOCAL_IMAGES=1 the Debian-built images
+// ImagesFromEnv reads RABBITMQ_IMAGE and POSTGRES_IMAGE from getenv. With LOCAL_IMAGES=1 the Debian-built images
 // are the defaults; otherwise the public ones, unless only the local build
 // is present on the engine (so nothing is pulled that cannot be).
 func ImagesFromEnv(ctx context.Context, getenv func(string) string) Images {
@@ -47,14 +42,9 @@ func ImagesFromEnv(ctx context.Context, getenv func(string) string) Images {
 		}
 		return public
 	}
-	tag := getenv("SERVICE_TAG")
-	if tag == "" {
-		tag = "dev"
-	}
 	return Images{
-		RabbitMQ:   pick("RABBITMQ_IMAGE", PublicRabbitMQ, LocalRabbitMQ),
-		Postgres:   pick("POSTGRES_IMAGE", PublicPostgres, LocalPostgres),
-		ServiceTag: tag,
+		RabbitMQ: pick("RABBITMQ_IMAGE", PublicRabbitMQ, LocalRabbitMQ),
+		Postgres: pick("POSTGRES_IMAGE", PublicPostgres, LocalPostgres),
 	}
 }
 
@@ -62,27 +52,39 @@ func imagePresent(ctx context.Context, image string) bool {
 	return exec.CommandContext(ctx, "docker", "image", "inspect", image).Run() == nil
 }
 
-// BuildServiceImages compiles the services of the module at root as static
-// binaries and builds their images (deploy/service.Dockerfile). It blocks
-// for the few seconds that takes; run it once per suite.
-func BuildServiceImages(ctx context.Context, root string, images Images) error {
-	dir, err := os.MkdirTemp("", "mqchaos-build-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(dir, "bin")+"/", "./services/cmd/...")
-	build.Dir = root
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("build services: %w: %s", err, out)
-	}
-	for _, s := range Services {
-		cmd := exec.CommandContext(ctx, "docker", "build", "-q", "-f", filepath.Join(root, "deploy", "service.Dockerfile"),
-			"--build-arg", "SERVICE="+s+"-service", "-t", images.Service(s), dir)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("build image %s: %w: %s", images.Service(s), err, out)
+// BuildImages builds the image of every service of sys that has a Build:
+// it runs the build's command, if any, in its context, then docker build.
+// Services that share an image are built once. It blocks until done; run
+// it once per suite.
+func BuildImages(ctx context.Context, sys *system.System) error {
+	ran := map[string]bool{}
+	built := map[string]bool{}
+	for _, svc := range sys.Services {
+		b := svc.Build
+		if b == nil || built[svc.Image] {
+			continue
 		}
+		dir := b.Context
+		if !filepath.IsAbs(dir) {
+			dir = filepath.Join(sys.Dir, dir)
+		}
+		if b.Run != "" && !ran[dir+"\x00"+b.Run] {
+			cmd := exec.CommandContext(ctx, "sh", "-c", b.Run)
+			cmd.Dir = dir
+			if out, err := cmd.CombinedOutput(); err != nil {
+				return fmt.Errorf("build %s: %s: %w: %s", svc.Name, b.Run, err, out)
+			}
+			ran[dir+"\x00"+b.Run] = true
+		}
+		args := []string{"build", "-q", "-f", filepath.Join(dir, b.Dockerfile), "-t", svc.Image}
+		for _, k := range slices.Sorted(maps.Keys(b.Args)) {
+			args = append(args, "--build-arg", k+"="+b.Args[k])
+		}
+		cmd := exec.CommandContext(ctx, "docker", append(args, dir)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("build image %s: %w: %s", svc.Image, err, out)
+		}
+		built[svc.Image] = true
 	}
 	return nil
 }

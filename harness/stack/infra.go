@@ -40,8 +40,9 @@ const (
 	DatabaseAlias = "postgres"
 )
 
-// Infra is a private Docker network with one RabbitMQ and one PostgreSQL.
-// Several stacks can share it, each in its own vhost and database.
+// Infra is a private Docker network with one RabbitMQ and, if asked for,
+// one PostgreSQL. Several stacks can share it, each in its own vhost and
+// database.
 type Infra struct {
 	ID       string
 	Images   Images
@@ -53,13 +54,24 @@ type Infra struct {
 
 	docker *testcontainers.DockerClient
 	labels map[string]string
-	mu     sync.Mutex
 }
 
-// StartInfra creates a network and starts the broker and the database on
-// it, waiting until both answer. It may return a half-built Infra with its
-// error: Terminate it either way.
-func StartInfra(ctx context.Context, images Images) (*Infra, error) {
+// InfraOption configures StartInfra.
+type InfraOption func(*infraOptions)
+
+type infraOptions struct{ database bool }
+
+// WithDatabase starts PostgreSQL too (default: the broker alone).
+func WithDatabase(on bool) InfraOption { return func(o *infraOptions) { o.database = on } }
+
+// StartInfra creates a network and starts the broker (and the database,
+// WithDatabase) on it, waiting until each answers. It may return a
+// half-built Infra with its error: Terminate it either way.
+func StartInfra(ctx context.Context, images Images, opts ...InfraOption) (*Infra, error) {
+	var o infraOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	id := newID()
 	inf := &Infra{ID: id, Images: images, User: "mqchaos", Password: "mqchaos-" + id}
 	host, _ := os.Hostname()
@@ -77,7 +89,7 @@ func StartInfra(ctx context.Context, images Images) (*Infra, error) {
 
 	var wg sync.WaitGroup
 	var brokerErr, dbErr error
-	wg.Add(2)
+	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		inf.Broker, brokerErr = testcontainers.Run(ctx, images.RabbitMQ,
@@ -96,23 +108,32 @@ func StartInfra(ctx context.Context, images Images) (*Infra, error) {
 			brokerErr = inf.WaitBroker(ctx)
 		}
 	}()
-	go func() {
-		defer wg.Done()
-		inf.Database, dbErr = testcontainers.Run(ctx, images.Postgres,
-			inf.common("postgres", DatabaseAlias, "5432/tcp"),
-			testcontainers.WithEnv(map[string]string{"POSTGRES_USER": inf.User, "POSTGRES_PASSWORD": inf.Password, "POSTGRES_DB": "mqchaos"}),
-			testcontainers.WithWaitStrategyAndDeadline(2*time.Minute,
-				wait.ForExec([]string{"pg_isready", "-h", "127.0.0.1", "-U", inf.User, "-d", "mqchaos"}).WithPollInterval(250*time.Millisecond)),
-		)
-		if dbErr == nil {
-			dbErr = inf.WaitDatabase(ctx)
-		}
-	}()
+	if o.database {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			dbErr = inf.startDatabase(ctx)
+		}()
+	}
 	wg.Wait()
 	if err := errors.Join(brokerErr, dbErr); err != nil {
 		return inf, fmt.Errorf("start infra %s: %w", id, err)
 	}
 	return inf, nil
+}
+
+func (inf *Infra) startDatabase(ctx context.Context) error {
+	var err error
+	inf.Database, err = testcontainers.Run(ctx, inf.Images.Postgres,
+		inf.common("postgres", DatabaseAlias, "5432/tcp"),
+		testcontainers.WithEnv(map[string]string{"POSTGRES_USER": inf.User, "POSTGRES_PASSWORD": inf.Password, "POSTGRES_DB": "mqchaos"}),
+		testcontainers.WithWaitStrategyAndDeadline(2*time.Minute,
+			wait.ForExec([]string{"pg_isready", "-h", "127.0.0.1", "-U", inf.User, "-d", "mqchaos"}).WithPollInterval(250*time.Millisecond)),
+	)
+	if err != nil {
+		return err
+	}
+	return inf.WaitDatabase(ctx)
 }
 
 // common are the options every container of the infra gets: a unique name,
@@ -243,12 +264,20 @@ type Tenant struct {
 	Database string
 }
 
-// NewTenant creates a vhost and a database named after name.
-func (inf *Infra) NewTenant(ctx context.Context, name string) (Tenant, error) {
-	t := Tenant{VHost: name, Database: name}
+// NewTenant creates a vhost named after name, and a database of that
+// name if withDatabase.
+func (inf *Infra) NewTenant(ctx context.Context, name string, withDatabase bool) (Tenant, error) {
+	t := Tenant{VHost: name}
 	if err := inf.Management("/").CreateVHost(ctx, t.VHost); err != nil {
 		return t, err
 	}
+	if !withDatabase {
+		return t, nil
+	}
+	if inf.Database == nil {
+		return t, fmt.Errorf("create database %s: the infra has no database", name)
+	}
+	t.Database = name
 	if err := inf.exec(ctx, "CREATE DATABASE "+pgx.Identifier{t.Database}.Sanitize()); err != nil {
 		return t, fmt.Errorf("create database %s: %w", t.Database, err)
 	}
@@ -257,10 +286,11 @@ func (inf *Infra) NewTenant(ctx context.Context, name string) (Tenant, error) {
 
 // DropTenant deletes a tenant's vhost and database.
 func (inf *Infra) DropTenant(ctx context.Context, t Tenant) error {
-	return errors.Join(
-		inf.Management("/").DeleteVHost(ctx, t.VHost),
-		inf.exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{t.Database}.Sanitize()+" WITH (FORCE)"),
-	)
+	err := inf.Management("/").DeleteVHost(ctx, t.VHost)
+	if t.Database != "" {
+		err = errors.Join(err, inf.exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{t.Database}.Sanitize()+" WITH (FORCE)"))
+	}
+	return err
 }
 
 func (inf *Infra) exec(ctx context.Context, sql string) error {

@@ -1,6 +1,7 @@
-// Package stack starts the system under test in containers: an Infra (a
-// private network, RabbitMQ, PostgreSQL) and, on it, a Stack of service
-// replicas in a vhost and database of their own. Stacks on one Infra share
+// Package stack starts a described system (package system) in containers:
+// an Infra (a private network, RabbitMQ, and PostgreSQL if asked for)
+// and, on it, a Stack of service replicas in a vhost and database of their
+// own. Stacks on one Infra share
 // nothing but the containers; a scenario that breaks the broker or the
 // database starts an Infra of its own.
 //
@@ -13,7 +14,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
+	"net"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -26,28 +30,8 @@ import (
 	"github.com/mqchaos/mqchaos/harness/broker"
 	"github.com/mqchaos/mqchaos/harness/fault"
 	"github.com/mqchaos/mqchaos/harness/probe"
+	"github.com/mqchaos/mqchaos/harness/system"
 )
-
-// TestEnv is the service configuration every stack starts with: timings
-// set for fast detection (2 s heartbeats, reconnects from 100 ms, retries
-// from 50 ms) and stock enough for any scenario. Options override it.
-func TestEnv() map[string]string {
-	return map[string]string{
-		"LOG_LEVEL":            "info",
-		"AMQP_HEARTBEAT":       "2s",
-		"RECONNECT_MIN_DELAY":  "100ms",
-		"RECONNECT_MAX_DELAY":  "1s",
-		"CONFIRM_TIMEOUT":      "3s",
-		"RETRY_BASE_DELAY":     "50ms",
-		"RETRY_MAX_DELAY":      "1s",
-		"RETRY_MAX_ATTEMPTS":   "15",
-		"HANDLER_TIMEOUT":      "2s",
-		"OUTBOX_POLL_INTERVAL": "100ms",
-		"SHUTDOWN_TIMEOUT":     "5s",
-		"DELIVERY_LIMIT":       "20",
-		"INITIAL_STOCK":        "widget-a=1000000,widget-b=1000000,gadget-c=1000000",
-	}
-}
 
 // Option configures Start.
 type Option func(*options)
@@ -56,7 +40,7 @@ type options struct {
 	name     string
 	infra    *Infra
 	replicas map[string]int
-	env      map[string]map[string]string
+	env      system.EnvSet
 }
 
 // Name names the stack (its vhost and database); default "stack".
@@ -65,83 +49,95 @@ func Name(n string) Option { return func(o *options) { o.name = n } }
 // OnInfra starts the stack on inf instead of on an Infra of its own.
 func OnInfra(inf *Infra) Option { return func(o *options) { o.infra = inf } }
 
-// Replicas sets how many replicas of service run (default 1).
+// Replicas sets how many replicas of service run (default: the
+// description's).
 func Replicas(service string, n int) Option { return func(o *options) { o.replicas[service] = n } }
 
-// Env adds environment variables to service's replicas ("*": every service).
+// Env adds environment variables to service's replicas ("*": every
+// service), over the description's.
 func Env(service string, kv map[string]string) Option {
+	return WithEnvSet(system.EnvSet{service: kv})
+}
+
+// WithEnvSet adds a set of environment, such as a control's or a
+// failpoint's, over the description's.
+func WithEnvSet(set system.EnvSet) Option {
 	return func(o *options) {
-		if o.env[service] == nil {
-			o.env[service] = map[string]string{}
+		for svc, kv := range set {
+			if o.env[svc] == nil {
+				o.env[svc] = map[string]string{}
+			}
+			maps.Copy(o.env[svc], kv)
 		}
-		maps.Copy(o.env[service], kv)
 	}
 }
 
 // Stack is the services of one test, on an Infra.
 type Stack struct {
 	Name   string
+	System *system.System
 	Infra  *Infra
 	Tenant Tenant
 
 	ownInfra bool
-	mu       sync.Mutex
-	replicas map[string][]*Replica
+	replicas map[string][]*Replica // written only by Start
 }
 
-// Start deploys the services and waits until every replica is ready. It
-// may return a half-built Stack with its error: Terminate it either way.
-func Start(ctx context.Context, images Images, opts ...Option) (*Stack, error) {
-	o := options{name: "stack", replicas: map[string]int{}, env: map[string]map[string]string{}}
+// Start deploys sys's services and waits until every replica is ready.
+// Without OnInfra it starts an Infra of its own, with a database if sys
+// has one. It may return a half-built Stack with its error: Terminate it
+// either way.
+func Start(ctx context.Context, sys *system.System, images Images, opts ...Option) (*Stack, error) {
+	o := options{name: "stack", replicas: map[string]int{}, env: system.EnvSet{}}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	s := &Stack{replicas: map[string][]*Replica{}}
+	s := &Stack{System: sys, replicas: map[string][]*Replica{}}
 	if o.infra == nil {
-		inf, err := StartInfra(ctx, images)
+		inf, err := StartInfra(ctx, images, WithDatabase(sys.HasDatabase()))
 		s.Infra, s.ownInfra = inf, true
 		if err != nil {
 			return s, err
 		}
 	} else {
 		s.Infra = o.infra
+		if sys.HasDatabase() && s.Infra.Database == nil {
+			return s, fmt.Errorf("start stack: system %s needs a database and the infra has none", sys.Name)
+		}
 	}
 	s.Name = tenantName(o.name) + "_" + newID()
-	t, err := s.Infra.NewTenant(ctx, s.Name)
+	t, err := s.Infra.NewTenant(ctx, s.Name, sys.HasDatabase())
 	s.Tenant = t
 	if err != nil {
 		return s, fmt.Errorf("start stack %s: %w", s.Name, err)
 	}
 
-	var wg sync.WaitGroup
-	errs := make(chan error, 16)
-	for _, svc := range Services {
-		n, ok := o.replicas[svc]
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	for _, svc := range sys.Services {
+		n, ok := o.replicas[svc.Name]
 		if !ok {
-			n = 1
+			n = svc.Replicas
 		}
-		env := TestEnv()
-		maps.Copy(env, o.env["*"])
-		maps.Copy(env, o.env[svc])
 		for i := 1; i <= n; i++ {
-			r := &Replica{Service: svc, Name: fmt.Sprintf("%s-%d", svc, i), stack: s}
-			s.replicas[svc] = append(s.replicas[svc], r)
+			r := &Replica{Service: svc.Name, Name: fmt.Sprintf("%s-%d", svc.Name, i), spec: svc, stack: s}
+			s.replicas[svc.Name] = append(s.replicas[svc.Name], r)
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if err := r.run(ctx, images, env); err != nil {
-					errs <- err
+				if err := r.run(ctx, o.env.Merge(svc.Name, nil)); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
 				}
 			}()
 		}
 	}
 	wg.Wait()
-	close(errs)
-	var all []error
-	for err := range errs {
-		all = append(all, err)
-	}
-	if err := errors.Join(all...); err != nil {
+	if err := errors.Join(errs...); err != nil {
 		return s, fmt.Errorf("start stack %s: %w", s.Name, err)
 	}
 	return s, nil
@@ -162,17 +158,15 @@ func tenantName(s string) string {
 
 // Replicas returns service's replicas, in start order.
 func (s *Stack) Replicas(service string) []*Replica {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	return append([]*Replica(nil), s.replicas[service]...)
 }
 
 // Replica returns replica i (from 1) of service.
 func (s *Stack) Replica(service string, i int) *Replica { return s.Replicas(service)[i-1] }
 
-// firstRunning is the address of service's first running replica, so a
-// probe keeps answering while one replica is down.
-func (s *Stack) firstRunning(service string) probe.BaseURL {
+// URL is the address of service's first running replica, looked up on
+// each call, so a client keeps answering while one replica is down.
+func (s *Stack) URL(service string) func(ctx context.Context) (string, error) {
 	return func(ctx context.Context) (string, error) {
 		var errs []error
 		for _, r := range s.Replicas(service) {
@@ -186,23 +180,20 @@ func (s *Stack) firstRunning(service string) probe.BaseURL {
 	}
 }
 
-// Orders is a client of order-service.
-func (s *Stack) Orders() *probe.Orders { return probe.NewOrders(s.firstRunning("order")) }
-
-// Inventory is a client of inventory-service.
-func (s *Stack) Inventory() *probe.Inventory { return probe.NewInventory(s.firstRunning("inventory")) }
-
-// Notifications is a client of notification-service.
-func (s *Stack) Notifications() *probe.Notifications {
-	return probe.NewNotifications(s.firstRunning("notification"))
-}
-
 // Management is a management API client for the stack's vhost.
 func (s *Stack) Management() *broker.Management { return s.Infra.Management(s.Tenant.VHost) }
 
 // AMQPURL is the stack's vhost as seen from the host, looked up now.
 func (s *Stack) AMQPURL(ctx context.Context) (string, error) {
 	return s.Infra.AMQPURL(ctx, s.Tenant.VHost)
+}
+
+// DatabaseURL is the stack's database as seen from the host, looked up now.
+func (s *Stack) DatabaseURL(ctx context.Context) (string, error) {
+	if s.Tenant.Database == "" {
+		return "", fmt.Errorf("stack %s has no database", s.Name)
+	}
+	return s.Infra.DatabaseURL(ctx, s.Tenant.Database)
 }
 
 // Docker is the engine client faults act through.
@@ -248,23 +239,57 @@ func (s *Stack) Terminate(ctx context.Context) error {
 // Replica is one container of a service.
 type Replica struct {
 	Service   string // "inventory"
-	Name      string // "inventory-2", also its REPLICA_ID and network alias
+	Name      string // "inventory-2", also its network alias
 	Container *testcontainers.DockerContainer
+	spec      system.Service
 	stack     *Stack
 }
 
-func (r *Replica) run(ctx context.Context, images Images, env map[string]string) error {
+// vars are what the replica's environment templates see.
+func (r *Replica) vars() system.Vars {
+	inf, t := r.stack.Infra, r.stack.Tenant
+	v := system.Vars{
+		Service: r.Service, Replica: r.Name, BrokerHost: BrokerAlias, BrokerPort: 5672, VHost: t.VHost,
+		User: inf.User, Password: inf.Password,
+		AMQPURL: fmt.Sprintf("amqp://%s:%s@%s:5672/%s", inf.User, inf.Password, BrokerAlias, url.PathEscape(t.VHost)),
+	}
+	if t.Database != "" {
+		v.DBHost, v.DBPort, v.Database = DatabaseAlias, 5432, t.Database
+		v.DatabaseURL = fmt.Sprintf("postgres://%s:%s@%s:5432/%s?sslmode=disable", inf.User, inf.Password, DatabaseAlias, t.Database)
+	}
+	return v
+}
+
+func (r *Replica) run(ctx context.Context, extra map[string]string) error {
 	inf := r.stack.Infra
-	env = maps.Clone(env)
-	env["REPLICA_ID"] = r.Name
-	env["AMQP_URL"] = fmt.Sprintf("amqp://%s:%s@%s:5672/%s", inf.User, inf.Password, BrokerAlias, r.stack.Tenant.VHost)
-	env["DATABASE_URL"] = fmt.Sprintf("postgres://%s:%s@%s:5432/%s?sslmode=disable", inf.User, inf.Password, DatabaseAlias, r.stack.Tenant.Database)
-	c, err := testcontainers.Run(ctx, images.Service(r.Service),
-		inf.common(r.stack.Name+"-"+r.Name, r.Name, "8080/tcp"),
+	env := map[string]string{}
+	for k, tmpl := range r.spec.Env {
+		v, err := system.Render(tmpl, r.vars())
+		if err != nil {
+			return fmt.Errorf("start %s: env %s: %w", r.Name, k, err)
+		}
+		env[k] = v
+	}
+	maps.Copy(env, extra)
+	var ports []string
+	if r.spec.Port != 0 {
+		ports = append(ports, fmt.Sprintf("%d/tcp", r.spec.Port))
+	}
+	if r.spec.Ready.TCP != 0 && r.spec.Ready.TCP != r.spec.Port {
+		ports = append(ports, fmt.Sprintf("%d/tcp", r.spec.Ready.TCP))
+	}
+	opts := []testcontainers.ContainerCustomizer{
+		inf.common(r.stack.Name+"-"+r.Name, r.Name, ports...),
 		testcontainers.WithEnv(env),
-		testcontainers.WithWaitStrategyAndDeadline(90*time.Second,
-			wait.ForHTTP("/ready").WithPort("8080/tcp").WithPollInterval(100*time.Millisecond)),
-	)
+	}
+	if len(r.spec.Command) > 0 {
+		opts = append(opts, testcontainers.WithCmd(r.spec.Command...))
+	}
+	if w := r.readiness(); w != nil {
+		opts = append(opts, testcontainers.WithWaitStrategyAndDeadline(90*time.Second, w))
+	}
+	opts = append(opts, r.spec.Options...)
+	c, err := testcontainers.Run(ctx, r.spec.Image, opts...)
 	r.Container = c
 	if err != nil {
 		return fmt.Errorf("start %s: %w", r.Name, err)
@@ -272,16 +297,49 @@ func (r *Replica) run(ctx context.Context, images Images, env map[string]string)
 	return nil
 }
 
-// URL is the replica's HTTP address, looked up now; an error if it is not running.
+func (r *Replica) readiness() wait.Strategy {
+	switch rd := r.spec.Ready; {
+	case rd.HTTP != "":
+		return wait.ForHTTP(rd.HTTP).WithPort(fmt.Sprintf("%d/tcp", r.spec.Port)).WithPollInterval(100 * time.Millisecond)
+	case rd.TCP != 0:
+		return wait.ForListeningPort(fmt.Sprintf("%d/tcp", rd.TCP)).WithPollInterval(100 * time.Millisecond)
+	case rd.Log != "":
+		return wait.ForLog(rd.Log).AsRegexp().WithPollInterval(100 * time.Millisecond)
+	}
+	return nil
+}
+
+// URL is the replica's HTTP address, looked up now; an error if it is not
+// running or the service has no port.
 func (r *Replica) URL(ctx context.Context) (string, error) {
 	if r.Container == nil {
 		return "", fmt.Errorf("%s not started", r.Name)
 	}
-	hp, err := endpoint(ctx, r.Container, "8080/tcp")
+	if r.spec.Port == 0 {
+		return "", fmt.Errorf("%s has no port", r.Name)
+	}
+	hp, err := endpoint(ctx, r.Container, fmt.Sprintf("%d/tcp", r.spec.Port))
 	if err != nil {
 		return "", err
 	}
 	return "http://" + hp, nil
+}
+
+// Logs returns the replica's whole log, across restarts of its container.
+func (r *Replica) Logs(ctx context.Context) ([]byte, error) {
+	if r.Container == nil {
+		return nil, fmt.Errorf("%s not started", r.Name)
+	}
+	rc, err := r.Container.Logs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("logs of %s: %w", r.Name, err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		return nil, fmt.Errorf("logs of %s: %w", r.Name, err)
+	}
+	return b, nil
 }
 
 // Target is the replica as a fault target.
@@ -289,9 +347,29 @@ func (r *Replica) Target() fault.Target {
 	return fault.Target{Name: r.Name, ContainerID: r.Container.GetContainerID(), NetworkID: r.stack.Infra.Network.ID, Aliases: []string{r.Name}}
 }
 
-// Ready returns nil when the replica answers GET /ready with 200.
+// Ready returns nil when the replica passes its readiness check now: its
+// HTTP path answers 2xx, or its TCP port accepts, or (with a log check or
+// none) it is running.
 func (r *Replica) Ready(ctx context.Context) error {
-	return probe.Ready(ctx, r.URL)
+	switch rd := r.spec.Ready; {
+	case rd.HTTP != "":
+		return probe.Get(ctx, r.URL, rd.HTTP)
+	case rd.TCP != 0:
+		hp, err := endpoint(ctx, r.Container, fmt.Sprintf("%d/tcp", rd.TCP))
+		if err != nil {
+			return err
+		}
+		c, err := (&net.Dialer{Timeout: time.Second}).DialContext(ctx, "tcp", hp)
+		if err != nil {
+			return err
+		}
+		return c.Close()
+	}
+	running, err := r.Running(ctx)
+	if err == nil && !running {
+		err = fmt.Errorf("%s is not running", r.Name)
+	}
+	return err
 }
 
 // Running reports whether the replica's process is running (false after

@@ -1,145 +1,292 @@
-// Package workload drives load at the services from a seed and records
-// every attempt in a history.
+// Package workload sends units of work into a described system through
+// one of its inputs (package system), seeded, paced and concurrent, and
+// records every attempt in a history: ok (the system accepted it), fail
+// (it certainly did not) or info (unknown).
 package workload
 
 import (
+	"bytes"
 	"context"
+	crand "crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
+	"net/http"
+	"strings"
 	"sync"
 	"time"
 
+	amqp "github.com/rabbitmq/amqp091-go"
+
 	"github.com/mqchaos/mqchaos/harness/broker"
 	"github.com/mqchaos/mqchaos/harness/history"
-	"github.com/mqchaos/mqchaos/harness/probe"
-	"github.com/mqchaos/mqchaos/services/contract"
+	"github.com/mqchaos/mqchaos/harness/stack"
+	"github.com/mqchaos/mqchaos/harness/system"
 )
 
-// Orders describes a run of orders.
-type Orders struct {
-	Prefix      string   // order ids are Prefix-0001, ...
-	Count       int      // how many
-	Rate        float64  // orders per second; 0: as fast as Concurrency allows
-	Concurrency int      // requests in flight; default 4
-	Items       []string // chosen from at random; default widget-a, widget-b, gadget-c
-	MaxQuantity int      // quantities 1..MaxQuantity; default 3
+// Load is a run of units of work.
+type Load struct {
+	Prefix      string  // unit ids are Prefix-0001, ...
+	Count       int     // how many
+	Rate        float64 // units per second; 0: as fast as Concurrency allows
+	Concurrency int     // in flight at once; default 4
+	// Seed draws the templates' choices: the same seed renders the same
+	// units, whatever the concurrency.
+	Seed uint64
 }
 
-func (o *Orders) defaults() {
-	if o.Concurrency <= 0 {
-		o.Concurrency = 4
+// Units are the load's units, in order.
+func (l Load) Units() []system.Unit {
+	out := make([]system.Unit, l.Count)
+	for i := range out {
+		out[i] = system.Unit{ID: fmt.Sprintf("%s-%04d", l.Prefix, i+1), Seq: i + 1}
 	}
-	if len(o.Items) == 0 {
-		o.Items = []string{"widget-a", "widget-b", "gadget-c"}
-	}
-	if o.MaxQuantity <= 0 {
-		o.MaxQuantity = 3
-	}
+	return out
 }
 
-// Plan is the orders a run will place, drawn from rng: the same seed gives
-// the same plan.
-func (o Orders) Plan(rng *rand.Rand) []contract.PlaceOrder {
-	o.defaults()
-	plan := make([]contract.PlaceOrder, o.Count)
-	for i := range plan {
-		plan[i] = contract.PlaceOrder{
-			OrderID:  fmt.Sprintf("%s-%04d", o.Prefix, i+1),
-			Item:     o.Items[rng.IntN(len(o.Items))],
-			Quantity: 1 + rng.IntN(o.MaxQuantity),
-		}
-	}
-	return plan
+func (l Load) rng(u system.Unit) *rand.Rand { return rand.New(rand.NewPCG(l.Seed, uint64(u.Seq))) }
+
+// Run sends the load's units through s's input named input, recording each
+// attempt in h under the input's name. It blocks until every attempt
+// completed or ctx ended.
+func Run(ctx context.Context, s *stack.Stack, h *history.History, input string, l Load) error {
+	return RunUnits(ctx, s, h, input, l, l.Units())
 }
 
-// Place posts the plan to order-service, recording each attempt in h as
-// ok (2xx), fail (4xx: certainly not stored) or info (no answer or 5xx:
-// unknown). It blocks until every attempt completed or ctx ended.
-func (o Orders) Place(ctx context.Context, orders *probe.Orders, h *history.History, plan []contract.PlaceOrder) {
-	o.defaults()
-	o.run(ctx, len(plan), func(ctx context.Context, i int) {
-		p := plan[i]
-		op := h.Invoke(history.KindPlace, p.OrderID)
-		_, status, err := orders.Place(ctx, p)
-		switch {
-		case err == nil:
-			h.Complete(op, history.OK, fmt.Sprint(status))
-		case status >= 400 && status < 500:
-			h.Complete(op, history.Fail, err.Error())
-		default:
-			h.Complete(op, history.Info, describe(err))
-		}
-	})
-}
-
-// Publish publishes the plan straight to the broker as OrderPlaced events,
-// recording each as ok (confirmed) or info (not confirmed: unknown).
-func (o Orders) Publish(ctx context.Context, url func(context.Context) (string, error), h *history.History, plan []contract.PlaceOrder) {
-	o.defaults()
-	pubs := make(chan *broker.Publisher, o.Concurrency)
-	for range o.Concurrency {
-		pubs <- nil
+// RunUnits is Run for the given units (a part of a load, or units sent
+// again).
+func RunUnits(ctx context.Context, s *stack.Stack, h *history.History, input string, l Load, units []system.Unit) error {
+	in, ok := s.System.Inputs[input]
+	if !ok {
+		return fmt.Errorf("send %s: no such input", input)
 	}
-	o.run(ctx, len(plan), func(ctx context.Context, i int) {
-		p := plan[i]
-		op := h.Invoke(history.KindPublish, p.OrderID)
-		pub := <-pubs
-		defer func() { pubs <- pub }()
-		msg, err := broker.OrderPlaced(p.OrderID, p.Item, p.Quantity)
-		if err != nil {
-			h.Complete(op, history.Fail, err.Error())
-			return
-		}
-		if pub == nil {
-			u, err := url(ctx)
-			if err == nil {
-				pub, err = broker.Dial(ctx, u)
+	if l.Concurrency <= 0 {
+		l.Concurrency = 4
+	}
+	switch {
+	case in.HTTP != nil:
+		c := &http.Client{Timeout: 10 * time.Second, Transport: transport}
+		l.run(ctx, units, func(ctx context.Context, u system.Unit) {
+			sendHTTP(ctx, c, s.URL(in.HTTP.Service), h, input, in.HTTP, u, l.rng(u))
+		})
+	case in.AMQP != nil:
+		var mu sync.Mutex
+		var pubs []*broker.Publisher // one per goroutine at a time
+		l.run(ctx, units, func(ctx context.Context, u system.Unit) {
+			mu.Lock()
+			var pub *broker.Publisher
+			if n := len(pubs); n > 0 {
+				pub, pubs = pubs[n-1], pubs[:n-1]
 			}
+			mu.Unlock()
+			pub = publish(ctx, pub, s.AMQPURL, h, input, in.AMQP, u, l.rng(u))
+			mu.Lock()
+			pubs = append(pubs, pub)
+			mu.Unlock()
+		})
+		for _, p := range pubs {
+			p.Close()
+		}
+	}
+	return nil
+}
+
+var transport = func() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 256
+	t.MaxIdleConnsPerHost = 64
+	return t
+}()
+
+// Request renders u as in's HTTP request body, path and headers.
+func Request(in *system.HTTPInput, u system.Unit, rng *rand.Rand) (path, body string, headers map[string]string, err error) {
+	u = fresh(u)
+	if path, err = system.RenderUnit(in.Path, u, rng); err != nil {
+		return "", "", nil, fmt.Errorf("path: %w", err)
+	}
+	if body, err = system.RenderUnit(in.Body, u, rng); err != nil {
+		return "", "", nil, fmt.Errorf("body: %w", err)
+	}
+	headers = map[string]string{}
+	for k, v := range in.Headers {
+		if headers[k], err = system.RenderUnit(v, u, rng); err != nil {
+			return "", "", nil, fmt.Errorf("header %s: %w", k, err)
+		}
+	}
+	return path, body, headers, nil
+}
+
+func sendHTTP(ctx context.Context, c *http.Client, base func(context.Context) (string, error), h *history.History, kind string, in *system.HTTPInput, u system.Unit, rng *rand.Rand) {
+	id := u.ID
+	if in.IDFromResponse != "" {
+		id = "" // the system makes it
+	}
+	op := h.Invoke(kind, id)
+	path, body, headers, err := Request(in, u, rng)
+	if err != nil {
+		h.Complete(op, history.Fail, "not sent: "+err.Error())
+		return
+	}
+	url, err := base(ctx)
+	if err != nil {
+		h.Complete(op, history.Fail, "not sent: "+err.Error())
+		return
+	}
+	req, err := http.NewRequestWithContext(ctx, in.Method, url+path, strings.NewReader(body))
+	if err != nil {
+		h.Complete(op, history.Fail, "not sent: "+err.Error())
+		return
+	}
+	req.Header.Set("Content-Type", in.ContentType)
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		h.Complete(op, history.Info, describe(err))
+		return
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	status := fmt.Sprintf("%d", resp.StatusCode)
+	switch {
+	case err != nil:
+		h.Complete(op, history.Info, status+", body unread: "+err.Error())
+	case resp.StatusCode >= 200 && resp.StatusCode < 300:
+		if in.IDFromResponse != "" {
+			got, err := idFrom(b, in.IDFromResponse)
 			if err != nil {
-				h.Complete(op, history.Fail, "not sent: "+err.Error())
+				h.Complete(op, history.Info, status+": "+err.Error())
 				return
 			}
+			id = got
 		}
-		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		err = pub.Publish(cctx, msg)[0]
-		cancel()
-		if err != nil {
-			pub.Close()
-			pub = nil
-			h.Complete(op, history.Info, err.Error())
-			return
-		}
-		h.Complete(op, history.OK, "confirmed")
-	})
-	close(pubs)
-	for p := range pubs {
-		p.Close()
+		h.CompleteAs(op, id, history.OK, status)
+	case resp.StatusCode >= 400 && resp.StatusCode < 500:
+		h.Complete(op, history.Fail, status+": "+string(bytes.TrimSpace(b[:min(len(b), 200)])))
+	default:
+		h.Complete(op, history.Info, status+": "+string(bytes.TrimSpace(b[:min(len(b), 200)])))
 	}
 }
 
-// run calls do for 0..n-1 from Concurrency goroutines, paced at Rate.
-func (o Orders) run(ctx context.Context, n int, do func(context.Context, int)) {
-	next := make(chan int)
+func idFrom(body []byte, path string) (string, error) {
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
+		return "", fmt.Errorf("id from response: %w", err)
+	}
+	for _, k := range strings.Split(path, ".") {
+		m, _ := v.(map[string]any)
+		v = m[k]
+	}
+	id, ok := v.(string)
+	if !ok || id == "" {
+		return "", fmt.Errorf("id from response: no string at %q", path)
+	}
+	return id, nil
+}
+
+// Message renders u as in's AMQP message. Publishing the same Message
+// twice is a duplicate delivery.
+func Message(in *system.AMQPInput, u system.Unit, rng *rand.Rand) (broker.Message, error) {
+	u = fresh(u)
+	m := broker.Message{Exchange: in.Exchange, Type: in.Type, ContentType: in.ContentType}
+	var err error
+	if m.RoutingKey, err = system.RenderUnit(in.RoutingKey, u, rng); err != nil {
+		return m, fmt.Errorf("routing key: %w", err)
+	}
+	if m.MessageID, err = system.RenderUnit(in.MessageID, u, rng); err != nil {
+		return m, fmt.Errorf("message id: %w", err)
+	}
+	body, err := system.RenderUnit(in.Body, u, rng)
+	if err != nil {
+		return m, fmt.Errorf("body: %w", err)
+	}
+	m.Body = []byte(body)
+	if len(in.Headers) > 0 {
+		m.Headers = amqp.Table{}
+		for k, v := range in.Headers {
+			if m.Headers[k], err = system.RenderUnit(v, u, rng); err != nil {
+				return m, fmt.Errorf("header %s: %w", k, err)
+			}
+		}
+	}
+	return m, nil
+}
+
+// publish sends u on pub (dialling one when nil) and returns the
+// publisher to reuse, or nil after an error.
+func publish(ctx context.Context, pub *broker.Publisher, url func(context.Context) (string, error), h *history.History, kind string, in *system.AMQPInput, u system.Unit, rng *rand.Rand) *broker.Publisher {
+	op := h.Invoke(kind, u.ID)
+	msg, err := Message(in, u, rng)
+	if err != nil {
+		h.Complete(op, history.Fail, "not sent: "+err.Error())
+		return pub
+	}
+	if pub == nil {
+		u, err := url(ctx)
+		if err == nil {
+			pub, err = broker.Dial(ctx, u)
+		}
+		if err != nil {
+			h.Complete(op, history.Fail, "not sent: "+err.Error())
+			return nil
+		}
+	}
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	err = pub.Publish(cctx, msg)[0]
+	cancel()
+	switch {
+	case err == nil:
+		h.Complete(op, history.OK, "confirmed")
+	case errors.Is(err, broker.ErrUnroutable):
+		h.Complete(op, history.Fail, err.Error())
+	default:
+		pub.Close()
+		h.Complete(op, history.Info, err.Error())
+		return nil
+	}
+	return pub
+}
+
+// fresh gives u a new event id and the current time.
+func fresh(u system.Unit) system.Unit {
+	u.EventID = newUUID()
+	u.Now = time.Now().UTC().Format(time.RFC3339Nano)
+	return u
+}
+
+func newUUID() string {
+	var b [16]byte
+	_, _ = crand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+// run calls do for each unit from Concurrency goroutines, paced at Rate.
+func (l Load) run(ctx context.Context, units []system.Unit, do func(context.Context, system.Unit)) {
+	next := make(chan system.Unit)
 	var wg sync.WaitGroup
-	for range o.Concurrency {
+	for range l.Concurrency {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range next {
-				do(ctx, i)
+			for u := range next {
+				do(ctx, u)
 			}
 		}()
 	}
 	var tick <-chan time.Time
-	if o.Rate > 0 {
-		t := time.NewTicker(time.Duration(float64(time.Second) / o.Rate))
+	if l.Rate > 0 {
+		t := time.NewTicker(time.Duration(float64(time.Second) / l.Rate))
 		defer t.Stop()
 		tick = t.C
 	}
 feed:
-	for i := range n {
+	for _, u := range units {
 		if tick != nil {
 			select {
 			case <-tick:
@@ -148,7 +295,7 @@ feed:
 			}
 		}
 		select {
-		case next <- i:
+		case next <- u:
 		case <-ctx.Done():
 			break feed
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/mqchaos/mqchaos/harness/probe"
 	"github.com/mqchaos/mqchaos/harness/stack"
 	"github.com/mqchaos/mqchaos/services/contract"
+	refprobe "github.com/mqchaos/mqchaos/systems/reference/probe"
 )
 
 // Sizes are the parameters of a run.
@@ -81,7 +83,7 @@ func Run(ctx context.Context, s *stack.Stack, sz Sizes, sh Shape, logf func(stri
 	items := make([]string, max(sz.Items, 1))
 	for i := range items {
 		items[i] = fmt.Sprintf("item-%03d", i)
-		if err := s.Inventory().SetStock(ctx, items[i], 100_000_000); err != nil {
+		if err := refprobe.NewInventory(s.URL("inventory")).SetStock(ctx, items[i], 100_000_000); err != nil {
 			return res, fmt.Errorf("stock %s: %w", items[i], err)
 		}
 	}
@@ -92,7 +94,7 @@ func Run(ctx context.Context, s *stack.Stack, sz Sizes, sh Shape, logf func(stri
 	if err != nil {
 		return res, err
 	}
-	sample, err := broker.OrderPlaced(contract.NewID(), "widget-a", 1)
+	sample, err := refprobe.OrderPlaced(contract.NewID(), "widget-a", 1)
 	if err != nil {
 		return res, err
 	}
@@ -230,7 +232,7 @@ func httpE2E(ctx context.Context, s *stack.Stack, n, clients int, items []string
 	if err != nil {
 		return 0, nil, err
 	}
-	orders := probe.NewOrders(probe.At(u))
+	orders := refprobe.NewOrders(probe.At(u))
 	start := time.Now()
 	var wg sync.WaitGroup
 	for range clients {
@@ -262,7 +264,7 @@ func httpE2E(ctx context.Context, s *stack.Stack, n, clients int, items []string
 		return 0, nil, err
 	}
 	rate := float64(n) / time.Since(start).Seconds()
-	notes, err := s.Notifications().List(ctx)
+	notes, err := refprobe.NewNotifications(s.URL("notification")).List(ctx)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -326,7 +328,7 @@ func publishOrders(ctx context.Context, url string, n int, items []string) error
 	msgs := make([]broker.Message, n)
 	for i := range msgs {
 		var err error
-		if msgs[i], err = broker.OrderPlaced(contract.NewID(), items[i%len(items)], 1); err != nil {
+		if msgs[i], err = refprobe.OrderPlaced(contract.NewID(), items[i%len(items)], 1); err != nil {
 			return err
 		}
 	}
@@ -368,7 +370,7 @@ func sampleMemory(ctx context.Context, s *stack.Stack) *memory {
 	go func() {
 		defer close(m.done)
 		for {
-			for _, svc := range stack.Services {
+			for _, svc := range s.System.ServiceNames() {
 				for _, r := range s.Replicas(svc) {
 					v, err := probe.NewMetrics(r.URL).Sum(ctx, "process_resident_memory_bytes")
 					if err == nil {
@@ -414,7 +416,7 @@ func (r Result) Table() string {
 	fmt.Fprintf(w, "end to end / raw\t%.2f\t>= 0.50 %s\t\n", r.E2ERatio, pass(r.E2ERatio >= 0.5))
 	fmt.Fprintf(w, "drain / raw consume\t%.2f\t>= 0.50 %s\t\n", r.DrainRatio, pass(r.DrainRatio >= 0.5))
 	fmt.Fprintf(w, "latency accepted -> confirmed notification\tp50 %.1f ms, p99 %.1f ms\t\t\n", r.P50Ms, r.P99Ms)
-	for _, svc := range stack.Services {
+	for _, svc := range slices.Sorted(maps.Keys(r.RSSMiB)) {
 		fmt.Fprintf(w, "peak RSS %s-service\t%.1f MiB\t< 50 %s\t\n", svc, r.RSSMiB[svc], pass(r.RSSMiB[svc] < 50))
 	}
 	w.Flush()

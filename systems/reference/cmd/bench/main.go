@@ -11,14 +11,16 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
 
 	tclog "github.com/testcontainers/testcontainers-go/log"
 
-	"github.com/mqchaos/mqchaos/harness/bench"
 	"github.com/mqchaos/mqchaos/harness/stack"
+	"github.com/mqchaos/mqchaos/harness/system"
+	"github.com/mqchaos/mqchaos/systems/reference/bench"
 )
 
 func main() {
@@ -66,18 +68,22 @@ func run(sz bench.Sizes, sh bench.Shape, env map[string]string, build bool) erro
 		fmt.Fprintf(os.Stderr, "%s  %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 	}
 	images := stack.ImagesFromEnv(ctx, os.Getenv)
+	root, err := stack.ModuleRoot(".")
+	if err != nil {
+		return err
+	}
+	sys, err := system.Load(filepath.Join(root, "systems", "reference", "system.yaml"))
+	if err != nil {
+		return err
+	}
 	if build {
-		root, err := stack.ModuleRoot(".")
-		if err != nil {
-			return err
-		}
 		logf("building service images")
-		if err := stack.BuildServiceImages(ctx, root, images); err != nil {
+		if err := stack.BuildImages(ctx, sys); err != nil {
 			return err
 		}
 	}
 	logf("starting a stack (%s, %s), every guarantee on, service settings %v", images.RabbitMQ, images.Postgres, env)
-	s, err := stack.Start(ctx, images, stack.Name("bench"), stack.Env("*", env))
+	s, err := stack.Start(ctx, sys, images, stack.Name("bench"), stack.Env("*", env))
 	defer func() {
 		tctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()

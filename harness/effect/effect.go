@@ -1,0 +1,199 @@
+// Package effect reads what a system's services did, as declared in its
+// description: an HTTP endpoint returning JSON, the services' log lines,
+// or a SQL query. Each source gives one id per time an effect was applied,
+// so an id listed twice was applied twice.
+package effect
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/mqchaos/mqchaos/harness/probe"
+	"github.com/mqchaos/mqchaos/harness/stack"
+	"github.com/mqchaos/mqchaos/harness/system"
+)
+
+// Observed is what one source showed at one moment.
+type Observed struct {
+	IDs      []string       // one per effect
+	Replicas map[string]int // effects by replica, where the source tells
+}
+
+// Name is how an effect is called in verdicts: "inventory: stock reserved".
+func Name(e system.Effect) string {
+	if e.What == "" {
+		return e.Service
+	}
+	return e.Service + ": " + e.What
+}
+
+// Read reads one effect's source on s.
+func Read(ctx context.Context, s *stack.Stack, e system.Effect) (Observed, error) {
+	var (
+		o   Observed
+		err error
+	)
+	switch {
+	case e.HTTP != nil:
+		o, err = readHTTP(ctx, s, e.HTTP)
+	case e.Log != nil:
+		o, err = readLogs(ctx, s, e.Log)
+	case e.SQL != nil:
+		o, err = readSQL(ctx, s, e.SQL)
+	default:
+		err = fmt.Errorf("no source")
+	}
+	if err != nil {
+		return o, fmt.Errorf("read effect %q: %w", Name(e), err)
+	}
+	return o, nil
+}
+
+// ReadAll reads every effect, keyed by Name.
+func ReadAll(ctx context.Context, s *stack.Stack, effects []system.Effect) (map[string]Observed, error) {
+	out := make(map[string]Observed, len(effects))
+	for _, e := range effects {
+		o, err := Read(ctx, s, e)
+		if err != nil {
+			return nil, err
+		}
+		out[Name(e)] = o
+	}
+	return out, nil
+}
+
+func readHTTP(ctx context.Context, s *stack.Stack, src *system.HTTPEffect) (Observed, error) {
+	var body any
+	if err := probe.GetJSON(ctx, s.URL(src.Service), src.Path, &body); err != nil {
+		return Observed{}, err
+	}
+	return FromJSON(body, src)
+}
+
+// FromJSON picks the effects out of a decoded JSON body.
+func FromJSON(body any, src *system.HTTPEffect) (Observed, error) {
+	o := Observed{Replicas: map[string]int{}}
+	items, ok := lookup(body, src.Items)
+	if !ok {
+		return o, fmt.Errorf("%s: no %q in the body", src.Path, src.Items)
+	}
+	list, ok := items.([]any)
+	if !ok {
+		if items == nil {
+			return o, nil // an empty list serialised as null
+		}
+		return o, fmt.Errorf("%s: %q is not a list", src.Path, src.Items)
+	}
+item:
+	for i, it := range list {
+		for k, want := range src.Where {
+			v, _ := lookup(it, k)
+			if scalar(v) != want {
+				continue item
+			}
+		}
+		id, ok := lookup(it, src.ID)
+		if !ok || scalar(id) == "" {
+			return o, fmt.Errorf("%s: item %d has no %q", src.Path, i, src.ID)
+		}
+		o.IDs = append(o.IDs, scalar(id))
+		if src.Replica != "" {
+			r, _ := lookup(it, src.Replica)
+			o.Replicas[scalar(r)]++
+		}
+	}
+	return o, nil
+}
+
+// lookup follows a dotted path ("" is v itself).
+func lookup(v any, path string) (any, bool) {
+	if path == "" {
+		return v, true
+	}
+	for _, k := range strings.Split(path, ".") {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if v, ok = m[k]; !ok {
+			return nil, false
+		}
+	}
+	return v, true
+}
+
+func scalar(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	default:
+		return fmt.Sprint(v)
+	}
+}
+
+func readLogs(ctx context.Context, s *stack.Stack, src *system.LogEffect) (Observed, error) {
+	re, err := regexp.Compile(src.Pattern)
+	if err != nil {
+		return Observed{}, err
+	}
+	o := Observed{Replicas: map[string]int{}}
+	for _, r := range s.Replicas(src.Service) {
+		b, err := r.Logs(ctx)
+		if err != nil {
+			return o, err
+		}
+		ids := FromLog(b, re)
+		o.IDs = append(o.IDs, ids...)
+		if len(ids) > 0 {
+			o.Replicas[r.Name] += len(ids)
+		}
+	}
+	return o, nil
+}
+
+// FromLog returns the first group of every line re matches.
+func FromLog(log []byte, re *regexp.Regexp) []string {
+	var ids []string
+	sc := bufio.NewScanner(bytes.NewReader(log))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if m := re.FindSubmatch(sc.Bytes()); m != nil {
+			ids = append(ids, string(m[1]))
+		}
+	}
+	return ids
+}
+
+func readSQL(ctx context.Context, s *stack.Stack, src *system.SQLEffect) (Observed, error) {
+	u, err := s.DatabaseURL(ctx)
+	if err != nil {
+		return Observed{}, err
+	}
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		return Observed{}, fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	rows, err := conn.Query(ctx, src.Query)
+	if err != nil {
+		return Observed{}, fmt.Errorf("query: %w", err)
+	}
+	defer rows.Close()
+	o := Observed{Replicas: map[string]int{}}
+	for rows.Next() {
+		vals, err := rows.Values()
+		if err != nil {
+			return o, fmt.Errorf("query: %w", err)
+		}
+		o.IDs = append(o.IDs, scalar(vals[0]))
+	}
+	return o, rows.Err()
+}
