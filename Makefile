@@ -100,3 +100,12 @@ print-images:
 # packages. IMAGE defaults to mqchaos/pyshop:dev; FORCE=1 rebuilds the base.
 pyshop-image:
 	systems/pyshop/build.sh
+
+# Fuzz the two input decoders (HTTP POST /orders, AMQP events) for
+# FUZZTIME each: every input accepted with its meaning kept, or refused
+# with a reason; never a panic or a 5xx. Failures land in testdata/fuzz.
+FUZZTIME ?= 20s
+.PHONY: fuzz
+fuzz:
+	go test ./services/contract -run '^$$' -fuzz '^FuzzDecodeDelivery$$' -fuzztime $(FUZZTIME)
+	go test ./services/internal/order -run '^$$' -fuzz '^FuzzCreateOrder$$' -fuzztime $(FUZZTIME)

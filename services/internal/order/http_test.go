@@ -67,53 +67,56 @@ func post(mux *http.ServeMux, body string, header ...string) *httptest.ResponseR
 	return rec
 }
 
+// badOrders are the POST /orders requests that must be refused, with a
+// piece of the reason each must give. They seed FuzzCreateOrder too.
+var badOrders = map[string]struct {
+	body   string
+	header []string
+	status int
+	reason string
+}{
+	"invalid JSON":         {`{"item":`, nil, 400, "invalid JSON"},
+	"empty body":           {``, nil, 400, "body is empty"},
+	"not an object":        {`[1]`, nil, 400, "must be an object"},
+	"trailing data":        {`{"item":"a","quantity":1} {}`, nil, 400, "single object"},
+	"unknown field":        {`{"item":"a","quantity":1,"price":3}`, nil, 400, `unknown field "price"`},
+	"missing item":         {`{"quantity":1}`, nil, 400, "missing fields: item"},
+	"missing both":         {`{}`, nil, 400, "missing fields: item, quantity"},
+	"item not a string":    {`{"item":7,"quantity":1}`, nil, 400, `field "item" must be a string`},
+	"zero quantity":        {`{"item":"a","quantity":0}`, nil, 400, "positive integer, got 0"},
+	"negative quantity":    {`{"item":"a","quantity":-1}`, nil, 400, "positive integer, got -1"},
+	"fractional quantity":  {`{"item":"a","quantity":1.5}`, nil, 400, "positive integer, got 1.5"},
+	"string quantity":      {`{"item":"a","quantity":"1"}`, nil, 400, `positive integer, got "1"`},
+	"empty item":           {`{"item":"","quantity":1}`, nil, 400, "item is missing"},
+	"empty order id":       {`{"order_id":"","item":"a","quantity":1}`, nil, 400, "order_id must not be empty"},
+	"id and key differ":    {`{"order_id":"a","item":"a","quantity":1}`, []string{"Idempotency-Key", "b"}, 400, "differ"},
+	"body too large":       {`{"item":"` + strings.Repeat("a", 2000) + `","quantity":1}`, nil, 413, "body too large"},
+	"large and not JSON":   {strings.Repeat("a", 2000), nil, 413, "body too large"},
+	"overlong order id":    {`{"order_id":"` + strings.Repeat("x", 200) + `","item":"a","quantity":1}`, nil, 400, "order_id is longer than 128"},
+	"quantity above int32": {`{"item":"a","quantity":2147483648}`, nil, 400, "at most 2147483647"},
+	"huge quantity":        {`{"item":"a","quantity":99999999999999999999999}`, nil, 400, "at most 2147483647"},
+	"NUL in item":          {`{"item":"abc\u0000def","quantity":1}`, nil, 400, "item holds the control character U+0000 at byte 3"},
+	"newline in order id":  {`{"order_id":"o\n1","item":"a","quantity":1}`, nil, 400, "order_id holds the control character U+000A"},
+	"C1 control":           {`{"item":"a\u0080","quantity":1}`, nil, 400, "U+0080"},
+	"lone surrogate":       {`{"item":"\udc00","quantity":1}`, nil, 400, "item holds U+FFFD"},
+	"blank item":           {`{"item":"   ","quantity":1}`, nil, 400, "item is blank"},
+	"blank order id":       {`{"order_id":"\t","item":"a","quantity":1}`, nil, 400, "order_id holds the control character U+0009"},
+	"whitespace order id":  {`{"order_id":" \u3000 ","item":"a","quantity":1}`, nil, 400, "order_id is blank"},
+	"blank key header":     {`{"item":"a","quantity":1}`, []string{"Idempotency-Key", "   "}, 400, "order_id is blank"},
+	"invalid UTF-8 item":   {"{\"item\":\"wid\xffget\",\"quantity\":1}", nil, 400, "body is not valid UTF-8 (at byte 12)"},
+	"invalid UTF-8 key":    {`{"item":"a","quantity":1}`, []string{"Idempotency-Key", "o\xff"}, 400, "order_id is not valid UTF-8"},
+	"duplicate item":       {`{"item":"a","item":"b","quantity":1}`, nil, 400, `duplicate key "item"`},
+	"duplicate by case":    {`{"item":"a","Item":"b","quantity":1}`, nil, 400, `duplicate key "Item": it names the same field as "item"`},
+	"field in other case":  {`{"ITEM":"a","quantity":1}`, nil, 400, `unknown field "ITEM"`},
+	"too deep":             {`{"quantity":1,"item":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}`, nil, 400, "nested deeper than 32"},
+	"text/plain":           {`{"item":"a","quantity":1}`, []string{"Content-Type", "text/plain"}, 415, `content-type "text/plain" is not JSON`},
+	"form":                 {`item=a&quantity=1`, []string{"Content-Type", "application/x-www-form-urlencoded"}, 415, "want application/json"},
+	"latin-1 charset":      {`{"item":"a","quantity":1}`, []string{"Content-Type", "application/json; charset=latin1"}, 415, `charset "latin1"`},
+	"gzip encoding":        {`{"item":"a","quantity":1}`, []string{"Content-Type", "application/json", "Content-Encoding", "gzip"}, 415, `content-encoding "gzip" is not supported`},
+}
+
 func TestCreateRejectsBadInputAndStoresNothing(t *testing.T) {
-	cases := map[string]struct {
-		body   string
-		header []string
-		status int
-		reason string
-	}{
-		"invalid JSON":         {`{"item":`, nil, 400, "invalid JSON"},
-		"empty body":           {``, nil, 400, "body is empty"},
-		"not an object":        {`[1]`, nil, 400, "must be an object"},
-		"trailing data":        {`{"item":"a","quantity":1} {}`, nil, 400, "single object"},
-		"unknown field":        {`{"item":"a","quantity":1,"price":3}`, nil, 400, `unknown field "price"`},
-		"missing item":         {`{"quantity":1}`, nil, 400, "missing fields: item"},
-		"missing both":         {`{}`, nil, 400, "missing fields: item, quantity"},
-		"item not a string":    {`{"item":7,"quantity":1}`, nil, 400, `field "item" must be a string`},
-		"zero quantity":        {`{"item":"a","quantity":0}`, nil, 400, "positive integer, got 0"},
-		"negative quantity":    {`{"item":"a","quantity":-1}`, nil, 400, "positive integer, got -1"},
-		"fractional quantity":  {`{"item":"a","quantity":1.5}`, nil, 400, "positive integer, got 1.5"},
-		"string quantity":      {`{"item":"a","quantity":"1"}`, nil, 400, `positive integer, got "1"`},
-		"empty item":           {`{"item":"","quantity":1}`, nil, 400, "item is missing"},
-		"empty order id":       {`{"order_id":"","item":"a","quantity":1}`, nil, 400, "order_id must not be empty"},
-		"id and key differ":    {`{"order_id":"a","item":"a","quantity":1}`, []string{"Idempotency-Key", "b"}, 400, "differ"},
-		"body too large":       {`{"item":"` + strings.Repeat("a", 2000) + `","quantity":1}`, nil, 413, "body too large"},
-		"large and not JSON":   {strings.Repeat("a", 2000), nil, 413, "body too large"},
-		"overlong order id":    {`{"order_id":"` + strings.Repeat("x", 200) + `","item":"a","quantity":1}`, nil, 400, "order_id is longer than 128"},
-		"quantity above int32": {`{"item":"a","quantity":2147483648}`, nil, 400, "at most 2147483647"},
-		"huge quantity":        {`{"item":"a","quantity":99999999999999999999999}`, nil, 400, "at most 2147483647"},
-		"NUL in item":          {`{"item":"abc\u0000def","quantity":1}`, nil, 400, "item holds the control character U+0000 at byte 3"},
-		"newline in order id":  {`{"order_id":"o\n1","item":"a","quantity":1}`, nil, 400, "order_id holds the control character U+000A"},
-		"C1 control":           {`{"item":"a\u0080","quantity":1}`, nil, 400, "U+0080"},
-		"lone surrogate":       {`{"item":"\udc00","quantity":1}`, nil, 400, "item holds U+FFFD"},
-		"blank item":           {`{"item":"   ","quantity":1}`, nil, 400, "item is blank"},
-		"blank order id":       {`{"order_id":"\t","item":"a","quantity":1}`, nil, 400, "order_id holds the control character U+0009"},
-		"whitespace order id":  {`{"order_id":" \u3000 ","item":"a","quantity":1}`, nil, 400, "order_id is blank"},
-		"blank key header":     {`{"item":"a","quantity":1}`, []string{"Idempotency-Key", "   "}, 400, "order_id is blank"},
-		"invalid UTF-8 item":   {"{\"item\":\"wid\xffget\",\"quantity\":1}", nil, 400, "body is not valid UTF-8 (at byte 12)"},
-		"invalid UTF-8 key":    {`{"item":"a","quantity":1}`, []string{"Idempotency-Key", "o\xff"}, 400, "order_id is not valid UTF-8"},
-		"duplicate item":       {`{"item":"a","item":"b","quantity":1}`, nil, 400, `duplicate key "item"`},
-		"duplicate by case":    {`{"item":"a","Item":"b","quantity":1}`, nil, 400, `duplicate key "Item": it names the same field as "item"`},
-		"field in other case":  {`{"ITEM":"a","quantity":1}`, nil, 400, `unknown field "ITEM"`},
-		"too deep":             {`{"quantity":1,"item":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}`, nil, 400, "nested deeper than 32"},
-		"text/plain":           {`{"item":"a","quantity":1}`, []string{"Content-Type", "text/plain"}, 415, `content-type "text/plain" is not JSON`},
-		"form":                 {`item=a&quantity=1`, []string{"Content-Type", "application/x-www-form-urlencoded"}, 415, "want application/json"},
-		"latin-1 charset":      {`{"item":"a","quantity":1}`, []string{"Content-Type", "application/json; charset=latin1"}, 415, `charset "latin1"`},
-		"gzip encoding":        {`{"item":"a","quantity":1}`, []string{"Content-Type", "application/json", "Content-Encoding", "gzip"}, 415, `content-encoding "gzip" is not supported`},
-	}
-	for name, tc := range cases {
+	for name, tc := range badOrders {
 		t.Run(name, func(t *testing.T) {
 			st, mux := newTestServer()
 			rec := post(mux, tc.body, tc.header...)
