@@ -1,7 +1,9 @@
 #!/bin/sh
 # Mirrors the public image: on first start, initialise $PGDATA with
-# POSTGRES_USER/POSTGRES_PASSWORD as superuser and create POSTGRES_DB;
-# then run the server as user postgres, listening on every address.
+# POSTGRES_USER/POSTGRES_PASSWORD as superuser, encoding UTF8 and locale
+# en_US.utf8 (the public image's, from its LANG; POSTGRES_INITDB_ARGS may
+# override them, as there), and create POSTGRES_DB; then run the server as
+# user postgres, listening on every address.
 set -e
 # setpriv execs in place, so the server is PID 1 and gets docker's SIGTERM.
 as_postgres() { setpriv --reuid=postgres --regid=postgres --init-groups "$@"; }
@@ -18,7 +20,9 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   pwfile=$(mktemp)
   printf '%s\n' "$POSTGRES_PASSWORD" > "$pwfile"
   chown postgres "$pwfile"
-  as_postgres initdb -D "$PGDATA" --username="$POSTGRES_USER" --pwfile="$pwfile" --auth-host=scram-sha-256 --auth-local=trust >/dev/null
+  # shellcheck disable=SC2086 # POSTGRES_INITDB_ARGS is a list of arguments
+  as_postgres initdb -D "$PGDATA" --username="$POSTGRES_USER" --pwfile="$pwfile" --auth-host=scram-sha-256 --auth-local=trust \
+    --encoding=UTF8 --locale="${LANG:-en_US.utf8}" ${POSTGRES_INITDB_ARGS:-} >/dev/null
   rm -f "$pwfile"
   echo "host all all 0.0.0.0/0 scram-sha-256" >> "$PGDATA/pg_hba.conf"
   echo "host all all ::/0 scram-sha-256" >> "$PGDATA/pg_hba.conf"

@@ -16,7 +16,9 @@ import (
 // Open connects a pool whose connections use schema as search path, waiting
 // with backoff until the database answers or ctx ends. It then applies
 // migrations (idempotent DDL) under an advisory lock, so that replicas
-// starting together do not race.
+// starting together do not race. A database whose encoding is not UTF8
+// is refused: the services store UTF-8 text, and SQL_ASCII would take
+// bytes it cannot interpret.
 func Open(ctx context.Context, log *slog.Logger, url, schema string, maxConns int, migrations ...string) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
@@ -33,7 +35,14 @@ func Open(ctx context.Context, log *slog.Logger, url, schema string, maxConns in
 	for {
 		err = migrate(ctx, pool, schema, migrations)
 		if err == nil {
-			return pool, nil
+			var enc string
+			if err = pool.QueryRow(ctx, `SELECT current_setting('server_encoding')`).Scan(&enc); err == nil {
+				if err := CheckEncoding(enc); err != nil {
+					pool.Close()
+					return nil, err
+				}
+				return pool, nil
+			}
 		}
 		log.Warn("database not ready", "err", err, "retry_in", delay)
 		select {
@@ -75,6 +84,14 @@ func InTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) error 
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// CheckEncoding refuses a server encoding other than UTF8.
+func CheckEncoding(serverEncoding string) error {
+	if serverEncoding != "UTF8" {
+		return fmt.Errorf("database encoding is %s, want UTF8: create the cluster with initdb --encoding=UTF8 (the public postgres image does)", serverEncoding)
 	}
 	return nil
 }
