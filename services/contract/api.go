@@ -49,6 +49,21 @@ type Processed struct {
 	ProcessedAt time.Time `json:"processed_at"`
 }
 
+// Conflict is an OrderPlaced that repeated an order id already applied,
+// with another item or quantity: the first event stood, this one was
+// recorded and not applied. inventory-service's GET /processed?conflicts=true.
+type Conflict struct {
+	OrderID       string    `json:"order_id"`
+	EventID       string    `json:"event_id"`
+	Item          string    `json:"item"`
+	Quantity      int       `json:"quantity"`
+	FirstEventID  string    `json:"first_event_id"`
+	FirstItem     string    `json:"first_item"`
+	FirstQuantity int       `json:"first_quantity"`
+	Replica       string    `json:"replica"`
+	SeenAt        time.Time `json:"seen_at"`
+}
+
 // Notification kinds.
 const (
 	KindReceived  = "order_received"

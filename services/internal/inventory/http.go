@@ -1,9 +1,12 @@
 package inventory
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/jackc/pgx/v5"
 
@@ -15,6 +18,7 @@ type stockStore interface {
 	setStock(ctx context.Context, st Stock) error
 	stock(ctx context.Context) ([]Stock, error)
 	processed(ctx context.Context, orderID string) (pgx.Rows, error)
+	conflicts(ctx context.Context, orderID string) (pgx.Rows, error)
 }
 
 type handler struct {
@@ -76,8 +80,9 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 	httpserver.WriteJSON(w, http.StatusOK, httpserver.NonNil(st))
 }
 
-// processed serves GET /processed[?order_id=]: which orders were applied,
-// by which replica, when.
+// processed serves GET /processed[?order_id=][&conflicts=true]: which
+// orders were applied, by which replica, when; with conflicts=true, the
+// duplicates that conflicted with an applied order instead.
 func (h *handler) processed(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("order_id")
 	if id != "" {
@@ -85,6 +90,20 @@ func (h *handler) processed(w http.ResponseWriter, r *http.Request) {
 			httpserver.Respond(w, err)
 			return
 		}
+	}
+	conflicts, err := strconv.ParseBool(cmp.Or(r.URL.Query().Get("conflicts"), "false"))
+	if err != nil {
+		httpserver.WriteError(w, http.StatusBadRequest, fmt.Sprintf("conflicts %q: want true or false", r.URL.Query().Get("conflicts")))
+		return
+	}
+	if conflicts {
+		rows, err := h.store.conflicts(r.Context(), id)
+		if err != nil {
+			httpserver.WriteError(w, http.StatusServiceUnavailable, "database unavailable")
+			return
+		}
+		_ = httpserver.StreamJSON(w, rows, pgx.RowToStructByPos[Conflict]) // a cut-short list is invalid JSON to the client
+		return
 	}
 	rows, err := h.store.processed(r.Context(), id)
 	if err != nil {

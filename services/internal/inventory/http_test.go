@@ -5,13 +5,17 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 )
 
-type fakeStock struct{ set []Stock }
+type fakeStock struct {
+	set    []Stock
+	called []string
+}
 
 func (f *fakeStock) setStock(_ context.Context, st Stock) error {
 	f.set = append(f.set, st)
@@ -19,7 +23,30 @@ func (f *fakeStock) setStock(_ context.Context, st Stock) error {
 }
 func (f *fakeStock) stock(context.Context) ([]Stock, error) { return nil, nil }
 func (f *fakeStock) processed(context.Context, string) (pgx.Rows, error) {
-	return nil, errors.New("not in this test")
+	f.called = append(f.called, "processed")
+	return nil, errors.New("processed: not in this test")
+}
+func (f *fakeStock) conflicts(context.Context, string) (pgx.Rows, error) {
+	f.called = append(f.called, "conflicts")
+	return nil, errors.New("conflicts: not in this test")
+}
+
+func TestProcessedServesConflictsOnRequest(t *testing.T) {
+	mux := http.NewServeMux()
+	(&handler{store: &fakeStock{}, maxBody: 1024}).routes(mux)
+	for q, want := range map[string]string{
+		"":                          "503", // the fake's processed fails
+		"?conflicts=false":          "503",
+		"?conflicts=true":           "503", // the fake's conflicts fails
+		"?conflicts=maybe":          `400 {"error":"conflicts \"maybe\": want true or false"}`,
+		"?conflicts=1&order_id=%00": `400 {"error":"order_id holds the control character U+0000 at byte 0"}`,
+	} {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/processed"+q, nil))
+		if got := strconv.Itoa(rec.Code) + " " + strings.TrimSpace(rec.Body.String()); !strings.HasPrefix(got, want) {
+			t.Errorf("GET /processed%s: %s, want %s", q, got, want)
+		}
+	}
 }
 
 func TestProcessedRefusesABadOrderID(t *testing.T) {

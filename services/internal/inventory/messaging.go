@@ -45,6 +45,17 @@ const (
 	recordAll = `INSERT INTO processed (order_id, event_id, item, quantity, result, reason, replica)
 		SELECT o, e, i, q, CASE r WHEN '' THEN 'reserved' ELSE 'failed' END, r, $6
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[]) AS v(o, e, i, q, r)`
+	// recordConflicts records each duplicate of the batch ($1 order ids,
+	// $2 event ids, $3 items, $4 quantities) whose item or quantity differs
+	// from the order's first, applied event, once per event id, and
+	// returns the order ids it recorded.
+	recordConflicts = `INSERT INTO conflicts (order_id, event_id, item, quantity, first_event_id, first_item, first_quantity, replica)
+		SELECT v.o, v.e, v.i, v.q, p.event_id, p.item, p.quantity, $5
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::int[]) AS v(o, e, i, q)
+		JOIN processed p ON p.order_id = v.o AND p.event_id <> v.e
+		WHERE (p.item, p.quantity) IS DISTINCT FROM (v.i, v.q)
+		ON CONFLICT (order_id, event_id) DO NOTHING
+		RETURNING order_id`
 	storeEvents = `INSERT INTO outbox (event_id, event_type, exchange, routing_key, body)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[])`
 )
@@ -52,7 +63,9 @@ const (
 // onOrderPlaced applies a batch of OrderPlaced, each once per order id, in
 // one transaction: lock the stock rows, claim the order ids, reserve in
 // delivery order, record every applied order and write its result event
-// to the outbox.
+// to the outbox. The first event of an order id wins; with durable
+// idempotency a later one whose item or quantity differs is recorded as a
+// conflict (GET /processed?conflicts=true, mqchaos_conflicts_total).
 func (c *consumer) onOrderPlaced(ctx context.Context, ds []amqp.Delivery) []error {
 	errs := make([]error, len(ds))
 	idem := c.rt.Idem
@@ -77,7 +90,10 @@ func (c *consumer) onOrderPlaced(ctx context.Context, ds []amqp.Delivery) []erro
 	if len(orders) == 0 {
 		return errs
 	}
-	var events []outbox.Event
+	var (
+		events    []outbox.Event
+		conflicts int
+	)
 	err := postgres.InTx(ctx, c.store.pool, func(tx pgx.Tx) error {
 		levels, err := c.lock(ctx, tx, orders)
 		if err != nil {
@@ -89,7 +105,12 @@ func (c *consumer) onOrderPlaced(ctx context.Context, ds []amqp.Delivery) []erro
 			}
 		}
 		changed := allocate(levels, orders)
-		events, err = c.record(ctx, tx, orders, changed)
+		if events, err = c.record(ctx, tx, orders, changed); err != nil {
+			return err
+		}
+		if idem.Durable() {
+			conflicts, err = c.conflicts(ctx, tx, orders)
+		}
 		return err
 	})
 	if err != nil {
@@ -100,6 +121,10 @@ func (c *consumer) onOrderPlaced(ctx context.Context, ds []amqp.Delivery) []erro
 		return errs
 	}
 	c.rt.Failpoints.Hit(ctx, failpoint.InventoryAfterCommit)
+	if conflicts > 0 {
+		c.rt.Metrics.Conflicts.WithLabelValues(c.rt.OrdersQueue(contract.InventoryOrdersQueue)).Add(float64(conflicts))
+		c.rt.Log.Warn("conflicting duplicates of orders recorded; the first event of each order stands", "conflicts", conflicts)
+	}
 	for _, o := range orders {
 		if !o.apply {
 			c.rt.Metrics.Duplicates.WithLabelValues(ds[o.i].RoutingKey).Inc()
@@ -156,6 +181,33 @@ func (c *consumer) claim(ctx context.Context, tx pgx.Tx, orders []*order) error 
 		delete(fresh, o.placed.OrderID)
 	}
 	return nil
+}
+
+// conflicts records the duplicates of the batch (orders not applied) that
+// differ from their order's first event, and returns how many it recorded.
+// It runs after record, so the first of an order id twice in one batch is
+// in processed already.
+func (c *consumer) conflicts(ctx context.Context, tx pgx.Tx, orders []*order) (int, error) {
+	var ids, events, items []string
+	var qtys []int
+	for _, o := range orders {
+		if !o.apply {
+			p := o.placed
+			ids, events, items, qtys = append(ids, p.OrderID), append(events, o.event), append(items, p.Item), append(qtys, p.Quantity)
+		}
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	rows, err := tx.Query(ctx, recordConflicts, ids, events, items, qtys, c.rt.Config.Replica)
+	if err != nil {
+		return 0, fmt.Errorf("record conflicts: %w", err)
+	}
+	recorded, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return 0, fmt.Errorf("record conflicts: %w", err)
+	}
+	return len(recorded), nil
 }
 
 // allocate reserves stock for the orders to apply, in delivery order, from

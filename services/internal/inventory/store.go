@@ -25,11 +25,25 @@ CREATE TABLE IF NOT EXISTS processed (
 	replica text NOT NULL,
 	processed_at timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX IF NOT EXISTS processed_order ON processed (order_id)`
+CREATE INDEX IF NOT EXISTS processed_order ON processed (order_id);
+CREATE TABLE IF NOT EXISTS conflicts (
+	id bigserial PRIMARY KEY,
+	order_id text NOT NULL,
+	event_id text NOT NULL,
+	item text NOT NULL,
+	quantity integer NOT NULL,
+	first_event_id text NOT NULL,
+	first_item text NOT NULL,
+	first_quantity integer NOT NULL,
+	replica text NOT NULL,
+	seen_at timestamptz NOT NULL DEFAULT now(),
+	UNIQUE (order_id, event_id)
+)`
 
 type (
 	Stock     = contract.Stock
 	Processed = contract.Processed
+	Conflict  = contract.Conflict
 )
 
 type store struct{ pool *pgxpool.Pool }
@@ -67,6 +81,17 @@ func (s *store) processed(ctx context.Context, orderID string) (pgx.Rows, error)
 		FROM processed WHERE $1 = '' OR order_id = $1 ORDER BY id`, orderID)
 	if err != nil {
 		return nil, fmt.Errorf("list processed: %w", err)
+	}
+	return rows, nil
+}
+
+// conflicts reads the recorded conflicting duplicates (of orderID, or
+// all); the caller streams and closes the rows.
+func (s *store) conflicts(ctx context.Context, orderID string) (pgx.Rows, error) {
+	rows, err := s.pool.Query(ctx, `SELECT order_id, event_id, item, quantity, first_event_id, first_item, first_quantity, replica, seen_at
+		FROM conflicts WHERE $1 = '' OR order_id = $1 ORDER BY id`, orderID)
+	if err != nil {
+		return nil, fmt.Errorf("list conflicts: %w", err)
 	}
 	return rows, nil
 }

@@ -15,6 +15,7 @@ type Metrics struct {
 	DeadLettered *prometheus.CounterVec // by queue and class
 	Retried      *prometheus.CounterVec // by queue
 	Duplicates   *prometheus.CounterVec // by queue
+	Conflicts    *prometheus.CounterVec // by queue: duplicates of an order id with other contents
 	Published    *prometheus.CounterVec // by exchange
 	Confirmed    *prometheus.CounterVec // by exchange
 	Nacked       *prometheus.CounterVec // by exchange: publish not confirmed
@@ -38,6 +39,7 @@ func New() *Metrics {
 		DeadLettered: vec("messages_dead_lettered_total", "Deliveries sent to the dead-letter queue.", "queue", "class"),
 		Retried:      vec("messages_retried_total", "Handler attempts retried after a transient failure.", "queue"),
 		Duplicates:   vec("messages_duplicate_total", "Deliveries whose effect was applied before.", "queue"),
+		Conflicts:    vec("conflicts_total", "Duplicates of an applied order id with another item or quantity: recorded, not applied.", "queue"),
 		Published:    vec("messages_published_total", "Messages published.", "exchange"),
 		Confirmed:    vec("messages_confirmed_total", "Publishes confirmed by the broker.", "exchange"),
 		Nacked:       vec("messages_unconfirmed_total", "Publishes nacked or not confirmed in time.", "exchange"),

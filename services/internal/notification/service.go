@@ -1,6 +1,8 @@
 // Package notification is notification-service: it records one
-// notification per event it consumes, keyed by event id: order received
-// (OrderPlaced), confirmed (InventoryReserved) or rejected (InventoryFailed).
+// notification per order and kind of notice, whatever the events that
+// carry it: order received (OrderPlaced), confirmed (InventoryReserved) or
+// rejected (InventoryFailed). A customer is told once that an order was
+// received, even when the order comes again under a new event id.
 package notification
 
 import (
@@ -69,6 +71,10 @@ type note struct {
 	eventID, orderID, kind string
 }
 
+// key is the idempotency key of a notice: its kind and its order, not the
+// event that carried it.
+func (n note) key() string { return n.kind + "/" + n.orderID }
+
 func (s *service) onOrderPlaced(ctx context.Context, ds []amqp.Delivery) []error {
 	return s.record(ctx, ds, func(d amqp.Delivery) (note, error) {
 		env, err := contract.DecodeDelivery(d.ContentType, d.ContentEncoding, d.Body, contract.TypeOrderPlaced)
@@ -95,20 +101,59 @@ func (s *service) onInventoryResult(ctx context.Context, ds []amqp.Delivery) []e
 	})
 }
 
-// recordAll stores the batch's notifications ($1 event ids, $3 order ids,
-// $4 kinds) in one statement, claiming each event id first when $2
-// (durable idempotency), and returns the event ids it recorded. In durable
-// mode the event ids must be distinct.
+// recordAll stores the batch's notifications ($1 keys, $6 event ids, $3
+// order ids, $4 kinds) in one statement, claiming each key (note.key)
+// first when $2 (durable idempotency), and returns the event ids it
+// recorded. In durable mode the keys must be distinct.
 const recordAll = `WITH ` + idempotency.ClaimAll + `
 INSERT INTO notifications (event_id, order_id, kind, replica)
-SELECT e, o, k, $5 FROM unnest($1::text[], $3::text[], $4::text[]) WITH ORDINALITY AS v(e, o, k, n)
-WHERE NOT $2 OR e IN (SELECT key FROM claim)
+SELECT e, o, k, $5 FROM unnest($1::text[], $6::text[], $3::text[], $4::text[]) WITH ORDINALITY AS v(nk, e, o, k, n)
+WHERE NOT $2 OR nk IN (SELECT key FROM claim)
 ORDER BY n
 RETURNING event_id`
 
-// record stores one notification per event id for a batch, in one
-// statement and one transaction.
+// record stores one notification per order and kind for a batch, in one
+// statement and one transaction. With IDEMPOTENCY=none every delivery is
+// recorded (the unsafe control); with memory the key is held in this
+// process only.
 func (s *service) record(ctx context.Context, ds []amqp.Delivery, decode func(amqp.Delivery) (note, error)) []error {
+	durable := s.rt.Idem.Durable()
+	notes, errs := s.plan(ds, decode)
+	if len(notes) == 0 {
+		return errs
+	}
+	var keys, eventIDs, orderIDs, kinds []string
+	for _, n := range notes {
+		keys, eventIDs, orderIDs, kinds = append(keys, n.key()), append(eventIDs, n.eventID), append(orderIDs, n.orderID), append(kinds, n.kind)
+	}
+	recorded := 0
+	err := postgres.InTx(ctx, s.pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, recordAll, keys, durable, orderIDs, kinds, s.rt.Config.Replica, eventIDs)
+		if err != nil {
+			return err
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		recorded = len(ids)
+		return err
+	})
+	if err != nil {
+		for _, n := range notes {
+			s.rt.Idem.Release(n.key())
+			errs[n.i] = fmt.Errorf("record %s for order %s: %w", n.kind, n.orderID, err)
+		}
+		return errs
+	}
+	if dups := len(notes) - recorded; dups > 0 {
+		s.rt.Metrics.Duplicates.WithLabelValues(ds[notes[0].i].RoutingKey).Add(float64(dups))
+	}
+	s.rt.Failpoints.Hit(ctx, failpoint.NotificationAfterCommit)
+	return errs
+}
+
+// plan decodes a batch into the notes to record: errs[i] for a delivery
+// that is invalid, and no note for one whose order and kind came earlier
+// in the batch (durable mode) or in this process (memory mode).
+func (s *service) plan(ds []amqp.Delivery, decode func(amqp.Delivery) (note, error)) ([]*note, []error) {
 	errs := make([]error, len(ds))
 	durable := s.rt.Idem.Durable()
 	var notes []*note
@@ -119,45 +164,17 @@ func (s *service) record(ctx context.Context, ds []amqp.Delivery, decode func(am
 			errs[i] = err
 			continue
 		}
-		// A copy of an event earlier in this batch is a duplicate: the
-		// statement claims each event id once.
-		if (durable && inBatch[n.eventID]) || !s.rt.Idem.Precheck(n.eventID) {
+		// A notice of an order and kind earlier in this batch is a
+		// duplicate: the statement claims each key once.
+		if (durable && inBatch[n.key()]) || !s.rt.Idem.Precheck(n.key()) {
 			s.rt.Metrics.Duplicates.WithLabelValues(d.RoutingKey).Inc()
 			continue
 		}
-		inBatch[n.eventID] = true
+		inBatch[n.key()] = true
 		n.i = i
 		notes = append(notes, &n)
 	}
-	if len(notes) == 0 {
-		return errs
-	}
-	var eventIDs, orderIDs, kinds []string
-	for _, n := range notes {
-		eventIDs, orderIDs, kinds = append(eventIDs, n.eventID), append(orderIDs, n.orderID), append(kinds, n.kind)
-	}
-	recorded := 0
-	err := postgres.InTx(ctx, s.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, recordAll, eventIDs, durable, orderIDs, kinds, s.rt.Config.Replica)
-		if err != nil {
-			return err
-		}
-		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		recorded = len(ids)
-		return err
-	})
-	if err != nil {
-		for _, n := range notes {
-			s.rt.Idem.Release(n.eventID)
-			errs[n.i] = fmt.Errorf("record %s for order %s: %w", n.kind, n.orderID, err)
-		}
-		return errs
-	}
-	if dups := len(notes) - recorded; dups > 0 {
-		s.rt.Metrics.Duplicates.WithLabelValues(ds[notes[0].i].RoutingKey).Add(float64(dups))
-	}
-	s.rt.Failpoints.Hit(ctx, failpoint.NotificationAfterCommit)
-	return errs
+	return notes, errs
 }
 
 // list serves GET /notifications[?order_id=].
