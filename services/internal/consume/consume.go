@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/mqchaos/mqchaos/services/contract"
 	"github.com/mqchaos/mqchaos/services/internal/metrics"
+	"github.com/mqchaos/mqchaos/services/internal/outage"
 	"github.com/mqchaos/mqchaos/services/internal/rabbit"
 )
 
@@ -88,6 +90,21 @@ type Processor struct {
 	Pub     Publisher
 	Log     *slog.Logger
 	Metrics *metrics.Metrics
+	// Outage follows the handler's transient failures (the database it
+	// needs, in practice): the first of a run is logged, the rest counted,
+	// the recovery logged once. Nil: the Processor makes its own.
+	Outage *outage.Tracker
+
+	outageOnce sync.Once
+}
+
+func (p *Processor) outage() *outage.Tracker {
+	p.outageOnce.Do(func() {
+		if p.Outage == nil {
+			p.Outage = outage.New("database", "consumer "+p.Queue, p.Log, outage.NewMetrics())
+		}
+	})
+	return p.Outage
 }
 
 // Handler wraps f. A batch is applied once together. When every message
@@ -106,6 +123,7 @@ func (p *Processor) Handler(f Func) rabbit.Handler {
 		cancel()
 		log := p.Log.With("queue", p.Queue)
 		if !slices.ContainsFunc(errs, func(err error) bool { return err != nil }) {
+			p.outage().Succeeded()
 			p.ackUpTo(log, ds)
 			return
 		}
@@ -126,11 +144,18 @@ func (p *Processor) process(ctx context.Context, stop <-chan struct{}, d amqp.De
 		err := f(actx, []amqp.Delivery{d})[0]
 		cancel()
 		if err == nil {
+			p.outage().Succeeded()
 			p.ack(log, d)
 			return
 		}
 		class := Classify(err)
-		log.Warn("message failed", "attempt", attempt, "class", class, "err", err)
+		if class == Transient {
+			// Logged once per outage by the tracker, not once per attempt.
+			p.outage().Failed(err)
+			log.Debug("message failed", "attempt", attempt, "class", class, "err", err)
+		} else {
+			log.Warn("message failed", "attempt", attempt, "class", class, "err", err)
+		}
 		switch {
 		case p.Policy.AutoAck:
 			log.Error("message lost: auto-ack already removed it from the queue", "err", err)

@@ -1,6 +1,7 @@
 package consume
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -239,6 +240,26 @@ func TestTransientFailureIsRetriedThenSucceeds(t *testing.T) {
 	})
 	if calls != 3 || a.acked != 1 {
 		t.Fatalf("calls %d, %+v", calls, a)
+	}
+}
+
+// Transient failures are one line when they start and one when the
+// handler succeeds again, not a line per attempt.
+func TestTransientFailuresAreLoggedOncePerOutage(t *testing.T) {
+	var buf bytes.Buffer
+	p := newProcessor(Policy{MaxAttempts: 20, BaseDelay: time.Microsecond, MaxDelay: time.Microsecond, AttemptTimeout: time.Second}, &publisher{})
+	p.Log = slog.New(slog.NewTextHandler(&buf, nil))
+	calls := 0
+	a := &acks{}
+	p.Handler(each(func(context.Context, amqp.Delivery) error {
+		if calls++; calls <= 10 {
+			return errors.New("dial tcp: connection refused")
+		}
+		return nil
+	}))(context.Background(), make(chan struct{}), []amqp.Delivery{{Acknowledger: a, DeliveryTag: 1}})
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if a.acked != 1 || len(lines) != 2 || !strings.Contains(lines[0], "database unavailable") || !strings.Contains(lines[1], "database back") || !strings.Contains(lines[1], "failures=10") {
+		t.Fatalf("%+v; log:\n%s", a, buf.String())
 	}
 }
 

@@ -4,6 +4,8 @@ package metrics
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/mqchaos/mqchaos/services/internal/outage"
 )
 
 // Metrics is safe for concurrent use.
@@ -20,6 +22,9 @@ type Metrics struct {
 	Confirmed    *prometheus.CounterVec // by exchange
 	Nacked       *prometheus.CounterVec // by exchange: publish not confirmed
 	Reconnects   prometheus.Counter
+	// Outages: failures of a dependency by dependency and component, and
+	// whether the component sees it up (1) or down (0).
+	Outages outage.Metrics
 }
 
 // New registers the counters, with Go and process collectors, in a new registry.
@@ -45,6 +50,10 @@ func New() *Metrics {
 		Nacked:       vec("messages_unconfirmed_total", "Publishes nacked or not confirmed in time.", "exchange"),
 		Reconnects:   prometheus.NewCounter(prometheus.CounterOpts{Namespace: "mqchaos", Name: "amqp_reconnects_total", Help: "AMQP connections re-established after a loss."}),
 	}
-	r.MustRegister(m.Reconnects)
+	m.Outages = outage.Metrics{
+		Failures: vec("dependency_failures_total", "Failed calls to a dependency (database, broker), by the component that made them.", "dependency", "component"),
+		Up:       prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "mqchaos", Name: "dependency_up", Help: "1 while a component sees a dependency up, 0 while down."}, []string{"dependency", "component"}),
+	}
+	r.MustRegister(m.Reconnects, m.Outages.Up)
 	return m
 }

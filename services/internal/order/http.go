@@ -12,6 +12,7 @@ import (
 	"github.com/mqchaos/mqchaos/services/contract"
 	"github.com/mqchaos/mqchaos/services/internal/failpoint"
 	"github.com/mqchaos/mqchaos/services/internal/httpserver"
+	"github.com/mqchaos/mqchaos/services/internal/outage"
 	"github.com/mqchaos/mqchaos/services/internal/outbox"
 )
 
@@ -20,6 +21,7 @@ type handler struct {
 	outbox  *outbox.Outbox
 	fps     *failpoint.Set
 	log     *slog.Logger
+	db      *outage.Tracker // the database as the HTTP handlers see it
 	maxBody int64
 }
 
@@ -94,10 +96,12 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request) {
 		httpserver.WriteError(w, http.StatusConflict, fmt.Sprintf("order %q exists with other contents", o.ID))
 		return
 	case err != nil:
-		h.log.Error("store order failed", "order_id", o.ID, "err", err)
+		h.db.Failed(err) // logged once per outage
+		h.log.Debug("store order failed", "order_id", o.ID, "err", err)
 		httpserver.WriteError(w, http.StatusServiceUnavailable, "order not stored: database unavailable")
 		return
 	}
+	h.db.Succeeded()
 	if !created {
 		httpserver.WriteJSON(w, http.StatusOK, saved)
 		return

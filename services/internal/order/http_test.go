@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/mqchaos/mqchaos/services/contract"
+	"github.com/mqchaos/mqchaos/services/internal/outage"
 	"github.com/mqchaos/mqchaos/services/internal/outbox"
 )
 
@@ -52,6 +53,7 @@ func (f *fakeStore) List(context.Context, string) ([]Order, error) { return nil,
 func newTestServer() (*fakeStore, *http.ServeMux) {
 	st := &fakeStore{orders: map[string]Order{}}
 	h := &handler{store: st, outbox: &outbox.Outbox{}, log: slog.New(slog.NewTextHandler(io.Discard, nil)), maxBody: 1024}
+	h.db = outage.New("database", "POST /orders", h.log, outage.NewMetrics())
 	mux := http.NewServeMux()
 	h.routes(mux)
 	return st, mux

@@ -7,6 +7,7 @@ import (
 	"context"
 
 	"github.com/mqchaos/mqchaos/services/contract"
+	"github.com/mqchaos/mqchaos/services/internal/outage"
 	"github.com/mqchaos/mqchaos/services/internal/rabbit"
 	"github.com/mqchaos/mqchaos/services/internal/runner"
 )
@@ -22,7 +23,8 @@ const (
 var Service = runner.Service{Name: "order", Migrations: []string{schema}, Setup: setup}
 
 func setup(_ context.Context, rt *runner.Runtime) error {
-	h := &handler{store: &pgStore{pool: rt.Pool, outbox: !rt.Outbox.Direct, timeout: rt.Config.HandlerTimeout}, outbox: rt.Outbox, fps: rt.Failpoints, log: rt.Log, maxBody: rt.Config.MaxHTTPBody}
+	h := &handler{store: &pgStore{pool: rt.Pool, outbox: !rt.Outbox.Direct, timeout: rt.Config.HandlerTimeout}, outbox: rt.Outbox, fps: rt.Failpoints, log: rt.Log, maxBody: rt.Config.MaxHTTPBody,
+		db: outage.New("database", "POST /orders", rt.Log, rt.Metrics.Outages)}
 	h.routes(rt.Mux)
 	rt.Consume(rabbit.Binding{
 		Queue: contract.OrderInventoryQueue, Exchange: contract.InventoryExchange,

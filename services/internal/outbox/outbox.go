@@ -20,6 +20,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"github.com/mqchaos/mqchaos/services/internal/outage"
 	"github.com/mqchaos/mqchaos/services/internal/rabbit"
 )
 
@@ -80,6 +81,10 @@ type Outbox struct {
 	// AfterPublish, if set, runs after a batch is published and before it
 	// is marked sent (a failpoint).
 	AfterPublish func(ctx context.Context)
+	// Database and Broker follow the relay's dependencies, so that an
+	// outage logs a line when it starts and one when it ends, with the
+	// failed passes counted in between. Nil: Run makes its own.
+	Database, Broker *outage.Tracker
 
 	wakeOnce sync.Once
 	wake     chan struct{}
@@ -118,16 +123,25 @@ func (o *Outbox) wakeChan() chan struct{} {
 }
 
 // Run relays until ctx ends, a pass on every wake-up and every Interval.
-// After a failed pass it waits for the next tick.
+// After a failed pass it waits for the next tick. A failed pass is
+// counted against the dependency that failed it (Database, Broker); only
+// the first of an outage and the recovery are logged.
 func (o *Outbox) Run(ctx context.Context) {
 	if o.Direct {
 		return
 	}
+	if o.Database == nil {
+		o.Database = outage.New("database", "outbox relay", o.Log, outage.NewMetrics())
+	}
+	if o.Broker == nil {
+		o.Broker = outage.New("broker", "outbox relay", o.Log, outage.NewMetrics())
+	}
 	t := time.NewTicker(o.Interval)
 	defer t.Stop()
 	for {
-		if _, err := o.Flush(ctx); err != nil && ctx.Err() == nil {
-			o.Log.Warn("outbox relay pass failed; retrying", "err", err)
+		n, err := o.Flush(ctx)
+		if ctx.Err() == nil {
+			o.report(n, err)
 		}
 		select {
 		case <-ctx.Done():
@@ -137,6 +151,31 @@ func (o *Outbox) Run(ctx context.Context) {
 		}
 	}
 }
+
+// report tells the trackers what a pass showed: a database error, a
+// broker error (the database answered), or success (the broker only
+// proved itself if something was published).
+func (o *Outbox) report(published int, err error) {
+	var be *brokerError
+	switch {
+	case err == nil:
+		o.Database.Succeeded()
+		if published > 0 {
+			o.Broker.Succeeded()
+		}
+	case errors.As(err, &be):
+		o.Database.Succeeded()
+		o.Broker.Failed(err)
+	default:
+		o.Database.Failed(err)
+	}
+}
+
+// brokerError is a pass that failed at the broker: publishes unconfirmed.
+type brokerError struct{ err error }
+
+func (e *brokerError) Error() string { return e.err.Error() }
+func (e *brokerError) Unwrap() error { return e.err }
 
 // Flush publishes pending rows until none are left or a pass fails. It
 // returns how many rows it marked sent.
@@ -181,7 +220,7 @@ func (o *Outbox) pass(ctx context.Context) (sent int, more bool, err error) {
 		return 0, false, fmt.Errorf("mark %d outbox rows sent: %w", len(ids), err)
 	}
 	if len(failed) > 0 {
-		return len(ids), false, fmt.Errorf("%d of %d not confirmed: %w", len(failed), len(rows), failed[0])
+		return len(ids), false, &brokerError{fmt.Errorf("%d of %d not confirmed: %w", len(failed), len(rows), failed[0])}
 	}
 	return len(ids), len(rows) == o.Batch, nil
 }

@@ -1,13 +1,18 @@
 package outbox
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/mqchaos/mqchaos/services/internal/outage"
 	"github.com/mqchaos/mqchaos/services/internal/rabbit"
 )
 
@@ -87,6 +92,61 @@ func TestBrokerDownMarksNothing(t *testing.T) {
 	pub := &flakyPublisher{fail: map[string]bool{"a": true, "b": true}}
 	if _, err := newOutbox(st, pub, 10).Flush(context.Background()); err == nil || len(st.sent) != 0 {
 		t.Fatalf("err %v, sent %v", err, st.sent)
+	}
+}
+
+// failingStore fails every Claim while down.
+type failingStore struct {
+	memStore
+	down bool
+}
+
+func (s *failingStore) Claim(ctx context.Context, limit int) ([]Row, func(context.Context, []int64) error, error) {
+	if s.down {
+		return nil, nil, errors.New("dial tcp: connection refused")
+	}
+	return s.memStore.Claim(ctx, limit)
+}
+
+// A database outage under the relay is one line when it starts and one
+// when it ends, not a line per pass; the passes are counted.
+func TestAnOutageUnderTheRelayIsLoggedOnce(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	m := outage.NewMetrics()
+	st := &failingStore{memStore: memStore{pending: rows(2)}, down: true}
+	pub := &flakyPublisher{}
+	ob := &Outbox{Store: st, Pub: pub, Log: log, Batch: 10,
+		Database: outage.New("database", "outbox relay", log, m), Broker: outage.New("broker", "outbox relay", log, m)}
+	pass := func() { n, err := ob.Flush(context.Background()); ob.report(n, err) }
+	for range 25 {
+		pass()
+	}
+	st.down = false
+	pass()
+	pub.fail = map[string]bool{"c": true}
+	st.pending = rows(3)[2:]
+	for range 10 {
+		pass()
+	}
+	pub.fail = nil
+	pass()
+
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	want := []string{"database unavailable", "database back", "broker unavailable", "broker back"}
+	if len(lines) != len(want) {
+		t.Fatalf("%d lines, want %d:\n%s", len(lines), len(want), buf.String())
+	}
+	for i, w := range want {
+		if !strings.Contains(lines[i], w) {
+			t.Errorf("line %d %q lacks %q", i, lines[i], w)
+		}
+	}
+	if got := testutil.ToFloat64(m.Failures.WithLabelValues("database", "outbox relay")); got != 25 {
+		t.Errorf("database failures %v, want 25", got)
+	}
+	if got := testutil.ToFloat64(m.Failures.WithLabelValues("broker", "outbox relay")); got != 10 {
+		t.Errorf("broker failures %v, want 10", got)
 	}
 }
 

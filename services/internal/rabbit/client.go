@@ -26,6 +26,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/mqchaos/mqchaos/services/internal/metrics"
+	"github.com/mqchaos/mqchaos/services/internal/outage"
 )
 
 // batchLinger is how long a worker holding a delivery waits for more to
@@ -87,6 +88,7 @@ type Client struct {
 	metrics *metrics.Metrics
 
 	consumers []consumer
+	outage    *outage.Tracker
 	ready     atomic.Bool
 	sessions  atomic.Int64
 	workers   sync.WaitGroup
@@ -101,7 +103,8 @@ type Client struct {
 
 // New returns a Client; Consume registers consumers before Run.
 func New(opts Options, log *slog.Logger, m *metrics.Metrics) *Client {
-	return &Client{opts: opts, log: log, metrics: m, stop: make(chan struct{})}
+	return &Client{opts: opts, log: log, metrics: m, stop: make(chan struct{}),
+		outage: outage.New("broker", "amqp connection", log, m.Outages)}
 }
 
 // SetTopology sets what every session declares. It must be called before Run.
@@ -130,7 +133,8 @@ func (c *Client) Run(ctx context.Context) error {
 		if time.Since(started) > c.opts.ReconnectMax {
 			delay = c.opts.ReconnectMin
 		}
-		c.log.Warn("amqp connection lost; reconnecting", "err", err, "retry_in", delay.String())
+		c.outage.Failed(err) // logged once per outage; every failed session counted
+		c.log.Debug("amqp connection lost; reconnecting", "err", err, "retry_in", delay.String())
 		select {
 		case <-ctx.Done():
 			return nil
@@ -182,7 +186,10 @@ func (c *Client) session(ctx context.Context) error {
 		c.metrics.Reconnects.Inc()
 	}
 	c.ready.Store(true)
-	c.log.Info("amqp connected", "consumers", len(c.consumers))
+	if c.sessions.Load() == 1 {
+		c.log.Info("amqp connected", "consumers", len(c.consumers))
+	}
+	c.outage.Succeeded() // after a loss: one line, with how long it lasted
 
 	select {
 	case amqpErr, ok := <-closed:

@@ -29,6 +29,7 @@ import (
 	"github.com/mqchaos/mqchaos/services/internal/idempotency"
 	"github.com/mqchaos/mqchaos/services/internal/logging"
 	"github.com/mqchaos/mqchaos/services/internal/metrics"
+	"github.com/mqchaos/mqchaos/services/internal/outage"
 	"github.com/mqchaos/mqchaos/services/internal/outbox"
 	"github.com/mqchaos/mqchaos/services/internal/postgres"
 	"github.com/mqchaos/mqchaos/services/internal/rabbit"
@@ -64,6 +65,7 @@ func (rt *Runtime) Consume(b rabbit.Binding, f consume.Func) {
 	rt.bindings = append(rt.bindings, b)
 	p := &consume.Processor{
 		Queue: b.Queue, Replica: rt.Config.Replica, Pub: rt.rabbit, Log: rt.Log, Metrics: rt.Metrics,
+		Outage: outage.New("database", "consumer "+b.Queue, rt.Log, rt.Metrics.Outages),
 		Policy: consume.Policy{
 			MaxAttempts: rt.Config.RetryMaxAttempts, BaseDelay: rt.Config.RetryBaseDelay,
 			MaxDelay: rt.Config.RetryMaxDelay, AttemptTimeout: rt.Config.HandlerTimeout,
@@ -132,6 +134,8 @@ func Run(ctx context.Context, svc Service, getenv func(string) string, logOut io
 		Store: outbox.PGStore{Pool: pool}, Pub: rc, Log: log, Interval: cfg.OutboxInterval,
 		Batch: cfg.OutboxBatch, Direct: cfg.UnsafeNoOutbox,
 		AfterPublish: func(ctx context.Context) { fps.Hit(ctx, failpoint.RelayAfterPublish) },
+		Database:     outage.New("database", "outbox relay", log, m.Outages),
+		Broker:       outage.New("broker", "outbox relay", log, m.Outages),
 	}
 	rt := &Runtime{
 		Config: cfg, Log: log, Pool: pool, Mux: http.NewServeMux(), Outbox: ob,
