@@ -41,6 +41,7 @@ type Config struct {
 	RetryBaseDelay   time.Duration // RETRY_BASE_DELAY, default 100ms
 	RetryMaxDelay    time.Duration // RETRY_MAX_DELAY, default 5s
 	HandlerTimeout   time.Duration // HANDLER_TIMEOUT per attempt, default 5s
+	OutageBudget     time.Duration // OUTAGE_BUDGET: how long a consumer holds a delivery while the database is down, default 5m
 	OutboxInterval   time.Duration // OUTBOX_POLL_INTERVAL, default 200ms
 	OutboxBatch      int           // OUTBOX_BATCH, default 256
 	DBMaxConns       int           // DB_MAX_CONNS, default 10
@@ -57,6 +58,10 @@ type Config struct {
 	UnsafeRequeueForever  bool   // UNSAFE_REQUEUE_FOREVER: no dead-lettering, failures requeued
 	UnsafeNoOutbox        bool   // UNSAFE_NO_OUTBOX: publish after commit (dual write)
 	UnsafeSharedQueue     bool   // UNSAFE_SHARED_QUEUE: one order queue shared by two services
+	// UNSAFE_COUNT_OUTAGE_RETRIES: every transient failure counts against
+	// RETRY_MAX_ATTEMPTS, outage or not, so a database outage longer than
+	// the retry backoff dead-letters valid messages.
+	UnsafeCountOutageRetries bool
 }
 
 // Unsafe lists the guarantees this configuration switches off, by variable.
@@ -74,6 +79,7 @@ func (c Config) Unsafe() []string {
 	add(c.UnsafeRequeueForever, "UNSAFE_REQUEUE_FOREVER")
 	add(c.UnsafeNoOutbox, "UNSAFE_NO_OUTBOX")
 	add(c.UnsafeSharedQueue, "UNSAFE_SHARED_QUEUE")
+	add(c.UnsafeCountOutageRetries, "UNSAFE_COUNT_OUTAGE_RETRIES")
 	return u
 }
 
@@ -106,6 +112,7 @@ func Load(service string, getenv func(string) string) (Config, error) {
 		RetryBaseDelay:   r.dur("RETRY_BASE_DELAY", 100*time.Millisecond),
 		RetryMaxDelay:    r.dur("RETRY_MAX_DELAY", 5*time.Second),
 		HandlerTimeout:   r.dur("HANDLER_TIMEOUT", 5*time.Second),
+		OutageBudget:     r.dur("OUTAGE_BUDGET", 5*time.Minute),
 		OutboxInterval:   r.dur("OUTBOX_POLL_INTERVAL", 200*time.Millisecond),
 		OutboxBatch:      r.int("OUTBOX_BATCH", 256),
 		DBMaxConns:       r.int("DB_MAX_CONNS", 10),
@@ -121,6 +128,8 @@ func Load(service string, getenv func(string) string) (Config, error) {
 		UnsafeRequeueForever:  r.bool("UNSAFE_REQUEUE_FOREVER"),
 		UnsafeNoOutbox:        r.bool("UNSAFE_NO_OUTBOX"),
 		UnsafeSharedQueue:     r.bool("UNSAFE_SHARED_QUEUE"),
+
+		UnsafeCountOutageRetries: r.bool("UNSAFE_COUNT_OUTAGE_RETRIES"),
 	}
 	errs := r.errs
 	if c.AMQPURL == "" {
@@ -142,6 +151,9 @@ func Load(service string, getenv func(string) string) (Config, error) {
 		if positive[name] <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive, got %d", name, positive[name]))
 		}
+	}
+	if c.OutageBudget <= 0 || c.OutageBudget > 25*time.Minute {
+		errs = append(errs, fmt.Errorf("OUTAGE_BUDGET %s: want more than 0 and at most 25m, under the broker's 30m consumer_timeout (UNSAFE_COUNT_OUTAGE_RETRIES turns holding off)", c.OutageBudget))
 	}
 	if c.DeliveryLimit < 0 {
 		errs = append(errs, fmt.Errorf("DELIVERY_LIMIT must not be negative, got %d", c.DeliveryLimit))

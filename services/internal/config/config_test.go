@@ -48,3 +48,22 @@ func TestParseCounts(t *testing.T) {
 		t.Fatalf("%v %v", m, err)
 	}
 }
+
+func TestOutageBudget(t *testing.T) {
+	base := map[string]string{"AMQP_URL": "a", "DATABASE_URL": "d"}
+	c, err := Load("inventory", env(base))
+	if err != nil || c.OutageBudget != 5*time.Minute || c.UnsafeCountOutageRetries {
+		t.Fatalf("default %s, unsafe %v, %v", c.OutageBudget, c.UnsafeCountOutageRetries, err)
+	}
+	for v, ok := range map[string]bool{"10m": true, "25m": true, "0s": false, "26m": false, "-1m": false} {
+		base["OUTAGE_BUDGET"] = v
+		_, err := Load("inventory", env(base))
+		if (err == nil) != ok {
+			t.Errorf("OUTAGE_BUDGET=%s: %v", v, err)
+		}
+	}
+	c, err = Load("inventory", env(map[string]string{"AMQP_URL": "a", "DATABASE_URL": "d", "UNSAFE_COUNT_OUTAGE_RETRIES": "true"}))
+	if err != nil || strings.Join(c.Unsafe(), " ") != "UNSAFE_COUNT_OUTAGE_RETRIES" {
+		t.Fatalf("Unsafe() = %v, %v", c.Unsafe(), err)
+	}
+}

@@ -64,6 +64,12 @@ type Policy struct {
 	AttemptTimeout time.Duration // deadline of one attempt
 	AutoAck        bool          // unsafe: the broker acked on send; nothing to settle
 	RequeueForever bool          // unsafe: every failure is requeued, nothing dead-lettered
+	// OutageBudget is how long a consumer holds a delivery, without
+	// counting its attempts, while Processor.Probe says the dependency is
+	// down. Once an outage is older than this, attempts count again and
+	// the delivery can be dead-lettered as retries-exhausted. Keep it well
+	// under the broker's consumer_timeout (30 minutes by default).
+	OutageBudget time.Duration
 }
 
 // Backoff is the wait before attempt n+1 (n from 1): BaseDelay*2^(n-1),
@@ -90,6 +96,13 @@ type Processor struct {
 	Pub     Publisher
 	Log     *slog.Logger
 	Metrics *metrics.Metrics
+	// Probe, if set, checks the dependency the handler needs (a database
+	// ping). After a transient failure, a failing probe means an outage,
+	// not a bad message: the delivery is held, its attempt not counted,
+	// for up to Policy.OutageBudget. Nil (UNSAFE_COUNT_OUTAGE_RETRIES):
+	// every transient failure counts, and an outage longer than the retry
+	// budget dead-letters valid messages.
+	Probe func(ctx context.Context) error
 	// Outage follows the handler's transient failures (the database it
 	// needs, in practice): the first of a run is logged, the rest counted,
 	// the recovery logged once. Nil: the Processor makes its own.
@@ -137,8 +150,12 @@ func (p *Processor) Handler(f Func) rabbit.Handler {
 	}
 }
 
+// process applies one delivery until it succeeds, fails for good, or the
+// consumer stops. While the dependency is down (held), attempts do not
+// count and the worker takes no other delivery: the consumer is paused.
 func (p *Processor) process(ctx context.Context, stop <-chan struct{}, d amqp.Delivery, f Func) {
 	log := p.Log.With("queue", p.Queue, "message_id", d.MessageId, "redelivered", d.Redelivered)
+	waits := 0
 	for attempt := 1; ; attempt++ {
 		actx, cancel := context.WithTimeout(ctx, p.Policy.AttemptTimeout)
 		err := f(actx, []amqp.Delivery{d})[0]
@@ -166,13 +183,17 @@ func (p *Processor) process(ctx context.Context, stop <-chan struct{}, d amqp.De
 		case class == Permanent:
 			p.deadLetter(ctx, log, d, "permanent", err, attempt)
 			return
+		case p.held(ctx):
+			attempt-- // the outage's, not the message's: it does not count
+			p.Metrics.Held.WithLabelValues(p.Queue).Inc()
 		case attempt >= p.Policy.MaxAttempts:
 			p.deadLetter(ctx, log, d, "retries-exhausted", err, attempt)
 			return
 		}
 		p.Metrics.Retried.WithLabelValues(p.Queue).Inc()
+		waits++
 		select {
-		case <-time.After(p.Policy.Backoff(attempt)):
+		case <-time.After(p.Policy.Backoff(waits)):
 		case <-stop:
 			p.requeue(log, d)
 			return
@@ -181,6 +202,21 @@ func (p *Processor) process(ctx context.Context, stop <-chan struct{}, d amqp.De
 			return
 		}
 	}
+}
+
+// held reports whether a transient failure is an outage to wait out: the
+// probe fails, and the outage is younger than the budget.
+func (p *Processor) held(ctx context.Context) bool {
+	if p.Probe == nil || p.Policy.OutageBudget <= 0 {
+		return false
+	}
+	pctx, cancel := context.WithTimeout(ctx, min(p.Policy.AttemptTimeout, time.Second))
+	defer cancel()
+	if p.Probe(pctx) == nil {
+		return false
+	}
+	down, since := p.outage().Down()
+	return down && time.Since(since) < p.Policy.OutageBudget
 }
 
 func (p *Processor) ack(log *slog.Logger, d amqp.Delivery) {

@@ -263,6 +263,63 @@ func TestTransientFailuresAreLoggedOncePerOutage(t *testing.T) {
 	}
 }
 
+// A database outage longer than the retry budget dead-letters nothing:
+// while the probe says the database is down, failed attempts are held,
+// not counted. Its control (no probe, UNSAFE_COUNT_OUTAGE_RETRIES)
+// dead-letters the valid message; a failure while the database is up is
+// the message's, and counts; an outage older than OutageBudget counts too.
+func TestAnOutageHoldsTheDeliveryInsteadOfSpendingItsRetries(t *testing.T) {
+	policy := Policy{MaxAttempts: 3, BaseDelay: time.Microsecond, MaxDelay: time.Microsecond, AttemptTimeout: time.Second, OutageBudget: time.Minute}
+	const outage = 20 // failed attempts while the database is down: far more than MaxAttempts
+	run := func(policy Policy, probe func(calls int) error) (*acks, *publisher, *Processor, int) {
+		pub := &publisher{}
+		p := newProcessor(policy, pub)
+		calls := 0
+		if probe != nil {
+			p.Probe = func(context.Context) error { return probe(calls) }
+		}
+		a := &acks{}
+		p.Handler(each(func(context.Context, amqp.Delivery) error {
+			if calls++; calls <= outage {
+				return errors.New("dial tcp: connection refused")
+			}
+			return nil
+		}))(context.Background(), make(chan struct{}), []amqp.Delivery{{Acknowledger: a, DeliveryTag: 1, MessageId: "m-1"}})
+		return a, pub, p, calls
+	}
+	down := func(calls int) error {
+		if calls <= outage {
+			return errors.New("database down")
+		}
+		return nil
+	}
+
+	a, pub, p, calls := run(policy, down)
+	if a.acked != 1 || len(pub.msgs) != 0 || calls != outage+1 {
+		t.Fatalf("held: %+v, %d dead-lettered after %d calls; want acked after the outage", a, len(pub.msgs), calls)
+	}
+	if got := testutil.ToFloat64(p.Metrics.Held.WithLabelValues("q")); got != outage {
+		t.Errorf("held attempts %v, want %d", got, outage)
+	}
+
+	a, pub, _, calls = run(policy, nil) // the control
+	if len(pub.msgs) != 1 || pub.msgs[0].Publishing.Headers[contract.HeaderErrorClass] != "retries-exhausted" || calls != policy.MaxAttempts {
+		t.Fatalf("control: %+v, %d dead-lettered after %d calls; want retries-exhausted after %d", a, len(pub.msgs), calls, policy.MaxAttempts)
+	}
+
+	a, pub, _, calls = run(policy, func(int) error { return nil }) // the database answers: the message's failure
+	if len(pub.msgs) != 1 || calls != policy.MaxAttempts {
+		t.Fatalf("database up: %+v, %d dead-lettered after %d calls", a, len(pub.msgs), calls)
+	}
+
+	short := policy
+	short.OutageBudget = time.Nanosecond // every outage is older than this
+	a, pub, _, calls = run(short, down)
+	if len(pub.msgs) != 1 || calls != policy.MaxAttempts {
+		t.Fatalf("budget spent: %+v, %d dead-lettered after %d calls", a, len(pub.msgs), calls)
+	}
+}
+
 func TestTransientFailureIsDeadLetteredAfterTheLastAttempt(t *testing.T) {
 	pub := &publisher{}
 	calls := 0

@@ -16,6 +16,7 @@ type Metrics struct {
 	Rejected     *prometheus.CounterVec // by queue: nacked back for redelivery
 	DeadLettered *prometheus.CounterVec // by queue and class
 	Retried      *prometheus.CounterVec // by queue
+	Held         *prometheus.CounterVec // by queue: failed attempts not counted, the dependency being down
 	Duplicates   *prometheus.CounterVec // by queue
 	Conflicts    *prometheus.CounterVec // by queue: duplicates of an order id with other contents
 	Published    *prometheus.CounterVec // by exchange
@@ -43,6 +44,7 @@ func New() *Metrics {
 		Rejected:     vec("messages_rejected_total", "Deliveries returned to the queue for redelivery.", "queue"),
 		DeadLettered: vec("messages_dead_lettered_total", "Deliveries sent to the dead-letter queue.", "queue", "class"),
 		Retried:      vec("messages_retried_total", "Handler attempts retried after a transient failure.", "queue"),
+		Held:         vec("messages_held_total", "Failed attempts not counted against the retry budget because the dependency was down.", "queue"),
 		Duplicates:   vec("messages_duplicate_total", "Deliveries whose effect was applied before.", "queue"),
 		Conflicts:    vec("conflicts_total", "Duplicates of an applied order id with another item or quantity: recorded, not applied.", "queue"),
 		Published:    vec("messages_published_total", "Messages published.", "exchange"),

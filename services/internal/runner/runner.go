@@ -70,7 +70,11 @@ func (rt *Runtime) Consume(b rabbit.Binding, f consume.Func) {
 			MaxAttempts: rt.Config.RetryMaxAttempts, BaseDelay: rt.Config.RetryBaseDelay,
 			MaxDelay: rt.Config.RetryMaxDelay, AttemptTimeout: rt.Config.HandlerTimeout,
 			AutoAck: rt.Config.UnsafeAutoAck, RequeueForever: rt.Config.UnsafeRequeueForever,
+			OutageBudget: rt.Config.OutageBudget,
 		},
+	}
+	if !rt.Config.UnsafeCountOutageRetries {
+		p.Probe = rt.Pool.Ping
 	}
 	rt.rabbit.Consume(b.Queue, p.Handler(f))
 }
