@@ -21,6 +21,10 @@ type Input struct {
 	// Unknown: ids whose outcome is unknown; processing them is allowed,
 	// not required ("recovered" when it happened).
 	Unknown []string
+	// Evidenced: unknown ids that another effect shows the system took
+	// in (a request left unanswered whose unit was stored): they must be
+	// processed here too, lost if not, recovered if so.
+	Evidenced []string
 	// UnknownWithoutID counts operations whose outcome is unknown and
 	// whose id the harness never learnt (a request to a system that makes
 	// the id itself, left unanswered): up to that many unexpected ids are
@@ -65,6 +69,11 @@ func Check(in Input) Result {
 	}
 	for id := range accepted {
 		if count[id] == 0 {
+			r.Lost = append(r.Lost, id)
+		}
+	}
+	for id := range set(in.Evidenced) {
+		if !accepted[id] && count[id] == 0 {
 			r.Lost = append(r.Lost, id)
 		}
 	}

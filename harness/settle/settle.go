@@ -77,16 +77,51 @@ func Fingerprint(obs map[string]effect.Observed) string {
 	return strings.Join(parts, " ")
 }
 
-// Judge checks each of the effects against what h says was sent through
-// the inputs named kinds: one result per effect, named as effect.Name.
+// Judge checks each effect against what h says was sent through the
+// inputs named kinds that the effect applies to (an effect limited to
+// other inputs is not judged): one result per effect, named as
+// effect.Name.
+//
+// A unit whose outcome was unknown to the harness but that one effect
+// shows was taken in (an unanswered request whose unit was stored) must
+// have every other effect too: where it lacks one, it is lost there.
 func Judge(h *history.History, kinds []string, effects []system.Effect, obs map[string]effect.Observed) []checker.Result {
-	in := checker.FromHistory(h, kinds...)
-	out := make([]checker.Result, 0, len(effects))
+	var out []checker.Result
+	evidenced := map[string][]string{} // per input kind
+	for _, k := range kinds {
+		in := checker.FromHistory(h, k)
+		for _, e := range effects {
+			if len(e.Inputs) > 0 && !slices.Contains(e.Inputs, k) {
+				continue
+			}
+			shown := map[string]bool{}
+			for _, id := range obs[effect.Name(e)].IDs {
+				shown[id] = true
+			}
+			for _, id := range in.Unknown {
+				if shown[id] && !slices.Contains(evidenced[k], id) {
+					evidenced[k] = append(evidenced[k], id)
+				}
+			}
+		}
+	}
 	for _, e := range effects {
-		c := in
-		c.Service = effect.Name(e)
-		c.Effects = obs[effect.Name(e)].IDs
-		out = append(out, checker.Check(c))
+		var ks []string
+		for _, k := range kinds {
+			if len(e.Inputs) == 0 || slices.Contains(e.Inputs, k) {
+				ks = append(ks, k)
+			}
+		}
+		if len(ks) == 0 {
+			continue
+		}
+		in := checker.FromHistory(h, ks...)
+		for _, k := range ks {
+			in.Evidenced = append(in.Evidenced, evidenced[k]...)
+		}
+		in.Service = effect.Name(e)
+		in.Effects = obs[effect.Name(e)].IDs
+		out = append(out, checker.Check(in))
 	}
 	return out
 }

@@ -1,0 +1,66 @@
+package settle_test
+
+import (
+	"testing"
+
+	"github.com/mqchaos/mqchaos/harness/effect"
+	"github.com/mqchaos/mqchaos/harness/history"
+	"github.com/mqchaos/mqchaos/harness/settle"
+	"github.com/mqchaos/mqchaos/harness/system"
+)
+
+// Each effect is judged against the inputs it applies to only: an order
+// published straight to the broker never reaches the service that stores
+// orders sent over HTTP, and is not lost there.
+func TestJudgeLimitsEachEffectToItsInputs(t *testing.T) {
+	var h history.History
+	h.Complete(h.Invoke("http", "h-1"), history.OK, "201")
+	h.Complete(h.Invoke("amqp", "a-1"), history.OK, "confirmed")
+	effects := []system.Effect{
+		{Service: "order", What: "stored", Inputs: []string{"http"}},
+		{Service: "inventory", What: "applied"},
+	}
+	obs := map[string]effect.Observed{
+		"order: stored":      {IDs: []string{"h-1"}},
+		"inventory: applied": {IDs: []string{"h-1"}},
+	}
+	rs := settle.Judge(&h, []string{"http", "amqp"}, effects, obs)
+	if len(rs) != 2 {
+		t.Fatalf("got %d results", len(rs))
+	}
+	if !rs[0].OK() || rs[0].Accepted != 1 {
+		t.Errorf("order judged against the AMQP input too: %s", rs[0])
+	}
+	if len(rs[1].Lost) != 1 || rs[1].Lost[0] != "a-1" {
+		t.Errorf("inventory: %s", rs[1])
+	}
+	if rs := settle.Judge(&h, []string{"amqp"}, effects, obs); len(rs) != 1 {
+		t.Errorf("an effect of other inputs only was judged: %v", rs)
+	}
+}
+
+func TestFingerprintChangesWithAnyCount(t *testing.T) {
+	a := settle.Fingerprint(map[string]effect.Observed{"x": {IDs: []string{"1"}}, "y": {}})
+	b := settle.Fingerprint(map[string]effect.Observed{"y": {}, "x": {IDs: []string{"1"}}})
+	c := settle.Fingerprint(map[string]effect.Observed{"x": {IDs: []string{"1"}}, "y": {IDs: []string{"1"}}})
+	if a != b || a == c {
+		t.Errorf("%q %q %q", a, b, c)
+	}
+}
+
+// An unanswered request whose unit one service stored was taken in: the
+// other services must apply it too.
+func TestAUnitOneEffectShowsMustHaveEveryEffect(t *testing.T) {
+	var h history.History
+	h.Complete(h.Invoke("http", "u-1"), history.Info, "EOF")
+	h.Complete(h.Invoke("http", "u-2"), history.Info, "EOF")
+	effects := []system.Effect{{Service: "order", What: "stored"}, {Service: "inventory", What: "applied"}}
+	obs := map[string]effect.Observed{"order: stored": {IDs: []string{"u-1"}}, "inventory: applied": {}}
+	rs := settle.Judge(&h, []string{"http"}, effects, obs)
+	if len(rs[0].Recovered) != 1 || !rs[0].OK() {
+		t.Errorf("order: %s", rs[0])
+	}
+	if len(rs[1].Lost) != 1 || rs[1].Lost[0] != "u-1" {
+		t.Errorf("inventory must have lost u-1 and nothing of u-2: %s", rs[1])
+	}
+}

@@ -1,0 +1,75 @@
+package catalogue
+
+import (
+	"fmt"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/mqchaos/mqchaos/harness/fault"
+	"github.com/mqchaos/mqchaos/harness/history"
+	"github.com/mqchaos/mqchaos/harness/report"
+	"github.com/mqchaos/mqchaos/harness/stack"
+	"github.com/mqchaos/mqchaos/harness/workload"
+)
+
+func brokerRestart() {
+	Describe("Broker restart: accepted work survives RabbitMQ restarting mid-stream", Label("guarantee:no-loss", "guarantee:reconnect", "fault:broker"), func() {
+		// RabbitMQ is restarted while units stream in and while the
+		// consumer is down with a backlog waiting for it: the services
+		// reconnect by themselves, and every accepted unit is processed
+		// once. Durable queues and persistent messages keep the backlog;
+		// a service that accepts work over HTTP must not lose what it
+		// accepted while the broker was away.
+		const units = 200
+
+		run := func(ctx SpecContext, side string, opts ...stack.Option) report.Figures {
+			input := anyInput()
+			svc, _ := consumer(input)
+			s := startIsolatedStack(ctx, "restart-"+side, opts...)
+			h := &history.History{}
+			started := time.Now()
+			By(fmt.Sprintf("streaming 200 units through %s at 40 per second", input))
+			l := load("restart-"+side, units)
+			l.Rate = 40
+			loaded := inBackground(func() { Expect(workload.Run(ctx, s, h, input, l)).To(Succeed()) })
+			Eventually(ctx, accepted(h, input)).Should(BeNumerically(">=", 40))
+
+			var stops []fault.Fault
+			By("stopping " + svc + ", so a backlog waits in its queue")
+			for _, r := range s.Replicas(svc) {
+				stop := fault.Stop(s.Docker(), r.Target(), 5*time.Second)
+				Expect(fault.Inject(ctx, h, stop)).To(Succeed())
+				stops = append(stops, stop)
+			}
+			Eventually(ctx, accepted(h, input)).Should(BeNumerically(">=", 80))
+			By("restarting RabbitMQ")
+			Expect(fault.Inject(ctx, h, fault.Restart(s.Docker(), s.Infra.BrokerTarget(), 10*time.Second))).To(Succeed())
+			Expect(s.Infra.WaitBroker(ctx)).To(Succeed())
+			By("starting " + svc + " again")
+			for _, stop := range stops {
+				Expect(fault.Heal(ctx, h, stop)).To(Succeed())
+			}
+			By("waiting for every replica to be ready again")
+			for _, name := range sys.ServiceNames() {
+				for _, r := range s.Replicas(name) {
+					Eventually(ctx, r.Ready).Should(Succeed(), "%s did not become ready", r.Name)
+				}
+			}
+			loaded()
+			obs := settled(ctx, s, 2*time.Second, input)
+			return verdict(ctx, "broker restart", side, s, h, obs, started, []string{input})
+		}
+
+		It("holds with durable queues, persistent messages and accepted work kept", Label("safe"), func(ctx SpecContext) {
+			f := run(ctx, "safe")
+			expectHeld(f)
+		}, SpecTimeout(5*time.Minute))
+
+		It("is caught with transient queues and messages (control transient-queues)", Label("unsafe"), func(ctx SpecContext) {
+			f := run(ctx, "control: transient-queues", control("transient-queues"))
+			Expect(f.Lost()).NotTo(BeEmpty(), "the control must report lost units: %s", f)
+		}, SpecTimeout(5*time.Minute))
+	})
+}

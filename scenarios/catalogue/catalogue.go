@@ -1,0 +1,458 @@
+// Package catalogue is mqchaos's scenario catalogue as a Ginkgo suite any
+// team can run against its own system: each scenario states the guarantee
+// it proves, what it needs from a system (an AMQP input, replicas, a
+// database, a failpoint), and is skipped with the reason when the system
+// lacks it; each has a control that must catch the violation when the
+// system's switch for it is turned off.
+//
+// A suite of your own needs a few lines:
+//
+//	func TestMySystem(t *testing.T) {
+//		catalogue.Setup(t, "mqchaos/system.yaml")
+//		RegisterFailHandler(Fail)
+//		RunSpecs(t, "my system under mqchaos")
+//	}
+//
+//	var _ = catalogue.Scenarios()
+//
+// Run it with `go tool ginkgo ./path/to/suite`; narrow it with labels
+// (`--label-filter=safe`, `guarantee:no-loss`) or `--focus`.
+package catalogue
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/reporters"
+	"github.com/onsi/ginkgo/v2/types"
+	. "github.com/onsi/gomega"
+	tclog "github.com/testcontainers/testcontainers-go/log"
+
+	"github.com/mqchaos/mqchaos/harness/effect"
+	"github.com/mqchaos/mqchaos/harness/history"
+	"github.com/mqchaos/mqchaos/harness/report"
+	"github.com/mqchaos/mqchaos/harness/settle"
+	"github.com/mqchaos/mqchaos/harness/stack"
+	"github.com/mqchaos/mqchaos/harness/system"
+	"github.com/mqchaos/mqchaos/harness/workload"
+)
+
+var (
+	sys    *system.System
+	images stack.Images
+	// shared is this Ginkgo process's broker (and database). Scenarios
+	// that do not break them run on it, each in a vhost and database of
+	// its own.
+	shared *stack.Infra
+	// reports is where the summary, the JUnit XML and figures.json go.
+	reports string
+)
+
+// Setup loads the description at path (relative to the working
+// directory) and sets the testcontainers and Gomega defaults the
+// catalogue needs; call it before RunSpecs. The summary goes to reports/
+// in the module root, or in the working directory.
+func Setup(t *testing.T, path string) {
+	for k, v := range stack.TestcontainersDefaults(t.Context(), os.Getenv) {
+		t.Setenv(k, v) // before testcontainers first reads its configuration
+	}
+	s, err := system.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys = s
+	reports = "reports"
+	if root, err := stack.ModuleRoot("."); err == nil {
+		reports = filepath.Join(root, "reports")
+	}
+	tclog.SetDefault(log.New(GinkgoWriter, "", log.LstdFlags)) // container chatter only on failure or -v
+	SetDefaultEventuallyTimeout(90 * time.Second)
+	SetDefaultEventuallyPollingInterval(200 * time.Millisecond)
+	SetDefaultConsistentlyDuration(2 * time.Second)
+	SetDefaultConsistentlyPollingInterval(250 * time.Millisecond)
+}
+
+// System is the description the suite runs against (nil before Run).
+func System() *system.System { return sys }
+
+// Scenarios declares the suite's set-up, its summary and every scenario
+// of the catalogue. Call it once, at package level.
+func Scenarios() bool {
+	SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
+		By("removing what interrupted runs left behind")
+		c, n, err := stack.Clean(ctx, true)
+		Expect(err).NotTo(HaveOccurred())
+		if c+n > 0 {
+			GinkgoWriter.Printf("removed %d containers and %d networks of earlier runs\n", c, n)
+		}
+		imgs := stack.ImagesFromEnv(ctx, os.Getenv)
+		By(fmt.Sprintf("building the images of %s (broker %s, database %s)", sys.Name, imgs.RabbitMQ, imgs.Postgres))
+		Expect(stack.BuildImages(ctx, sys)).To(Succeed())
+		b, err := json.Marshal(imgs)
+		Expect(err).NotTo(HaveOccurred())
+		return b
+	}, func(ctx SpecContext, b []byte) {
+		Expect(json.Unmarshal(b, &images)).To(Succeed())
+		By("starting this process's shared broker" + map[bool]string{true: " and database"}[sys.HasDatabase()])
+		inf, err := stack.StartInfra(ctx, images, stack.WithDatabase(sys.HasDatabase()))
+		DeferCleanup(func(ctx SpecContext) {
+			Expect(inf.Terminate(ctx)).To(Succeed())
+		}, NodeTimeout(time.Minute))
+		Expect(err).NotTo(HaveOccurred())
+		shared = inf
+	}, NodeTimeout(10*time.Minute))
+	ReportAfterSuite("summary", summary)
+
+	fanout()
+	competingConsumers()
+	duplicateDelivery()
+	poisonMessages()
+	consumerKilled()
+	brokerRestart()
+	backlogDrain()
+	networkPartition()
+	dependencyOutage()
+	publisherCrash()
+	return true
+}
+
+const figuresEntry = "figures"
+
+// controlsAsked is every control a scenario of the catalogue asks for.
+var controlsAsked = []string{"shared-queue", "memory-idempotency", "no-idempotency", "requeue-forever", "auto-ack", "transient-queues", "no-outbox"}
+
+// summary prints a table of every verdict, says which controls the system
+// does not provide, and writes JUnit XML and the figures as JSON.
+func summary(r Report) {
+	var all []report.Figures
+	for _, spec := range r.SpecReports {
+		for _, e := range spec.ReportEntries {
+			if e.Name != figuresEntry {
+				continue
+			}
+			if f, ok := e.GetRawValue().(report.Figures); ok {
+				all = append(all, f) // this process's own spec
+				continue
+			}
+			var f report.Figures // a spec of another parallel process, as JSON
+			if err := json.Unmarshal([]byte(e.Value.AsJSON), &f); err == nil {
+				all = append(all, f)
+			}
+		}
+	}
+	name := "?"
+	if sys != nil {
+		name = sys.Name
+	}
+	fmt.Fprintf(os.Stdout, "\nmqchaos verdicts for %s (%d runs)\n%s\n", name, len(all), report.Table(all))
+	var passed, failed, skipped int
+	var skips []string
+	for _, spec := range r.SpecReports {
+		switch {
+		case spec.LeafNodeType != types.NodeTypeIt:
+		case spec.State.Is(types.SpecStatePassed):
+			passed++
+		case spec.State.Is(types.SpecStateFailureStates):
+			failed++
+		default:
+			skipped++
+			if msg := spec.Failure.Message; msg != "" && !slices.Contains(skips, msg) {
+				skips = append(skips, msg)
+			}
+		}
+	}
+	for _, s := range skips {
+		fmt.Fprintf(os.Stdout, "skipped: %s\n", s)
+	}
+	if sys != nil {
+		var missing []string
+		for _, c := range controlsAsked {
+			if _, ok := sys.Controls[c]; !ok {
+				missing = append(missing, c)
+			}
+		}
+		if len(missing) > 0 {
+			fmt.Fprintf(os.Stdout, "controls %s does not provide: %s\n", sys.Name, strings.Join(missing, ", "))
+		}
+	}
+	fmt.Fprintf(os.Stdout, "scenarios: %d passed, %d failed, %d skipped\n", passed, failed, skipped)
+	if err := report.WriteJSON(filepath.Join(reports, "figures.json"), all); err != nil {
+		fmt.Fprintln(os.Stderr, "write figures:", err)
+	}
+	if err := reporters.GenerateJUnitReportWithConfig(r, filepath.Join(reports, "scenarios-junit.xml"), reporters.JunitReportConfig{OmitTimelinesForSpecState: types.SpecStatePassed}); err != nil {
+		fmt.Fprintln(os.Stderr, "write junit:", err)
+	}
+}
+
+// rng is this spec's seeded randomness (ginkgo --seed reproduces it).
+func rng() *rand.Rand {
+	seed := uint64(GinkgoRandomSeed())
+	return rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+}
+
+// load is a run of n units with ids prefix-0001..., seeded by the spec.
+func load(prefix string, n int) workload.Load {
+	return workload.Load{Prefix: prefix, Count: n, Seed: uint64(GinkgoRandomSeed())}
+}
+
+// startStack starts the system on this process's shared broker and
+// database, in a vhost and database of their own, and removes it after
+// the spec.
+func startStack(ctx context.Context, name string, opts ...stack.Option) *stack.Stack {
+	GinkgoHelper()
+	return start(ctx, name, append([]stack.Option{stack.OnInfra(shared)}, opts...)...)
+}
+
+// startIsolatedStack starts a broker (and database) for this spec alone,
+// for scenarios that break them.
+func startIsolatedStack(ctx context.Context, name string, opts ...stack.Option) *stack.Stack {
+	GinkgoHelper()
+	return start(ctx, name, opts...)
+}
+
+func start(ctx context.Context, name string, opts ...stack.Option) *stack.Stack {
+	GinkgoHelper()
+	By("starting " + sys.Name + " as " + name)
+	s, err := stack.Start(ctx, sys, images, append([]stack.Option{stack.Name(name)}, opts...)...)
+	DeferCleanup(func(ctx SpecContext) {
+		if CurrentSpecReport().Failed() {
+			dumpLogs(ctx, s)
+		}
+		Expect(s.Terminate(ctx)).To(Succeed())
+	}, NodeTimeout(time.Minute))
+	Expect(err).NotTo(HaveOccurred())
+	return s
+}
+
+// control is the stack option that turns the named safety mechanism off;
+// the spec is skipped when the system provides no such switch.
+func control(name string) stack.Option {
+	GinkgoHelper()
+	c, ok := sys.Controls[name]
+	if !ok {
+		Skip(fmt.Sprintf("%s provides no control %q, so this violation cannot be shown", sys.Name, name))
+	}
+	return stack.WithEnvSet(c.Env)
+}
+
+// failpoint is the stack option that arms the named failpoint, and the
+// failpoint; the spec is skipped when the system has none.
+func failpoint(name string) (stack.Option, system.Failpoint) {
+	GinkgoHelper()
+	fp, ok := sys.Failpoints[name]
+	if !ok {
+		Skip(fmt.Sprintf("%s declares no failpoint %q", sys.Name, name))
+	}
+	return stack.Env(fp.Service, fp.Env), fp
+}
+
+// tuning is the named tuning, or no option when the system has none.
+func tuning(name string) stack.Option {
+	return stack.WithEnvSet(sys.Tuning[name])
+}
+
+// anyInput is the system's first HTTP input, or else its first AMQP input.
+func anyInput() string {
+	GinkgoHelper()
+	if in := sys.InputNames("http"); len(in) > 0 {
+		return in[0]
+	}
+	return amqpInput()
+}
+
+// amqpInput is the system's first AMQP input; the spec is skipped when it
+// has none.
+func amqpInput() string {
+	GinkgoHelper()
+	in := sys.InputNames("amqp")
+	if len(in) == 0 {
+		Skip(sys.Name + " has no AMQP input: this scenario publishes to the broker")
+	}
+	return in[0]
+}
+
+// consumer is the service that consumes what input sends (the first
+// service with an effect of it that consumes a queue, other than the one
+// an HTTP input calls), and the queue it consumes.
+func consumer(input string) (string, string) {
+	GinkgoHelper()
+	in := sys.Inputs[input]
+	if in.AMQP != nil {
+		for _, q := range in.AMQP.Queues {
+			if svc := sys.ConsumerOf(q); svc != nil {
+				return svc.Name, q
+			}
+		}
+	}
+	for _, e := range sys.EffectsOf(input) {
+		svc := sys.Service(e.Service)
+		if len(svc.Consumes) > 0 && (in.HTTP == nil || svc.Name != in.HTTP.Service) {
+			return svc.Name, svc.Consumes[0].Queue
+		}
+	}
+	Skip(fmt.Sprintf("%s has no service consuming what %s sends", sys.Name, input))
+	return "", ""
+}
+
+// effectOf is the first effect of input by service.
+func effectOf(input, service string) system.Effect {
+	GinkgoHelper()
+	for _, e := range sys.EffectsOf(input) {
+		if e.Service == service {
+			return e
+		}
+	}
+	Skip(fmt.Sprintf("%s declares no effect of %s for %s", sys.Name, service, input))
+	return system.Effect{}
+}
+
+// waitApplied waits until e shows at least n effects, and returns how many.
+func waitApplied(ctx context.Context, s *stack.Stack, e system.Effect, n int, poll time.Duration) int {
+	GinkgoHelper()
+	seen := 0
+	Eventually(ctx, func(g Gomega) {
+		o, err := effect.Read(ctx, s, e)
+		g.Expect(err).NotTo(HaveOccurred())
+		seen = len(o.IDs)
+		g.Expect(seen).To(BeNumerically(">=", n))
+	}).WithPolling(poll).Should(Succeed())
+	return seen
+}
+
+// settled waits until every queue is drained, nothing is unacked, and the
+// effects of input have not changed for quiet; it returns them.
+func settled(ctx context.Context, s *stack.Stack, quiet time.Duration, inputs ...string) map[string]effect.Observed {
+	GinkgoHelper()
+	By("settling: queues drained, nothing unacked, effects unchanged for " + quiet.String())
+	var (
+		obs   map[string]effect.Observed
+		last  string
+		since time.Time
+	)
+	effects := effectsOf(inputs)
+	Eventually(ctx, func(g Gomega) {
+		g.Expect(settle.Stack(ctx, s)).To(Succeed())
+		cur, err := effect.ReadAll(ctx, s, effects)
+		g.Expect(err).NotTo(HaveOccurred())
+		if fp := settle.Fingerprint(cur); fp != last {
+			last, since = fp, time.Now()
+		}
+		obs = cur
+		g.Expect(time.Since(since)).To(BeNumerically(">=", quiet), "effects still changing: %s", last)
+	}).WithTimeout(3 * time.Minute).Should(Succeed())
+	return obs
+}
+
+func effectsOf(inputs []string) []system.Effect {
+	var out []system.Effect
+	for _, in := range inputs {
+		for _, e := range sys.EffectsOf(in) {
+			if !slices.ContainsFunc(out, func(o system.Effect) bool { return effect.Name(o) == effect.Name(e) }) {
+				out = append(out, e)
+			}
+		}
+	}
+	return out
+}
+
+// verdict judges every effect of the inputs against the history, records
+// the figures for the summary (with an optional note, such as a drain
+// rate) and returns them.
+func verdict(ctx context.Context, scenario, side string, s *stack.Stack, h *history.History, obs map[string]effect.Observed, started time.Time, inputs []string, note ...string) report.Figures {
+	GinkgoHelper()
+	f := report.Figures{Scenario: scenario, Side: side, System: sys.Name, Input: strings.Join(inputs, "+"), Note: strings.Join(note, "; ")}
+	for _, in := range inputs {
+		f.Sent += len(sentIDs(h, in))
+	}
+	f.Checks = settle.Judge(h, inputs, effectsOf(inputs), obs)
+	dead, err := settle.DeadLettered(ctx, s)
+	Expect(err).NotTo(HaveOccurred())
+	for _, d := range dead {
+		f.DeadLettered += len(d)
+	}
+	f.Seconds = time.Since(started).Seconds()
+	for _, fault := range h.Faults(started) {
+		By(fault)
+	}
+	AddReportEntry(figuresEntry, f, ReportEntryVisibilityFailureOrVerbose)
+	GinkgoWriter.Println(f.String())
+	return f
+}
+
+// sentIDs is every operation of input, an id-less one counted too.
+func sentIDs(h *history.History, input string) []history.Op {
+	var out []history.Op
+	for _, op := range h.Ops() {
+		if op.Kind == input {
+			out = append(out, op)
+		}
+	}
+	return out
+}
+
+// accepted counts input's operations the system accepted so far.
+func accepted(h *history.History, input string) func() int {
+	return func() int { return len(h.IDs(input, history.OK)) }
+}
+
+// expectHeld asserts that no effect was lost, duplicated or unexpected,
+// and that every effect processed all the accepted units.
+func expectHeld(f report.Figures) {
+	GinkgoHelper()
+	Expect(f.Checks).NotTo(BeEmpty(), "nothing was judged")
+	for _, c := range f.Checks {
+		Expect(c.Lost).To(BeEmpty(), "%s", f)
+		Expect(c.Duplicated).To(BeEmpty(), "%s", f)
+		Expect(c.Unexpected).To(BeEmpty(), "%s", f)
+		Expect(c.Accepted).To(BeNumerically(">", 0), "nothing was accepted: %s", f)
+	}
+}
+
+// expectProcessed asserts that every effect processed n distinct units.
+func expectProcessed(f report.Figures, n int) {
+	GinkgoHelper()
+	for _, c := range f.Checks {
+		Expect(c.Processed).To(Equal(n), "%s: %s", c.Service, f)
+	}
+}
+
+// dumpLogs writes the tail of every replica's log to the GinkgoWriter.
+func dumpLogs(ctx context.Context, s *stack.Stack) {
+	if s == nil {
+		return
+	}
+	for _, svc := range sys.ServiceNames() {
+		for _, r := range s.Replicas(svc) {
+			b, err := r.Logs(ctx)
+			if err != nil {
+				continue
+			}
+			if len(b) > 4000 {
+				b = b[len(b)-4000:]
+			}
+			fmt.Fprintf(GinkgoWriter, "--- %s log (tail)\n%s\n", r.Name, b)
+		}
+	}
+}
+
+// inBackground runs f in a goroutine (failing the spec if it asserts) and
+// returns a func that waits for it to finish.
+func inBackground(f func()) (wait func()) {
+	done := make(chan struct{})
+	go func() {
+		defer GinkgoRecover()
+		defer close(done)
+		f()
+	}()
+	return func() { <-done }
+}

@@ -1,0 +1,90 @@
+package catalogue
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/mqchaos/mqchaos/harness/effect"
+	"github.com/mqchaos/mqchaos/harness/history"
+	"github.com/mqchaos/mqchaos/harness/report"
+	"github.com/mqchaos/mqchaos/harness/stack"
+	"github.com/mqchaos/mqchaos/harness/workload"
+)
+
+func competingConsumers() {
+	Describe("Competing consumers: replicas share a queue, each unit is applied once", Label("guarantee:exactly-once-effect", "guarantee:competing-consumers"), func() {
+		// Three replicas of the consuming service share its queue: every
+		// unit is applied exactly once across them, and the work is spread
+		// over more than one replica. With the failpoint
+		// after-apply-before-ack, the first replica to apply a unit exits
+		// before its ack, and another replica must not apply it again.
+		// Needs: a consuming service; the control needs the failpoint.
+		const units = 150
+
+		run := func(ctx SpecContext, side string, opts ...stack.Option) (report.Figures, map[string]int) {
+			input := anyInput()
+			svc, _ := consumer(input)
+			opts = append(opts, stack.Replicas(svc, 3), tuning("spread-work"))
+			_, armed := sys.Failpoints["after-apply-before-ack"]
+			if armed {
+				fp, _ := failpoint("after-apply-before-ack")
+				opts = append(opts, fp)
+			}
+			s := startStack(ctx, "competing-"+side, opts...)
+			h := &history.History{}
+			started := time.Now()
+			By(fmt.Sprintf("sending 150 units through %s to 3 replicas of %s", input, svc))
+			Expect(workload.Run(ctx, s, h, input, workload.Load{Prefix: "competing-" + side, Count: units, Concurrency: 6, Seed: uint64(GinkgoRandomSeed())})).To(Succeed())
+
+			if armed {
+				By("finding the replica that exited at the failpoint and starting it again")
+				var crashed *stack.Replica
+				Eventually(ctx, func(g Gomega) {
+					for _, r := range s.Replicas(svc) {
+						running, err := r.Running(ctx)
+						g.Expect(err).NotTo(HaveOccurred())
+						if !running {
+							crashed = r
+						}
+					}
+					g.Expect(crashed).NotTo(BeNil(), "no %s replica exited", svc)
+				}).Should(Succeed())
+				h.Event(history.KindFault, "failpoint "+crashed.Name, "exited")
+				Expect(crashed.StartAgain(ctx)).To(Succeed())
+				Eventually(ctx, crashed.Ready).Should(Succeed())
+				h.Event(history.KindFault, "failpoint "+crashed.Name, "restarted")
+			}
+			obs := settled(ctx, s, 1500*time.Millisecond, input)
+			spread := obs[effect.Name(effectOf(input, svc))].Replicas
+			return verdict(ctx, "competing consumers", side, s, h, obs, started, []string{input}, describeSpread(spread)), spread
+		}
+
+		It("holds with durable idempotency", Label("safe"), func(ctx SpecContext) {
+			f, byReplica := run(ctx, "safe")
+			expectHeld(f)
+			expectProcessed(f, units)
+			Expect(len(byReplica)).To(BeNumerically(">", 1), "work went to one replica only: %v", byReplica)
+		}, SpecTimeout(4*time.Minute))
+
+		It("is caught with idempotency kept in each replica's memory (control memory-idempotency)", Label("unsafe"), func(ctx SpecContext) {
+			failpoint("after-apply-before-ack")
+			f, _ := run(ctx, "control: memory-idempotency", control("memory-idempotency"))
+			Expect(f.Duplicated()).NotTo(BeEmpty(), "the control must report a duplicated effect: %s", f)
+		}, SpecTimeout(4*time.Minute))
+	})
+}
+
+// describeSpread renders effects per replica, e.g. "inventory-1: 52, inventory-2: 49".
+func describeSpread(byReplica map[string]int) string {
+	var parts []string
+	for _, n := range slices.Sorted(maps.Keys(byReplica)) {
+		parts = append(parts, fmt.Sprintf("%s: %d", n, byReplica[n]))
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,151 @@
+package catalogue
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/mqchaos/mqchaos/harness/broker"
+	"github.com/mqchaos/mqchaos/harness/fault"
+	"github.com/mqchaos/mqchaos/harness/history"
+	"github.com/mqchaos/mqchaos/harness/report"
+	"github.com/mqchaos/mqchaos/harness/stack"
+	"github.com/mqchaos/mqchaos/harness/system"
+	"github.com/mqchaos/mqchaos/harness/workload"
+)
+
+func duplicateDelivery() {
+	Describe("Duplicate delivery: a message delivered again takes effect once", Label("guarantee:exactly-once-effect", "guarantee:idempotency"), func() {
+		// The same message published twice, and one published 25 times at
+		// once, has each effect once; so does a message delivered again
+		// after its consumer restarted, when only durable state can tell
+		// it was seen. Where the HTTP input carries the harness's id, one
+		// request sent 20 times at once has its effects once too.
+		// Needs: an AMQP input.
+		const (
+			units  = 30
+			copies = 25
+			posts  = 20
+		)
+
+		// publish sends msg as unit id's operation of input.
+		publish := func(ctx SpecContext, s *stack.Stack, h *history.History, input, id string, msg broker.Message) {
+			defer GinkgoRecover()
+			op := h.Invoke(input, id)
+			u, err := s.AMQPURL(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			if err := broker.PublishOnce(ctx, u, msg); err != nil {
+				h.Complete(op, history.Info, err.Error())
+				return
+			}
+			h.Complete(op, history.OK, "confirmed")
+		}
+
+		messages := func(input string, l workload.Load) ([]system.Unit, []broker.Message) {
+			units := l.Units()
+			msgs := make([]broker.Message, len(units))
+			r := rng()
+			for i, u := range units {
+				m, err := workload.Message(sys.Inputs[input].AMQP, u, r)
+				Expect(err).NotTo(HaveOccurred())
+				msgs[i] = m
+			}
+			return units, msgs
+		}
+
+		When("a message is delivered twice in a row", func() {
+			run := func(ctx SpecContext, side string, opts ...stack.Option) report.Figures {
+				input := amqpInput()
+				s := startStack(ctx, "duplicates-"+side, opts...)
+				h := &history.History{}
+				started := time.Now()
+				us, msgs := messages(input, load("dup-"+side, units+1))
+				By(fmt.Sprintf("publishing %d messages through %s, then each of them again", units, input))
+				for range 2 {
+					for i := range units {
+						publish(ctx, s, h, input, us[i].ID, msgs[i])
+					}
+				}
+				By(fmt.Sprintf("publishing one more message %d times concurrently", copies))
+				var wg sync.WaitGroup
+				for range copies {
+					wg.Go(func() { publish(ctx, s, h, input, us[units].ID, msgs[units]) })
+				}
+				wg.Wait()
+				inputs := []string{input}
+				note := ""
+				if https := sys.InputNames("http"); len(https) > 0 && sys.Inputs[https[0]].HTTP.IDFromResponse == "" {
+					By(fmt.Sprintf("sending one unit %d times at once through %s, with the same id", posts, https[0]))
+					one := load("dup-http-"+side, 1)
+					for range posts {
+						wg.Go(func() {
+							defer GinkgoRecover()
+							Expect(workload.Run(ctx, s, h, https[0], one)).To(Succeed())
+						})
+					}
+					wg.Wait()
+					inputs = append(inputs, https[0])
+					note = fmt.Sprintf("and 1 unit sent %d times through %s", posts, https[0])
+				}
+				obs := settled(ctx, s, 1500*time.Millisecond, inputs...)
+				return verdict(ctx, "duplicate delivery", side, s, h, obs, started, inputs, note)
+			}
+
+			It("holds with durable idempotency", Label("safe"), func(ctx SpecContext) {
+				f := run(ctx, "safe")
+				expectHeld(f)
+				for _, c := range f.Checks {
+					Expect(c.Processed).To(Equal(c.Accepted), "%s: %s", c.Service, f)
+				}
+			}, SpecTimeout(4*time.Minute))
+
+			It("is caught without idempotency (control no-idempotency)", Label("unsafe"), func(ctx SpecContext) {
+				f := run(ctx, "control: no-idempotency", control("no-idempotency"))
+				Expect(len(f.Duplicated())).To(BeNumerically(">=", units), "the control must report duplicated effects: %s", f)
+			}, SpecTimeout(4*time.Minute))
+		})
+
+		When("a message is delivered again after its consumer restarted", func() {
+			run := func(ctx SpecContext, side string, opts ...stack.Option) report.Figures {
+				input := amqpInput()
+				svc, _ := consumer(input)
+				s := startStack(ctx, "redelivered-"+side, opts...)
+				h := &history.History{}
+				started := time.Now()
+				us, msgs := messages(input, load("redelivered-"+side, units))
+				By(fmt.Sprintf("publishing %d messages through %s and waiting until %s applied them", units, input, svc))
+				for i := range units {
+					publish(ctx, s, h, input, us[i].ID, msgs[i])
+				}
+				settled(ctx, s, time.Second, input)
+				By("restarting every replica of " + svc)
+				for _, r := range s.Replicas(svc) {
+					stop := fault.Stop(s.Docker(), r.Target(), 5*time.Second)
+					Expect(fault.Inject(ctx, h, stop)).To(Succeed())
+					Expect(fault.Heal(ctx, h, stop)).To(Succeed())
+					Eventually(ctx, r.Ready).Should(Succeed())
+				}
+				By("publishing the same messages again")
+				for i := range units {
+					publish(ctx, s, h, input, us[i].ID, msgs[i])
+				}
+				obs := settled(ctx, s, 1500*time.Millisecond, input)
+				return verdict(ctx, "redelivered after restart", side, s, h, obs, started, []string{input})
+			}
+
+			It("holds with durable idempotency", Label("safe"), func(ctx SpecContext) {
+				f := run(ctx, "safe")
+				expectHeld(f)
+				expectProcessed(f, units)
+			}, SpecTimeout(4*time.Minute))
+
+			It("is caught without idempotency (control no-idempotency)", Label("unsafe"), func(ctx SpecContext) {
+				f := run(ctx, "control: no-idempotency", control("no-idempotency"))
+				Expect(len(f.Duplicated())).To(BeNumerically(">=", units), "the control must report duplicated effects: %s", f)
+			}, SpecTimeout(4*time.Minute))
+		})
+	})
+}
