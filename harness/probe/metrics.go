@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // Metrics reads a service's Prometheus text exposition.
@@ -49,29 +51,49 @@ func (m *Metrics) Sum(ctx context.Context, metric string, match ...string) (floa
 	return s.Sum(metric, match...)
 }
 
-// Sum sums metric's samples whose labels contain all of match.
+// Sum sums metric's samples (counters, gauges and untyped) whose labels
+// include every one of match, each written name="value" (e.g.
+// `queue="inventory.order-events"`).
 func (s Scrape) Sum(metric string, match ...string) (float64, error) {
+	want := map[string]string{}
+	for _, m := range match {
+		name, value, ok := strings.Cut(m, "=")
+		if !ok {
+			return 0, fmt.Errorf("metric %s: label matcher %q: want name=\"value\"", metric, m)
+		}
+		want[name] = strings.Trim(value, `"`)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(strings.NewReader(string(s)))
+	if err != nil {
+		return 0, fmt.Errorf("parse metrics: %w", err)
+	}
+	fam, ok := families[metric]
+	if !ok {
+		return 0, nil
+	}
 	sum := 0.0
-lines:
-	for _, line := range strings.Split(string(s), "\n") {
-		if !strings.HasPrefix(line, metric) {
-			continue
+samples:
+	for _, m := range fam.GetMetric() {
+		labels := map[string]string{}
+		for _, l := range m.GetLabel() {
+			labels[l.GetName()] = l.GetValue()
 		}
-		rest := line[len(metric):]
-		if rest == "" || (rest[0] != ' ' && rest[0] != '{') {
-			continue // a longer metric name
-		}
-		for _, m := range match {
-			if !strings.Contains(rest, m) {
-				continue lines
+		for k, v := range want {
+			if labels[k] != v {
+				continue samples
 			}
 		}
-		fields := strings.Fields(rest)
-		v, err := strconv.ParseFloat(fields[len(fields)-1], 64)
-		if err != nil {
-			return 0, fmt.Errorf("metric %s: %w", metric, err)
+		switch {
+		case m.Counter != nil:
+			sum += m.GetCounter().GetValue()
+		case m.Gauge != nil:
+			sum += m.GetGauge().GetValue()
+		case m.Untyped != nil:
+			sum += m.GetUntyped().GetValue()
+		default:
+			return 0, fmt.Errorf("metric %s: not a counter, gauge or untyped value", metric)
 		}
-		sum += v
 	}
 	return sum, nil
 }

@@ -1,6 +1,7 @@
-// Command mqchaos-clean removes every container and network that mqchaos
-// runs left behind (for example after a run was killed). With -orphans it
-// removes only those whose creating process is gone.
+// Command mqchaos-clean removes the containers and networks that mqchaos
+// runs left behind (for example after a run was killed): those whose
+// creating process is gone, so a run still in progress keeps its own.
+// With -all it removes every one, a live run's too.
 package main
 
 import (
@@ -14,11 +15,11 @@ import (
 )
 
 func main() {
-	orphans := flag.Bool("orphans", false, "remove only what no running process on this host owns")
+	all := flag.Bool("all", false, "remove every mqchaos container and network, also those of runs still in progress")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	c, n, err := stack.Clean(ctx, *orphans)
+	c, n, err := stack.Clean(ctx, !*all)
 	fmt.Printf("mqchaos-clean: removed %d containers, %d networks\n", c, n)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "mqchaos-clean:", err)
