@@ -30,7 +30,7 @@ echo "dead-lettered $id with reason: $reason"
 echo "== 2. docker restart of RabbitMQ during a stream of 150 orders"
 prefix=restart-$(date +%s)
 ( for i in $(seq -w 1 150); do
-    curl -s -o /dev/null -w '%{http_code}\n' -X POST "$order/orders" -d "{\"order_id\":\"$prefix-$i\",\"item\":\"widget-b\",\"quantity\":1}"
+    curl -s -o /dev/null -w '%{http_code}\n' -X POST "$order/orders" -H 'Content-Type: application/json' -d "{\"order_id\":\"$prefix-$i\",\"item\":\"widget-b\",\"quantity\":1}"
     sleep 0.05
   done ) > /tmp/mqchaos-restart-codes.txt &
 load=$!

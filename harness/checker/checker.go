@@ -47,6 +47,8 @@ type Result struct {
 	Duplicated []string `json:"duplicated"` // processed more than once
 	Unexpected []string `json:"unexpected"` // processed, never accepted nor unknown
 	Recovered  []string `json:"recovered"`  // unknown, and processed
+	// UnknownWithoutID counts operations of unknown outcome and id.
+	UnknownWithoutID int `json:"unknown_without_id,omitempty"`
 	// Unattributed counts the recovered ids that were unexpected but are
 	// explained by operations of unknown outcome and unknown id.
 	Unattributed int `json:"unattributed,omitempty"`
@@ -66,6 +68,7 @@ func Check(in Input) Result {
 	r := Result{
 		Service: in.Service, Attempted: len(set(in.Attempted)), Accepted: len(accepted),
 		Unknown: len(unknown), Processed: len(count), Effects: len(in.Effects),
+		UnknownWithoutID: in.UnknownWithoutID,
 	}
 	for id := range accepted {
 		if count[id] == 0 {
@@ -111,8 +114,12 @@ func (r Result) String() string {
 	if !r.OK() {
 		verdict = "VIOLATED"
 	}
-	return fmt.Sprintf("%s %s: attempted %d, accepted %d, unknown %d, processed %d (%d effects), lost %d, duplicated %d, unexpected %d, recovered %d%s",
-		r.Service, verdict, r.Attempted, r.Accepted, r.Unknown, r.Processed, r.Effects,
+	noID := ""
+	if r.UnknownWithoutID > 0 {
+		noID = fmt.Sprintf(" (and %d without an id)", r.UnknownWithoutID)
+	}
+	return fmt.Sprintf("%s %s: attempted %d, accepted %d, unknown %d%s, processed %d (%d effects), lost %d, duplicated %d, unexpected %d, recovered %d%s",
+		r.Service, verdict, r.Attempted, r.Accepted, r.Unknown, noID, r.Processed, r.Effects,
 		len(r.Lost), len(r.Duplicated), len(r.Unexpected), len(r.Recovered), unattributed(r)+examples(r))
 }
 

@@ -103,6 +103,19 @@ func Judge(h *history.History, kinds []string, effects []system.Effect, obs map[
 					evidenced[k] = append(evidenced[k], id)
 				}
 			}
+			if in.UnknownWithoutID > 0 {
+				// Ids the harness never learnt, from requests left
+				// unanswered: what an effect shows of them was taken in.
+				attempted := map[string]bool{}
+				for _, id := range in.Attempted {
+					attempted[id] = true
+				}
+				for id := range shown {
+					if !attempted[id] && !slices.Contains(evidenced[k], id) {
+						evidenced[k] = append(evidenced[k], id)
+					}
+				}
+			}
 		}
 	}
 	for _, e := range effects {

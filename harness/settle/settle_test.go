@@ -64,3 +64,21 @@ func TestAUnitOneEffectShowsMustHaveEveryEffect(t *testing.T) {
 		t.Errorf("inventory must have lost u-1 and nothing of u-2: %s", rs[1])
 	}
 }
+
+// A system that makes its ids: a request left unanswered whose unit one
+// service stored shows there under an id the harness never learnt; the
+// other services must apply it too.
+func TestAnUnansweredUnitWithoutIDMustHaveEveryEffect(t *testing.T) {
+	var h history.History
+	h.CompleteAs(h.Invoke("http", ""), "s-1", history.OK, "201")
+	h.Complete(h.Invoke("http", ""), history.Info, "500")
+	effects := []system.Effect{{Service: "order", What: "stored"}, {Service: "inventory", What: "applied"}}
+	obs := map[string]effect.Observed{"order: stored": {IDs: []string{"s-1", "s-2"}}, "inventory: applied": {IDs: []string{"s-1"}}}
+	rs := settle.Judge(&h, []string{"http"}, effects, obs)
+	if !rs[0].OK() || rs[0].Unattributed != 1 {
+		t.Errorf("order: %s", rs[0])
+	}
+	if len(rs[1].Lost) != 1 || rs[1].Lost[0] != "s-2" {
+		t.Errorf("inventory must have lost s-2: %s", rs[1])
+	}
+}

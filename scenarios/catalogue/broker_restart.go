@@ -39,11 +39,15 @@ func brokerRestart() {
 			var stops []fault.Fault
 			By("stopping " + svc + ", so a backlog waits in its queue")
 			for _, r := range s.Replicas(svc) {
-				stop := fault.Stop(s.Docker(), r.Target(), 5*time.Second)
+				// A short grace: a service that ignores SIGTERM would
+				// otherwise work through the stream while it is stopped.
+				stop := fault.Stop(s.Docker(), r.Target(), time.Second)
 				Expect(fault.Inject(ctx, h, stop)).To(Succeed())
 				stops = append(stops, stop)
 			}
-			Eventually(ctx, accepted(h, input)).Should(BeNumerically(">=", 80))
+			backlog := accepted(h, input)() + 40
+			By(fmt.Sprintf("waiting until %d units are accepted, 40 of them with %s down", backlog, svc))
+			Eventually(ctx, accepted(h, input)).Should(BeNumerically(">=", backlog))
 			By("restarting RabbitMQ")
 			Expect(fault.Inject(ctx, h, fault.Restart(s.Docker(), s.Infra.BrokerTarget(), 10*time.Second))).To(Succeed())
 			Expect(s.Infra.WaitBroker(ctx)).To(Succeed())

@@ -95,9 +95,11 @@ func poisonMessages() {
 					Expect(reasons).To(HaveKeyWithValue(p.Message.MessageID, Not(BeEmpty())), "poison %s not dead-lettered from %s", p.Name, q)
 					GinkgoWriter.Printf("%s %-22s -> %s\n", q, p.Name, reasons[p.Message.MessageID])
 				}
-				info, err := s.Management().Queue(ctx, q)
-				Expect(err).NotTo(HaveOccurred())
-				Expect(info.Consumers).To(BeNumerically(">=", 1), "the consumer of %s stopped", q)
+				Eventually(ctx, func(g Gomega) {
+					info, err := s.Management().Queue(ctx, q)
+					g.Expect(err).NotTo(HaveOccurred())
+					g.Expect(info.Consumers).To(BeNumerically(">=", 1), "the consumer of %s stopped", q)
+				}).Should(Succeed())
 			}
 			expectHeld(f)
 			expectProcessed(f, valid)
