@@ -26,7 +26,7 @@ export RABBITMQ_IMAGE := $(RABBITMQ_IMAGE)
 export POSTGRES_IMAGE := $(POSTGRES_IMAGE)
 export SERVICE_TAG
 
-.PHONY: compose-checks all build images service-images infra-images up down demo test unit scenarios safe unsafe pyshop bench clean-containers clean-all
+.PHONY: compose-checks all build images service-images infra-images up down demo lint test unit scenarios safe unsafe pyshop bench clean-containers clean-all
 
 all: build
 
@@ -67,6 +67,12 @@ compose-checks:
 
 down:
 	$(COMPOSE) down -v --remove-orphans
+
+# Static checks, run by .ci/run before the tests: go vet, then staticcheck
+# (pinned in go.mod, so nothing to install; settings in staticcheck.conf).
+lint:
+	go vet ./...
+	go tool staticcheck ./...
 
 # The test command: unit tests, then the whole scenario suite (safe and
 # unsafe sides). Reports: reports/scenarios-junit.xml, reports/figures.json.
