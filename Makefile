@@ -45,12 +45,18 @@ ifeq ($(LOCAL_IMAGES),1)
 	deploy/local-images/build.sh $(RABBITMQ_IMAGE) $(POSTGRES_IMAGE)
 else
 	@for i in $(RABBITMQ_IMAGE) $(POSTGRES_IMAGE); do \
-		docker image inspect $$i >/dev/null 2>&1 || docker pull $$i || exit 1; \
+		docker image inspect $$i >/dev/null 2>&1 || docker pull $$i || { \
+			echo "make images: cannot pull $$i; on a machine without a registry, build RabbitMQ and PostgreSQL from Debian packages: LOCAL_IMAGES=1 make images" >&2; \
+			exit 1; }; \
 	done
 endif
 
-# Every image the stack and the scenarios use.
+# Every image the stack and the scenarios use. Their names and the project
+# name go to .env, which docker-compose reads by itself: a plain
+# `docker-compose up -d` or `down` then acts like `make up` or `make down`.
 images: infra-images service-images
+	@scripts/write-compose-env.sh COMPOSE_PROJECT_NAME=$(COMPOSE_PROJECT_NAME) \
+		RABBITMQ_IMAGE=$(RABBITMQ_IMAGE) POSTGRES_IMAGE=$(POSTGRES_IMAGE) SERVICE_TAG=$(SERVICE_TAG)
 
 # Bring the stack up with docker-compose and place one order through it.
 up: images

@@ -27,7 +27,11 @@ if [ "${FORCE:-0}" != 1 ] && current "$rabbit_image" rabbitmq && current "$postg
 fi
 
 if [ "${FORCE:-0}" = 1 ] || ! have "$base_image"; then
-  command -v debootstrap >/dev/null || { echo "local images: debootstrap is missing (apt-get install -y debootstrap)" >&2; exit 1; }
+  command -v debootstrap >/dev/null || {
+    echo "local images: debootstrap is missing: install it with \`apt-get install -y debootstrap\` (as root), then run \`LOCAL_IMAGES=1 make images\` again" >&2
+    exit 1
+  }
+  [ "$(id -u)" = 0 ] || { echo "local images: debootstrap needs root: run \`sudo LOCAL_IMAGES=1 make infra-images\`, then \`LOCAL_IMAGES=1 make images\`" >&2; exit 1; }
   rootfs=$(mktemp -d /tmp/mqchaos-rootfs.XXXXXX)
   trap 'rm -rf "$rootfs"' EXIT
   echo "local images: debootstrap bookworm with rabbitmq-server and postgresql into $rootfs"
