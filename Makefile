@@ -85,7 +85,7 @@ lint:
 test: unit scenarios
 
 unit:
-	go test ./services/... ./harness/...
+	go test ./services/... ./harness/... ./systems/...
 
 # The scenario catalogue, against the reference system or the system whose
 # description SYSTEM names (e.g. SYSTEM=systems/pyshop/system.yaml). The

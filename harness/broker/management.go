@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
 )
 
 // Management reads RabbitMQ's management API. It looks the API's address
@@ -139,22 +141,29 @@ func (m *Management) DeadLetters(ctx context.Context, dlq, reasonHeader string, 
 		h := r.Properties.Headers
 		reason, _ := h[reasonHeader].(string)
 		if reason == "" {
-			reason = xDeathReason(h)
+			reason = xDeath(h, "reason")
 		}
 		out[i] = DeadLetter{MessageID: r.Properties.MessageID, Reason: reason, Headers: h}
 	}
 	return out, nil
 }
 
-// xDeathReason is the reason of the broker's latest x-death entry.
-func xDeathReason(h map[string]any) string {
+// xDeath is a field of the broker's latest x-death entry ("reason",
+// "queue"), from headers read over AMQP or through the management API.
+func xDeath(h map[string]any, field string) string {
 	deaths, _ := h["x-death"].([]any)
 	if len(deaths) == 0 {
 		return ""
 	}
-	d, _ := deaths[0].(map[string]any)
-	r, _ := d["reason"].(string)
-	return r
+	var entry map[string]any
+	switch d := deaths[0].(type) {
+	case amqp.Table:
+		entry = d
+	case map[string]any:
+		entry = d
+	}
+	v, _ := entry[field].(string)
+	return v
 }
 
 // CreateVHost creates vhost (idempotent) and gives user every permission on it.

@@ -25,7 +25,10 @@ type System struct {
 	Database string `yaml:"database"`
 	// ReasonHeader is the header a service puts on a message it
 	// dead-letters to say why (optional).
-	ReasonHeader string             `yaml:"reason_header"`
+	ReasonHeader string `yaml:"reason_header"`
+	// SourceHeader is the header such a service puts the source queue in
+	// (optional; the broker's own dead-lettering records it in x-death).
+	SourceHeader string             `yaml:"source_header"`
 	Services     []Service          `yaml:"services"`
 	Inputs       map[string]Input   `yaml:"inputs"`
 	Effects      []Effect           `yaml:"effects"`

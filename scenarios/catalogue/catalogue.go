@@ -27,6 +27,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -122,6 +123,7 @@ func Scenarios() bool {
 	backlogDrain()
 	networkPartition()
 	dependencyOutage()
+	longOutage()
 	publisherCrash()
 	return true
 }
@@ -129,7 +131,7 @@ func Scenarios() bool {
 const figuresEntry = "figures"
 
 // controlsAsked is every control a scenario of the catalogue asks for.
-var controlsAsked = []string{"shared-queue", "memory-idempotency", "no-idempotency", "requeue-forever", "auto-ack", "transient-queues", "no-outbox"}
+var controlsAsked = []string{"shared-queue", "memory-idempotency", "no-idempotency", "requeue-forever", "auto-ack", "transient-queues", "count-outage-retries", "no-outbox"}
 
 // summary prints a table of every verdict, says which controls the system
 // does not provide, and writes JUnit XML and the figures as JSON.
@@ -200,10 +202,15 @@ func rng() *rand.Rand {
 	return rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 }
 
-// load is a run of n units with ids prefix-0001..., seeded by the spec.
+// load is a run of n units with ids prefix-0001..., seeded by the spec;
+// the prefix is made of letters, digits and dashes ("backlog-control:
+// transient-queues" becomes "backlog-control-transient-queues").
 func load(prefix string, n int) workload.Load {
+	prefix = strings.Trim(notSlug.ReplaceAllString(strings.ToLower(prefix), "-"), "-")
 	return workload.Load{Prefix: prefix, Count: n, Seed: uint64(GinkgoRandomSeed())}
 }
+
+var notSlug = regexp.MustCompile(`[^a-z0-9]+`)
 
 // startStack starts the system on this process's shared broker and
 // database, in a vhost and database of their own, and removes it after

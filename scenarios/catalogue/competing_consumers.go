@@ -40,7 +40,9 @@ func competingConsumers() {
 			h := &history.History{}
 			started := time.Now()
 			By(fmt.Sprintf("sending 150 units through %s to 3 replicas of %s", input, svc))
-			Expect(workload.Run(ctx, s, h, input, workload.Load{Prefix: "competing-" + side, Count: units, Concurrency: 6, Seed: uint64(GinkgoRandomSeed())})).To(Succeed())
+			l := load("competing-"+side, units)
+			l.Concurrency = 6
+			Expect(workload.Run(ctx, s, h, input, l)).To(Succeed())
 
 			if armed {
 				By("finding the replica that exited at the failpoint and starting it again")

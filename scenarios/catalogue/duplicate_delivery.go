@@ -2,6 +2,7 @@ package catalogue
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -100,6 +101,41 @@ func duplicateDelivery() {
 				for _, c := range f.Checks {
 					Expect(c.Processed).To(Equal(c.Accepted), "%s: %s", c.Service, f)
 				}
+			}, SpecTimeout(4*time.Minute))
+
+			It("is caught without idempotency (control no-idempotency)", Label("unsafe"), func(ctx SpecContext) {
+				f := run(ctx, "control: no-idempotency", control("no-idempotency"))
+				Expect(len(f.Duplicated())).To(BeNumerically(">=", units), "the control must report duplicated effects: %s", f)
+			}, SpecTimeout(4*time.Minute))
+		})
+
+		When("a unit is sent again as a new message, with a new event id and other contents", func() {
+			// The first message for a unit wins everywhere: a later one
+			// for the same id (a client's retry that built a new event,
+			// perhaps with another quantity) has no second effect.
+			run := func(ctx SpecContext, side string, opts ...stack.Option) report.Figures {
+				input := amqpInput()
+				s := startStack(ctx, "resent-"+side, opts...)
+				h := &history.History{}
+				started := time.Now()
+				l := load("resent-"+side, units)
+				first, again := rng(), rand.New(rand.NewPCG(uint64(GinkgoRandomSeed())+1, 7))
+				By(fmt.Sprintf("publishing %d messages through %s, then each unit again in a new message", units, input))
+				for _, r := range []*rand.Rand{first, again} {
+					for _, u := range l.Units() {
+						m, err := workload.Message(sys.Inputs[input].AMQP, u, r)
+						Expect(err).NotTo(HaveOccurred())
+						publish(ctx, s, h, input, u.ID, m)
+					}
+				}
+				obs := settled(ctx, s, 1500*time.Millisecond, input)
+				return verdict(ctx, "resent as a new message", side, s, h, obs, started, []string{input})
+			}
+
+			It("holds with idempotency keyed by the unit's id", Label("safe"), func(ctx SpecContext) {
+				f := run(ctx, "safe")
+				expectHeld(f)
+				expectProcessed(f, units)
 			}, SpecTimeout(4*time.Minute))
 
 			It("is caught without idempotency (control no-idempotency)", Label("unsafe"), func(ctx SpecContext) {
