@@ -134,3 +134,13 @@ FUZZTIME ?= 20s
 fuzz:
 	go test ./services/contract -run '^$$' -fuzz '^FuzzDecodeDelivery$$' -fuzztime $(FUZZTIME)
 	go test ./services/internal/order -run '^$$' -fuzz '^FuzzCreateOrder$$' -fuzztime $(FUZZTIME)
+
+# Move dead-lettered messages of the compose stack back to their source
+# queues, each removed only once its republish is confirmed (safe to
+# interrupt and run again). DLQ: comma-separated queues; REASON: only
+# messages whose reason contains it.
+DLQ    ?= inventory.order-events.dlq,notification.order-events.dlq,notification.inventory-events.dlq,order.inventory-events.dlq
+REASON ?=
+.PHONY: dlq-replay
+dlq-replay:
+	go run ./harness/cmd/mqchaos-dlq-replay -url 'amqp://$(or $(RABBITMQ_USER),mqchaos):$(or $(RABBITMQ_PASSWORD),mqchaos-dev)@127.0.0.1:5672/' -dlq '$(DLQ)' -reason '$(REASON)'

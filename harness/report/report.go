@@ -23,10 +23,13 @@ type Figures struct {
 	// Sent counts the units of work the harness sent, each once.
 	Sent int `json:"sent"`
 	// DeadLettered counts the messages in the system's dead-letter queues.
-	DeadLettered int              `json:"dead_lettered"`
-	Seconds      float64          `json:"seconds"`
-	Note         string           `json:"note,omitempty"` // e.g. drain rate
-	Checks       []checker.Result `json:"checks"`         // one per effect
+	DeadLettered int     `json:"dead_lettered"`
+	Seconds      float64 `json:"seconds"`
+	// Phases is where the spec's time went, in seconds: setup, run (load
+	// and faults), settle, check.
+	Phases map[string]float64 `json:"phases,omitempty"`
+	Note   string             `json:"note,omitempty"` // e.g. drain rate
+	Checks []checker.Result   `json:"checks"`         // one per effect
 }
 
 // Held reports whether no check found anything lost, duplicated or

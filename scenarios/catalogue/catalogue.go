@@ -51,9 +51,9 @@ import (
 var (
 	sys    *system.System
 	images stack.Images
-	// shared is this Ginkgo process's broker (and database). Scenarios
-	// that do not break them run on it, each in a vhost and database of
-	// its own.
+	// shared is this Ginkgo process's broker (and database), started by
+	// the first spec that needs it. Scenarios that do not break them run
+	// on it, each in a vhost and database of their own.
 	shared *stack.Infra
 	// reports is where the summary, the JUnit XML and figures.json go.
 	reports string
@@ -104,14 +104,13 @@ func Scenarios() bool {
 		return b
 	}, func(ctx SpecContext, b []byte) {
 		Expect(json.Unmarshal(b, &images)).To(Succeed())
-		By("starting this process's shared broker" + map[bool]string{true: " and database"}[sys.HasDatabase()])
-		inf, err := stack.StartInfra(ctx, images, stack.WithDatabase(sys.HasDatabase()))
-		DeferCleanup(func(ctx SpecContext) {
-			Expect(inf.Terminate(ctx)).To(Succeed())
-		}, NodeTimeout(time.Minute))
-		Expect(err).NotTo(HaveOccurred())
-		shared = inf
 	}, NodeTimeout(10*time.Minute))
+	AfterSuite(func(ctx SpecContext) {
+		if shared != nil {
+			Expect(shared.Terminate(ctx)).To(Succeed())
+		}
+	}, NodeTimeout(time.Minute))
+	BeforeEach(func() { phases = timings{began: time.Now()} })
 	ReportAfterSuite("summary", summary)
 
 	fanout()
@@ -176,6 +175,11 @@ func summary(r Report) {
 	for _, s := range skips {
 		fmt.Fprintf(os.Stdout, "skipped: %s\n", s)
 	}
+	for _, spec := range r.SpecReports {
+		if spec.LeafNodeType == types.NodeTypeSynchronizedBeforeSuite {
+			fmt.Fprintf(os.Stdout, "suite set-up (clean-up of earlier runs, image builds): %.1fs; each spec's own time is in its \"time\" entry\n", spec.RunTime.Seconds())
+		}
+	}
 	if sys != nil {
 		var missing []string
 		for _, c := range controlsAsked {
@@ -217,7 +221,36 @@ var notSlug = regexp.MustCompile(`[^a-z0-9]+`)
 // the spec.
 func startStack(ctx context.Context, name string, opts ...stack.Option) *stack.Stack {
 	GinkgoHelper()
+	if shared == nil {
+		By("starting this process's shared broker" + map[bool]string{true: " and database"}[sys.HasDatabase()])
+		began := time.Now()
+		inf, err := stack.StartInfra(ctx, images, stack.WithDatabase(sys.HasDatabase()))
+		phases.setup += time.Since(began)
+		if err != nil {
+			Expect(inf.Terminate(context.WithoutCancel(ctx))).To(Succeed())
+			Expect(err).NotTo(HaveOccurred())
+		}
+		shared = inf
+	}
 	return start(ctx, name, append([]stack.Option{stack.OnInfra(shared)}, opts...)...)
+}
+
+// timings is where one spec's time went.
+type timings struct {
+	began                time.Time
+	setup, settle, check time.Duration
+}
+
+// phases is the running spec's (specs of one process run one at a time).
+var phases timings
+
+// record reports where the spec's time went, and returns it in seconds.
+func (t timings) record() map[string]float64 {
+	total := time.Since(t.began)
+	run := total - t.setup - t.settle - t.check
+	AddReportEntry("time", fmt.Sprintf("%.1fs: set-up %.1fs, load and faults %.1fs, settle %.1fs, check %.1fs",
+		total.Seconds(), t.setup.Seconds(), run.Seconds(), t.settle.Seconds(), t.check.Seconds()))
+	return map[string]float64{"setup": t.setup.Seconds(), "run": run.Seconds(), "settle": t.settle.Seconds(), "check": t.check.Seconds()}
 }
 
 // startIsolatedStack starts a broker (and database) for this spec alone,
@@ -230,7 +263,9 @@ func startIsolatedStack(ctx context.Context, name string, opts ...stack.Option) 
 func start(ctx context.Context, name string, opts ...stack.Option) *stack.Stack {
 	GinkgoHelper()
 	By("starting " + sys.Name + " as " + name)
+	began := time.Now()
 	s, err := stack.Start(ctx, sys, images, append([]stack.Option{stack.Name(name)}, opts...)...)
+	phases.setup += time.Since(began)
 	DeferCleanup(func(ctx SpecContext) {
 		if CurrentSpecReport().Failed() {
 			dumpLogs(ctx, s)
@@ -341,6 +376,7 @@ func waitApplied(ctx context.Context, s *stack.Stack, e system.Effect, n int, po
 func settled(ctx context.Context, s *stack.Stack, quiet time.Duration, inputs ...string) map[string]effect.Observed {
 	GinkgoHelper()
 	By("settling: queues drained, nothing unacked, effects unchanged for " + quiet.String())
+	defer func(began time.Time) { phases.settle += time.Since(began) }(time.Now())
 	var (
 		obs   map[string]effect.Observed
 		last  string
@@ -377,6 +413,7 @@ func effectsOf(inputs []string) []system.Effect {
 // rate) and returns them.
 func verdict(ctx context.Context, scenario, side string, s *stack.Stack, h *history.History, obs map[string]effect.Observed, started time.Time, inputs []string, note ...string) report.Figures {
 	GinkgoHelper()
+	began := time.Now()
 	f := report.Figures{Scenario: scenario, Side: side, System: sys.Name, Input: strings.Join(inputs, "+"), Note: strings.Join(note, "; ")}
 	for _, in := range inputs {
 		f.Sent += len(sentIDs(h, in))
@@ -391,6 +428,8 @@ func verdict(ctx context.Context, scenario, side string, s *stack.Stack, h *hist
 	for _, fault := range h.Faults(started) {
 		By(fault)
 	}
+	phases.check += time.Since(began)
+	f.Phases = phases.record()
 	AddReportEntry(figuresEntry, f, ReportEntryVisibilityFailureOrVerbose)
 	GinkgoWriter.Println(f.String())
 	return f
