@@ -79,8 +79,14 @@ func (s *System) SetDefaults() {
 		}
 		s.Inputs[name] = in
 	}
+	effects := make([]*Effect, 0, len(s.Effects)+1)
 	for i := range s.Effects {
-		e := &s.Effects[i]
+		effects = append(effects, &s.Effects[i])
+	}
+	if s.Conflicts != nil {
+		effects = append(effects, s.Conflicts)
+	}
+	for _, e := range effects {
 		if e.HTTP != nil && e.HTTP.Service == "" {
 			e.HTTP.Service = e.Service
 		}
@@ -224,53 +230,10 @@ func (s *System) Validate() error {
 		bad("effects", "none declared: the harness needs to read what the services did")
 	}
 	for i, e := range s.Effects {
-		f := fmt.Sprintf("effects[%d]", i)
-		if s.Service(e.Service) == nil {
-			bad(f+".service", "%q is not a declared service", e.Service)
-		}
-		for _, in := range e.Inputs {
-			if _, ok := s.Inputs[in]; !ok {
-				bad(f+".inputs", "%q is not a declared input", in)
-			}
-		}
-		n := 0
-		if e.HTTP != nil {
-			n++
-			if svc := s.Service(e.HTTP.Service); svc == nil {
-				bad(f+".http.service", "%q is not a declared service", e.HTTP.Service)
-			} else if svc.Port == 0 {
-				bad(f+".http.service", "%q has no port", e.HTTP.Service)
-			}
-			if !strings.HasPrefix(e.HTTP.Path, "/") {
-				bad(f+".http.path", "%q: want a path starting with /", e.HTTP.Path)
-			}
-			if e.HTTP.ID == "" {
-				bad(f+".http.id", "missing: the field of an item that holds the id")
-			}
-		}
-		if e.Log != nil {
-			n++
-			if s.Service(e.Log.Service) == nil {
-				bad(f+".log.service", "%q is not a declared service", e.Log.Service)
-			}
-			if re, err := regexp.Compile(e.Log.Pattern); err != nil {
-				bad(f+".log.pattern", "%v", err)
-			} else if re.NumSubexp() < 1 {
-				bad(f+".log.pattern", "%q has no group: the first group is the id", e.Log.Pattern)
-			}
-		}
-		if e.SQL != nil {
-			n++
-			if !s.HasDatabase() {
-				bad(f+".sql", "the system has no database")
-			}
-			if strings.TrimSpace(e.SQL.Query) == "" {
-				bad(f+".sql.query", "missing")
-			}
-		}
-		if n != 1 {
-			bad(f, "set exactly one of http, log and sql")
-		}
+		s.checkEffect(bad, fmt.Sprintf("effects[%d]", i), e)
+	}
+	if s.Conflicts != nil {
+		s.checkEffect(bad, "conflicts", *s.Conflicts)
 	}
 	for _, name := range sortedKeys(s.Controls) {
 		checkEnvSet(s, bad, "controls."+name+".env", s.Controls[name].Env)
@@ -288,6 +251,55 @@ func (s *System) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+func (s *System) checkEffect(bad func(string, string, ...any), f string, e Effect) {
+	if s.Service(e.Service) == nil {
+		bad(f+".service", "%q is not a declared service", e.Service)
+	}
+	for _, in := range e.Inputs {
+		if _, ok := s.Inputs[in]; !ok {
+			bad(f+".inputs", "%q is not a declared input", in)
+		}
+	}
+	n := 0
+	if e.HTTP != nil {
+		n++
+		if svc := s.Service(e.HTTP.Service); svc == nil {
+			bad(f+".http.service", "%q is not a declared service", e.HTTP.Service)
+		} else if svc.Port == 0 {
+			bad(f+".http.service", "%q has no port", e.HTTP.Service)
+		}
+		if !strings.HasPrefix(e.HTTP.Path, "/") {
+			bad(f+".http.path", "%q: want a path starting with /", e.HTTP.Path)
+		}
+		if e.HTTP.ID == "" {
+			bad(f+".http.id", "missing: the field of an item that holds the id")
+		}
+	}
+	if e.Log != nil {
+		n++
+		if s.Service(e.Log.Service) == nil {
+			bad(f+".log.service", "%q is not a declared service", e.Log.Service)
+		}
+		if re, err := regexp.Compile(e.Log.Pattern); err != nil {
+			bad(f+".log.pattern", "%v", err)
+		} else if re.NumSubexp() < 1 {
+			bad(f+".log.pattern", "%q has no group: the first group is the id", e.Log.Pattern)
+		}
+	}
+	if e.SQL != nil {
+		n++
+		if !s.HasDatabase() {
+			bad(f+".sql", "the system has no database")
+		}
+		if strings.TrimSpace(e.SQL.Query) == "" {
+			bad(f+".sql.query", "missing")
+		}
+	}
+	if n != 1 {
+		bad(f, "set exactly one of http, log and sql")
+	}
 }
 
 func checkEnvSet(s *System, bad func(string, string, ...any), field string, set EnvSet) {

@@ -74,6 +74,7 @@ func TestMalformedDescriptionsNameTheField(t *testing.T) {
 		{"effect pattern without group", `'done (\S+)'`, `'done'`, []string{`effects[0].log.pattern: "done" has no group`}},
 		{"effect with no source", "    log: {pattern: 'done (\\S+)'}\n", "", []string{"effects[0]: set exactly one of http, log and sql"}},
 		{"sql effect without database", "    log: {pattern: 'done (\\S+)'}\n", "    sql: {query: select id from done}\n", []string{"effects[0].sql: the system has no database"}},
+		{"conflicts without a source", "name: shop", "name: shop\nconflicts: {service: worker}", []string{"conflicts: set exactly one of http, log and sql"}},
 		{"unknown field", "name: shop", "name: shop\nbrokers: 3", []string{"field brokers not found"}},
 		{"control for an unknown service", "name: shop", "name: shop\ncontrols: {auto-ack: {env: {ghost: {X: '1'}}}}", []string{`controls.auto-ack.env: "ghost" is not a declared service`}},
 	}

@@ -28,11 +28,15 @@ type System struct {
 	ReasonHeader string `yaml:"reason_header"`
 	// SourceHeader is the header such a service puts the source queue in
 	// (optional; the broker's own dead-lettering records it in x-death).
-	SourceHeader string             `yaml:"source_header"`
-	Services     []Service          `yaml:"services"`
-	Inputs       map[string]Input   `yaml:"inputs"`
-	Effects      []Effect           `yaml:"effects"`
-	Controls     map[string]Control `yaml:"controls"`
+	SourceHeader string           `yaml:"source_header"`
+	Services     []Service        `yaml:"services"`
+	Inputs       map[string]Input `yaml:"inputs"`
+	Effects      []Effect         `yaml:"effects"`
+	// Conflicts, if set, is where the system records a later message for
+	// a unit it already applied whose contents differ (one id per
+	// conflict recorded): the first wins, the conflict is kept on record.
+	Conflicts *Effect            `yaml:"conflicts"`
+	Controls  map[string]Control `yaml:"controls"`
 	// Failpoints are named crash points: the environment that makes a
 	// service exit at a point of its processing.
 	Failpoints map[string]Failpoint `yaml:"failpoints"`

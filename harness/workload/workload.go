@@ -216,6 +216,26 @@ func Message(in *system.AMQPInput, u system.Unit, rng *rand.Rand) (broker.Messag
 	return m, nil
 }
 
+// Contents is what Message(in, u, rng) would render for u's routing key
+// and body, drawing the same choices from rng, but without the fresh
+// event id and time: two messages for one unit with equal Contents carry
+// the same work.
+func Contents(in *system.AMQPInput, u system.Unit, rng *rand.Rand) (string, error) {
+	u.EventID, u.Now = "", ""
+	key, err := system.RenderUnit(in.RoutingKey, u, rng)
+	if err != nil {
+		return "", fmt.Errorf("routing key: %w", err)
+	}
+	if _, err := system.RenderUnit(in.MessageID, u, rng); err != nil {
+		return "", fmt.Errorf("message id: %w", err)
+	}
+	body, err := system.RenderUnit(in.Body, u, rng)
+	if err != nil {
+		return "", fmt.Errorf("body: %w", err)
+	}
+	return key + "\n" + body, nil
+}
+
 // publish sends u on pub (dialling one when nil) and returns the
 // publisher to reuse, or nil after an error.
 func publish(ctx context.Context, pub *broker.Publisher, url func(context.Context) (string, error), h *history.History, kind string, in *system.AMQPInput, u system.Unit, rng *rand.Rand) *broker.Publisher {

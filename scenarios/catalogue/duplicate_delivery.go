@@ -10,6 +10,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/mqchaos/mqchaos/harness/broker"
+	"github.com/mqchaos/mqchaos/harness/effect"
 	"github.com/mqchaos/mqchaos/harness/fault"
 	"github.com/mqchaos/mqchaos/harness/history"
 	"github.com/mqchaos/mqchaos/harness/report"
@@ -112,34 +113,66 @@ func duplicateDelivery() {
 		When("a unit is sent again as a new message, with a new event id and other contents", func() {
 			// The first message for a unit wins everywhere: a later one
 			// for the same id (a client's retry that built a new event,
-			// perhaps with another quantity) has no second effect.
-			run := func(ctx SpecContext, side string, opts ...stack.Option) report.Figures {
+			// perhaps with another quantity) has no second effect. run
+			// returns the units whose second message carried other
+			// contents.
+			run := func(ctx SpecContext, side string, opts ...stack.Option) (report.Figures, *stack.Stack, []string) {
 				input := amqpInput()
 				s := startStack(ctx, "resent-"+side, opts...)
 				h := &history.History{}
 				started := time.Now()
 				l := load("resent-"+side, units)
-				first, again := rng(), rand.New(rand.NewPCG(uint64(GinkgoRandomSeed())+1, 7))
+				in := sys.Inputs[input].AMQP
+				// Each unit's messages draw from a seed of their own, so
+				// that what a message carries can be rendered again.
+				draw := func(round int, u system.Unit) *rand.Rand {
+					return rand.New(rand.NewPCG(uint64(GinkgoRandomSeed())+uint64(round), uint64(u.Seq)))
+				}
 				By(fmt.Sprintf("publishing %d messages through %s, then each unit again in a new message", units, input))
-				for _, r := range []*rand.Rand{first, again} {
+				for round := range 2 {
 					for _, u := range l.Units() {
-						m, err := workload.Message(sys.Inputs[input].AMQP, u, r)
+						m, err := workload.Message(in, u, draw(round, u))
 						Expect(err).NotTo(HaveOccurred())
 						publish(ctx, s, h, input, u.ID, m)
 					}
 				}
+				var differ []string
+				for _, u := range l.Units() {
+					a, err := workload.Contents(in, u, draw(0, u))
+					Expect(err).NotTo(HaveOccurred())
+					b, err := workload.Contents(in, u, draw(1, u))
+					Expect(err).NotTo(HaveOccurred())
+					if a != b {
+						differ = append(differ, u.ID)
+					}
+				}
 				obs := settled(ctx, s, 1500*time.Millisecond, input)
-				return verdict(ctx, "resent as a new message", side, s, h, obs, started, []string{input})
+				f := verdict(ctx, "resent as a new message", side, s, h, obs, started, []string{input},
+					fmt.Sprintf("%d of %d sent again with other contents", len(differ), units))
+				return f, s, differ
 			}
 
 			It("holds with idempotency keyed by the unit's id", Label("safe"), func(ctx SpecContext) {
-				f := run(ctx, "safe")
+				f, s, differ := run(ctx, "safe")
 				expectHeld(f)
 				expectProcessed(f, units)
+				if sys.Conflicts == nil {
+					return
+				}
+				By("reading where " + sys.Conflicts.Service + " records conflicting duplicates")
+				Expect(differ).NotTo(BeEmpty(), "no unit was sent again with other contents")
+				var recorded effect.Observed
+				Eventually(ctx, func(g Gomega) {
+					var err error
+					recorded, err = effect.Read(ctx, s, *sys.Conflicts)
+					g.Expect(err).NotTo(HaveOccurred())
+					g.Expect(recorded.IDs).To(ConsistOf(differ), "each unit sent again with other contents is one conflict on record")
+				}).Should(Succeed())
+				GinkgoWriter.Printf("%d conflicts on record for %d units sent again with other contents\n", len(recorded.IDs), len(differ))
 			}, SpecTimeout(4*time.Minute))
 
 			It("is caught without idempotency (control no-idempotency)", Label("unsafe"), func(ctx SpecContext) {
-				f := run(ctx, "control: no-idempotency", control("no-idempotency"))
+				f, _, _ := run(ctx, "control: no-idempotency", control("no-idempotency"))
 				Expect(len(f.Duplicated())).To(BeNumerically(">=", units), "the control must report duplicated effects: %s", f)
 			}, SpecTimeout(4*time.Minute))
 		})
