@@ -175,11 +175,13 @@ func summary(r Report) {
 	for _, s := range skips {
 		fmt.Fprintf(os.Stdout, "skipped: %s\n", s)
 	}
+	var setup time.Duration // the longest of the parallel processes
 	for _, spec := range r.SpecReports {
 		if spec.LeafNodeType == types.NodeTypeSynchronizedBeforeSuite {
-			fmt.Fprintf(os.Stdout, "suite set-up (clean-up of earlier runs, image builds): %.1fs; each spec's own time is in its \"time\" entry\n", spec.RunTime.Seconds())
+			setup = max(setup, spec.RunTime)
 		}
 	}
+	fmt.Fprintf(os.Stdout, "suite set-up (clean-up of earlier runs, image builds): %.1fs; each spec's own time is in its \"time\" entry\n", setup.Seconds())
 	if sys != nil {
 		var missing []string
 		for _, c := range controlsAsked {
