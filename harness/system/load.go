@@ -332,8 +332,11 @@ func checkTemplate(text string, data any) error {
 }
 
 // Render executes a container-settings template over data.
-func Render(text string, data any) (string, error) {
-	t, err := template.New("").Option("missingkey=error").Parse(text)
+func Render(text string, data any) (string, error) { return render(text, data, nil) }
+
+// render executes text over data with funcs; a missing key is an error.
+func render(text string, data any, funcs template.FuncMap) (string, error) {
+	t, err := template.New("").Option("missingkey=error").Funcs(funcs).Parse(text)
 	if err != nil {
 		return "", err
 	}

@@ -2,7 +2,6 @@ package system
 
 import (
 	"math/rand/v2"
-	"strings"
 	"text/template"
 )
 
@@ -40,13 +39,5 @@ func UnitFuncs(rng *rand.Rand) template.FuncMap {
 
 // RenderUnit executes an input's template for u, drawing from rng.
 func RenderUnit(text string, u Unit, rng *rand.Rand) (string, error) {
-	t, err := template.New("").Option("missingkey=error").Funcs(UnitFuncs(rng)).Parse(text)
-	if err != nil {
-		return "", err
-	}
-	var b strings.Builder
-	if err := t.Execute(&b, u); err != nil {
-		return "", err
-	}
-	return b.String(), nil
+	return render(text, u, UnitFuncs(rng))
 }
