@@ -1,0 +1,47 @@
+package history
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+)
+
+// WriteJSONL writes h's operations to w as JSON Lines, one Op per line in
+// invocation order: enough to judge the run again offline or to draw its
+// report. It takes a snapshot, so it is safe while operations are still
+// being recorded (those recorded later are not written).
+func (h *History) WriteJSONL(w io.Writer) error {
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw) // Encode ends every value with a newline
+	for i, op := range h.Ops() {
+		if err := enc.Encode(op); err != nil {
+			return fmt.Errorf("write op %d: %w", i, err)
+		}
+	}
+	return bw.Flush()
+}
+
+// ReadJSONL reads a history written by WriteJSONL. Blank lines are
+// skipped; a line that is not an Op is an error naming its line number.
+func ReadJSONL(r io.Reader) (*History, error) {
+	h := &History{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64*1024), 16*1024*1024) // a Detail may hold an error body
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Bytes()
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		var op Op
+		if err := json.Unmarshal(line, &op); err != nil {
+			return nil, fmt.Errorf("read history line %d: %w", n, err)
+		}
+		h.ops = append(h.ops, op)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read history: %w", err)
+	}
+	return h, nil
+}

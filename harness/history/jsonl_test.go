@@ -1,0 +1,50 @@
+package history
+
+import (
+	"bytes"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestJSONLRoundTrip(t *testing.T) {
+	t0 := time.Date(2026, 11, 24, 3, 0, 0, 123456789, time.UTC)
+	want := []Op{
+		{Kind: "order_http", ID: "o-0001", Outcome: OK, Invoked: t0, Completed: t0.Add(12 * time.Millisecond)},
+		{Kind: KindFault, ID: "kill inventory-1", Outcome: OK, Detail: "injected", Invoked: t0.Add(time.Second), Completed: t0.Add(time.Second)},
+		{Kind: "order_http", ID: "o-0002", Outcome: Info, Detail: "timeout:\n\"no answer\"", Invoked: t0.Add(2 * time.Second), Completed: t0.Add(3 * time.Second)},
+		{Kind: "order_http", ID: "", Outcome: Pending, Invoked: t0.Add(4 * time.Second)}, // never completed
+		{Kind: "order_amqp", ID: "o-0003", Outcome: Fail, Detail: "nack", Invoked: t0.Add(5 * time.Second), Completed: t0.Add(5 * time.Second)},
+	}
+	h := &History{ops: want}
+
+	var buf bytes.Buffer
+	if err := h.WriteJSONL(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Count(buf.String(), "\n"); lines != len(want) {
+		t.Fatalf("%d lines, want one per op (%d):\n%s", lines, len(want), buf.String())
+	}
+	if strings.Contains(buf.String(), `"completed":"0001`) {
+		t.Errorf("a pending op's zero completion time was written:\n%s", buf.String())
+	}
+
+	got, err := ReadJSONL(strings.NewReader(buf.String() + "\n\n")) // trailing blank lines are fine
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Ops(), want) {
+		t.Errorf("round trip changed the history:\n got %+v\nwant %+v", got.Ops(), want)
+	}
+	if ids := got.IDs("order_http", OK); !reflect.DeepEqual(ids, []string{"o-0001"}) {
+		t.Errorf("IDs of the read history = %v", ids)
+	}
+}
+
+func TestReadJSONLNamesTheBadLine(t *testing.T) {
+	_, err := ReadJSONL(strings.NewReader(`{"kind":"a","id":"1","outcome":"ok","invoked":"2026-11-24T03:00:00Z"}` + "\nnot json\n"))
+	if err == nil || !strings.Contains(err.Error(), "line 2") {
+		t.Fatalf("err = %v, want one naming line 2", err)
+	}
+}
