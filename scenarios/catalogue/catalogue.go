@@ -124,6 +124,7 @@ func Scenarios() bool {
 	dependencyOutage()
 	longOutage()
 	publisherCrash()
+	soak()
 	return true
 }
 
@@ -209,11 +210,15 @@ func rng() *rand.Rand {
 }
 
 // load is a run of n units with ids prefix-0001..., seeded by the spec;
-// the prefix is made of letters, digits and dashes ("backlog-control:
-// transient-queues" becomes "backlog-control-transient-queues").
+// the prefix is slugged.
 func load(prefix string, n int) workload.Load {
-	prefix = strings.Trim(notSlug.ReplaceAllString(strings.ToLower(prefix), "-"), "-")
-	return workload.Load{Prefix: prefix, Count: n, Seed: uint64(GinkgoRandomSeed())}
+	return workload.Load{Prefix: slug(prefix), Count: n, Seed: uint64(GinkgoRandomSeed())}
+}
+
+// slug is s in letters, digits and dashes ("backlog-control:
+// transient-queues" becomes "backlog-control-transient-queues").
+func slug(s string) string {
+	return strings.Trim(notSlug.ReplaceAllString(strings.ToLower(s), "-"), "-")
 }
 
 var notSlug = regexp.MustCompile(`[^a-z0-9]+`)

@@ -1,0 +1,182 @@
+// Package nemesis draws a schedule of faults from a seed and runs it
+// against a stack: one fault at a time, each held for a while and healed
+// before the next, everything healed at the end. The same seed, duration
+// and options give the same schedule, so a failed run can be replayed.
+package nemesis
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/mqchaos/mqchaos/harness/fault"
+	"github.com/mqchaos/mqchaos/harness/history"
+	"github.com/mqchaos/mqchaos/harness/stack"
+)
+
+// Kinds of fault the nemesis draws from.
+const (
+	KillReplica       = "kill-replica"       // SIGKILL a service replica, start it again
+	StopReplica       = "stop-replica"       // stop a replica gracefully, start it again
+	PauseReplica      = "pause-replica"      // freeze a replica, unfreeze it
+	DisconnectReplica = "disconnect-replica" // cut a replica off the network, reconnect it
+	RestartBroker     = "restart-broker"     // restart RabbitMQ
+	PauseDatabase     = "pause-database"     // freeze PostgreSQL, unfreeze it
+	KillDatabase      = "kill-database"      // SIGKILL PostgreSQL, start it again
+)
+
+// Options set the mix and intensity of a schedule.
+type Options struct {
+	// Mix weighs the kinds (default: every kind the stack can take, weight
+	// 1 each; a weight of 0 leaves a kind out).
+	Mix map[string]int
+	// Gap is the mean quiet time between two faults (default 15 s); the
+	// gaps are drawn from 0.5 to 1.5 times it.
+	Gap time.Duration
+	// Hold is the longest a fault is held (default 8 s); holds are drawn
+	// from a quarter of it to all of it.
+	Hold time.Duration
+}
+
+// Step is one fault of a schedule.
+type Step struct {
+	At     time.Duration // after the start of the schedule
+	Kind   string
+	Target string // a service ("inventory"), or "rabbitmq" or "postgres"
+	Hold   time.Duration
+}
+
+func (s Step) String() string {
+	return fmt.Sprintf("+%6.1fs %-18s %-14s hold %.1fs", s.At.Seconds(), s.Kind, s.Target, s.Hold.Seconds())
+}
+
+// Plan draws a schedule of faults for d from seed over services (the
+// targets of the replica faults). Without a database, the database kinds
+// are left out. Every fault ends, healed, before d.
+func Plan(seed uint64, d time.Duration, services []string, database bool, o Options) []Step {
+	if o.Gap <= 0 {
+		o.Gap = 15 * time.Second
+	}
+	if o.Hold <= 0 {
+		o.Hold = 8 * time.Second
+	}
+	var kinds []string
+	for _, k := range []string{KillReplica, StopReplica, PauseReplica, DisconnectReplica, RestartBroker, PauseDatabase, KillDatabase} {
+		w, set := o.Mix[k]
+		if o.Mix == nil {
+			w, set = 1, true
+		}
+		if !set || w <= 0 || (!database && strings.HasSuffix(k, "-database")) {
+			continue
+		}
+		for range w {
+			kinds = append(kinds, k)
+		}
+	}
+	if len(kinds) == 0 || len(services) == 0 {
+		return nil
+	}
+	services = slices.Clone(services)
+	slices.Sort(services)
+	rng := rand.New(rand.NewPCG(seed, 0x6e656d65736973))
+	var steps []Step
+	at := time.Duration(0)
+	for {
+		at += time.Duration(float64(o.Gap) * (0.5 + rng.Float64()))
+		hold := time.Duration(float64(o.Hold) * (0.25 + 0.75*rng.Float64())).Round(100 * time.Millisecond)
+		kind := kinds[rng.IntN(len(kinds))]
+		target := services[rng.IntN(len(services))]
+		switch kind {
+		case RestartBroker:
+			target = "rabbitmq"
+		case PauseDatabase, KillDatabase:
+			target = "postgres"
+		}
+		if at+hold > d {
+			return steps
+		}
+		steps = append(steps, Step{At: at.Round(100 * time.Millisecond), Kind: kind, Target: target, Hold: hold})
+		at += hold
+	}
+}
+
+// Run runs steps against s from now, recording each injection and heal
+// in h, and waits after each heal until what it broke is ready again. It
+// returns when the schedule is done, every fault healed, or at the first
+// error (the fault in hand healed first).
+func Run(ctx context.Context, s *stack.Stack, h *history.History, steps []Step) error {
+	start := time.Now()
+	for _, st := range steps {
+		if err := fault.Hold(ctx, time.Until(start.Add(st.At))); err != nil {
+			return err
+		}
+		f, ready, err := build(s, st)
+		if err != nil {
+			return err
+		}
+		if err := fault.Inject(ctx, h, f); err != nil {
+			return fmt.Errorf("nemesis %s: %w", st, err)
+		}
+		held := fault.Hold(ctx, st.Hold)
+		if err := fault.Heal(context.WithoutCancel(ctx), h, f); err != nil {
+			return fmt.Errorf("nemesis %s: %w", st, err)
+		}
+		if held != nil {
+			return held
+		}
+		if err := ready(ctx); err != nil {
+			return fmt.Errorf("nemesis %s: not ready after the heal: %w", st, err)
+		}
+	}
+	return nil
+}
+
+// build turns a step into its fault and the wait for recovery after it.
+func build(s *stack.Stack, st Step) (fault.Fault, func(context.Context) error, error) {
+	d := s.Docker()
+	switch st.Kind {
+	case RestartBroker:
+		return fault.Restart(d, s.Infra.BrokerTarget(), 10*time.Second), s.Infra.WaitBroker, nil
+	case PauseDatabase:
+		return fault.Pause(d, s.Infra.DatabaseTarget()), s.Infra.WaitDatabase, nil
+	case KillDatabase:
+		return fault.Kill(d, s.Infra.DatabaseTarget()), s.Infra.WaitDatabase, nil
+	}
+	rs := s.Replicas(st.Target)
+	if len(rs) == 0 {
+		return nil, nil, fmt.Errorf("nemesis %s: no replica of %s", st, st.Target)
+	}
+	r := rs[0]
+	ready := func(ctx context.Context) error { return poll(ctx, r.Ready) }
+	switch st.Kind {
+	case KillReplica:
+		return fault.Kill(d, r.Target()), ready, nil
+	case StopReplica:
+		return fault.Stop(d, r.Target(), 5*time.Second), ready, nil
+	case PauseReplica:
+		return fault.Pause(d, r.Target()), ready, nil
+	case DisconnectReplica:
+		return fault.Disconnect(d, r.Target()), ready, nil
+	}
+	return nil, nil, fmt.Errorf("nemesis: unknown fault kind %q", st.Kind)
+}
+
+// poll calls check every 200 ms until it succeeds or 2 minutes pass.
+func poll(ctx context.Context, check func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	for {
+		err := check(ctx)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (last: %v)", ctx.Err(), err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}

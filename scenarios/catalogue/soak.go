@@ -1,0 +1,170 @@
+package catalogue
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/mqchaos/mqchaos/harness/broker"
+	"github.com/mqchaos/mqchaos/harness/history"
+	"github.com/mqchaos/mqchaos/harness/nemesis"
+	"github.com/mqchaos/mqchaos/harness/stack"
+	"github.com/mqchaos/mqchaos/harness/system"
+	"github.com/mqchaos/mqchaos/harness/workload"
+)
+
+// SoakConfig is a soak run: how long, from which seed, against which
+// control. Read from MQCHAOS_SOAK_DURATION (a Go duration; unset: the soak
+// is skipped), MQCHAOS_SOAK_SEED (default: the suite's random seed),
+// MQCHAOS_SOAK_CONTROL (a control of the system, optional) and
+// MQCHAOS_SOAK_RATE (units per second per input, default 5).
+type SoakConfig struct {
+	Duration time.Duration
+	Seed     uint64
+	Control  string
+	Rate     float64
+}
+
+// SoakFromEnv reads a SoakConfig from getenv, every error joined.
+func SoakFromEnv(getenv func(string) string, defaultSeed uint64) (SoakConfig, error) {
+	c := SoakConfig{Seed: defaultSeed, Control: getenv("MQCHAOS_SOAK_CONTROL"), Rate: 5}
+	var errs []error
+	if v := getenv("MQCHAOS_SOAK_DURATION"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 30*time.Second {
+			errs = append(errs, fmt.Errorf("MQCHAOS_SOAK_DURATION %q: want a duration of 30s or more", v))
+		}
+		c.Duration = d
+	}
+	if v := getenv("MQCHAOS_SOAK_SEED"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("MQCHAOS_SOAK_SEED %q: want an unsigned integer", v))
+		}
+		c.Seed = n
+	}
+	if v := getenv("MQCHAOS_SOAK_RATE"); v != "" {
+		r, err := strconv.ParseFloat(v, 64)
+		if err != nil || r <= 0 {
+			errs = append(errs, fmt.Errorf("MQCHAOS_SOAK_RATE %q: want units per second, more than 0", v))
+		}
+		c.Rate = r
+	}
+	return c, errors.Join(errs...)
+}
+
+func soak() {
+	Describe("Soak: a long mixed load under a seeded random schedule of faults loses and duplicates nothing", Label("soak", "guarantee:no-loss", "guarantee:exactly-once-effect"), func() {
+		// Every input sends units for the whole run (a tenth of the AMQP
+		// units twice, and a poison message every 20 s) while the nemesis
+		// breaks one thing at a time: replicas killed, stopped, paused or
+		// cut off, the broker restarted, the database paused or killed.
+		// After the last heal the system settles, and every effect of every
+		// input is judged. The same seed gives the same schedule and load:
+		// a failure prints the command that replays it.
+		It("holds under the nemesis", func(ctx SpecContext) {
+			c, err := SoakFromEnv(os.Getenv, uint64(GinkgoRandomSeed()))
+			Expect(err).NotTo(HaveOccurred())
+			if c.Duration == 0 {
+				Skip("soak: set MQCHAOS_SOAK_DURATION, or run `make soak SEED=... DURATION=10m`")
+			}
+			side := "safe"
+			var opts []stack.Option
+			if c.Control != "" {
+				side = "control: " + c.Control
+				opts = append(opts, control(c.Control))
+			}
+			replay := fmt.Sprintf("make soak SEED=%d DURATION=%s SYSTEM=%s", c.Seed, c.Duration, sys.Dir+"/system.yaml")
+			if c.Control != "" {
+				replay += " CONTROL=" + c.Control
+			}
+			steps := nemesis.Plan(c.Seed, c.Duration, sys.ServiceNames(), sys.HasDatabase(), nemesis.Options{})
+			schedule := make([]string, len(steps))
+			for i, st := range steps {
+				schedule[i] = st.String()
+			}
+			path := filepath.Join(reports, fmt.Sprintf("soak-%d-schedule.txt", c.Seed))
+			Expect(os.MkdirAll(reports, 0o755)).To(Succeed())
+			Expect(os.WriteFile(path, []byte(strings.Join(schedule, "\n")+"\n"), 0o644)).To(Succeed())
+			AddReportEntry("schedule", fmt.Sprintf("seed %d, %d faults over %s (%s):\n%s", c.Seed, len(steps), c.Duration, path, strings.Join(schedule, "\n")))
+
+			s := startIsolatedStack(ctx, "soak", opts...)
+			h := &history.History{}
+			started := time.Now()
+			inputs := append(sys.InputNames("http"), sys.InputNames("amqp")...)
+			By(fmt.Sprintf("sending %.0f units per second through each of %s for %s, under %d faults", c.Rate, strings.Join(inputs, ", "), c.Duration, len(steps)))
+			var wg sync.WaitGroup
+			for i, in := range inputs {
+				l := workload.Load{Prefix: "soak-" + slug(in), Count: int(c.Rate * c.Duration.Seconds()), Rate: c.Rate, Concurrency: 4, Seed: c.Seed + uint64(i)}
+				wg.Go(func() {
+					defer GinkgoRecover()
+					Expect(workload.Run(ctx, s, h, in, l)).To(Succeed())
+				})
+				if sys.Inputs[in].AMQP == nil {
+					continue
+				}
+				var again []system.Unit
+				for j, u := range l.Units() {
+					if j%10 == 0 {
+						again = append(again, u)
+					}
+				}
+				dup := l
+				dup.Rate, dup.Concurrency = c.Rate/10, 1
+				wg.Go(func() {
+					defer GinkgoRecover()
+					Expect(workload.RunUnits(ctx, s, h, in, dup, again)).To(Succeed())
+				})
+			}
+			poisoned := 0
+			if amqp := sys.InputNames("amqp"); len(amqp) > 0 {
+				poison, err := workload.PoisonMessages(sys.Inputs[amqp[0]].AMQP, "soak-poison", rng())
+				Expect(err).NotTo(HaveOccurred())
+				stop := make(chan struct{})
+				defer close(stop)
+				wg.Go(func() {
+					tick := time.NewTicker(20 * time.Second)
+					defer tick.Stop()
+					for i := 0; time.Since(started) < c.Duration; i++ {
+						select {
+						case <-tick.C:
+						case <-stop:
+							return
+						case <-ctx.Done():
+							return
+						}
+						u, err := s.AMQPURL(ctx)
+						if err == nil && broker.PublishOnce(ctx, u, poison[i%len(poison)].Message) == nil {
+							poisoned++
+						}
+					}
+				})
+			}
+			Expect(nemesis.Run(ctx, s, h, steps)).To(Succeed(), "replay: %s", replay)
+			By("the schedule is done and healed; waiting for the load to finish")
+			wg.Wait()
+			for _, name := range sys.ServiceNames() {
+				for _, r := range s.Replicas(name) {
+					Eventually(ctx, r.Ready).Should(Succeed(), "%s is not ready after the soak", r.Name)
+				}
+			}
+			obs := settled(ctx, s, 3*time.Second, inputs...)
+			f := verdict(ctx, "soak", side, s, h, obs, started, inputs,
+				fmt.Sprintf("seed %d, %s, %d faults, %d poison messages sent; replay: %s", c.Seed, c.Duration, len(steps), poisoned, replay))
+			if c.Control != "" {
+				Expect(len(f.Lost())+len(f.Duplicated())+len(f.Unexpected())).To(BeNumerically(">", 0), "the control must report a violation: %s", f)
+				return
+			}
+			Expect(f.Held()).To(BeTrue(), "%s\nreplay: %s", f, replay)
+			expectHeld(f)
+		}, SpecTimeout(3*time.Hour))
+	})
+}
