@@ -30,6 +30,9 @@ type Figures struct {
 	Phases map[string]float64 `json:"phases,omitempty"`
 	Note   string             `json:"note,omitempty"` // e.g. drain rate
 	Checks []checker.Result   `json:"checks"`         // one per effect
+	// History is the file the run's history was written to (JSON Lines,
+	// see history.ReadJSONL), relative to the reports directory.
+	History string `json:"history,omitempty"`
 }
 
 // Held reports whether no check found anything lost, duplicated or

@@ -1,0 +1,57 @@
+package report
+
+import (
+	"bytes"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func TestWriteHTMLIsSelfContainedAndLinked(t *testing.T) {
+	runs := append(sampleRuns(), Run{Figures: Figures{Scenario: "fanout", Side: "safe", System: "reference"}}) // a run without history
+	var b bytes.Buffer
+	if err := WriteHTML(&b, runs); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+
+	// Nothing loaded from elsewhere.
+	for _, re := range []string{`<script`, `<link`, `src=`, `@import`, `url\(`} {
+		if regexp.MustCompile(re).MatchString(page) {
+			t.Errorf("the page refers outside itself (%s)", re)
+		}
+	}
+	if n := strings.Count(page, "<svg"); n != 2 {
+		t.Errorf("%d chart figures, want one for each run with a history (2)", n)
+	}
+	// Every link lands on an element of the page, and the violations
+	// link to their operations.
+	ids := map[string]bool{}
+	for _, m := range regexp.MustCompile(` id="([^"]+)"`).FindAllStringSubmatch(page, -1) {
+		if ids[m[1]] {
+			t.Errorf("id %q twice", m[1])
+		}
+		ids[m[1]] = true
+	}
+	links := regexp.MustCompile(`href="#([^"]+)"`).FindAllStringSubmatch(page, -1)
+	var toOps int
+	for _, m := range links {
+		if !ids[m[1]] {
+			t.Errorf("link to #%s, which is not on the page", m[1])
+		}
+		if strings.Contains(m[1], "-op-") {
+			toOps++
+		}
+	}
+	if toOps < 10 {
+		t.Errorf("%d links to operations, want the control's lost and duplicated examples", toOps)
+	}
+	for _, want := range []string{
+		`id="run-broker-restart-safe"`, `id="run-broker-restart-control-transient-queues"`, `id="run-fanout-safe"`,
+		"transient-queues: violated", "as it must", "restart rabbitmq", "No history was recorded",
+	} {
+		if !strings.Contains(page, want) && !strings.Contains(page, strings.ReplaceAll(want, `"`, "&#34;")) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+}

@@ -1,0 +1,252 @@
+package report
+
+import (
+	"math"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/mqchaos/mqchaos/harness/history"
+)
+
+// This file holds the pure parts of the HTML report: a run's time span,
+// its fault intervals, its operations bucketed over time with their
+// latency percentiles, and the suite's control matrix.
+
+// Slug makes s a name for a file or an HTML anchor: lower-case letters,
+// digits and dashes ("control: no-outbox" becomes "control-no-outbox").
+func Slug(s string) string {
+	s = strings.Trim(notSlug.ReplaceAllString(strings.ToLower(s), "-"), "-")
+	if s == "" {
+		return "x"
+	}
+	return s
+}
+
+var notSlug = regexp.MustCompile(`[^a-z0-9]+`)
+
+// span is when a run's history began and ended: the first invocation and
+// the last invocation or completion.
+func span(ops []history.Op) (start, end time.Time) {
+	for _, op := range ops {
+		if start.IsZero() || op.Invoked.Before(start) {
+			start = op.Invoked
+		}
+		end = later(end, op.Invoked)
+		end = later(end, op.Completed)
+	}
+	return start, end
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// Band is a fault on the timeline, relative to the run's start. A fault
+// injected and healed is an interval; one injected and never healed lasts
+// to the end of the run; an event that opens no interval (a process that
+// exited, a replay interrupted) is an instant, From == To.
+type Band struct {
+	Name, Detail string
+	From, To     time.Duration
+}
+
+// Instant reports whether b is a moment rather than an interval.
+func (b Band) Instant() bool { return b.From == b.To }
+
+// Length is how long the fault lasted.
+func (b Band) Length() time.Duration { return b.To - b.From }
+
+// faultBands pairs the fault events of ops: "injected" with the next
+// "healed" of the same fault, "exited" with the next "restarted". An
+// "exited" never followed by "restarted" is an instant; an "injected"
+// never healed lasts until end.
+func faultBands(ops []history.Op, start, end time.Time) []Band {
+	var bands []Band
+	open := map[string]int{} // fault name → index of its open band
+	for _, op := range ops {
+		if op.Kind != history.KindFault {
+			continue
+		}
+		at := op.Invoked.Sub(start)
+		switch op.Detail {
+		case "injected", "exited":
+			open[op.ID] = len(bands)
+			bands = append(bands, Band{Name: op.ID, Detail: op.Detail, From: at, To: -1})
+		case "healed", "restarted":
+			if i, ok := open[op.ID]; ok {
+				bands[i].To = at
+				bands[i].Detail += ", " + op.Detail
+				delete(open, op.ID)
+				continue
+			}
+			bands = append(bands, Band{Name: op.ID, Detail: op.Detail, From: at, To: at})
+		default:
+			bands = append(bands, Band{Name: op.ID, Detail: op.Detail, From: at, To: at})
+		}
+	}
+	for _, i := range open {
+		if bands[i].Detail == "exited" {
+			bands[i].To = bands[i].From
+		} else {
+			bands[i].To = end.Sub(start)
+			bands[i].Detail += ", never healed"
+		}
+	}
+	return bands
+}
+
+// bucketWidth is a round width (1, 2 or 5 times a power of ten, at
+// least 10 ms) that cuts d into about n buckets.
+func bucketWidth(d time.Duration, n int) time.Duration {
+	if n < 1 {
+		n = 1
+	}
+	raw := d.Seconds() / float64(n)
+	if raw <= 0.01 {
+		return 10 * time.Millisecond
+	}
+	pow := math.Pow(10, math.Floor(math.Log10(raw)))
+	for _, m := range []float64{1, 2, 5, 10} {
+		if m*pow >= raw {
+			return time.Duration(m * pow * float64(time.Second)).Round(time.Millisecond)
+		}
+	}
+	return time.Duration(10 * pow * float64(time.Second))
+}
+
+// Bucket is one slice of a run's time: operations started in it by how
+// they ended, operations completed in it by input, and the latency of
+// those completed.
+type Bucket struct {
+	From time.Duration // since the run's start
+	// Started in this bucket, by final outcome. An operation that never
+	// completed counts as unknown.
+	Accepted, Failed, Unknown int
+	// Completed in this bucket, by input (kind).
+	Completed map[string]int
+	// Latency percentiles (Completed − Invoked) of the operations
+	// completed in this bucket; zero when none was.
+	P50, P99  time.Duration
+	latencies []time.Duration
+}
+
+// bucketize slices the work operations of ops (faults left out) into n
+// buckets of width from start; an operation past the last bucket falls
+// into the last.
+func bucketize(ops []history.Op, start time.Time, width time.Duration, n int) []Bucket {
+	bs := make([]Bucket, n)
+	for i := range bs {
+		bs[i].From = time.Duration(i) * width
+		bs[i].Completed = map[string]int{}
+	}
+	at := func(t time.Time) int { return min(max(int(t.Sub(start)/width), 0), n-1) }
+	for _, op := range ops {
+		if op.Kind == history.KindFault {
+			continue
+		}
+		b := &bs[at(op.Invoked)]
+		switch op.Outcome {
+		case history.OK:
+			b.Accepted++
+		case history.Fail:
+			b.Failed++
+		default:
+			b.Unknown++
+		}
+		if op.Completed.IsZero() || op.Outcome == history.Pending {
+			continue
+		}
+		c := &bs[at(op.Completed)]
+		c.Completed[op.Kind]++
+		c.latencies = append(c.latencies, op.Completed.Sub(op.Invoked))
+	}
+	for i := range bs {
+		slices.Sort(bs[i].latencies)
+		bs[i].P50 = percentile(bs[i].latencies, 50)
+		bs[i].P99 = percentile(bs[i].latencies, 99)
+	}
+	return bs
+}
+
+// percentile is the nearest-rank p-th percentile of sorted (ascending),
+// or zero for none.
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	rank := int(math.Ceil(p / 100 * float64(len(sorted))))
+	return sorted[min(max(rank, 1), len(sorted))-1]
+}
+
+// inputs is the work kinds of ops, in order of first appearance.
+func inputs(ops []history.Op) []string {
+	var out []string
+	for _, op := range ops {
+		if op.Kind != history.KindFault && !slices.Contains(out, op.Kind) {
+			out = append(out, op.Kind)
+		}
+	}
+	return out
+}
+
+// MatrixRow is one scenario of the control matrix: its safe runs, its
+// controls' runs, and any other side (such as "replayed").
+type MatrixRow struct {
+	Scenario              string
+	Safe, Controls, Other []MatrixCell
+}
+
+// MatrixCell is one run's verdict in the matrix.
+type MatrixCell struct {
+	Side    string // "safe", the control's name, or the side as written
+	Anchor  string // the run's section in the report
+	Judged  bool   // some effect was checked
+	Held    bool
+	Control bool
+}
+
+// Expected reports whether the verdict is the one the side must give: a
+// control must be caught (violated), every other side must hold.
+func (c MatrixCell) Expected() bool { return c.Judged && c.Held != c.Control }
+
+// Verdict is "held", "violated" or "not judged".
+func (c MatrixCell) Verdict() string {
+	switch {
+	case !c.Judged:
+		return "not judged"
+	case c.Held:
+		return "held"
+	}
+	return "violated"
+}
+
+// buildMatrix groups figs by scenario, in order of first appearance;
+// anchors[i] is the section of figs[i].
+func buildMatrix(figs []Figures, anchors []string) []MatrixRow {
+	var rows []MatrixRow
+	index := map[string]int{}
+	for i, f := range figs {
+		r, ok := index[f.Scenario]
+		if !ok {
+			r = len(rows)
+			index[f.Scenario] = r
+			rows = append(rows, MatrixRow{Scenario: f.Scenario})
+		}
+		c := MatrixCell{Side: f.Side, Anchor: anchors[i], Judged: len(f.Checks) > 0, Held: f.Held()}
+		switch name, isControl := strings.CutPrefix(f.Side, "control: "); {
+		case f.Side == "safe":
+			rows[r].Safe = append(rows[r].Safe, c)
+		case isControl:
+			c.Side, c.Control = name, true
+			rows[r].Controls = append(rows[r].Controls, c)
+		default:
+			rows[r].Other = append(rows[r].Other, c)
+		}
+	}
+	return rows
+}
