@@ -201,6 +201,7 @@ func summary(r Report) {
 	if err := reporters.GenerateJUnitReportWithConfig(r, filepath.Join(reports, "scenarios-junit.xml"), reporters.JunitReportConfig{OmitTimelinesForSpecState: types.SpecStatePassed}); err != nil {
 		fmt.Fprintln(os.Stderr, "write junit:", err)
 	}
+	writeHTMLReport(all)
 }
 
 // rng is this spec's seeded randomness (ginkgo --seed reproduces it).
@@ -437,6 +438,7 @@ func verdict(ctx context.Context, scenario, side string, s *stack.Stack, h *hist
 	}
 	phases.check += time.Since(began)
 	f.Phases = phases.record()
+	f.History = saveHistory(h, scenario, side)
 	AddReportEntry(figuresEntry, f, ReportEntryVisibilityFailureOrVerbose)
 	GinkgoWriter.Println(f.String())
 	return f
