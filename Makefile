@@ -167,3 +167,11 @@ dlq-replay:
 .PHONY: toxiproxy-image
 toxiproxy-image:
 	deploy/toxiproxy/build.sh $(if $(filter 1,$(FORCE)),-force)
+
+# Draw the HTML report again, offline, from figures.json and the run
+# histories a suite left in reports/. REPORTS lists reports directories to
+# merge into one page (comma-separated: local runs, CI shards' artifacts).
+REPORTS ?= reports
+.PHONY: report
+report:
+	go run ./harness/cmd/mqchaos-report -in '$(REPORTS)' -out reports/report.html
