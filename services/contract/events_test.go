@@ -99,12 +99,16 @@ func TestInvalidMessagesArePermanent(t *testing.T) {
 	for name, tc := range badEvents {
 		t.Run(name, func(t *testing.T) {
 			_, _, err := decodeOrderDelivery(tc.contentType, tc.contentEncoding, tc.body)
-			if !errors.Is(err, ErrInvalid) {
-				t.Fatalf("error %v does not wrap ErrInvalid", err)
+			_, _, onePass := DecodeOrderPlacedDelivery(tc.contentType, tc.contentEncoding, tc.body)
+			for _, err := range []error{err, onePass} {
+				if !errors.Is(err, ErrInvalid) {
+					t.Fatalf("error %v does not wrap ErrInvalid", err)
+				}
+				if !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("error %q lacks %q", err, tc.want)
+				}
 			}
-			if !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("error %q lacks %q", err, tc.want)
-			}
+			checkOnePass(t, tc.contentType, tc.contentEncoding, tc.body)
 		})
 	}
 }
@@ -159,6 +163,9 @@ func TestPublishedEventsPass(t *testing.T) {
 	body := []byte(`{"data":{"quantity":1,"item":"widget-a","order_id":"o-1"},"occurred_at":"2026-01-01T00:00:00.123456789Z","type":"OrderPlaced","event_id":"e-1"}`)
 	if _, _, err := decodeOrderDelivery("application/json", "", body); err != nil {
 		t.Errorf("map-built event: %v", err)
+	}
+	if _, o, err := DecodeOrderPlacedDelivery("application/json", "", body); err != nil || o != (OrderPlaced{OrderID: "o-1", Item: "widget-a", Quantity: 1}) {
+		t.Errorf("map-built event, one pass: %+v, %v", o, err)
 	}
 }
 

@@ -42,7 +42,44 @@ func FuzzDecodeDelivery(f *testing.F) {
 		if err != nil && (!errors.Is(err, ErrInvalid) || Reason(err) == "") {
 			t.Fatalf("refusal %q does not wrap ErrInvalid with a reason", err)
 		}
+		checkOnePass(t, contentType, contentEncoding, body)
 	})
+}
+
+// checkOnePass holds the one-pass decoders the consumers call to the
+// two-pass reference (DecodeDelivery, then the data's decoder): they
+// accept the same messages with the same values and refuse the same ones,
+// each refusal wrapping ErrInvalid with a reason.
+func checkOnePass(t *testing.T, contentType, contentEncoding string, body []byte) {
+	t.Helper()
+	agree := func(name string, refErr, err error, same bool) {
+		t.Helper()
+		if (refErr == nil) != (err == nil) || refErr == nil && !same {
+			t.Fatalf("%s: one pass says %v, two passes %v", name, err, refErr)
+		}
+		if err != nil && (!errors.Is(err, ErrInvalid) || Reason(err) == "") {
+			t.Fatalf("%s: refusal %q does not wrap ErrInvalid with a reason", name, err)
+		}
+	}
+	refEnv, refErr := DecodeDelivery(contentType, contentEncoding, body, TypeOrderPlaced)
+	var refO OrderPlaced
+	if refErr == nil {
+		refO, refErr = DecodeOrderPlaced(refEnv)
+	}
+	env, o, err := DecodeOrderPlacedDelivery(contentType, contentEncoding, body)
+	agree("OrderPlaced", refErr, err, o == refO && sameEnvelope(env, refEnv))
+
+	refEnv, refErr = DecodeDelivery(contentType, contentEncoding, body, TypeInventoryReserved, TypeInventoryFailed)
+	var refR InventoryResult
+	if refErr == nil {
+		refR, refErr = DecodeInventoryResult(refEnv)
+	}
+	env, r, err := DecodeInventoryResultDelivery(contentType, contentEncoding, body)
+	agree("InventoryResult", refErr, err, r == refR && sameEnvelope(env, refEnv))
+}
+
+func sameEnvelope(a, b Envelope) bool {
+	return a.EventID == b.EventID && a.Type == b.Type && a.OccurredAt.Equal(b.OccurredAt) && string(a.Data) == string(b.Data)
 }
 
 // checkEnvelope: the accepted envelope is what a lenient decoder reads

@@ -71,12 +71,7 @@ func (c *consumer) onOrderPlaced(ctx context.Context, ds []amqp.Delivery) []erro
 	idem := c.rt.Idem
 	var orders []*order
 	for i, d := range ds {
-		env, err := contract.DecodeDelivery(d.ContentType, d.ContentEncoding, d.Body, contract.TypeOrderPlaced)
-		if err != nil {
-			errs[i] = err
-			continue
-		}
-		o, err := contract.DecodeOrderPlaced(env)
+		env, o, err := contract.DecodeOrderPlacedDelivery(d.ContentType, d.ContentEncoding, d.Body)
 		if err != nil {
 			errs[i] = err
 			continue

@@ -77,22 +77,17 @@ func (n note) key() string { return n.kind + "/" + n.orderID }
 
 func (s *service) onOrderPlaced(ctx context.Context, ds []amqp.Delivery) []error {
 	return s.record(ctx, ds, func(d amqp.Delivery) (note, error) {
-		env, err := contract.DecodeDelivery(d.ContentType, d.ContentEncoding, d.Body, contract.TypeOrderPlaced)
-		if err != nil {
-			return note{}, err
-		}
-		o, err := contract.DecodeOrderPlaced(env)
+		env, o, err := contract.DecodeOrderPlacedDelivery(d.ContentType, d.ContentEncoding, d.Body)
 		return note{eventID: env.EventID, orderID: o.OrderID, kind: KindReceived}, err
 	})
 }
 
 func (s *service) onInventoryResult(ctx context.Context, ds []amqp.Delivery) []error {
 	return s.record(ctx, ds, func(d amqp.Delivery) (note, error) {
-		env, err := contract.DecodeDelivery(d.ContentType, d.ContentEncoding, d.Body, contract.TypeInventoryReserved, contract.TypeInventoryFailed)
+		env, r, err := contract.DecodeInventoryResultDelivery(d.ContentType, d.ContentEncoding, d.Body)
 		if err != nil {
 			return note{}, err
 		}
-		r, err := contract.DecodeInventoryResult(env)
 		kind := KindConfirmed
 		if env.Type == contract.TypeInventoryFailed {
 			kind = KindRejected

@@ -29,12 +29,7 @@ func (c *consumer) onInventoryResult(ctx context.Context, ds []amqp.Delivery) []
 		ids, statuses, whys []string
 	)
 	for i, d := range ds {
-		env, err := contract.DecodeDelivery(d.ContentType, d.ContentEncoding, d.Body, contract.TypeInventoryReserved, contract.TypeInventoryFailed)
-		if err != nil {
-			errs[i] = err
-			continue
-		}
-		r, err := contract.DecodeInventoryResult(env)
+		env, r, err := contract.DecodeInventoryResultDelivery(d.ContentType, d.ContentEncoding, d.Body)
 		if err != nil {
 			errs[i] = err
 			continue
