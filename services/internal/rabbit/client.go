@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -96,6 +97,7 @@ type Client struct {
 	stop      chan struct{} // closed by StopConsuming
 
 	mu     sync.Mutex
+	conn   *corkConn     // the current session's connection, under amqp091-go
 	pub    *amqp.Channel // publishing channel of the current session
 	pubMu  sync.Mutex    // serialises publishes on pub, so confirm order is kept
 	cancel func()        // cancels the current session's consumers
@@ -146,10 +148,19 @@ func (c *Client) Run(ctx context.Context) error {
 
 // session runs one connection until it closes or ctx ends.
 func (c *Client) session(ctx context.Context) error {
+	var corked *corkConn
+	dial := amqp.DefaultDial(5 * time.Second)
 	conn, err := amqp.DialConfig(c.opts.URL, amqp.Config{
 		Heartbeat:  c.opts.Heartbeat,
 		Properties: amqp.Table{"connection_name": c.opts.Name},
-		Dial:       amqp.DefaultDial(5 * time.Second),
+		Dial: func(network, addr string) (net.Conn, error) {
+			nc, err := dial(network, addr)
+			if err != nil {
+				return nil, err
+			}
+			corked = &corkConn{Conn: nc}
+			return corked, nil
+		},
 	})
 	if err != nil {
 		return fmt.Errorf("dial: %w", err)
@@ -174,11 +185,11 @@ func (c *Client) session(ctx context.Context) error {
 		return err
 	}
 	c.mu.Lock()
-	c.pub, c.cancel = pub, cancel
+	c.pub, c.conn, c.cancel = pub, corked, cancel
 	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()
-		c.pub, c.cancel = nil, nil
+		c.pub, c.conn, c.cancel = nil, nil, nil
 		c.mu.Unlock()
 	}()
 
@@ -313,13 +324,14 @@ func (c *Client) Publish(ctx context.Context, m Message) error {
 	return c.PublishBatch(ctx, []Message{m})[0]
 }
 
-// PublishBatch publishes msgs in order on one channel, then waits for all
-// their confirms (at most ConfirmTimeout). errs[i] is nil when msgs[i] was
-// confirmed; with NoConfirm it is nil once the message is written.
+// PublishBatch publishes msgs in order on one channel, in one write to the
+// connection, then waits for all their confirms (at most ConfirmTimeout).
+// errs[i] is nil when msgs[i] was confirmed; with NoConfirm it is nil once
+// the message is written.
 func (c *Client) PublishBatch(ctx context.Context, msgs []Message) []error {
 	errs := make([]error, len(msgs))
 	c.mu.Lock()
-	ch := c.pub
+	ch, conn := c.pub, c.conn
 	c.mu.Unlock()
 	if ch == nil {
 		for i := range errs {
@@ -329,6 +341,7 @@ func (c *Client) PublishBatch(ctx context.Context, msgs []Message) []error {
 	}
 	confirms := make([]*amqp.DeferredConfirmation, len(msgs))
 	c.pubMu.Lock()
+	conn.cork()
 	for i, m := range msgs {
 		p := m.Publishing
 		p.DeliveryMode = amqp.Persistent
@@ -342,6 +355,13 @@ func (c *Client) PublishBatch(ctx context.Context, msgs []Message) []error {
 		}
 		c.metrics.Published.WithLabelValues(m.Exchange).Inc()
 		confirms[i] = dc
+	}
+	if err := conn.uncork(); err != nil {
+		for i := range confirms {
+			if confirms[i] != nil {
+				confirms[i], errs[i] = nil, fmt.Errorf("basic.publish to %s: %w", msgs[i].Exchange, err)
+			}
+		}
 	}
 	c.pubMu.Unlock()
 	if c.opts.NoConfirm {
