@@ -100,7 +100,10 @@ func (p *Publisher) Publish(ctx context.Context, msgs ...Message) []error {
 	}
 	for {
 		select {
-		case r := <-p.returns:
+		case r, ok := <-p.returns:
+			if !ok {
+				return errs // the connection is gone; the confirms said what they could
+			}
 			for i, m := range msgs {
 				if m.MessageID == r.MessageId && errs[i] == nil {
 					errs[i] = fmt.Errorf("%w: %d %s", ErrUnroutable, r.ReplyCode, r.ReplyText)

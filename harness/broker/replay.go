@@ -116,7 +116,10 @@ func republish(ctx context.Context, ch *amqp.Channel, returns chan amqp.Return, 
 		return errors.New("broker nacked the publish")
 	}
 	select {
-	case r := <-returns:
+	case r, ok := <-returns:
+		if !ok {
+			return errors.New("connection closed after the confirm")
+		}
 		return fmt.Errorf("%w: %d %s", ErrUnroutable, r.ReplyCode, r.ReplyText)
 	default:
 		return nil
