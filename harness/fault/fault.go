@@ -2,6 +2,11 @@
 // pause, disconnect and restart, one per file, each a Fault with Inject and
 // Heal. A fault knows nothing of readiness: after Heal, wait on the
 // target's own live check before judging anything.
+//
+// The network faults act on a Toxiproxy proxy between one service and the
+// broker or the database (see Proxy; a stack started with
+// stack.WithToxiproxy has one per service): latency, bandwidth, timeout
+// and its black hole, reset_peer, slicer, limit_data, and the proxy down.
 package fault
 
 import (

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -22,14 +23,15 @@ const (
 	LocalPostgres  = "mqchaos/postgres:15-local"
 )
 
-// Images names the broker's and the database's images; each service's
-// image is in the system's description.
+// Images names the broker's, the database's and Toxiproxy's images; each
+// service's image is in the system's description.
 type Images struct {
-	RabbitMQ string
-	Postgres string
+	RabbitMQ  string
+	Postgres  string
+	Toxiproxy string // default LocalToxiproxy, built when a stack needs it
 }
 
-// ImagesFromEnv reads RABBITMQ_IMAGE and POSTGRES_IMAGE from getenv. With LOCAL_IMAGES=1 the Debian-built images
+// ImagesFromEnv reads RABBITMQ_IMAGE, POSTGRES_IMAGE and TOXIPROXY_IMAGE from getenv. With LOCAL_IMAGES=1 the Debian-built images
 // are the defaults; otherwise the public ones, unless only the local build
 // is present on the engine (so nothing is pulled that cannot be).
 func ImagesFromEnv(ctx context.Context, getenv func(string) string) Images {
@@ -43,8 +45,9 @@ func ImagesFromEnv(ctx context.Context, getenv func(string) string) Images {
 		return public
 	}
 	return Images{
-		RabbitMQ: pick("RABBITMQ_IMAGE", PublicRabbitMQ, LocalRabbitMQ),
-		Postgres: pick("POSTGRES_IMAGE", PublicPostgres, LocalPostgres),
+		RabbitMQ:  pick("RABBITMQ_IMAGE", PublicRabbitMQ, LocalRabbitMQ),
+		Postgres:  pick("POSTGRES_IMAGE", PublicPostgres, LocalPostgres),
+		Toxiproxy: cmp.Or(getenv("TOXIPROXY_IMAGE"), LocalToxiproxy),
 	}
 }
 

@@ -37,10 +37,11 @@ import (
 type Option func(*options)
 
 type options struct {
-	name     string
-	infra    *Infra
-	replicas map[string]int
-	env      system.EnvSet
+	name      string
+	infra     *Infra
+	replicas  map[string]int
+	env       system.EnvSet
+	toxiproxy bool
 }
 
 // Name names the stack (its vhost and database); default "stack".
@@ -72,6 +73,14 @@ func WithEnvSet(set system.EnvSet) Option {
 	}
 }
 
+// WithToxiproxy puts a Toxiproxy of the stack's own between each service
+// and the broker (and the database): every service's broker and database
+// variables point at its own proxies, so a network fault on one proxy
+// (package fault) cuts one service off while the others keep talking.
+// Stack.Proxy returns them. The image is Images.Toxiproxy, built first
+// if it is the local one and missing or stale (EnsureToxiproxyImage).
+func WithToxiproxy() Option { return func(o *options) { o.toxiproxy = true } }
+
 // Stack is the services of one test, on an Infra.
 type Stack struct {
 	Name   string
@@ -79,8 +88,9 @@ type Stack struct {
 	Infra  *Infra
 	Tenant Tenant
 
-	ownInfra bool
-	replicas map[string][]*Replica // written only by Start
+	ownInfra  bool
+	replicas  map[string][]*Replica // written only by Start
+	toxiproxy *proxies              // WithToxiproxy; written only by Start
 }
 
 // Start deploys sys's services and waits until every replica is ready.
@@ -110,6 +120,11 @@ func Start(ctx context.Context, sys *system.System, images Images, opts ...Optio
 	s.Tenant = t
 	if err != nil {
 		return s, fmt.Errorf("start stack %s: %w", s.Name, err)
+	}
+	if o.toxiproxy {
+		if err := s.startToxiproxy(ctx); err != nil {
+			return s, fmt.Errorf("start stack %s: %w", s.Name, err)
+		}
 	}
 
 	var (
@@ -225,6 +240,7 @@ func (s *Stack) Terminate(ctx context.Context) error {
 		}
 	}
 	wg.Wait()
+	errs = append(errs, s.toxiproxy.terminate(ctx))
 	if s.ownInfra {
 		errs = append(errs, s.Infra.Terminate(ctx))
 	} else if s.Infra != nil && s.Tenant.VHost != "" {
@@ -248,14 +264,15 @@ type Replica struct {
 // vars are what the replica's environment templates see.
 func (r *Replica) vars() system.Vars {
 	inf, t := r.stack.Infra, r.stack.Tenant
+	bh, bp, dh, dp := r.stack.addresses(r.Service)
 	v := system.Vars{
-		Service: r.Service, Replica: r.Name, BrokerHost: BrokerAlias, BrokerPort: 5672, VHost: t.VHost,
+		Service: r.Service, Replica: r.Name, BrokerHost: bh, BrokerPort: bp, VHost: t.VHost,
 		User: inf.User, Password: inf.Password,
-		AMQPURL: fmt.Sprintf("amqp://%s:%s@%s:5672/%s", inf.User, inf.Password, BrokerAlias, url.PathEscape(t.VHost)),
+		AMQPURL: fmt.Sprintf("amqp://%s:%s@%s:%d/%s", inf.User, inf.Password, bh, bp, url.PathEscape(t.VHost)),
 	}
 	if t.Database != "" {
-		v.DBHost, v.DBPort, v.Database = DatabaseAlias, 5432, t.Database
-		v.DatabaseURL = fmt.Sprintf("postgres://%s:%s@%s:5432/%s?sslmode=disable", inf.User, inf.Password, DatabaseAlias, t.Database)
+		v.DBHost, v.DBPort, v.Database = dh, dp, t.Database
+		v.DatabaseURL = fmt.Sprintf("postgres://%s:%s@%s:%d/%s?sslmode=disable", inf.User, inf.Password, dh, dp, t.Database)
 	}
 	return v
 }

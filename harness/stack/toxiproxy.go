@@ -1,0 +1,285 @@
+package stack
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	toxiproxy "github.com/Shopify/toxiproxy/v2/client"
+	"github.com/testcontainers/testcontainers-go"
+	"github.com/testcontainers/testcontainers-go/wait"
+
+	"github.com/mqchaos/mqchaos/harness/fault"
+)
+
+// Toxiproxy's version and the image the harness builds of it.
+const (
+	ToxiproxyVersion = "v2.12.0"
+	LocalToxiproxy   = "mqchaos/toxiproxy:2.12.0" // built by EnsureToxiproxyImage or `make toxiproxy-image`
+)
+
+// What a proxy stands in front of, as Stack.Proxy names it.
+const (
+	ProxyAMQP     = "amqp"
+	ProxyDatabase = "database"
+)
+
+// toxiproxyDockerfile is the image's whole recipe, with the binary that
+// `go install` builds: like Toxiproxy's own image, FROM scratch.
+const toxiproxyDockerfile = `FROM scratch
+COPY toxiproxy /toxiproxy
+EXPOSE 8474
+ENTRYPOINT ["/toxiproxy"]
+CMD ["-host=0.0.0.0"]
+`
+
+// toxiproxyRecipe is a digest of what the image is built from; an image
+// with another recipe (an older version) is rebuilt.
+func toxiproxyRecipe() string {
+	sum := sha256.Sum256([]byte(ToxiproxyVersion + "\x00" + runtime.GOARCH + "\x00" + toxiproxyDockerfile))
+	return hex.EncodeToString(sum[:])[:16]
+}
+
+var ensured struct {
+	sync.Mutex
+	done map[string]bool
+}
+
+// EnsureToxiproxyImage builds image (LocalToxiproxy) from Toxiproxy's Go
+// module when it is missing or was built from another recipe; any other
+// image name is left to the engine (e.g. ghcr.io/shopify/toxiproxy:2.12.0
+// where it can be pulled). It blocks until done, and checks once per
+// process; safe for concurrent use. Two processes may both build it.
+func EnsureToxiproxyImage(ctx context.Context, image string) error {
+	if image != LocalToxiproxy {
+		return nil
+	}
+	ensured.Lock()
+	defer ensured.Unlock()
+	if ensured.done[image] {
+		return nil
+	}
+	out, err := exec.CommandContext(ctx, "docker", "image", "inspect", "-f", `{{index .Config.Labels "io.mqchaos.recipe"}}`, image).Output()
+	if err != nil || strings.TrimSpace(string(out)) != toxiproxyRecipe() {
+		if err := BuildToxiproxyImage(ctx, image); err != nil {
+			return err
+		}
+	}
+	if ensured.done == nil {
+		ensured.done = map[string]bool{}
+	}
+	ensured.done[image] = true
+	return nil
+}
+
+// BuildToxiproxyImage builds image: `go install` of Toxiproxy's server at
+// ToxiproxyVersion (CGO off, a static binary; it needs the Go module
+// proxy, or the module in the cache), then a docker build FROM scratch
+// labelled with the recipe. It blocks until done.
+func BuildToxiproxyImage(ctx context.Context, image string) error {
+	dir, err := os.MkdirTemp("", "mqchaos-toxiproxy-")
+	if err != nil {
+		return fmt.Errorf("build %s: %w", image, err)
+	}
+	defer os.RemoveAll(dir)
+	install := exec.CommandContext(ctx, "go", "install", "github.com/Shopify/toxiproxy/v2/cmd/server@"+ToxiproxyVersion)
+	install.Dir = dir // outside any module, so go.work and go.mod play no part
+	install.Env = append(os.Environ(), "CGO_ENABLED=0", "GOBIN="+dir, "GOFLAGS=-trimpath")
+	if out, err := install.CombinedOutput(); err != nil {
+		return fmt.Errorf("build %s: go install toxiproxy %s: %w: %s", image, ToxiproxyVersion, err, out)
+	}
+	if err := os.Rename(filepath.Join(dir, "server"), filepath.Join(dir, "toxiproxy")); err != nil {
+		return fmt.Errorf("build %s: %w", image, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(toxiproxyDockerfile), 0o644); err != nil {
+		return fmt.Errorf("build %s: %w", image, err)
+	}
+	build := exec.CommandContext(ctx, "docker", "build", "-q", "-t", image, "--label", "io.mqchaos.recipe="+toxiproxyRecipe(), dir)
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("build %s: docker build: %w: %s", image, err, out)
+	}
+	return nil
+}
+
+// proxies is a stack's Toxiproxy: one container on the stack's network and,
+// for each service, a proxy to the broker (and one to the database).
+type proxies struct {
+	container *testcontainers.DockerContainer
+	alias     string
+	byName    map[string]*Proxy // by service + "/" + ProxyAMQP or ProxyDatabase
+}
+
+// startToxiproxy starts the stack's Toxiproxy and creates its proxies.
+func (s *Stack) startToxiproxy(ctx context.Context) error {
+	image := s.Infra.Images.Toxiproxy
+	if image == "" {
+		image = LocalToxiproxy
+	}
+	if err := EnsureToxiproxyImage(ctx, image); err != nil {
+		return err
+	}
+	tp := &proxies{alias: "toxiproxy-" + strings.ReplaceAll(s.Name, "_", "-"), byName: map[string]*Proxy{}}
+	s.toxiproxy = tp
+	c, err := testcontainers.Run(ctx, image,
+		s.Infra.common(s.Name+"-toxiproxy", tp.alias, "8474/tcp"),
+		testcontainers.WithWaitStrategyAndDeadline(time.Minute,
+			wait.ForHTTP("/version").WithPort("8474/tcp").WithPollInterval(100*time.Millisecond)),
+	)
+	tp.container = c
+	if err != nil {
+		return fmt.Errorf("start toxiproxy: %w", err)
+	}
+	for i, svc := range s.System.Services {
+		targets := []struct {
+			kind, upstream string
+			port           int
+		}{{ProxyAMQP, BrokerAlias + ":5672", 10000 + i}}
+		if s.System.HasDatabase() {
+			targets = append(targets, struct {
+				kind, upstream string
+				port           int
+			}{ProxyDatabase, DatabaseAlias + ":5432", 20000 + i})
+		}
+		for _, t := range targets {
+			p := &Proxy{Service: svc.Name, Upstream: t.kind, Port: t.port, name: svc.Name + "-" + t.kind, stack: s}
+			cl, err := p.client(ctx)
+			if err != nil {
+				return err
+			}
+			if _, err := cl.CreateProxy(p.name, fmt.Sprintf("0.0.0.0:%d", t.port), t.upstream); err != nil {
+				return fmt.Errorf("create proxy %s: %w", p.name, err)
+			}
+			tp.byName[p.ProxyName()] = p
+		}
+	}
+	return nil
+}
+
+// addresses is where service reaches the broker and the database inside
+// the network: their aliases, or with Toxiproxy its own proxies.
+func (s *Stack) addresses(service string) (brokerHost string, brokerPort int, dbHost string, dbPort int) {
+	brokerHost, brokerPort, dbHost, dbPort = BrokerAlias, 5672, DatabaseAlias, 5432
+	if s.toxiproxy == nil {
+		return
+	}
+	if p := s.toxiproxy.byName[service+"/"+ProxyAMQP]; p != nil {
+		brokerHost, brokerPort = s.toxiproxy.alias, p.Port
+	}
+	if p := s.toxiproxy.byName[service+"/"+ProxyDatabase]; p != nil {
+		dbHost, dbPort = s.toxiproxy.alias, p.Port
+	}
+	return
+}
+
+func (tp *proxies) terminate(ctx context.Context) error {
+	if tp == nil || tp.container == nil {
+		return nil
+	}
+	if err := tp.container.Terminate(ctx, testcontainers.StopTimeout(0)); err != nil {
+		return fmt.Errorf("remove toxiproxy: %w", err)
+	}
+	return nil
+}
+
+// Proxy returns the proxy between service and the broker (ProxyAMQP) or
+// the database (ProxyDatabase), for the network faults of package fault.
+// Only a stack started WithToxiproxy has proxies.
+func (s *Stack) Proxy(service, upstream string) (*Proxy, error) {
+	if s.toxiproxy == nil {
+		return nil, fmt.Errorf("stack %s has no toxiproxy: start it WithToxiproxy()", s.Name)
+	}
+	p := s.toxiproxy.byName[service+"/"+upstream]
+	if p == nil {
+		return nil, fmt.Errorf("stack %s has no proxy %s/%s", s.Name, service, upstream)
+	}
+	return p, nil
+}
+
+// Proxy is one Toxiproxy proxy of a stack; it satisfies fault.Proxy.
+// Toxiproxy's Go client takes no context: each call checks ctx before it
+// starts, and is bounded by the client's own 30 s timeout. Safe for
+// concurrent use.
+type Proxy struct {
+	Service  string // "inventory"
+	Upstream string // ProxyAMQP or ProxyDatabase
+	Port     int    // where it listens, inside the stack's network
+	name     string // Toxiproxy's name for it: "inventory-amqp"
+	stack    *Stack
+}
+
+var _ fault.Proxy = (*Proxy)(nil)
+
+// ProxyName is "service/upstream", e.g. "inventory/amqp".
+func (p *Proxy) ProxyName() string { return p.Service + "/" + p.Upstream }
+
+// client is a Toxiproxy client of the API's address, looked up now.
+func (p *Proxy) client(ctx context.Context) (*toxiproxy.Client, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	hp, err := endpoint(ctx, p.stack.toxiproxy.container, "8474/tcp")
+	if err != nil {
+		return nil, err
+	}
+	return toxiproxy.NewClient((&url.URL{Scheme: "http", Host: hp}).String()), nil
+}
+
+func (p *Proxy) get(ctx context.Context) (*toxiproxy.Proxy, error) {
+	cl, err := p.client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tp, err := cl.Proxy(p.name)
+	if err != nil {
+		return nil, fmt.Errorf("proxy %s: %w", p.name, err)
+	}
+	return tp, nil
+}
+
+// SetToxic adds t, or updates the toxic of its name (toxicity and
+// attributes) when the proxy has one.
+func (p *Proxy) SetToxic(ctx context.Context, t fault.Toxic) error {
+	tp, err := p.get(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = tp.AddToxic(t.Name, t.Type, t.Stream, t.Toxicity, toxiproxy.Attributes(t.Attributes))
+	var apiErr *toxiproxy.ApiError
+	if errors.As(err, &apiErr) && apiErr.Status == http.StatusConflict {
+		_, err = tp.UpdateToxic(t.Name, t.Toxicity, toxiproxy.Attributes(t.Attributes))
+	}
+	return err
+}
+
+// RemoveToxic removes the toxic named name.
+func (p *Proxy) RemoveToxic(ctx context.Context, name string) error {
+	tp, err := p.get(ctx)
+	if err != nil {
+		return err
+	}
+	return tp.RemoveToxic(name)
+}
+
+// SetEnabled enables or disables the proxy; disabling closes every
+// connection through it.
+func (p *Proxy) SetEnabled(ctx context.Context, enabled bool) error {
+	tp, err := p.get(ctx)
+	if err != nil {
+		return err
+	}
+	if enabled {
+		return tp.Enable()
+	}
+	return tp.Disable()
+}
