@@ -124,6 +124,7 @@ func Scenarios() bool {
 	dependencyOutage()
 	longOutage()
 	publisherCrash()
+	halfOpen()
 	soak()
 	return true
 }

@@ -32,7 +32,7 @@ type Config struct {
 	Prefetch         int           // PREFETCH, default 512
 	Workers          int           // CONSUMER_WORKERS per queue, default 2
 	ConsumeBatch     int           // CONSUME_BATCH: deliveries applied in one transaction, default 128
-	Heartbeat        time.Duration // AMQP_HEARTBEAT, default 10s
+	Heartbeat        time.Duration // AMQP_HEARTBEAT, default 10s; 0: the broker's interval (amqp091-go cannot turn heartbeats off)
 	ReconnectMin     time.Duration // RECONNECT_MIN_DELAY, default 200ms
 	ReconnectMax     time.Duration // RECONNECT_MAX_DELAY, default 5s
 	ConfirmTimeout   time.Duration // CONFIRM_TIMEOUT, default 5s

@@ -67,3 +67,12 @@ func TestOutageBudget(t *testing.T) {
 		t.Fatalf("Unsafe() = %v, %v", c.Unsafe(), err)
 	}
 }
+
+// AMQP_HEARTBEAT=0 is accepted and kept as 0, which the AMQP client takes
+// as the broker's interval: the no-heartbeats control relies on it.
+func TestHeartbeatZeroIsTheBrokers(t *testing.T) {
+	c, err := Load("inventory", env(map[string]string{"AMQP_URL": "amqp://x", "DATABASE_URL": "postgres://x", "AMQP_HEARTBEAT": "0"}))
+	if err != nil || c.Heartbeat != 0 {
+		t.Fatalf("AMQP_HEARTBEAT=0: heartbeat %s, err %v", c.Heartbeat, err)
+	}
+}
