@@ -33,6 +33,7 @@ func main() {
 	flag.IntVar(&sz.Items, "items", 3, "distinct items ordered")
 	build := flag.Bool("build", true, "build the service images first")
 	verbose := flag.Bool("v", false, "show testcontainers' log of the containers it starts")
+	profiles := flag.String("profile", "", "write the services' CPU profiles (end to end, drain) to this directory")
 	env := map[string]string{"LOG_LEVEL": "warn"}
 	flag.Func("env", "KEY=VALUE for every service, e.g. -env CONSUME_BATCH=64 (repeatable)", func(kv string) error {
 		k, v, ok := strings.Cut(kv, "=")
@@ -48,7 +49,7 @@ func main() {
 	}
 	sh, err := bench.ShapeOf(env)
 	if err == nil {
-		err = run(sz, sh, env, *build)
+		err = run(sz, sh, env, *build, *profiles)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -56,7 +57,7 @@ func main() {
 	}
 }
 
-func run(sz bench.Sizes, sh bench.Shape, env map[string]string, build bool) error {
+func run(sz bench.Sizes, sh bench.Shape, env map[string]string, build bool, profiles string) error {
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer cancel()
 	ctx, cancelRun := context.WithTimeout(ctx, 15*time.Minute)
@@ -95,7 +96,7 @@ func run(sz bench.Sizes, sh bench.Shape, env map[string]string, build bool) erro
 		return err
 	}
 	started := time.Now()
-	res, err := bench.Run(ctx, s, sz, sh, logf)
+	res, err := bench.Run(ctx, s, sz, sh, profiles, logf)
 	if err != nil {
 		return err
 	}
