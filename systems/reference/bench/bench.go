@@ -73,17 +73,21 @@ type Result struct {
 	DrainRatio          float64 `json:"drain_ratio"`
 	// The baselines shaped like the work (see shaped.go, database.go), and
 	// the ratios the bar judges.
-	PipelineOrdersPerSec float64            `json:"pipeline_orders_per_s"` // an order's hops and fan-out, no database
-	RelayMsgsPerSec      float64            `json:"relay_msgs_per_s"`      // the drain's broker work
-	DatabaseMsgsPerSec   float64            `json:"db_msgs_per_s"`         // the drain's database work
-	E2EShapedRatio       float64            `json:"e2e_shaped_ratio"`      // e2e_orders_per_s / pipeline_orders_per_s
-	DrainShapedRatio     float64            `json:"drain_shaped_ratio"`    // drain / the slower of relay and db
-	BarsMet              bool               `json:"bars_met"`              // both shaped ratios >= 0.7, every RSS < 50 MiB
-	P50Ms                float64            `json:"p50_ms"`
-	P99Ms                float64            `json:"p99_ms"`
-	MaxRSSMiB            float64            `json:"max_rss_mib"`
-	RSSMiB               map[string]float64 `json:"rss_mib"` // peak per service
-	Sizes                Sizes              `json:"sizes"`
+	PipelineOrdersPerSec float64 `json:"pipeline_orders_per_s"` // an order's hops and fan-out, no database
+	RelayMsgsPerSec      float64 `json:"relay_msgs_per_s"`      // the drain's broker work
+	DatabaseMsgsPerSec   float64 `json:"db_msgs_per_s"`         // the drain's database work
+	E2EShapedRatio       float64 `json:"e2e_shaped_ratio"`      // e2e_orders_per_s / pipeline_orders_per_s
+	DrainShapedRatio     float64 `json:"drain_shaped_ratio"`    // drain / the slower of relay and db
+	BarsMet              bool    `json:"bars_met"`              // both shaped ratios >= 0.7, every RSS < 50 MiB
+	// CPUCores is how many of the machine's cores were busy, on average,
+	// in each timed phase (pipeline, e2e, relay, db, drain): broker,
+	// database, services and bench together, from /proc/stat.
+	CPUCores  map[string]float64 `json:"cpu_cores"`
+	P50Ms     float64            `json:"p50_ms"`
+	P99Ms     float64            `json:"p99_ms"`
+	MaxRSSMiB float64            `json:"max_rss_mib"`
+	RSSMiB    map[string]float64 `json:"rss_mib"` // peak per service
+	Sizes     Sizes              `json:"sizes"`
 }
 
 // The bar: each ratio against its shaped baseline, and memory.
@@ -99,7 +103,7 @@ const (
 // service's during the published end to end, inventory's during the drain.
 // logf reports progress.
 func Run(ctx context.Context, s *stack.Stack, sz Sizes, sh Shape, profiles string, logf func(string, ...any)) (Result, error) {
-	res := Result{Sizes: sz, RSSMiB: map[string]float64{}}
+	res := Result{Sizes: sz, RSSMiB: map[string]float64{}, CPUCores: map[string]float64{}}
 	items := make([]string, max(sz.Items, 1))
 	for i := range items {
 		items[i] = fmt.Sprintf("item-%03d", i)
@@ -127,13 +131,16 @@ func Run(ctx context.Context, s *stack.Stack, sz Sizes, sh Shape, profiles strin
 	res.RawMsgsPerSec, res.RawConsumePerSec = raw.PipelinePerSec, raw.ConsumePerSec
 
 	logf("pipeline baseline: %d messages, each published twice with confirms and delivered from four quorum queues, no database", sz.Published)
-	if res.PipelineOrdersPerSec, err = (Pipeline{URL: u, Messages: sz.Published, BodyBytes: len(sample.Body), Shape: sh}).Run(ctx); err != nil {
+	pipe, err := (Pipeline{URL: u, Messages: sz.Published, BodyBytes: len(sample.Body), Shape: sh}).Run(ctx)
+	if err != nil {
 		return res, fmt.Errorf("pipeline baseline: %w", err)
 	}
+	res.PipelineOrdersPerSec, res.CPUCores["pipeline"] = pipe.PerSec, pipe.Cores
 	logf("end to end: %d OrderPlaced published until inventory, notification and order-service have processed them", sz.Published)
 	stopProfiles := profile(ctx, s, profiles, "e2e", 3*time.Second, s.System.ServiceNames()...)
-	res.E2EOrdersPerSec, err = publishedE2E(ctx, s, u, sz.Published, items)
+	e2e, err := publishedE2E(ctx, s, u, sz.Published, items)
 	stopProfiles(logf)
+	res.E2EOrdersPerSec, res.CPUCores["e2e"] = e2e.PerSec, e2e.Cores
 	if err != nil {
 		return res, fmt.Errorf("end to end: %w", err)
 	}
@@ -144,21 +151,27 @@ func Run(ctx context.Context, s *stack.Stack, sz Sizes, sh Shape, profiles strin
 	}
 	res.P50Ms, res.P99Ms = percentile(lat, 0.50), percentile(lat, 0.99)
 	logf("relay baseline: a backlog of %d consumed, a result each published with confirms to two queues, then acked", sz.Drain)
-	if res.RelayMsgsPerSec, err = (Relay{URL: u, Messages: sz.Drain, BodyBytes: len(sample.Body), Shape: sh}).Run(ctx); err != nil {
+	relay, err := (Relay{URL: u, Messages: sz.Drain, BodyBytes: len(sample.Body), Shape: sh}).Run(ctx)
+	if err != nil {
 		return res, fmt.Errorf("relay baseline: %w", err)
 	}
+	res.RelayMsgsPerSec, res.CPUCores["relay"] = relay.PerSec, relay.Cores
 	dbURL, err := s.DatabaseURL(ctx)
 	if err != nil {
 		return res, err
 	}
 	logf("database baseline: %d orders in inventory's transactions, %d to a batch, and its outbox relay's, no broker", sz.Drain, sh.ConsumeBatch)
-	if res.DatabaseMsgsPerSec, err = (Database{URL: dbURL, Orders: sz.Drain, Items: items, Shape: sh}).Run(ctx); err != nil {
+	db, err := (Database{URL: dbURL, Orders: sz.Drain, Items: items, Shape: sh}).Run(ctx)
+	if err != nil {
 		return res, fmt.Errorf("database baseline: %w", err)
 	}
+	res.DatabaseMsgsPerSec, res.CPUCores["db"] = db.PerSec, db.Cores
 	logf("backlog drain: %d orders queued with inventory stopped", sz.Drain)
-	if res.DrainMsgsPerSec, err = drain(ctx, s, u, sz.Drain, items, profiles, logf); err != nil {
+	dr, err := drain(ctx, s, u, sz.Drain, items, profiles, logf)
+	if err != nil {
 		return res, fmt.Errorf("drain: %w", err)
 	}
+	res.DrainMsgsPerSec, res.CPUCores["drain"] = dr.PerSec, dr.Cores
 	res.E2EDeliveriesPerSec = deliveriesPerOrder * res.E2EOrdersPerSec
 	res.E2ERatio = res.E2EOrdersPerSec / res.RawMsgsPerSec
 	res.DrainRatio = res.DrainMsgsPerSec / res.RawConsumePerSec
@@ -245,19 +258,21 @@ func targets(ctx context.Context, s *stack.Stack, n int) (map[[2]string]float64,
 	return want, nil
 }
 
-func publishedE2E(ctx context.Context, s *stack.Stack, url string, n int, items []string) (float64, error) {
+func publishedE2E(ctx context.Context, s *stack.Stack, url string, n int, items []string) (Rate, error) {
 	want, err := targets(ctx, s, n)
 	if err != nil {
-		return 0, err
+		return Rate{}, err
 	}
+	var cpu cpuWindow
+	cpu.begin()
 	start := time.Now()
 	if err := publishOrders(ctx, url, n, items); err != nil {
-		return 0, err
+		return Rate{}, err
 	}
 	if err := waitAcked(ctx, s, want); err != nil {
-		return 0, err
+		return Rate{}, err
 	}
-	return float64(n) / time.Since(start).Seconds(), nil
+	return Rate{PerSec: float64(n) / time.Since(start).Seconds(), Cores: cpu.cores()}, nil
 }
 
 func httpE2E(ctx context.Context, s *stack.Stack, n, clients int, items []string) (float64, []time.Duration, error) {
@@ -327,56 +342,59 @@ func httpE2E(ctx context.Context, s *stack.Stack, n, clients int, items []string
 // still read zero (at most 10 ms plus a scrape before the first delivery),
 // so a consumer's start, the connection and the topology's declaration
 // are left out, as they are from the baselines.
-func drain(ctx context.Context, s *stack.Stack, url string, n int, items []string, profiles string, logf func(string, ...any)) (float64, error) {
+func drain(ctx context.Context, s *stack.Stack, url string, n int, items []string, profiles string, logf func(string, ...any)) (Rate, error) {
 	inv := s.Replica("inventory", 1)
 	stop := fault.Stop(s.Docker(), inv.Target(), 5*time.Second)
 	if err := stop.Inject(ctx); err != nil {
-		return 0, err
+		return Rate{}, err
 	}
 	if err := publishOrders(ctx, url, n, items); err != nil {
-		return 0, err
+		return Rate{}, err
 	}
 	for { // the queue holds the whole backlog (figures lag by seconds)
 		q, err := s.Management().Queue(ctx, contract.InventoryOrdersQueue)
 		if err != nil {
-			return 0, err
+			return Rate{}, err
 		}
 		if q.Ready >= n {
 			break
 		}
 		select {
 		case <-ctx.Done():
-			return 0, ctx.Err()
+			return Rate{}, ctx.Err()
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
 	if err := stop.Heal(ctx); err != nil {
-		return 0, err
+		return Rate{}, err
 	}
 	// The restarted replica counts from zero.
 	metrics := probe.NewMetrics(inv.URL)
 	var start time.Time
+	var cpu cpuWindow
 	for {
 		scraped := time.Now()
+		busy, total := cpuJiffies()
 		v, err := metrics.Sum(ctx, "mqchaos_messages_consumed_total", `queue="`+contract.InventoryOrdersQueue+`"`)
 		if err == nil && v > 0 {
 			break
 		}
 		if err == nil {
 			start = scraped
+			cpu = cpuWindow{busy: busy, total: total, at: scraped}
 		}
 		select {
 		case <-ctx.Done():
-			return 0, ctx.Err()
+			return Rate{}, ctx.Err()
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
 	stopProfile := profile(ctx, s, profiles, "drain", 4*time.Second, "inventory")
 	defer stopProfile(logf)
 	if err := waitAcked(ctx, s, map[[2]string]float64{{"inventory", contract.InventoryOrdersQueue}: float64(n)}); err != nil {
-		return 0, err
+		return Rate{}, err
 	}
-	return float64(n) / time.Since(start).Seconds(), nil
+	return Rate{PerSec: float64(n) / time.Since(start).Seconds(), Cores: cpu.cores()}, nil
 }
 
 // publishOrders publishes n new OrderPlaced events for items, in batches
@@ -477,6 +495,11 @@ func (r Result) Table() string {
 	fmt.Fprintf(w, "drain / raw consume\t%.2f\t\t\n", r.DrainRatio)
 	fmt.Fprintf(w, "end to end / pipeline\t%.2f\t>= %.1f %s\t\n", r.E2EShapedRatio, MinShapedRatio, pass(r.E2EShapedRatio >= MinShapedRatio))
 	fmt.Fprintf(w, "drain / slower of relay and database\t%.2f\t>= %.1f %s\t\n", r.DrainShapedRatio, MinShapedRatio, pass(r.DrainShapedRatio >= MinShapedRatio))
+	for _, phase := range []string{"pipeline", "e2e", "relay", "db", "drain"} {
+		if c, ok := r.CPUCores[phase]; ok {
+			fmt.Fprintf(w, "cores busy during %s (of the machine's)\t%.2f\t\t\n", phase, c)
+		}
+	}
 	fmt.Fprintf(w, "latency accepted -> confirmed notification\tp50 %.1f ms, p99 %.1f ms\t\t\n", r.P50Ms, r.P99Ms)
 	for _, svc := range slices.Sorted(maps.Keys(r.RSSMiB)) {
 		fmt.Fprintf(w, "peak RSS %s-service\t%.1f MiB\t< %d %s\t\n", svc, r.RSSMiB[svc], MaxRSSMiB, pass(r.RSSMiB[svc] < MaxRSSMiB))

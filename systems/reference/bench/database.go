@@ -59,26 +59,26 @@ const (
 
 // Run creates the schema, then times from the first batch until every
 // order's outbox row is marked sent, in orders per second.
-func (d Database) Run(ctx context.Context) (float64, error) {
+func (d Database) Run(ctx context.Context) (Rate, error) {
 	cfg, err := pgxpool.ParseConfig(d.URL)
 	if err != nil {
-		return 0, fmt.Errorf("parse database url: %w", err)
+		return Rate{}, fmt.Errorf("parse database url: %w", err)
 	}
 	schema := "bench_raw_" + contract.NewID()[:8]
 	cfg.ConnConfig.RuntimeParams["search_path"] = schema
 	cfg.MaxConns = int32(d.Shape.Workers + 2)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return 0, fmt.Errorf("connect: %w", err)
+		return Rate{}, fmt.Errorf("connect: %w", err)
 	}
 	defer pool.Close()
 	defer pool.Exec(context.WithoutCancel(ctx), `DROP SCHEMA IF EXISTS `+schema+` CASCADE`) //nolint:errcheck // best effort
 	if _, err := pool.Exec(ctx, `CREATE SCHEMA `+schema+`;`+dbSchema); err != nil {
-		return 0, fmt.Errorf("create schema: %w", err)
+		return Rate{}, fmt.Errorf("create schema: %w", err)
 	}
 	for _, item := range d.Items {
 		if _, err := pool.Exec(ctx, `INSERT INTO stock VALUES ($1, 100000000)`, item); err != nil {
-			return 0, fmt.Errorf("stock %s: %w", item, err)
+			return Rate{}, fmt.Errorf("stock %s: %w", item, err)
 		}
 	}
 	orders := make([]contract.OrderPlaced, d.Orders)
@@ -92,6 +92,8 @@ func (d Database) Run(ctx context.Context) (float64, error) {
 	close(batches)
 
 	p := newPipeline(ctx, d.Orders)
+	var cpu cpuWindow
+	cpu.begin()
 	start := time.Now()
 	var applied sync.WaitGroup
 	for range d.Shape.Workers {
@@ -108,9 +110,9 @@ func (d Database) Run(ctx context.Context) (float64, error) {
 	}
 	p.run(func() error { return relayRows(p.ctx, pool, d.Shape.OutboxBatch, p.count) })
 	if err := p.wait(); err != nil {
-		return 0, err
+		return Rate{}, err
 	}
-	return float64(d.Orders) / time.Since(start).Seconds(), nil
+	return Rate{PerSec: float64(d.Orders) / time.Since(start).Seconds(), Cores: cpu.cores()}, nil
 }
 
 // applyBatch is one of inventory's batch transactions.

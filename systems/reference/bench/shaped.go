@@ -32,32 +32,37 @@ type Relay struct {
 
 // Run fills the input queue, then times from the first delivery to the last
 // ack, in messages per second.
-func (r Relay) Run(ctx context.Context) (float64, error) {
+func (r Relay) Run(ctx context.Context) (Rate, error) {
 	conn, err := amqp.Dial(r.URL)
 	if err != nil {
-		return 0, fmt.Errorf("dial: %w", err)
+		return Rate{}, fmt.Errorf("dial: %w", err)
 	}
 	defer conn.Close()
 	t := shapedTopology{prefix: "bench.relay", fanouts: map[string][]string{"results": {"results.a", "results.b"}}, queues: []string{"in"}}
 	cleanup, err := t.declare(conn)
 	defer cleanup()
 	if err != nil {
-		return 0, err
+		return Rate{}, err
 	}
 	body := payload(r.BodyBytes)
 	if err := publishConfirmed(ctx, conn, "", t.name("in"), r.Messages, r.Shape.OutboxBatch, body); err != nil {
-		return 0, err
+		return Rate{}, err
 	}
 	var first atomic.Int64
+	var cpu cpuWindow
 	p := newPipeline(ctx, r.Messages)
-	p.onFirst = func() { first.CompareAndSwap(0, time.Now().UnixNano()) }
+	p.onFirst = func() {
+		if first.CompareAndSwap(0, time.Now().UnixNano()) {
+			cpu.begin()
+		}
+	}
 	for range r.Shape.Workers {
 		p.run(func() error { return p.worker(conn, t.name("in"), t.name("results"), r.Shape, body) })
 	}
 	if err := p.wait(); err != nil {
-		return 0, err
+		return Rate{}, err
 	}
-	return float64(r.Messages) / time.Since(time.Unix(0, first.Load())).Seconds(), nil
+	return Rate{PerSec: float64(r.Messages) / time.Since(time.Unix(0, first.Load())).Seconds(), Cores: cpu.cores()}, nil
 }
 
 // Pipeline is the end-to-end broker baseline, an order's hops and fan-out
@@ -75,10 +80,10 @@ type Pipeline struct {
 
 // Run times from the first publish until all four queues have acked every
 // message, in messages (orders) per second.
-func (r Pipeline) Run(ctx context.Context) (float64, error) {
+func (r Pipeline) Run(ctx context.Context) (Rate, error) {
 	conn, err := amqp.Dial(r.URL)
 	if err != nil {
-		return 0, fmt.Errorf("dial: %w", err)
+		return Rate{}, fmt.Errorf("dial: %w", err)
 	}
 	defer conn.Close()
 	t := shapedTopology{prefix: "bench.pipeline", fanouts: map[string][]string{
@@ -87,10 +92,12 @@ func (r Pipeline) Run(ctx context.Context) (float64, error) {
 	cleanup, err := t.declare(conn)
 	defer cleanup()
 	if err != nil {
-		return 0, err
+		return Rate{}, err
 	}
 	body := payload(r.BodyBytes)
 	p := newPipeline(ctx, 4*r.Messages)
+	var cpu cpuWindow
+	cpu.begin()
 	start := time.Now()
 	for range r.Shape.Workers {
 		p.run(func() error { return p.worker(conn, t.name("inventory"), t.name("results"), r.Shape, body) })
@@ -102,9 +109,16 @@ func (r Pipeline) Run(ctx context.Context) (float64, error) {
 		return publishConfirmed(p.ctx, conn, t.name("orders"), "", r.Messages, r.Shape.OutboxBatch, body)
 	})
 	if err := p.wait(); err != nil {
-		return 0, err
+		return Rate{}, err
 	}
-	return float64(r.Messages) / time.Since(start).Seconds(), nil
+	return Rate{PerSec: float64(r.Messages) / time.Since(start).Seconds(), Cores: cpu.cores()}, nil
+}
+
+// Rate is a measured throughput and how many of the machine's cores were
+// busy meanwhile (broker, database, services and bench together).
+type Rate struct {
+	PerSec float64
+	Cores  float64
 }
 
 // shapedTopology is a baseline's durable fanout exchanges, each bound to
