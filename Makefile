@@ -153,13 +153,14 @@ fuzz:
 
 # Move dead-lettered messages of the compose stack back to their source
 # queues, each removed only once its republish is confirmed (safe to
-# interrupt and run again). DLQ: comma-separated queues; REASON: only
-# messages whose reason contains it.
-DLQ    ?= inventory.order-events.dlq,notification.order-events.dlq,notification.inventory-events.dlq,order.inventory-events.dlq
+# interrupt and run again). The reference system's description names the
+# dead-letter queues and headers; DLQ= narrows the queues (comma-separated),
+# REASON= replays only messages whose reason contains it.
+DLQ    ?=
 REASON ?=
 .PHONY: dlq-replay
 dlq-replay:
-	go run ./harness/cmd/mqchaos-dlq-replay -url 'amqp://$(or $(RABBITMQ_USER),mqchaos):$(or $(RABBITMQ_PASSWORD),mqchaos-dev)@127.0.0.1:5672/' -dlq '$(DLQ)' -reason '$(REASON)'
+	go run ./harness/cmd/mqchaos-dlq-replay -url 'amqp://$(or $(RABBITMQ_USER),mqchaos):$(or $(RABBITMQ_PASSWORD),mqchaos-dev)@127.0.0.1:5672/' -system systems/reference/system.yaml -dlq '$(DLQ)' -reason '$(REASON)'
 
 # Toxiproxy's server, built from its Go module into an image FROM scratch
 # (mqchaos/toxiproxy:2.12.0), for the network faults. The harness builds it

@@ -5,10 +5,17 @@
 // simply be run again (a message replayed twice is absorbed by the
 // consumers' idempotency).
 //
-//	mqchaos-dlq-replay -url amqp://user:pass@127.0.0.1:5672/vhost -dlq inventory.order-events.dlq -reason retries-exhausted
+//	mqchaos-dlq-replay -url amqp://user:pass@127.0.0.1:5672/vhost -system systems/reference/system.yaml -reason retries-exhausted
+//	mqchaos-dlq-replay -url ... -dlq orders.dlq -reason-header x-error -source-header x-source-queue
+//
+// With -system, the description names the dead-letter queues (every
+// declared one, unless -dlq narrows them) and the headers a service puts
+// its reason and source queue in. Without a source header, the broker's
+// x-death entry names the source queue.
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -17,18 +24,30 @@ import (
 	"strings"
 
 	"github.com/mqchaos/mqchaos/harness/broker"
+	"github.com/mqchaos/mqchaos/harness/system"
 )
 
 func main() {
 	url := flag.String("url", os.Getenv("AMQP_URL"), "broker URL with credentials and vhost (default $AMQP_URL)")
-	dlqs := flag.String("dlq", "", "dead-letter queues to replay, comma-separated")
+	sysPath := flag.String("system", "", "a system description naming the dead-letter queues and the reason and source headers")
+	dlqs := flag.String("dlq", "", "dead-letter queues to replay, comma-separated (default with -system: every declared one)")
 	reason := flag.String("reason", "", "replay only messages whose reason contains this")
-	reasonHeader := flag.String("reason-header", "x-mqchaos-reason", "header holding a dead letter's reason (else the broker's x-death reason)")
-	sourceHeader := flag.String("source-header", "x-mqchaos-source-queue", "header holding a dead letter's source queue (else the broker's x-death queue)")
+	reasonHeader := flag.String("reason-header", "", "header holding a dead letter's reason (else the broker's x-death reason)")
+	sourceHeader := flag.String("source-header", "", "header holding a dead letter's source queue (else the broker's x-death queue)")
 	max := flag.Int("max", 0, "stop after this many messages per queue (0: all)")
 	flag.Parse()
+	if *sysPath != "" {
+		sys, err := system.Load(*sysPath)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "mqchaos-dlq-replay:", err)
+			os.Exit(2)
+		}
+		*reasonHeader = cmp.Or(*reasonHeader, sys.ReasonHeader)
+		*sourceHeader = cmp.Or(*sourceHeader, sys.SourceHeader)
+		*dlqs = cmp.Or(*dlqs, strings.Join(sys.DeadLetterQueues(), ","))
+	}
 	if *url == "" || *dlqs == "" {
-		fmt.Fprintln(os.Stderr, "mqchaos-dlq-replay: -url and -dlq are required")
+		fmt.Fprintln(os.Stderr, "mqchaos-dlq-replay: -url, and -dlq or -system, are required")
 		flag.Usage()
 		os.Exit(2)
 	}
