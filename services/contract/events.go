@@ -63,8 +63,11 @@ func NewEvent(eventID, typ string, at time.Time, data any) ([]byte, error) {
 }
 
 // DecodeDelivery checks an AMQP message's content type and encoding
-// (CheckMedia), then decodes its body with DecodeEnvelope. It is what every
-// consumer calls. Every error wraps ErrInvalid.
+// (CheckMedia), then decodes its body with DecodeEnvelope; the data's
+// decoder (DecodeOrderPlaced, DecodeInventoryResult) comes after. The
+// services' consumers call the one-pass DecodeOrderPlacedDelivery and
+// DecodeInventoryResultDelivery instead, which the fuzz target holds to
+// these two passes. Every error wraps ErrInvalid.
 func DecodeDelivery(contentType, contentEncoding string, body []byte, accept ...string) (Envelope, error) {
 	if err := CheckMedia(contentType, contentEncoding); err != nil {
 		return Envelope{}, err

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 )
 
@@ -296,8 +295,9 @@ func (s *scanner) stringAt(start int) (string, string) {
 	return "", "number"
 }
 
-// object walks an object whose path is (dotted keys, "" for the body), checking its keys for duplicates,
-// and hands each key to field, which walks its value.
+// object walks an object at path (dotted keys, "" for the body's own),
+// checking its keys for duplicates, and hands each key to field, which
+// walks its value.
 func (s *scanner) object(path string, field func(key string) error) error {
 	s.i++             // '{'
 	var keys []string // folded, as written
@@ -518,7 +518,3 @@ func foldASCII(k string) string {
 	}
 	return k
 }
-
-// Interface check: the one-pass decoders keep their time field's own
-// JSON rules (time.Time's UnmarshalJSON).
-var _ json.Unmarshaler = (*time.Time)(nil)
