@@ -122,7 +122,7 @@ type htmlOp struct {
 
 func newHTMLRun(anchor string, r Run) (htmlRun, error) {
 	f := r.Figures
-	hr := htmlRun{Anchor: anchor, F: f, Judged: len(f.Checks) > 0, NOps: len(r.Ops), AlikeMax: alikeMax}
+	hr := htmlRun{Anchor: anchor, F: f, Judged: f.Judged(), NOps: len(r.Ops), AlikeMax: alikeMax}
 	start, end := span(r.Ops)
 
 	// Which ids were violated how, and where each id's first operation is.

@@ -30,14 +30,21 @@ type Figures struct {
 	Phases map[string]float64 `json:"phases,omitempty"`
 	Note   string             `json:"note,omitempty"` // e.g. drain rate
 	Checks []checker.Result   `json:"checks"`         // one per effect
+	// Violations are what was observed to break the guarantee besides the
+	// checks' id sets, each in words with its figures (a poison message
+	// never dead-lettered, a dead link never noticed).
+	Violations []string `json:"violations,omitempty"`
 	// History is the file the run's history was written to (JSON Lines,
 	// see history.ReadJSONL), relative to the reports directory.
 	History string `json:"history,omitempty"`
 }
 
 // Held reports whether no check found anything lost, duplicated or
-// unexpected.
+// unexpected, and nothing else was observed to break the guarantee.
 func (f Figures) Held() bool {
+	if len(f.Violations) > 0 {
+		return false
+	}
 	for _, c := range f.Checks {
 		if !c.OK() {
 			return false
@@ -45,6 +52,10 @@ func (f Figures) Held() bool {
 	}
 	return true
 }
+
+// Judged reports whether anything was judged: a check, or an observed
+// violation.
+func (f Figures) Judged() bool { return len(f.Checks) > 0 || len(f.Violations) > 0 }
 
 // Check is the result for the effect named name ("inventory: ..."), or a
 // zero Result.
@@ -93,6 +104,9 @@ func (f Figures) String() string {
 	head := fmt.Sprintf("%s (%s) on %s: sent %d through %s, dead-lettered %d", f.Scenario, f.Side, f.System, f.Sent, f.Input, f.DeadLettered)
 	if f.Note != "" {
 		head += "; " + f.Note
+	}
+	for _, v := range f.Violations {
+		lines = append(lines, "VIOLATED: "+v)
 	}
 	return head + "\n  " + strings.Join(lines, "\n  ")
 }

@@ -237,7 +237,7 @@ func buildMatrix(figs []Figures, anchors []string) []MatrixRow {
 			index[f.Scenario] = r
 			rows = append(rows, MatrixRow{Scenario: f.Scenario})
 		}
-		c := MatrixCell{Side: f.Side, Anchor: anchors[i], Judged: len(f.Checks) > 0, Held: f.Held()}
+		c := MatrixCell{Side: f.Side, Anchor: anchors[i], Judged: f.Judged(), Held: f.Held()}
 		switch name, isControl := strings.CutPrefix(f.Side, "control: "); {
 		case f.Side == "safe":
 			rows[r].Safe = append(rows[r].Safe, c)

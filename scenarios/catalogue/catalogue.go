@@ -422,8 +422,15 @@ func effectsOf(inputs []string) []system.Effect {
 // rate) and returns them.
 func verdict(ctx context.Context, scenario, side string, s *stack.Stack, h *history.History, obs map[string]effect.Observed, started time.Time, inputs []string, note ...string) report.Figures {
 	GinkgoHelper()
+	return verdictWith(ctx, scenario, side, s, h, obs, started, inputs, nil, note...)
+}
+
+// verdictWith is verdict with violations observed besides the id sets,
+// each in words with its figures.
+func verdictWith(ctx context.Context, scenario, side string, s *stack.Stack, h *history.History, obs map[string]effect.Observed, started time.Time, inputs []string, violations []string, note ...string) report.Figures {
+	GinkgoHelper()
 	began := time.Now()
-	f := report.Figures{Scenario: scenario, Side: side, System: sys.Name, Input: strings.Join(inputs, "+"), Note: strings.Join(note, "; ")}
+	f := report.Figures{Scenario: scenario, Side: side, System: sys.Name, Input: strings.Join(inputs, "+"), Note: strings.Join(note, "; "), Violations: violations}
 	for _, in := range inputs {
 		f.Sent += len(sentIDs(h, in))
 	}

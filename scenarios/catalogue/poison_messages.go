@@ -131,9 +131,20 @@ func poisonMessages() {
 			}).Should(Succeed())
 			obs, err := effect.ReadAll(ctx, s, sys.EffectsOf(st.input))
 			Expect(err).NotTo(HaveOccurred())
-			f := verdict(ctx, "poison messages", "control: requeue-forever", s, h, obs, started, []string{st.input},
-				fmt.Sprintf("%d poison messages sent to %d queues; %v", len(st.poison), len(st.queues), stuck))
+			dead, err := settle.DeadLettered(ctx, s)
+			Expect(err).NotTo(HaveOccurred())
+			got := 0
+			for _, d := range dead {
+				got += len(d)
+			}
+			var violations []string
+			if want := len(st.poison) * len(st.queues); got < want {
+				violations = append(violations, fmt.Sprintf("%d of %d poison messages dead-lettered, the rest cycling: %v", got, want, stuck))
+			}
+			f := verdictWith(ctx, "poison messages", "control: requeue-forever", s, h, obs, started, []string{st.input}, violations,
+				fmt.Sprintf("%d poison messages sent to %d queues", len(st.poison), len(st.queues)))
 			Expect(f.DeadLettered).To(BeZero())
+			Expect(f.Held()).To(BeFalse(), "the control must report the violation: %s", f)
 		}, SpecTimeout(4*time.Minute))
 	})
 }
