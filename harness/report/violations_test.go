@@ -1,0 +1,24 @@
+package report
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/mqchaos/mqchaos/harness/checker"
+)
+
+// A guarantee broken in a way the id sets do not show (a poison message
+// never dead-lettered) is still a violation, in the verdict and in the
+// matrix.
+func TestObservedViolationsBreakTheVerdict(t *testing.T) {
+	ok := []checker.Result{{Service: "inventory"}}
+	f := Figures{Scenario: "poison", Side: "control: requeue-forever", Checks: ok, Violations: []string{"0 of 22 poison messages dead-lettered"}}
+	if f.Held() || !f.Judged() || !strings.Contains(f.String(), "VIOLATED: 0 of 22") {
+		t.Errorf("held %v, judged %v: %s", f.Held(), f.Judged(), f)
+	}
+	none := Figures{Scenario: "half-open", Side: "control: no-heartbeats", Violations: []string{"not noticed"}}
+	rows := buildMatrix([]Figures{none}, []string{"a"})
+	if c := rows[0].Controls[0]; c.Verdict() != "violated" || !c.Expected() {
+		t.Errorf("a control judged by an observation alone: %s, expected %v", c.Verdict(), c.Expected())
+	}
+}
