@@ -34,6 +34,11 @@ type Figures struct {
 	// checks' id sets, each in words with its figures (a poison message
 	// never dead-lettered, a dead link never noticed).
 	Violations []string `json:"violations,omitempty"`
+	// DetectSeconds and RecoverSeconds, where a scenario measures them:
+	// how long the system took to notice the fault, and to work again
+	// after the heal.
+	DetectSeconds  *float64 `json:"detect_seconds,omitempty"`
+	RecoverSeconds *float64 `json:"recover_seconds,omitempty"`
 	// History is the file the run's history was written to (JSON Lines,
 	// see history.ReadJSONL), relative to the reports directory.
 	History string `json:"history,omitempty"`
@@ -115,22 +120,32 @@ func (f Figures) String() string {
 func Table(all []Figures) string {
 	var b strings.Builder
 	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "scenario\tside\teffect\tsent\taccepted\tprocessed\tlost\tduplicated\tunexpected\trecovered\tdead-lettered\ttime\tnote")
+	fmt.Fprintln(w, "scenario\tside\teffect\tsent\taccepted\tprocessed\tlost\tduplicated\tunexpected\trecovered\tdead-lettered\tdetect\trecover\ttime\tnote")
 	for _, f := range all {
 		for i, c := range f.Checks {
 			scenario, side, note, dead, secs := f.Scenario, f.Side, f.Note, fmt.Sprint(f.DeadLettered), fmt.Sprintf("%.1fs", f.Seconds)
+			detect, recover := seconds(f.DetectSeconds), seconds(f.RecoverSeconds)
 			if i > 0 {
-				scenario, side, note, dead, secs = "", "", "", "", ""
+				scenario, side, note, dead, secs, detect, recover = "", "", "", "", "", "", ""
 			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", scenario, side, c.Service, f.Sent, c.Accepted, c.Processed,
-				len(c.Lost), len(c.Duplicated), len(c.Unexpected), len(c.Recovered), dead, secs, note)
+			fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", scenario, side, c.Service, f.Sent, c.Accepted, c.Processed,
+				len(c.Lost), len(c.Duplicated), len(c.Unexpected), len(c.Recovered), dead, detect, recover, secs, note)
 		}
 		if len(f.Checks) == 0 {
-			fmt.Fprintf(w, "%s\t%s\t-\t%d\t\t\t\t\t\t\t%d\t%.1fs\t%s\n", f.Scenario, f.Side, f.Sent, f.DeadLettered, f.Seconds, f.Note)
+			fmt.Fprintf(w, "%s\t%s\t-\t%d\t\t\t\t\t\t\t%d\t%s\t%s\t%.1fs\t%s\n", f.Scenario, f.Side, f.Sent, f.DeadLettered,
+				seconds(f.DetectSeconds), seconds(f.RecoverSeconds), f.Seconds, strings.Join(append([]string{f.Note}, f.Violations...), "; "))
 		}
 	}
 	w.Flush()
 	return b.String()
+}
+
+// seconds renders a measured duration, or "-" where none was measured.
+func seconds(s *float64) string {
+	if s == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.1fs", *s)
 }
 
 // WriteJSON writes figures to path, creating its directory.

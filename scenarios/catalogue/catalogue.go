@@ -422,15 +422,30 @@ func effectsOf(inputs []string) []system.Effect {
 // rate) and returns them.
 func verdict(ctx context.Context, scenario, side string, s *stack.Stack, h *history.History, obs map[string]effect.Observed, started time.Time, inputs []string, note ...string) report.Figures {
 	GinkgoHelper()
-	return verdictWith(ctx, scenario, side, s, h, obs, started, inputs, nil, note...)
+	return verdictWith(ctx, scenario, side, s, h, obs, started, inputs, measured{}, note...)
 }
 
-// verdictWith is verdict with violations observed besides the id sets,
-// each in words with its figures.
-func verdictWith(ctx context.Context, scenario, side string, s *stack.Stack, h *history.History, obs map[string]effect.Observed, started time.Time, inputs []string, violations []string, note ...string) report.Figures {
+// measured is what a scenario observed besides the id sets: violations,
+// each in words with its figures, and how long the system took to notice
+// the fault and to recover from it.
+type measured struct {
+	violations      []string
+	detect, recover *time.Duration
+}
+
+// verdictWith is verdict with what the scenario measured itself.
+func verdictWith(ctx context.Context, scenario, side string, s *stack.Stack, h *history.History, obs map[string]effect.Observed, started time.Time, inputs []string, m measured, note ...string) report.Figures {
 	GinkgoHelper()
 	began := time.Now()
-	f := report.Figures{Scenario: scenario, Side: side, System: sys.Name, Input: strings.Join(inputs, "+"), Note: strings.Join(note, "; "), Violations: violations}
+	f := report.Figures{Scenario: scenario, Side: side, System: sys.Name, Input: strings.Join(inputs, "+"), Note: strings.Join(note, "; "), Violations: m.violations}
+	if m.detect != nil {
+		d := m.detect.Seconds()
+		f.DetectSeconds = &d
+	}
+	if m.recover != nil {
+		r := m.recover.Seconds()
+		f.RecoverSeconds = &r
+	}
 	for _, in := range inputs {
 		f.Sent += len(sentIDs(h, in))
 	}

@@ -80,7 +80,7 @@ func halfOpen() {
 			obs := settled(ctx, r.s, 2*time.Second, r.input)
 			note := fmt.Sprintf("black hole %s: detected in %.1fs (readiness false), ready again %.1fs after the heal", hold, detect.Seconds(), recovery.Seconds())
 			AddReportEntry("detect and recover", note)
-			f := verdict(ctx, "half-open connection", "safe", r.s, r.h, obs, r.started, []string{r.input}, note)
+			f := verdictWith(ctx, "half-open connection", "safe", r.s, r.h, obs, r.started, []string{r.input}, measured{detect: &detect, recover: &recovery}, note)
 			expectHeld(f)
 			expectProcessed(f, units)
 			Expect(f.DeadLettered).To(BeZero(), "a half-open connection is a transient failure: nothing may be dead-lettered")

@@ -141,7 +141,7 @@ func poisonMessages() {
 			if want := len(st.poison) * len(st.queues); got < want {
 				violations = append(violations, fmt.Sprintf("%d of %d poison messages dead-lettered, the rest cycling: %v", got, want, stuck))
 			}
-			f := verdictWith(ctx, "poison messages", "control: requeue-forever", s, h, obs, started, []string{st.input}, violations,
+			f := verdictWith(ctx, "poison messages", "control: requeue-forever", s, h, obs, started, []string{st.input}, measured{violations: violations},
 				fmt.Sprintf("%d poison messages sent to %d queues", len(st.poison), len(st.queues)))
 			Expect(f.DeadLettered).To(BeZero())
 			Expect(f.Held()).To(BeFalse(), "the control must report the violation: %s", f)
