@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -116,13 +117,24 @@ func (f Figures) String() string {
 	return head + "\n  " + strings.Join(lines, "\n  ")
 }
 
-// Table renders figures as an aligned table, a row per check.
+// Table renders figures as an aligned table, a row per check, a run's
+// violated checks first, so that the row naming the run shows what broke.
 func Table(all []Figures) string {
 	var b strings.Builder
 	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "scenario\tside\teffect\tsent\taccepted\tprocessed\tlost\tduplicated\tunexpected\trecovered\tdead-lettered\tdetect\trecover\ttime\tnote")
 	for _, f := range all {
-		for i, c := range f.Checks {
+		checks := slices.Clone(f.Checks)
+		slices.SortStableFunc(checks, func(a, b checker.Result) int {
+			switch {
+			case !a.OK() && b.OK():
+				return -1
+			case a.OK() && !b.OK():
+				return 1
+			}
+			return 0
+		})
+		for i, c := range checks {
 			scenario, side, note, dead, secs := f.Scenario, f.Side, f.Note, fmt.Sprint(f.DeadLettered), fmt.Sprintf("%.1fs", f.Seconds)
 			detect, recover := seconds(f.DetectSeconds), seconds(f.RecoverSeconds)
 			if i > 0 {

@@ -22,3 +22,13 @@ func TestObservedViolationsBreakTheVerdict(t *testing.T) {
 		t.Errorf("a control judged by an observation alone: %s, expected %v", c.Verdict(), c.Expected())
 	}
 }
+
+func TestTableLeadsWithTheViolatedEffect(t *testing.T) {
+	f := Figures{Scenario: "fanout", Side: "control: shared-queue", Checks: []checker.Result{
+		{Service: "order: stored"}, {Service: "inventory: applied", Lost: []string{"a"}},
+	}}
+	lines := strings.Split(Table([]Figures{f}), "\n")
+	if !strings.Contains(lines[1], "fanout") || !strings.Contains(lines[1], "inventory: applied") {
+		t.Errorf("the run's first row is not its violated effect:\n%s", strings.Join(lines, "\n"))
+	}
+}
