@@ -50,7 +50,7 @@ type DeadLetter struct {
 	Headers map[string]any `json:"headers"`
 }
 
-func (m *Management) do(ctx context.Context, method, path string, body any, out any) (int, error) {
+func (m *Management) do(ctx context.Context, method, path string, body any, out any, header ...func(*http.Request)) (int, error) {
 	base, err := m.BaseURL(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("management address: %w", err)
@@ -69,6 +69,9 @@ func (m *Management) do(ctx context.Context, method, path string, body any, out 
 	}
 	req.SetBasicAuth(m.User, m.Password)
 	req.Header.Set("Content-Type", "application/json")
+	for _, h := range header {
+		h(req)
+	}
 	client := m.HTTP
 	if client == nil {
 		client = &http.Client{Timeout: 5 * time.Second}
@@ -187,6 +190,38 @@ func (m *Management) DeleteVHost(ctx context.Context, vhost string) error {
 	}
 	if err != nil {
 		return fmt.Errorf("delete vhost %s: %w", vhost, err)
+	}
+	return nil
+}
+
+// Connection is a client connection to the vhost.
+type Connection struct {
+	Name     string `json:"name"`
+	PeerHost string `json:"peer_host"`
+	User     string `json:"user"`
+}
+
+// Connections lists the vhost's client connections. Like the queue
+// figures, the list lags the broker by up to a few seconds.
+func (m *Management) Connections(ctx context.Context) ([]Connection, error) {
+	var cs []Connection
+	if _, err := m.do(ctx, http.MethodGet, "/api/vhosts/"+m.vhost()+"/connections", nil, &cs); err != nil {
+		return nil, fmt.Errorf("list connections: %w", err)
+	}
+	return cs, nil
+}
+
+// CloseConnection closes connection name from the broker's side, as an
+// operator does, with reason as the close message the client sees. A
+// connection already gone is fine.
+func (m *Management) CloseConnection(ctx context.Context, name, reason string) error {
+	req := func(r *http.Request) { r.Header.Set("X-Reason", reason) }
+	status, err := m.do(ctx, http.MethodDelete, "/api/connections/"+url.PathEscape(name), nil, nil, req)
+	if status == http.StatusNotFound {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("close connection %s: %w", name, err)
 	}
 	return nil
 }

@@ -342,6 +342,19 @@ func (r *Replica) URL(ctx context.Context) (string, error) {
 	return "http://" + hp, nil
 }
 
+// Addresses are the replica's IP addresses on its networks, looked up
+// now: what the broker sees as its connections' peer host.
+func (r *Replica) Addresses(ctx context.Context) ([]string, error) {
+	if r.Container == nil {
+		return nil, fmt.Errorf("%s not started", r.Name)
+	}
+	ips, err := r.Container.ContainerIPs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("addresses of %s: %w", r.Name, err)
+	}
+	return ips, nil
+}
+
 // Logs returns the replica's whole log, across restarts of its container.
 func (r *Replica) Logs(ctx context.Context) ([]byte, error) {
 	if r.Container == nil {

@@ -121,6 +121,7 @@ func Scenarios() bool {
 	brokerRestart()
 	backlogDrain()
 	networkPartition()
+	connectionsClosed()
 	dependencyOutage()
 	longOutage()
 	publisherCrash()

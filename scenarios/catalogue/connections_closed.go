@@ -1,0 +1,65 @@
+package catalogue
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/mqchaos/mqchaos/harness/broker"
+	"github.com/mqchaos/mqchaos/harness/fault"
+	"github.com/mqchaos/mqchaos/harness/history"
+	"github.com/mqchaos/mqchaos/harness/report"
+	"github.com/mqchaos/mqchaos/harness/stack"
+)
+
+func connectionsClosed() {
+	Describe("Connections closed by the broker: a consumer reconnects by itself and loses nothing", Label("guarantee:no-loss", "guarantee:reconnect", "fault:broker"), func() {
+		// While the consumer works through a backlog, the broker closes its
+		// connections (the management API's DELETE /api/connections, as an
+		// operator or a policy does). What it had not acked goes back to
+		// the queue; it reconnects by itself and applies every unit once.
+		// Needs: an AMQP input.
+		const units = 1000
+
+		run := func(ctx SpecContext, side string, opts ...stack.Option) report.Figures {
+			input := amqpInput()
+			svc, _ := consumer(input)
+			s := startStack(ctx, "closed-"+side, append([]stack.Option{tuning("slow-consumer")}, opts...)...)
+			h := &history.History{}
+			started := time.Now()
+			r := s.Replica(svc, 1)
+			ips, err := r.Addresses(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			By("waiting until the broker lists " + r.Name + "'s connections")
+			Eventually(ctx, func(g Gomega) {
+				cs, err := s.Management().Connections(ctx)
+				g.Expect(err).NotTo(HaveOccurred())
+				g.Expect(slices.ContainsFunc(cs, func(c broker.Connection) bool { return slices.Contains(ips, c.PeerHost) })).To(BeTrue())
+			}).WithPolling(100 * time.Millisecond).Should(Succeed())
+			applied := streamBacklog(ctx, s, h, input, svc, "closed-"+side, units)
+			closeAll := fault.CloseConnections(s.Management(), r.Name, ips...)
+			Expect(fault.Inject(ctx, h, closeAll)).To(Succeed())
+			closed := time.Now()
+			By(fmt.Sprintf("the broker closed %s's connections, %d of %d units seen applied just before", r.Name, applied, units))
+			Eventually(ctx, r.Ready).Should(Succeed())
+			obs := settled(ctx, s, 2*time.Second, input)
+			return verdict(ctx, "connections closed by the broker", side, s, h, obs, started, []string{input},
+				fmt.Sprintf("settled %.1fs after the close", time.Since(closed).Seconds()))
+		}
+
+		It("holds with manual acks and reconnection", Label("safe"), func(ctx SpecContext) {
+			f := run(ctx, "safe")
+			expectHeld(f)
+			expectProcessed(f, units)
+			Expect(f.DeadLettered).To(BeZero(), "a closed connection is a transient failure: nothing may be dead-lettered")
+		}, SpecTimeout(4*time.Minute))
+
+		It("is caught with auto-ack (control auto-ack)", Label("unsafe"), func(ctx SpecContext) {
+			f := run(ctx, "control: auto-ack", control("auto-ack"))
+			Expect(f.Lost()).NotTo(BeEmpty(), "the control must report lost units: %s", f)
+		}, SpecTimeout(4*time.Minute))
+	})
+}
