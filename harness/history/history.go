@@ -38,8 +38,9 @@ type Op struct {
 
 // History is an append-only log of operations.
 type History struct {
-	mu  sync.Mutex
-	ops []Op
+	mu      sync.Mutex
+	ops     []Op
+	samples []Sample
 }
 
 // Invoke records the start of an operation and returns its handle.

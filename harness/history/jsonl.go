@@ -9,8 +9,8 @@ import (
 )
 
 // WriteJSONL writes h's operations to w as JSON Lines, one Op per line in
-// invocation order: enough to judge the run again offline or to draw its
-// report. It takes a snapshot, so it is safe while operations are still
+// invocation order, then its samples, one per line: enough to judge the
+// run again offline or to draw its report. It takes a snapshot, so it is safe while operations are still
 // being recorded (those recorded later are not written).
 func (h *History) WriteJSONL(w io.Writer) error {
 	bw := bufio.NewWriter(w)
@@ -20,11 +20,17 @@ func (h *History) WriteJSONL(w io.Writer) error {
 			return fmt.Errorf("write op %d: %w", i, err)
 		}
 	}
+	for i, s := range h.Samples() {
+		if err := enc.Encode(s); err != nil {
+			return fmt.Errorf("write sample %d: %w", i, err)
+		}
+	}
 	return bw.Flush()
 }
 
 // ReadJSONL reads a history written by WriteJSONL. Blank lines are
-// skipped; a line that is not an Op is an error naming its line number.
+// skipped; a line that is neither an Op nor a Sample is an error naming
+// its line number.
 func ReadJSONL(r io.Reader) (*History, error) {
 	h := &History{}
 	sc := bufio.NewScanner(r)
@@ -32,6 +38,11 @@ func ReadJSONL(r io.Reader) (*History, error) {
 	for n := 1; sc.Scan(); n++ {
 		line := sc.Bytes()
 		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		var sample Sample
+		if err := json.Unmarshal(line, &sample); err == nil && sample.Observed != "" {
+			h.samples = append(h.samples, sample)
 			continue
 		}
 		var op Op

@@ -48,3 +48,21 @@ func TestReadJSONLNamesTheBadLine(t *testing.T) {
 		t.Fatalf("err = %v, want one naming line 2", err)
 	}
 }
+
+func TestSamplesRoundTrip(t *testing.T) {
+	var h History
+	h.Complete(h.Invoke("orders", "a"), OK, "201")
+	h.Observe(SampleReady, "inventory-1", 1)
+	h.Observe(SampleDepth, "inventory.orders", 12)
+	var b bytes.Buffer
+	if err := h.WriteJSONL(&b); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadJSONL(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Ops()) != 1 || len(got.Samples()) != 2 || got.Samples()[1].Value != 12 || got.Samples()[0].Name != "inventory-1" {
+		t.Errorf("ops %v, samples %v", got.Ops(), got.Samples())
+	}
+}

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"html/template"
 	"image/color"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/mqchaos/mqchaos/harness/history"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
@@ -49,6 +51,89 @@ type chartData struct {
 	// marks: seconds since start at which an operation of a violated id
 	// was invoked, by violation ("lost", "duplicated", "unexpected").
 	marks map[string][]float64
+	// samples: the system's state over time, by what was observed
+	// (history.SampleReady, SampleDepth) and name, in seconds since start.
+	samples map[string]map[string][]plotter.XYs
+}
+
+// sampleSeries groups samples by what they observed and what of, as
+// points in seconds since start. A series is cut where no sample came for
+// over sampleGap (the broker's API was down, say): a gap is drawn as a
+// gap, not as the last value held.
+func sampleSeries(ss []history.Sample, start time.Time) map[string]map[string][]plotter.XYs {
+	out := map[string]map[string][]plotter.XYs{}
+	for _, s := range ss {
+		if out[s.Observed] == nil {
+			out[s.Observed] = map[string][]plotter.XYs{}
+		}
+		parts := out[s.Observed][s.Name]
+		x := s.At.Sub(start).Seconds()
+		if n := len(parts); n == 0 || x-parts[n-1][len(parts[n-1])-1].X > sampleGap.Seconds() {
+			parts = append(parts, nil)
+		}
+		parts[len(parts)-1] = append(parts[len(parts)-1], plotter.XY{X: x, Y: s.Value})
+		out[s.Observed][s.Name] = parts
+	}
+	return out
+}
+
+// sampleGap is the longest quiet between two samples of one series that
+// is still drawn as a line (samples come every second).
+const sampleGap = 2500 * time.Millisecond
+
+// stateChart draws one series per name of what was observed, as steps:
+// queue depths, or replica readiness (1 ready, 0 not). Nil without
+// samples of it.
+func stateChart(observed, title, ylabel string) func(chartData) (*plot.Plot, error) {
+	return func(d chartData) (*plot.Plot, error) {
+		series := d.samples[observed]
+		if len(series) == 0 {
+			return nil, nil
+		}
+		p := newPlot(title, ylabel, d)
+		peak := 1.0
+		for _, parts := range series {
+			for _, xys := range parts {
+				for _, xy := range xys {
+					peak = max(peak, xy.Y)
+				}
+			}
+		}
+		ymax := peak * 1.25
+		if observed == history.SampleReady {
+			ymax = 1.3
+		}
+		p.Y.Min, p.Y.Max = 0, ymax
+		if err := addBands(p, d.bands, 0, ymax, false); err != nil {
+			return nil, err
+		}
+		names := make([]string, 0, len(series))
+		for n := range series {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		for k, n := range names {
+			for i, xys := range series[n] {
+				l, err := plotter.NewLine(xys)
+				if err != nil {
+					return nil, err
+				}
+				l.StepStyle = plotter.PostStep
+				l.Color = plotutil.Color(k)
+				l.Width = vg.Points(1.5)
+				if observed == history.SampleReady {
+					// drawn one over the other: the first the widest, so each shows
+					l.Width = vg.Points(1.5 + float64(len(names)-1-k))
+				}
+				p.Add(l)
+				if i == 0 {
+					p.Legend.Add(n, l)
+				}
+			}
+		}
+		p.Legend.Top = true
+		return p, nil
+	}
 }
 
 func newPlot(title, ylabel string, d chartData) *plot.Plot {
@@ -269,7 +354,10 @@ func ms(d time.Duration) float64 { return max(float64(d)/float64(time.Millisecon
 // the page's style sheet.
 func runChart(d chartData) (template.HTML, error) {
 	var rows [][]*plot.Plot
-	for _, chart := range []func(chartData) (*plot.Plot, error){timelineChart, throughputChart, latencyChart} {
+	charts := []func(chartData) (*plot.Plot, error){timelineChart, throughputChart, latencyChart,
+		stateChart(history.SampleDepth, "Queue depths: ready plus unacked messages", "messages"),
+		stateChart(history.SampleReady, "Readiness of each replica (1 ready, 0 not)", "ready")}
+	for _, chart := range charts {
 		p, err := chart(d)
 		if err != nil {
 			return "", err

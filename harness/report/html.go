@@ -18,6 +18,9 @@ import (
 type Run struct {
 	Figures Figures
 	Ops     []history.Op
+	// Samples are the system's state over the run: readiness of each
+	// replica and depth of each queue (optional).
+	Samples []history.Sample
 }
 
 const (
@@ -225,7 +228,8 @@ func newHTMLRun(anchor string, r Run) (htmlRun, error) {
 	width := bucketWidth(total, buckets)
 	n := max(int((total+width-1)/width), 1)
 	d := chartData{span: total, width: width, buckets: bucketize(r.Ops, start, width, n),
-		bands: faultBands(r.Ops, start, end), inputs: inputs(r.Ops), marks: marks}
+		bands: faultBands(r.Ops, start, end), inputs: inputs(r.Ops), marks: marks,
+		samples: sampleSeries(r.Samples, start)}
 	hr.Bands = d.bands
 	chart, err := runChart(d)
 	if err != nil {

@@ -33,18 +33,19 @@ func LoadRuns(dir string, figs []Figures) ([]Run, error) {
 	for _, f := range figs {
 		r := Run{Figures: f}
 		if f.History != "" {
-			ops, err := readHistory(filepath.Join(dir, f.History))
+			h, err := readHistory(filepath.Join(dir, f.History))
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s (%s): %w", f.Scenario, f.Side, err))
+			} else {
+				r.Ops, r.Samples = h.Ops(), h.Samples()
 			}
-			r.Ops = ops
 		}
 		runs = append(runs, r)
 	}
 	return runs, errors.Join(errs...)
 }
 
-func readHistory(path string) ([]history.Op, error) {
+func readHistory(path string) (*history.History, error) {
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -54,7 +55,7 @@ func readHistory(path string) ([]history.Op, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return h.Ops(), nil
+	return h, nil
 }
 
 // WriteHTMLFile writes the HTML report of runs to path, creating its

@@ -3,8 +3,10 @@ package report
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mqchaos/mqchaos/harness/checker"
+	"github.com/mqchaos/mqchaos/harness/history"
 )
 
 // A guarantee broken in a way the id sets do not show (a poison message
@@ -30,5 +32,17 @@ func TestTableLeadsWithTheViolatedEffect(t *testing.T) {
 	lines := strings.Split(Table([]Figures{f}), "\n")
 	if !strings.Contains(lines[1], "fanout") || !strings.Contains(lines[1], "inventory: applied") {
 		t.Errorf("the run's first row is not its violated effect:\n%s", strings.Join(lines, "\n"))
+	}
+}
+
+func TestSampleSeriesCutsAtGaps(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	var ss []history.Sample
+	for _, sec := range []int{0, 1, 2, 10, 11} {
+		ss = append(ss, history.Sample{Observed: history.SampleDepth, Name: "q", Value: float64(sec), At: t0.Add(time.Duration(sec) * time.Second)})
+	}
+	parts := sampleSeries(ss, t0)[history.SampleDepth]["q"]
+	if len(parts) != 2 || len(parts[0]) != 3 || len(parts[1]) != 2 || parts[1][0].X != 10 {
+		t.Errorf("got %v", parts)
 	}
 }

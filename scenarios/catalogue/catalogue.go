@@ -283,6 +283,9 @@ func start(ctx context.Context, name string, opts ...stack.Option) *stack.Stack 
 		Expect(s.Terminate(ctx)).To(Succeed())
 	}, NodeTimeout(time.Minute))
 	Expect(err).NotTo(HaveOccurred())
+	// Cleanups run last-registered first: the sampler stops before the
+	// stack is removed.
+	DeferCleanup(sample(s))
 	return s
 }
 
@@ -462,6 +465,7 @@ func verdictWith(ctx context.Context, scenario, side string, s *stack.Stack, h *
 	}
 	phases.check += time.Since(began)
 	f.Phases = phases.record()
+	h.AddSamples(samplesOf(s))
 	f.History = saveHistory(h, scenario, side)
 	AddReportEntry(figuresEntry, f, ReportEntryVisibilityFailureOrVerbose)
 	GinkgoWriter.Println(f.String())

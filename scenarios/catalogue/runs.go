@@ -1,14 +1,18 @@
 package catalogue
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 
 	"github.com/mqchaos/mqchaos/harness/history"
 	"github.com/mqchaos/mqchaos/harness/report"
+	"github.com/mqchaos/mqchaos/harness/stack"
 )
 
 // This file keeps every run's history and draws the suite's HTML report
@@ -57,4 +61,70 @@ func writeHTMLReport(all []report.Figures) {
 		return
 	}
 	fmt.Fprintf(os.Stdout, "report: %s\n", path)
+}
+
+// samplers hold the state sampled over each stack's life (readiness of
+// each replica, depth of each queue), for the runs' histories.
+var (
+	samplersMu sync.Mutex
+	samplers   = map[*stack.Stack]*history.History{}
+)
+
+// sample records s's state every second into a history of its own until
+// the returned stop is called.
+func sample(s *stack.Stack) (stop func()) {
+	h := &history.History{}
+	samplersMu.Lock()
+	samplers[s] = h
+	samplersMu.Unlock()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			for _, name := range sys.ServiceNames() {
+				for _, r := range s.Replicas(name) {
+					rctx, rcancel := context.WithTimeout(ctx, time.Second)
+					ready := 0.0
+					if r.Ready(rctx) == nil {
+						ready = 1
+					}
+					rcancel()
+					h.Observe(history.SampleReady, r.Name, ready)
+				}
+			}
+			qctx, qcancel := context.WithTimeout(ctx, time.Second)
+			if qs, err := s.Management().Queues(qctx); err == nil {
+				for _, q := range qs {
+					h.Observe(history.SampleDepth, q.Name, float64(q.Ready+q.Unacked))
+				}
+			}
+			qcancel()
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+		samplersMu.Lock()
+		delete(samplers, s)
+		samplersMu.Unlock()
+	}
+}
+
+// samplesOf is what the sampler of s recorded so far.
+func samplesOf(s *stack.Stack) []history.Sample {
+	samplersMu.Lock()
+	h := samplers[s]
+	samplersMu.Unlock()
+	if h == nil {
+		return nil
+	}
+	return h.Samples()
 }
