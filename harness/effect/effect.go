@@ -10,7 +10,6 @@ import (
 	"context"
 	"fmt"
 	"regexp"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -79,7 +78,7 @@ func readHTTP(ctx context.Context, s *stack.Stack, src *system.HTTPEffect) (Obse
 // FromJSON picks the effects out of a decoded JSON body.
 func FromJSON(body any, src *system.HTTPEffect) (Observed, error) {
 	o := Observed{Replicas: map[string]int{}}
-	items, ok := lookup(body, src.Items)
+	items, ok := system.Lookup(body, src.Items)
 	if !ok {
 		return o, fmt.Errorf("%s: no %q in the body", src.Path, src.Items)
 	}
@@ -93,39 +92,22 @@ func FromJSON(body any, src *system.HTTPEffect) (Observed, error) {
 item:
 	for i, it := range list {
 		for k, want := range src.Where {
-			v, _ := lookup(it, k)
+			v, _ := system.Lookup(it, k)
 			if scalar(v) != want {
 				continue item
 			}
 		}
-		id, ok := lookup(it, src.ID)
+		id, ok := system.Lookup(it, src.ID)
 		if !ok || scalar(id) == "" {
 			return o, fmt.Errorf("%s: item %d has no %q", src.Path, i, src.ID)
 		}
 		o.IDs = append(o.IDs, scalar(id))
 		if src.Replica != "" {
-			r, _ := lookup(it, src.Replica)
+			r, _ := system.Lookup(it, src.Replica)
 			o.Replicas[scalar(r)]++
 		}
 	}
 	return o, nil
-}
-
-// lookup follows a dotted path ("" is v itself).
-func lookup(v any, path string) (any, bool) {
-	if path == "" {
-		return v, true
-	}
-	for _, k := range strings.Split(path, ".") {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil, false
-		}
-		if v, ok = m[k]; !ok {
-			return nil, false
-		}
-	}
-	return v, true
 }
 
 func scalar(v any) string {

@@ -127,7 +127,10 @@ func Run(ctx context.Context, s *stack.Stack, h *history.History, steps []Step) 
 		if held != nil {
 			return held
 		}
-		if err := ready(ctx); err != nil {
+		wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		err = ready(wctx)
+		cancel()
+		if err != nil {
 			return fmt.Errorf("nemesis %s: not ready after the heal: %w", st, err)
 		}
 	}
@@ -150,7 +153,7 @@ func build(s *stack.Stack, st Step) (fault.Fault, func(context.Context) error, e
 		return nil, nil, fmt.Errorf("nemesis %s: no replica of %s", st, st.Target)
 	}
 	r := rs[0]
-	ready := func(ctx context.Context) error { return poll(ctx, r.Ready) }
+	ready := r.WaitReady
 	switch st.Kind {
 	case KillReplica:
 		return fault.Kill(d, r.Target()), ready, nil
@@ -162,21 +165,4 @@ func build(s *stack.Stack, st Step) (fault.Fault, func(context.Context) error, e
 		return fault.Disconnect(d, r.Target()), ready, nil
 	}
 	return nil, nil, fmt.Errorf("nemesis: unknown fault kind %q", st.Kind)
-}
-
-// poll calls check every 200 ms until it succeeds or 2 minutes pass.
-func poll(ctx context.Context, check func(context.Context) error) error {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	for {
-		err := check(ctx)
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w (last: %v)", ctx.Err(), err)
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
 }

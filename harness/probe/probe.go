@@ -31,10 +31,10 @@ type Client struct {
 	http *http.Client
 }
 
-// transport is shared by every client, with enough idle connections per
+// Transport is shared by every client (and the workload), with enough idle connections per
 // host for a load of concurrent requests to reuse them instead of opening
 // a connection (through Docker's port proxy) per request.
-var transport = func() *http.Transport {
+var Transport = func() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns = 256
 	t.MaxIdleConnsPerHost = 64
@@ -43,7 +43,7 @@ var transport = func() *http.Transport {
 
 // NewClient returns a client of the service at base.
 func NewClient(base BaseURL) *Client {
-	return &Client{base: base, http: &http.Client{Timeout: 10 * time.Second, Transport: transport}}
+	return &Client{base: base, http: &http.Client{Timeout: 10 * time.Second, Transport: Transport}}
 }
 
 // StatusError is a response outside 2xx.

@@ -62,6 +62,17 @@ func DeadLettered(ctx context.Context, s *stack.Stack) (map[string][]broker.Dead
 	return out, nil
 }
 
+// DeadLetterCount is how many messages the system's dead-letter queues
+// hold, all together, read as DeadLettered reads them.
+func DeadLetterCount(ctx context.Context, s *stack.Stack) (int, error) {
+	dead, err := DeadLettered(ctx, s)
+	n := 0
+	for _, d := range dead {
+		n += len(d)
+	}
+	return n, err
+}
+
 // Fingerprint summarises observed effects, to see whether they still
 // change between two reads.
 func Fingerprint(obs map[string]effect.Observed) string {

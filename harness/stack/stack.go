@@ -402,6 +402,10 @@ func (r *Replica) Ready(ctx context.Context) error {
 	return err
 }
 
+// WaitReady blocks until the replica passes its readiness check, polling
+// every 200 ms, or ctx ends.
+func (r *Replica) WaitReady(ctx context.Context) error { return poll(ctx, r.Ready) }
+
 // Running reports whether the replica's process is running (false after
 // it exited, e.g. at a failpoint).
 func (r *Replica) Running(ctx context.Context) (bool, error) {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/mqchaos/mqchaos/harness/broker"
 	"github.com/mqchaos/mqchaos/harness/history"
+	"github.com/mqchaos/mqchaos/harness/probe"
 	"github.com/mqchaos/mqchaos/harness/stack"
 	"github.com/mqchaos/mqchaos/harness/system"
 )
@@ -68,7 +69,7 @@ func RunUnits(ctx context.Context, s *stack.Stack, h *history.History, input str
 	}
 	switch {
 	case in.HTTP != nil:
-		c := &http.Client{Timeout: 10 * time.Second, Transport: transport}
+		c := &http.Client{Timeout: 10 * time.Second, Transport: probe.Transport}
 		l.run(ctx, units, func(ctx context.Context, u system.Unit) {
 			sendHTTP(ctx, c, s.URL(in.HTTP.Service), h, input, in.HTTP, u, l.rng(u))
 		})
@@ -93,13 +94,6 @@ func RunUnits(ctx context.Context, s *stack.Stack, h *history.History, input str
 	}
 	return nil
 }
-
-var transport = func() *http.Transport {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConns = 256
-	t.MaxIdleConnsPerHost = 64
-	return t
-}()
 
 // Request renders u as in's HTTP request body, path and headers.
 func Request(in *system.HTTPInput, u system.Unit, rng *rand.Rand) (path, body string, headers map[string]string, err error) {
@@ -177,10 +171,7 @@ func idFrom(body []byte, path string) (string, error) {
 	if err := json.Unmarshal(body, &v); err != nil {
 		return "", fmt.Errorf("id from response: %w", err)
 	}
-	for _, k := range strings.Split(path, ".") {
-		m, _ := v.(map[string]any)
-		v = m[k]
-	}
+	v, _ = system.Lookup(v, path)
 	id, ok := v.(string)
 	if !ok || id == "" {
 		return "", fmt.Errorf("id from response: no string at %q", path)

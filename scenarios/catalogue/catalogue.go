@@ -27,7 +27,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -215,16 +214,8 @@ func rng() *rand.Rand {
 // load is a run of n units with ids prefix-0001..., seeded by the spec;
 // the prefix is slugged.
 func load(prefix string, n int) workload.Load {
-	return workload.Load{Prefix: slug(prefix), Count: n, Seed: uint64(GinkgoRandomSeed())}
+	return workload.Load{Prefix: report.Slug(prefix), Count: n, Seed: uint64(GinkgoRandomSeed())}
 }
-
-// slug is s in letters, digits and dashes ("backlog-control:
-// transient-queues" becomes "backlog-control-transient-queues").
-func slug(s string) string {
-	return strings.Trim(notSlug.ReplaceAllString(strings.ToLower(s), "-"), "-")
-}
-
-var notSlug = regexp.MustCompile(`[^a-z0-9]+`)
 
 // startStack starts the system on this process's shared broker and
 // database, in a vhost and database of their own, and removes it after
@@ -451,14 +442,12 @@ func verdictWith(ctx context.Context, scenario, side string, s *stack.Stack, h *
 		f.RecoverSeconds = &r
 	}
 	for _, in := range inputs {
-		f.Sent += len(sentIDs(h, in))
+		f.Sent += len(opsOf(h, in))
 	}
 	f.Checks = settle.Judge(h, inputs, effectsOf(inputs), obs)
-	dead, err := settle.DeadLettered(ctx, s)
+	var err error
+	f.DeadLettered, err = settle.DeadLetterCount(ctx, s)
 	Expect(err).NotTo(HaveOccurred())
-	for _, d := range dead {
-		f.DeadLettered += len(d)
-	}
 	f.Seconds = time.Since(started).Seconds()
 	for _, fault := range h.Faults(started) {
 		By(fault)
@@ -472,8 +461,8 @@ func verdictWith(ctx context.Context, scenario, side string, s *stack.Stack, h *
 	return f
 }
 
-// sentIDs is every operation of input, an id-less one counted too.
-func sentIDs(h *history.History, input string) []history.Op {
+// opsOf is every operation of input, an id-less one counted too.
+func opsOf(h *history.History, input string) []history.Op {
 	var out []history.Op
 	for _, op := range h.Ops() {
 		if op.Kind == input {

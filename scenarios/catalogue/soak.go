@@ -16,6 +16,7 @@ import (
 	"github.com/mqchaos/mqchaos/harness/broker"
 	"github.com/mqchaos/mqchaos/harness/history"
 	"github.com/mqchaos/mqchaos/harness/nemesis"
+	"github.com/mqchaos/mqchaos/harness/report"
 	"github.com/mqchaos/mqchaos/harness/stack"
 	"github.com/mqchaos/mqchaos/harness/system"
 	"github.com/mqchaos/mqchaos/harness/workload"
@@ -103,7 +104,7 @@ func soak() {
 			By(fmt.Sprintf("sending %.0f units per second through each of %s for %s, under %d faults", c.Rate, strings.Join(inputs, ", "), c.Duration, len(steps)))
 			var wg sync.WaitGroup
 			for i, in := range inputs {
-				l := workload.Load{Prefix: "soak-" + slug(in), Count: int(c.Rate * c.Duration.Seconds()), Rate: c.Rate, Concurrency: 4, Seed: c.Seed + uint64(i)}
+				l := workload.Load{Prefix: "soak-" + report.Slug(in), Count: int(c.Rate * c.Duration.Seconds()), Rate: c.Rate, Concurrency: 4, Seed: c.Seed + uint64(i)}
 				wg.Go(func() {
 					defer GinkgoRecover()
 					Expect(workload.Run(ctx, s, h, in, l)).To(Succeed())

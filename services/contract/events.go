@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -86,6 +87,12 @@ func DecodeEnvelope(body []byte, accept ...string) (Envelope, error) {
 	if err := Decode(body, &env); err != nil {
 		return env, err
 	}
+	return env, validEnvelope(env, accept)
+}
+
+// validEnvelope refuses an envelope with a field missing, an event id
+// that is not text, or a type other than one of accept, in that order.
+func validEnvelope(env Envelope, accept []string) error {
 	var missing []string
 	if env.EventID == "" {
 		missing = append(missing, "event_id")
@@ -97,17 +104,15 @@ func DecodeEnvelope(body []byte, accept ...string) (Envelope, error) {
 		missing = append(missing, "data")
 	}
 	if len(missing) > 0 {
-		return env, invalid("missing fields: %s", strings.Join(missing, ", "))
+		return invalid("missing fields: %s", strings.Join(missing, ", "))
 	}
 	if err := CheckText("event_id", env.EventID, MaxIDLength); err != nil {
-		return env, err
+		return err
 	}
-	for _, t := range accept {
-		if env.Type == t {
-			return env, nil
-		}
+	if !slices.Contains(accept, env.Type) {
+		return invalid("unknown event type %q (want %s)", env.Type, strings.Join(accept, " or "))
 	}
-	return env, invalid("unknown event type %q (want %s)", env.Type, strings.Join(accept, " or "))
+	return nil
 }
 
 // DecodeOrderPlaced validates the data of an OrderPlaced event.

@@ -79,28 +79,8 @@ func decodeEvent(contentType, contentEncoding string, body []byte, data []eventF
 	if err := s.event(&env); err != nil {
 		return env, err
 	}
-	var missing []string
-	if env.EventID == "" {
-		missing = append(missing, "event_id")
-	}
-	if env.Type == "" {
-		missing = append(missing, "type")
-	}
-	if len(env.Data) == 0 || string(env.Data) == "null" {
-		missing = append(missing, "data")
-	}
-	if len(missing) > 0 {
-		return env, invalid("missing fields: %s", strings.Join(missing, ", "))
-	}
-	if err := CheckText("event_id", env.EventID, MaxIDLength); err != nil {
+	if err := validEnvelope(env, accept); err != nil {
 		return env, err
-	}
-	known := false
-	for _, t := range accept {
-		known = known || env.Type == t
-	}
-	if !known {
-		return env, invalid("unknown event type %q (want %s)", env.Type, strings.Join(accept, " or "))
 	}
 	if s.dataErr != "" {
 		return env, invalid("%s data: %s", env.Type, s.dataErr)
