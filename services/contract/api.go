@@ -6,13 +6,18 @@ import "time"
 
 // Order is served by order-service's GET /orders and POST /orders.
 type Order struct {
-	ID        string    `json:"id"`
-	Item      string    `json:"item"`
-	Quantity  int       `json:"quantity"`
-	Status    string    `json:"status"` // pending, reserved or rejected
-	Reason    string    `json:"reason,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	ID string `json:"id"`
+	// RequestKey is the client's key for the request that placed it (its
+	// order_id or Idempotency-Key, else the id): equal to ID, except
+	// under order-service's UNSAFE_HTTP_NO_IDEMPOTENCY, where every
+	// request makes a new ID and a retried one repeats its RequestKey.
+	RequestKey string    `json:"request_key"`
+	Item       string    `json:"item"`
+	Quantity   int       `json:"quantity"`
+	Status     string    `json:"status"` // pending, reserved or rejected
+	Reason     string    `json:"reason,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
 }
 
 // Order statuses.

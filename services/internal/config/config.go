@@ -62,6 +62,11 @@ type Config struct {
 	// RETRY_MAX_ATTEMPTS, outage or not, so a database outage longer than
 	// the retry backoff dead-letters valid messages.
 	UnsafeCountOutageRetries bool
+	// UNSAFE_HTTP_NO_IDEMPOTENCY (order): POST /orders ignores the
+	// client's order_id and Idempotency-Key as the order's identity and
+	// makes a new order with an id of its own every time, so a retried
+	// request places the order again. The key is still recorded.
+	UnsafeHTTPNoIdempotency bool
 }
 
 // Unsafe lists the guarantees this configuration switches off, by variable.
@@ -80,6 +85,7 @@ func (c Config) Unsafe() []string {
 	add(c.UnsafeNoOutbox, "UNSAFE_NO_OUTBOX")
 	add(c.UnsafeSharedQueue, "UNSAFE_SHARED_QUEUE")
 	add(c.UnsafeCountOutageRetries, "UNSAFE_COUNT_OUTAGE_RETRIES")
+	add(c.UnsafeHTTPNoIdempotency, "UNSAFE_HTTP_NO_IDEMPOTENCY")
 	return u
 }
 
@@ -130,6 +136,7 @@ func Load(service string, getenv func(string) string) (Config, error) {
 		UnsafeSharedQueue:     r.bool("UNSAFE_SHARED_QUEUE"),
 
 		UnsafeCountOutageRetries: r.bool("UNSAFE_COUNT_OUTAGE_RETRIES"),
+		UnsafeHTTPNoIdempotency:  r.bool("UNSAFE_HTTP_NO_IDEMPOTENCY"),
 	}
 	errs := r.errs
 	if c.AMQPURL == "" {

@@ -76,3 +76,22 @@ func TestHeartbeatZeroIsTheBrokers(t *testing.T) {
 		t.Fatalf("AMQP_HEARTBEAT=0: heartbeat %s, err %v", c.Heartbeat, err)
 	}
 }
+
+// UNSAFE_HTTP_NO_IDEMPOTENCY is off by default, read as a boolean and
+// listed among the unsafe switches.
+func TestHTTPNoIdempotency(t *testing.T) {
+	base := map[string]string{"AMQP_URL": "a", "DATABASE_URL": "d"}
+	c, err := Load("order", env(base))
+	if err != nil || c.UnsafeHTTPNoIdempotency {
+		t.Fatalf("default: %v, %v", c.UnsafeHTTPNoIdempotency, err)
+	}
+	base["UNSAFE_HTTP_NO_IDEMPOTENCY"] = "true"
+	c, err = Load("order", env(base))
+	if err != nil || !c.UnsafeHTTPNoIdempotency || strings.Join(c.Unsafe(), " ") != "UNSAFE_HTTP_NO_IDEMPOTENCY" {
+		t.Fatalf("Unsafe() = %v, %v", c.Unsafe(), err)
+	}
+	base["UNSAFE_HTTP_NO_IDEMPOTENCY"] = "perhaps"
+	if _, err := Load("order", env(base)); err == nil || !strings.Contains(err.Error(), `UNSAFE_HTTP_NO_IDEMPOTENCY "perhaps"`) {
+		t.Fatalf("want a refusal of a non-boolean, got %v", err)
+	}
+}

@@ -23,6 +23,9 @@ type handler struct {
 	log     *slog.Logger
 	db      *outage.Tracker // the database as the HTTP handlers see it
 	maxBody int64
+	// noIdempotency (UNSAFE_HTTP_NO_IDEMPOTENCY): every POST makes a new
+	// order with an id of its own; the client's key is only recorded.
+	noIdempotency bool
 }
 
 func (h *handler) routes(mux *http.ServeMux) {
@@ -40,8 +43,10 @@ type createRequest struct {
 
 // parseCreate validates a POST /orders request into an order, under the
 // rules of httpserver.DecodeJSON and contract.ValidateOrder: the same as
-// every consumer applies to an OrderPlaced.
-func parseCreate(w http.ResponseWriter, r *http.Request, maxBody int64) (Order, error) {
+// every consumer applies to an OrderPlaced. The order's id and request key
+// are the client's key (order_id or Idempotency-Key), or a new id without
+// one; with noIdempotency the id is always new.
+func parseCreate(w http.ResponseWriter, r *http.Request, maxBody int64, noIdempotency bool) (Order, error) {
 	var req createRequest
 	if err := httpserver.DecodeJSON(w, r, maxBody, &req); err != nil {
 		return Order{}, err
@@ -72,14 +77,18 @@ func parseCreate(w http.ResponseWriter, r *http.Request, maxBody int64) (Order, 
 	if err := contract.ValidateOrder(id, *req.Item, qty); err != nil {
 		return Order{}, httpserver.Invalid(err)
 	}
-	return Order{ID: id, Item: *req.Item, Quantity: qty, Status: StatusPending}, nil
+	o := Order{ID: id, RequestKey: id, Item: *req.Item, Quantity: qty, Status: StatusPending}
+	if noIdempotency {
+		o.ID = contract.NewID() // the careless API: the key names nothing
+	}
+	return o, nil
 }
 
 // create serves POST /orders: 201 with a new order, 200 with the existing
 // one for a repeated id, 409 if the id names a different order, 4xx for
 // bad input (nothing stored), 503 if the database is unavailable.
 func (h *handler) create(w http.ResponseWriter, r *http.Request) {
-	o, err := parseCreate(w, r, h.maxBody)
+	o, err := parseCreate(w, r, h.maxBody, h.noIdempotency)
 	if err != nil {
 		httpserver.Respond(w, err)
 		return

@@ -199,3 +199,45 @@ func TestCreateGeneratesAnIDAndGetFindsIt(t *testing.T) {
 		t.Fatalf("get %d, missing %d", get.Code, missing.Code)
 	}
 }
+
+func TestCreateRecordsTheRequestKey(t *testing.T) {
+	_, mux := newTestServer()
+	for _, rec := range []*httptest.ResponseRecorder{
+		post(mux, `{"order_id":"o-1","item":"widget-a","quantity":1}`),
+		post(mux, `{"item":"widget-a","quantity":1}`, "Idempotency-Key", "o-2"),
+		post(mux, `{"item":"widget-a","quantity":1}`),
+	} {
+		var o contract.Order
+		if err := json.Unmarshal(rec.Body.Bytes(), &o); err != nil || rec.Code != 201 || o.ID == "" || o.RequestKey != o.ID {
+			t.Fatalf("%d %s: want 201 with request_key equal to id", rec.Code, rec.Body)
+		}
+	}
+}
+
+// With UNSAFE_HTTP_NO_IDEMPOTENCY a retried request is a new order: a new
+// id and a new OrderPlaced each time, the client's key recorded on both.
+func TestCreateWithoutIdempotencyPlacesARetryAgain(t *testing.T) {
+	st := &fakeStore{orders: map[string]Order{}}
+	h := &handler{store: st, outbox: &outbox.Outbox{}, log: slog.New(slog.NewTextHandler(io.Discard, nil)), maxBody: 1024, noIdempotency: true}
+	h.db = outage.New("database", "POST /orders", h.log, outage.NewMetrics())
+	unsafe := http.NewServeMux()
+	h.routes(unsafe)
+	var ids []string
+	for _, rec := range []*httptest.ResponseRecorder{
+		post(unsafe, `{"order_id":"o-1","item":"widget-a","quantity":1}`),
+		post(unsafe, `{"order_id":"o-1","item":"widget-a","quantity":1}`),
+		post(unsafe, `{"item":"widget-a","quantity":1}`, "Idempotency-Key", "o-1"),
+	} {
+		var o contract.Order
+		if err := json.Unmarshal(rec.Body.Bytes(), &o); err != nil || rec.Code != 201 || o.RequestKey != "o-1" || o.ID == "o-1" {
+			t.Fatalf("%d %s: want 201, a new id and request_key o-1", rec.Code, rec.Body)
+		}
+		ids = append(ids, o.ID)
+	}
+	if ids[0] == ids[1] || ids[1] == ids[2] || len(st.orders) != 3 || len(st.events) != 3 {
+		t.Fatalf("ids %v, %d orders, %d events: want 3 distinct", ids, len(st.orders), len(st.events))
+	}
+	if rec := post(unsafe, `{"order_id":"o\n1","item":"a","quantity":1}`); rec.Code != 400 {
+		t.Fatalf("a bad key must still be refused: %d %s", rec.Code, rec.Body)
+	}
+}

@@ -20,10 +20,10 @@ const (
 )
 
 // Service is order-service, for runner.Main.
-var Service = runner.Service{Name: "order", Migrations: []string{schema}, Setup: setup}
+var Service = runner.Service{Name: "order", Migrations: []string{schema, addRequestKey, fillRequestKey}, Setup: setup}
 
 func setup(_ context.Context, rt *runner.Runtime) error {
-	h := &handler{store: &pgStore{pool: rt.Pool, outbox: !rt.Outbox.Direct, timeout: rt.Config.HandlerTimeout}, outbox: rt.Outbox, fps: rt.Failpoints, log: rt.Log, maxBody: rt.Config.MaxHTTPBody,
+	h := &handler{store: &pgStore{pool: rt.Pool, outbox: !rt.Outbox.Direct, timeout: rt.Config.HandlerTimeout}, outbox: rt.Outbox, fps: rt.Failpoints, log: rt.Log, maxBody: rt.Config.MaxHTTPBody, noIdempotency: rt.Config.UnsafeHTTPNoIdempotency,
 		db: outage.New("database", "POST /orders", rt.Log, rt.Metrics.Outages)}
 	h.routes(rt.Mux)
 	rt.Consume(rabbit.Binding{

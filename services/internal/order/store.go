@@ -26,6 +26,14 @@ const schema = `CREATE TABLE IF NOT EXISTS orders (
 	updated_at timestamptz NOT NULL DEFAULT now()
 )`
 
+// addRequestKey and fillRequestKey record the client's key of each order
+// (see contract.Order.RequestKey) in every mode; orders stored before the
+// column existed take their id. Idempotent, like schema.
+const (
+	addRequestKey  = `ALTER TABLE orders ADD COLUMN IF NOT EXISTS request_key text NOT NULL DEFAULT ''`
+	fillRequestKey = `UPDATE orders SET request_key = id WHERE request_key = ''`
+)
+
 // Order is an order as stored and served.
 type Order = contract.Order
 
@@ -74,20 +82,20 @@ type pendingCreate struct {
 	done    chan error // receives once, when the group committed or failed
 }
 
-const columns = `id, item, quantity, status, reason, created_at, updated_at`
+const columns = `id, request_key, item, quantity, status, reason, created_at, updated_at`
 
 func scanOrder(row pgx.CollectableRow) (Order, error) {
 	var o Order
-	err := row.Scan(&o.ID, &o.Item, &o.Quantity, &o.Status, &o.Reason, &o.CreatedAt, &o.UpdatedAt)
+	err := row.Scan(&o.ID, &o.RequestKey, &o.Item, &o.Quantity, &o.Status, &o.Reason, &o.CreatedAt, &o.UpdatedAt)
 	return o, err
 }
 
-// createOrder inserts order $1 and, when $10, its event into the outbox, as
+// createOrder inserts order $1 (its request key $11) and, when $10, its event into the outbox, as
 // one statement, and returns the stored row and whether this statement
 // created it. It returns no row when a concurrent transaction stored the
 // same id after this statement's snapshot was taken: run it again.
 const createOrder = `WITH ins AS (
-	INSERT INTO orders (id, item, quantity, status) VALUES ($1, $2, $3, $4)
+	INSERT INTO orders (id, item, quantity, status, request_key) VALUES ($1, $2, $3, $4, $11)
 	ON CONFLICT (id) DO NOTHING RETURNING ` + columns + `
 ), event AS (
 	INSERT INTO outbox (event_id, event_type, exchange, routing_key, body)
@@ -161,11 +169,11 @@ func (s *pgStore) store(group []*pendingCreate) error {
 			var again []*pendingCreate
 			for _, r := range pending {
 				o, e := r.order, r.event
-				b.Queue(createOrder, o.ID, o.Item, o.Quantity, o.Status, e.ID, e.Type, e.Exchange, e.RoutingKey, e.Body, s.outbox).
+				b.Queue(createOrder, o.ID, o.Item, o.Quantity, o.Status, e.ID, e.Type, e.Exchange, e.RoutingKey, e.Body, s.outbox, o.RequestKey).
 					Query(func(rows pgx.Rows) error {
 						stored, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (createdOrder, error) {
 							var c createdOrder
-							err := row.Scan(&c.ID, &c.Item, &c.Quantity, &c.Status, &c.Reason, &c.CreatedAt, &c.UpdatedAt, &c.created)
+							err := row.Scan(&c.ID, &c.RequestKey, &c.Item, &c.Quantity, &c.Status, &c.Reason, &c.CreatedAt, &c.UpdatedAt, &c.created)
 							return c, err
 						})
 						if err != nil {
