@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -22,6 +23,9 @@ import (
 type Observed struct {
 	IDs      []string       // one per effect
 	Replicas map[string]int // effects by replica, where the source tells
+	// At is when each id's effect was first applied, where the source
+	// tells (an HTTP effect with At); nil otherwise.
+	At map[string]time.Time
 }
 
 // Name is how an effect is called in verdicts: "inventory: stock reserved".
@@ -102,6 +106,19 @@ item:
 			return o, fmt.Errorf("%s: item %d has no %q", src.Path, i, src.ID)
 		}
 		o.IDs = append(o.IDs, scalar(id))
+		if src.At != "" {
+			v, _ := system.Lookup(it, src.At)
+			at, err := time.Parse(time.RFC3339Nano, scalar(v))
+			if err != nil {
+				return o, fmt.Errorf("%s: item %d: %q is not an RFC 3339 time: %w", src.Path, i, src.At, err)
+			}
+			if o.At == nil {
+				o.At = map[string]time.Time{}
+			}
+			if first, ok := o.At[scalar(id)]; !ok || at.Before(first) {
+				o.At[scalar(id)] = at
+			}
+		}
 		if src.Replica != "" {
 			r, _ := system.Lookup(it, src.Replica)
 			o.Replicas[scalar(r)]++

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/mqchaos/mqchaos/harness/effect"
 	"github.com/mqchaos/mqchaos/harness/system"
@@ -46,5 +47,31 @@ func TestFromLogTakesTheFirstGroupOfEachLine(t *testing.T) {
 	got := effect.FromLog(log, regexp.MustCompile(`inventory: order (\S+) (reserved|failed)`))
 	if !reflect.DeepEqual(got, []string{"o-1", "o-2", "o-1"}) {
 		t.Errorf("got %v", got)
+	}
+}
+
+func TestFromJSONKeepsWhenEachIDWasFirstApplied(t *testing.T) {
+	var body any
+	_ = json.Unmarshal([]byte(`[
+		{"id": "a", "at": "2026-11-29T12:00:01.5Z"},
+		{"id": "a", "at": "2026-11-29T12:00:00.25Z"},
+		{"id": "b", "at": "2026-11-29T13:00:00+01:00"}]`), &body)
+	o, err := effect.FromJSON(body, &system.HTTPEffect{Path: "/p", ID: "id", At: "at"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]time.Time{
+		"a": time.Date(2026, 11, 29, 12, 0, 0, 250e6, time.UTC),
+		"b": time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC),
+	}
+	if len(o.At) != 2 || !o.At["a"].Equal(want["a"]) || !o.At["b"].Equal(want["b"]) {
+		t.Errorf("got %v, want %v", o.At, want)
+	}
+	_ = json.Unmarshal([]byte(`[{"id": "a", "at": "yesterday"}]`), &body)
+	if _, err := effect.FromJSON(body, &system.HTTPEffect{Path: "/p", ID: "id", At: "at"}); err == nil {
+		t.Error("a time that is no time was accepted")
+	}
+	if o, err := effect.FromJSON(body, &system.HTTPEffect{Path: "/p", ID: "id"}); err != nil || o.At != nil {
+		t.Errorf("without At: %v, %v", o.At, err)
 	}
 }

@@ -40,6 +40,9 @@ type Figures struct {
 	// after the heal.
 	DetectSeconds  *float64 `json:"detect_seconds,omitempty"`
 	RecoverSeconds *float64 `json:"recover_seconds,omitempty"`
+	// Latencies, where a scenario measures them: percentiles of a kind of
+	// latency per phase of the run (see LatencyOf).
+	Latencies []Latency `json:"latencies,omitempty"`
 	// History is the file the run's history was written to (JSON Lines,
 	// see history.ReadJSONL), relative to the reports directory.
 	History string `json:"history,omitempty"`
@@ -110,6 +113,9 @@ func (f Figures) String() string {
 	head := fmt.Sprintf("%s (%s) on %s: sent %d through %s, dead-lettered %d", f.Scenario, f.Side, f.System, f.Sent, f.Input, f.DeadLettered)
 	if f.Note != "" {
 		head += "; " + f.Note
+	}
+	for _, l := range f.Latencies {
+		lines = append(lines, "latency "+l.String())
 	}
 	for _, v := range f.Violations {
 		lines = append(lines, "VIOLATED: "+v)

@@ -160,6 +160,9 @@ type HTTPEffect struct {
 	Replica string `yaml:"replica"`
 	// Where keeps only the items whose fields have these values.
 	Where map[string]string `yaml:"where"`
+	// At is the dotted path to when the effect was applied, an RFC 3339
+	// time (optional): scenarios that time work end to end read it.
+	At string `yaml:"at"`
 }
 
 // LogEffect is a log line per effect in every replica's log: Pattern is a
