@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/moby/moby/client"
+
+	"github.com/mqchaos/mqchaos/harness/history"
 )
 
 // Docker is the part of the engine API faults use; testcontainers'
@@ -46,26 +48,44 @@ type Fault interface {
 	Heal(ctx context.Context) error
 }
 
-// Recorder is told of every injection and heal (a *history.History is one).
+// Recorder is told of every injection and heal as an operation: invoked
+// before the engine is asked, completed after it answered (a
+// *history.History is one).
 type Recorder interface {
-	Event(kind, id, detail string)
+	Invoke(kind, id string) int
+	Complete(op int, outcome history.Outcome, detail string)
 }
 
-// Inject injects f and records it.
+// What a fault operation's Detail says when it completed ok. A failed
+// one says "inject: <error>" or "heal: <error>".
+const (
+	Injected = "injected"
+	Healed   = "healed"
+)
+
+// Inject injects f, recorded in rec as an operation of kind
+// history.KindFault named f.Name(): invoked before, then ok ("injected")
+// or fail ("inject: <error>") when f.Inject returns. A restart's
+// operation thus spans the whole restart.
 func Inject(ctx context.Context, rec Recorder, f Fault) error {
+	op := rec.Invoke(history.KindFault, f.Name())
 	if err := f.Inject(ctx); err != nil {
+		rec.Complete(op, history.Fail, "inject: "+err.Error())
 		return fmt.Errorf("inject %s: %w", f.Name(), err)
 	}
-	rec.Event("fault", f.Name(), "injected")
+	rec.Complete(op, history.OK, Injected)
 	return nil
 }
 
-// Heal heals f and records it.
+// Heal heals f, recorded in rec like Inject: invoked before, then ok
+// ("healed") or fail ("heal: <error>").
 func Heal(ctx context.Context, rec Recorder, f Fault) error {
+	op := rec.Invoke(history.KindFault, f.Name())
 	if err := f.Heal(ctx); err != nil {
+		rec.Complete(op, history.Fail, "heal: "+err.Error())
 		return fmt.Errorf("heal %s: %w", f.Name(), err)
 	}
-	rec.Event("fault", f.Name(), "healed")
+	rec.Complete(op, history.OK, Healed)
 	return nil
 }
 

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mqchaos/mqchaos/harness/history"
 )
 
 // fakeProxy records what faults ask of a proxy.
@@ -184,4 +186,5 @@ func TestProxyErrorsNameTheToxic(t *testing.T) {
 
 type recorder struct{}
 
-func (recorder) Event(string, string, string) {}
+func (recorder) Invoke(string, string) int             { return 0 }
+func (recorder) Complete(int, history.Outcome, string) {}

@@ -22,8 +22,10 @@ const (
 	Info    Outcome = "info"   // unknown
 )
 
-// KindFault is the kind of a fault injected or healed. A unit of work's
-// kind is the name of the input it was sent through.
+// KindFault is the kind of a fault injected or healed (recorded by
+// fault.Inject and fault.Heal as operations, invoked then completed) or of
+// an event such as a process that exited. A unit of work's kind is the
+// name of the input it was sent through.
 const KindFault = "fault"
 
 // Op is one operation.
@@ -71,7 +73,9 @@ func (h *History) CompleteAs(op int, id string, outcome Outcome, detail string) 
 	h.ops[op].Completed = time.Now()
 }
 
-// Event records an instantaneous operation, such as a fault.
+// Event records an instantaneous operation, such as a process seen to
+// exit. An operation that takes time (a fault injected or healed) is
+// recorded with Invoke and Complete instead.
 func (h *History) Event(kind, id, detail string) {
 	now := time.Now()
 	h.mu.Lock()
@@ -99,13 +103,24 @@ func (h *History) IDs(kind string, outcome Outcome) []string {
 	return ids
 }
 
-// Faults lists the fault events as "name at +1.2s" relative to start.
+// Faults lists the fault operations as "name detail at +1.2s" relative
+// to start, with how long the engine took where it took a while ("took
+// 6.1s"), or "invoked, never completed".
 func (h *History) Faults(start time.Time) []string {
 	var out []string
 	for _, op := range h.Ops() {
-		if op.Kind == KindFault {
-			out = append(out, fmt.Sprintf("%s %s at +%.1fs", op.ID, op.Detail, op.Invoked.Sub(start).Seconds()))
+		if op.Kind != KindFault {
+			continue
 		}
+		detail := op.Detail
+		if op.Outcome == Pending {
+			detail = "invoked, never completed"
+		}
+		line := fmt.Sprintf("%s %s at +%.1fs", op.ID, detail, op.Invoked.Sub(start).Seconds())
+		if took := op.Completed.Sub(op.Invoked); !op.Completed.IsZero() && took >= 50*time.Millisecond {
+			line += fmt.Sprintf(" (took %.1fs)", took.Seconds())
+		}
+		out = append(out, line)
 	}
 	return out
 }

@@ -180,7 +180,7 @@ func newHTMLRun(anchor string, r Run) (htmlRun, error) {
 	for i, op := range r.Ops {
 		ho := htmlOp{Index: i + 1, Kind: op.Kind, ID: op.ID, Outcome: outcomeName(op), Detail: op.Detail,
 			Invoked: rel(op.Invoked), Completed: rel(op.Completed), Class: outcomeClass(op)}
-		if !op.Completed.IsZero() && op.Kind != history.KindFault {
+		if !op.Completed.IsZero() { // a fault's is how long the engine took to inject or heal it
 			ho.Latency = fmt.Sprintf("%.1f", float64(op.Completed.Sub(op.Invoked))/float64(time.Millisecond))
 		}
 		v, isViolated := violated[op.ID]
@@ -242,6 +242,9 @@ func newHTMLRun(anchor string, r Run) (htmlRun, error) {
 // outcomeName is how the report names an operation's outcome.
 func outcomeName(op history.Op) string {
 	if op.Kind == history.KindFault {
+		if op.Outcome == history.Pending {
+			return "invoked, never completed"
+		}
 		return op.Detail
 	}
 	switch op.Outcome {

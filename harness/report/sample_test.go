@@ -74,8 +74,9 @@ func sampleRun(side string, seed uint64, judge func(*history.History, []string) 
 		ops = append(ops, op)
 	}
 	ops = append(ops,
-		history.Op{Kind: history.KindFault, ID: "restart rabbitmq", Outcome: history.OK, Detail: "injected", Invoked: inject, Completed: inject},
-		history.Op{Kind: history.KindFault, ID: "restart rabbitmq", Outcome: history.OK, Detail: "healed", Invoked: heal, Completed: heal},
+		// the restart is invoked at +6 s and done at +11 s; its heal has nothing left to do
+		history.Op{Kind: history.KindFault, ID: "restart rabbitmq", Outcome: history.OK, Detail: "injected", Invoked: inject, Completed: heal},
+		history.Op{Kind: history.KindFault, ID: "restart rabbitmq", Outcome: history.OK, Detail: "healed", Invoked: heal, Completed: heal.Add(time.Millisecond)},
 	)
 	slices.SortStableFunc(ops, func(a, b history.Op) int { return a.Invoked.Compare(b.Invoked) })
 	hist := historyOf(ops)

@@ -47,9 +47,11 @@ func later(a, b time.Time) time.Time {
 }
 
 // Band is a fault on the timeline, relative to the run's start. A fault
-// injected and healed is an interval; one injected and never healed lasts
-// to the end of the run; an event that opens no interval (a process that
-// exited, a replay interrupted) is an instant, From == To.
+// injected and healed is an interval, from the injection's invoke to the
+// heal's completion (so a restart's band covers the restart itself); one
+// injected and never healed lasts to the end of the run; an event that
+// opens no interval (a process that exited, a replay interrupted) is an
+// instant, From == To.
 type Band struct {
 	Name, Detail string
 	From, To     time.Duration
@@ -61,32 +63,50 @@ func (b Band) Instant() bool { return b.From == b.To }
 // Length is how long the fault lasted.
 func (b Band) Length() time.Duration { return b.To - b.From }
 
-// faultBands pairs the fault events of ops: "injected" with the next
-// "healed" of the same fault, "exited" with the next "restarted". An
-// "exited" never followed by "restarted" is an instant; an "injected"
-// never healed lasts until end.
+// faultBands pairs the fault operations of ops: "injected" with the next
+// "healed" of the same fault, "exited" with the next "restarted". A band
+// runs from the opening operation's invoke to the closing one's
+// completion. Histories written before faults were recorded as invoke
+// and completion have both at one instant, and read the same way.
+//
+// An "exited" never followed by "restarted" is an instant; an "injected"
+// never healed lasts until end, and so does one whose heal failed or
+// never completed. A fault operation that never completed (outcome
+// invoke) is an injection in flight if none of its fault is open, else a
+// heal in flight. A failed injection, and any other event, is drawn over
+// its own invoke to completion (an instant for an event).
 func faultBands(ops []history.Op, start, end time.Time) []Band {
 	var bands []Band
 	open := map[string]int{} // fault name → index of its open band
+	rel := func(t time.Time) time.Duration { return t.Sub(start) }
+	done := func(op history.Op) time.Duration {
+		if op.Completed.IsZero() {
+			return rel(op.Invoked)
+		}
+		return rel(op.Completed)
+	}
 	for _, op := range ops {
 		if op.Kind != history.KindFault {
 			continue
 		}
-		at := op.Invoked.Sub(start)
-		switch op.Detail {
-		case "injected", "exited":
+		i, isOpen := open[op.ID]
+		switch {
+		case op.Outcome == history.Pending && isOpen:
+			bands[i].Detail += ", heal never completed"
+		case op.Outcome == history.Pending:
 			open[op.ID] = len(bands)
-			bands = append(bands, Band{Name: op.ID, Detail: op.Detail, From: at, To: -1})
-		case "healed", "restarted":
-			if i, ok := open[op.ID]; ok {
-				bands[i].To = at
-				bands[i].Detail += ", " + op.Detail
-				delete(open, op.ID)
-				continue
-			}
-			bands = append(bands, Band{Name: op.ID, Detail: op.Detail, From: at, To: at})
+			bands = append(bands, Band{Name: op.ID, Detail: "injection never completed", From: rel(op.Invoked), To: -1})
+		case op.Detail == "injected" || op.Detail == "exited":
+			open[op.ID] = len(bands)
+			bands = append(bands, Band{Name: op.ID, Detail: op.Detail, From: rel(op.Invoked), To: -1})
+		case (op.Detail == "healed" || op.Detail == "restarted") && isOpen:
+			bands[i].To = done(op)
+			bands[i].Detail += ", " + op.Detail
+			delete(open, op.ID)
+		case op.Outcome == history.Fail && isOpen:
+			bands[i].Detail += ", " + op.Detail // a heal that failed: still broken
 		default:
-			bands = append(bands, Band{Name: op.ID, Detail: op.Detail, From: at, To: at})
+			bands = append(bands, Band{Name: op.ID, Detail: op.Detail, From: rel(op.Invoked), To: done(op)})
 		}
 	}
 	for _, i := range open {

@@ -131,6 +131,40 @@ func TestFaultBandsPairInjectionsWithHeals(t *testing.T) {
 	}
 }
 
+func TestFaultBandsRunFromTheInjectionsInvokeToTheHealsCompletion(t *testing.T) {
+	op := func(from, to float64, id string, outcome history.Outcome, detail string) history.Op {
+		o := history.Op{Kind: history.KindFault, ID: id, Outcome: outcome, Detail: detail, Invoked: at(from)}
+		if to >= 0 {
+			o.Completed = at(to)
+		}
+		return o
+	}
+	ops := []history.Op{
+		{Kind: "order_http", ID: "a", Outcome: history.OK, Invoked: at(0), Completed: at(0.1)},
+		op(1, 7, "restart rabbitmq", history.OK, "injected"), // the restart took 6 s
+		op(7, 7.01, "restart rabbitmq", history.OK, "healed"),
+		op(8, 8.5, "stop inventory-1", history.OK, "injected"),
+		op(11, 12, "stop inventory-1", history.OK, "healed"), // the start took 1 s
+		op(13, 13.2, "kill postgres", history.Fail, "inject: no such container"),
+		op(14, 14.1, "pause order-1", history.OK, "injected"),
+		op(16, 16.5, "pause order-1", history.Fail, "heal: container is not paused"),
+		op(17, -1, "disconnect inventory-2", history.Pending, ""), // the run ended mid-injection
+		{Kind: "order_http", ID: "b", Outcome: history.OK, Invoked: at(19), Completed: at(20)},
+	}
+	start, end := span(ops)
+	s := func(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
+	want := []Band{
+		{Name: "restart rabbitmq", Detail: "injected, healed", From: s(1), To: s(7.01)},
+		{Name: "stop inventory-1", Detail: "injected, healed", From: s(8), To: s(12)},
+		{Name: "kill postgres", Detail: "inject: no such container", From: s(13), To: s(13.2)},
+		{Name: "pause order-1", Detail: "injected, heal: container is not paused, never healed", From: s(14), To: s(20)},
+		{Name: "disconnect inventory-2", Detail: "injection never completed, never healed", From: s(17), To: s(20)},
+	}
+	if got := faultBands(ops, start, end); !reflect.DeepEqual(got, want) {
+		t.Errorf("bands:\n got %+v\nwant %+v", got, want)
+	}
+}
+
 func TestBuildMatrixGroupsSidesByScenario(t *testing.T) {
 	held := []checker.Result{{Service: "inventory"}}
 	lost := []checker.Result{{Service: "inventory", Lost: []string{"x"}}}
@@ -181,6 +215,28 @@ func TestSlug(t *testing.T) {
 	} {
 		if got := Slug(in); got != want {
 			t.Errorf("Slug(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestPercentiles(t *testing.T) {
+	ms := func(n ...int) []time.Duration {
+		var out []time.Duration
+		for _, v := range n {
+			out = append(out, time.Duration(v)*time.Millisecond)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		in   []time.Duration
+		want string
+	}{
+		{nil, "none"},
+		{ms(5), "5ms/5ms of 1"},
+		{ms(90, 10, 30, 20, 50, 40, 60, 70, 80, 1000), "50ms/1s of 10"},
+	} {
+		if got := Percentiles(c.in); got != c.want {
+			t.Errorf("Percentiles(%v) = %q, want %q", c.in, got, c.want)
 		}
 	}
 }
