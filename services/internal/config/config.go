@@ -67,6 +67,14 @@ type Config struct {
 	// makes a new order with an id of its own every time, so a retried
 	// request places the order again. The key is still recorded.
 	UnsafeHTTPNoIdempotency bool
+	// UNSAFE_NO_CONSUMER_RECOVERY: a consumer the broker ends while the
+	// connection lives on (its channel closed by consumer_timeout, or
+	// cancelled because its queue was deleted) is not recovered: the
+	// service stays ready with nothing consuming that queue.
+	UnsafeNoConsumerRecovery bool
+	// UNSAFE_NO_MANDATORY: publishes are not mandatory, so a message no
+	// queue is bound to receive is confirmed and silently dropped.
+	UnsafeNoMandatory bool
 }
 
 // Unsafe lists the guarantees this configuration switches off, by variable.
@@ -85,6 +93,8 @@ func (c Config) Unsafe() []string {
 	add(c.UnsafeNoOutbox, "UNSAFE_NO_OUTBOX")
 	add(c.UnsafeSharedQueue, "UNSAFE_SHARED_QUEUE")
 	add(c.UnsafeCountOutageRetries, "UNSAFE_COUNT_OUTAGE_RETRIES")
+	add(c.UnsafeNoConsumerRecovery, "UNSAFE_NO_CONSUMER_RECOVERY")
+	add(c.UnsafeNoMandatory, "UNSAFE_NO_MANDATORY")
 	add(c.UnsafeHTTPNoIdempotency, "UNSAFE_HTTP_NO_IDEMPOTENCY")
 	return u
 }
@@ -136,6 +146,8 @@ func Load(service string, getenv func(string) string) (Config, error) {
 		UnsafeSharedQueue:     r.bool("UNSAFE_SHARED_QUEUE"),
 
 		UnsafeCountOutageRetries: r.bool("UNSAFE_COUNT_OUTAGE_RETRIES"),
+		UnsafeNoConsumerRecovery: r.bool("UNSAFE_NO_CONSUMER_RECOVERY"),
+		UnsafeNoMandatory:        r.bool("UNSAFE_NO_MANDATORY"),
 		UnsafeHTTPNoIdempotency:  r.bool("UNSAFE_HTTP_NO_IDEMPOTENCY"),
 	}
 	errs := r.errs

@@ -95,3 +95,25 @@ func TestHTTPNoIdempotency(t *testing.T) {
 		t.Fatalf("want a refusal of a non-boolean, got %v", err)
 	}
 }
+
+// The broker-failure switches are off by default, listed when on, and
+// validated like the others.
+func TestBrokerFailureSwitches(t *testing.T) {
+	base := map[string]string{"AMQP_URL": "a", "DATABASE_URL": "d"}
+	c, err := Load("order", env(base))
+	if err != nil || c.UnsafeNoConsumerRecovery || c.UnsafeNoMandatory {
+		t.Fatalf("defaults: recovery off %v, mandatory off %v, %v", c.UnsafeNoConsumerRecovery, c.UnsafeNoMandatory, err)
+	}
+	base["UNSAFE_NO_CONSUMER_RECOVERY"], base["UNSAFE_NO_MANDATORY"] = "true", "1"
+	c, err = Load("order", env(base))
+	if err != nil || strings.Join(c.Unsafe(), " ") != "UNSAFE_NO_CONSUMER_RECOVERY UNSAFE_NO_MANDATORY" {
+		t.Fatalf("Unsafe() = %v, %v", c.Unsafe(), err)
+	}
+	base["UNSAFE_NO_CONSUMER_RECOVERY"], base["UNSAFE_NO_MANDATORY"] = "often", "no way"
+	_, err = Load("order", env(base))
+	for _, want := range []string{`UNSAFE_NO_CONSUMER_RECOVERY "often"`, `UNSAFE_NO_MANDATORY "no way"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
+	}
+}
