@@ -199,6 +199,10 @@ type Connection struct {
 	Name     string `json:"name"`
 	PeerHost string `json:"peer_host"`
 	User     string `json:"user"`
+	// State is "running", or "blocking"/"blocked" while a resource alarm
+	// holds back its publishes ("blocking": blocked as soon as it
+	// publishes; "blocked": it tried).
+	State string `json:"state"`
 }
 
 // Connections lists the vhost's client connections. Like the queue
@@ -222,6 +226,20 @@ func (m *Management) CloseConnection(ctx context.Context, name, reason string) e
 	}
 	if err != nil {
 		return fmt.Errorf("close connection %s: %w", name, err)
+	}
+	return nil
+}
+
+// DeleteQueue deletes queue name with whatever it holds, as an operator
+// does; its consumers are cancelled (basic.cancel). A queue already gone
+// is fine.
+func (m *Management) DeleteQueue(ctx context.Context, name string) error {
+	status, err := m.do(ctx, http.MethodDelete, "/api/queues/"+m.vhost()+"/"+url.PathEscape(name), nil, nil)
+	if status == http.StatusNotFound {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("delete queue %s: %w", name, err)
 	}
 	return nil
 }

@@ -1,0 +1,128 @@
+package catalogue
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/mqchaos/mqchaos/harness/broker"
+	"github.com/mqchaos/mqchaos/harness/fault"
+	"github.com/mqchaos/mqchaos/harness/history"
+	"github.com/mqchaos/mqchaos/harness/report"
+	"github.com/mqchaos/mqchaos/harness/stack"
+	"github.com/mqchaos/mqchaos/harness/workload"
+)
+
+func brokerAlarm() {
+	Describe("A broker alarm: blocked publishers lose nothing, apply nothing twice, and flow again when it clears", Label("guarantee:no-loss", "guarantee:no-duplicate-effect", "fault:broker"), func() {
+		// Mid-stream the broker's memory (or disk) alarm goes off, and
+		// RabbitMQ blocks every connection that publishes
+		// (connection.blocked) while consumers go on. A service that
+		// accepts work over HTTP must keep what it accepted until it can
+		// publish it: confirms do not come while it is blocked, so it
+		// publishes again, and the broker receives the same event more
+		// than once when the alarm clears. Idempotent consumers absorb
+		// that; with the control no-idempotency every extra copy is
+		// applied again. The POST latency before, during and after the
+		// alarm is reported.
+		// Needs: an HTTP input; a broker of its own (an alarm blocks the
+		// whole node).
+		const (
+			// 20 s of load: it goes on past the alarm's end (rabbitmqctl
+			// takes a few seconds to raise and to clear it).
+			units = 600
+			rate  = 30
+			// hold is past the reference services' 3 s confirm timeout,
+			// so publishes blocked by the alarm are given up and sent
+			// again.
+			hold = 8 * time.Second
+		)
+
+		run := func(ctx SpecContext, side string, alarm func(fault.Execer) fault.Fault, opts ...stack.Option) report.Figures {
+			inputs := sys.InputNames("http")
+			if len(inputs) == 0 {
+				Skip(sys.Name + " has no HTTP input: an alarm blocks the services' own publishes")
+			}
+			input := inputs[0]
+			s := startIsolatedStack(ctx, "alarm-"+side, opts...)
+			h := &history.History{}
+			started := time.Now()
+			By(fmt.Sprintf("streaming %d units through %s at %d per second", units, input, rate))
+			l := load("alarm-"+side, units)
+			l.Rate = rate
+			loaded := inBackground(func() { Expect(workload.Run(ctx, s, h, input, l)).To(Succeed()) })
+			Eventually(ctx, accepted(h, input)).Should(BeNumerically(">=", 2*rate))
+
+			f := alarm(s.Infra.Broker)
+			Expect(fault.Inject(ctx, h, f)).To(Succeed())
+			raised := time.Now()
+			By("waiting until the broker reports a publishing connection blocked")
+			var blocked int
+			Eventually(ctx, func(g Gomega) {
+				cs, err := s.Management().Connections(ctx)
+				g.Expect(err).NotTo(HaveOccurred())
+				blocked = len(slices.DeleteFunc(cs, func(c broker.Connection) bool { return c.State != "blocked" }))
+				g.Expect(blocked).To(BeNumerically(">", 0))
+			}).WithTimeout(hold).WithPolling(200 * time.Millisecond).Should(Succeed())
+			detect := time.Since(raised)
+			Expect(fault.Hold(ctx, hold-detect)).To(Succeed())
+			Expect(fault.Heal(ctx, h, f)).To(Succeed())
+			cleared := time.Now()
+			By("waiting until no connection is blocked")
+			Eventually(ctx, func(g Gomega) {
+				cs, err := s.Management().Connections(ctx)
+				g.Expect(err).NotTo(HaveOccurred())
+				g.Expect(slices.ContainsFunc(cs, func(c broker.Connection) bool { return c.State == "blocked" })).To(BeFalse())
+			}).WithPolling(200 * time.Millisecond).Should(Succeed())
+			recovery := time.Since(cleared)
+			loaded()
+			obs := settled(ctx, s, 2*time.Second, input)
+			before, during, after := latencies(h, input, raised, cleared)
+			note := fmt.Sprintf("%s for %s, %d connections blocked %.1fs after it rose, none %.1fs after it cleared; POST latency p50/p99 before %s, during %s, after %s",
+				f.Name(), hold, blocked, detect.Seconds(), recovery.Seconds(), before, during, after)
+			AddReportEntry("latency", note)
+			return verdictWith(ctx, "broker alarm", side, s, h, obs, started, []string{input}, measured{detect: &detect, recover: &recovery}, note)
+		}
+
+		It("holds through a memory alarm with the outbox and idempotent consumers", Label("safe"), func(ctx SpecContext) {
+			f := run(ctx, "safe: memory", fault.MemoryAlarm)
+			expectHeld(f)
+			expectProcessed(f, units)
+		}, SpecTimeout(4*time.Minute))
+
+		It("holds through a disk alarm with the outbox and idempotent consumers", Label("safe"), func(ctx SpecContext) {
+			f := run(ctx, "safe: disk", fault.DiskAlarm)
+			expectHeld(f)
+			expectProcessed(f, units)
+		}, SpecTimeout(4*time.Minute))
+
+		It("is caught without idempotency: the copies published again are applied again (control no-idempotency)", Label("unsafe"), func(ctx SpecContext) {
+			f := run(ctx, "control: no-idempotency", fault.MemoryAlarm, control("no-idempotency"))
+			Expect(f.Duplicated()).NotTo(BeEmpty(), "the control must report duplicated units: %s", f)
+		}, SpecTimeout(4*time.Minute))
+	})
+}
+
+// latencies is the p50/p99 latency of input's completed operations
+// invoked before from, between from and to, and after to.
+func latencies(h *history.History, input string, from, to time.Time) (before, during, after string) {
+	var b, d, a []time.Duration
+	for _, op := range opsOf(h, input) {
+		if op.Completed.IsZero() {
+			continue
+		}
+		took := op.Completed.Sub(op.Invoked)
+		switch {
+		case op.Invoked.Before(from):
+			b = append(b, took)
+		case op.Invoked.Before(to):
+			d = append(d, took)
+		default:
+			a = append(a, took)
+		}
+	}
+	return report.Percentiles(b), report.Percentiles(d), report.Percentiles(a)
+}
