@@ -218,25 +218,3 @@ func TestSlug(t *testing.T) {
 		}
 	}
 }
-
-func TestPercentiles(t *testing.T) {
-	ms := func(n ...int) []time.Duration {
-		var out []time.Duration
-		for _, v := range n {
-			out = append(out, time.Duration(v)*time.Millisecond)
-		}
-		return out
-	}
-	for _, c := range []struct {
-		in   []time.Duration
-		want string
-	}{
-		{nil, "none"},
-		{ms(5), "5ms/5ms of 1"},
-		{ms(90, 10, 30, 20, 50, 40, 60, 70, 80, 1000), "50ms/1s of 10"},
-	} {
-		if got := Percentiles(c.in); got != c.want {
-			t.Errorf("Percentiles(%v) = %q, want %q", c.in, got, c.want)
-		}
-	}
-}

@@ -80,11 +80,10 @@ func brokerAlarm() {
 			recovery := time.Since(cleared)
 			loaded()
 			obs := settled(ctx, s, 2*time.Second, input)
-			before, during, after := latencies(h, input, raised, cleared)
-			note := fmt.Sprintf("%s for %s, %d connections blocked %.1fs after it rose, none %.1fs after it cleared; POST latency p50/p99 before %s, during %s, after %s",
-				f.Name(), hold, blocked, detect.Seconds(), recovery.Seconds(), before, during, after)
-			AddReportEntry("latency", note)
-			return verdictWith(ctx, "broker alarm", side, s, h, obs, started, []string{input}, measured{detect: &detect, recover: &recovery}, note)
+			lat := latencies(h, input, f.Name(), raised, cleared)
+			note := fmt.Sprintf("%s for %s: %d connections blocked %.1fs after it rose, none %.1fs after it cleared",
+				f.Name(), hold, blocked, detect.Seconds(), recovery.Seconds())
+			return verdictWith(ctx, "broker alarm", side, s, h, obs, started, []string{input}, measured{detect: &detect, recover: &recovery, latencies: lat}, note)
 		}
 
 		It("holds through a memory alarm with the outbox and idempotent consumers", Label("safe"), func(ctx SpecContext) {
@@ -106,9 +105,9 @@ func brokerAlarm() {
 	})
 }
 
-// latencies is the p50/p99 latency of input's completed operations
-// invoked before from, between from and to, and after to.
-func latencies(h *history.History, input string, from, to time.Time) (before, during, after string) {
+// latencies measures input's completed operations invoked before from,
+// between from and to (during fault), and after to.
+func latencies(h *history.History, input, faultName string, from, to time.Time) []report.Latency {
 	var b, d, a []time.Duration
 	for _, op := range opsOf(h, input) {
 		if op.Completed.IsZero() {
@@ -124,5 +123,5 @@ func latencies(h *history.History, input string, from, to time.Time) (before, du
 			a = append(a, took)
 		}
 	}
-	return report.Percentiles(b), report.Percentiles(d), report.Percentiles(a)
+	return []report.Latency{report.LatencyOf(input+" before the "+faultName, b), report.LatencyOf(input+" during the "+faultName, d), report.LatencyOf(input+" after the "+faultName, a)}
 }

@@ -125,6 +125,7 @@ func Scenarios() bool {
 	longOutage()
 	publisherCrash()
 	halfOpen()
+	brokerAlarm()
 	soak()
 	return true
 }
@@ -426,13 +427,14 @@ func verdict(ctx context.Context, scenario, side string, s *stack.Stack, h *hist
 type measured struct {
 	violations      []string
 	detect, recover *time.Duration
+	latencies       []report.Latency
 }
 
 // verdictWith is verdict with what the scenario measured itself.
 func verdictWith(ctx context.Context, scenario, side string, s *stack.Stack, h *history.History, obs map[string]effect.Observed, started time.Time, inputs []string, m measured, note ...string) report.Figures {
 	GinkgoHelper()
 	began := time.Now()
-	f := report.Figures{Scenario: scenario, Side: side, System: sys.Name, Input: strings.Join(inputs, "+"), Note: strings.Join(note, "; "), Violations: m.violations}
+	f := report.Figures{Scenario: scenario, Side: side, System: sys.Name, Input: strings.Join(inputs, "+"), Note: strings.Join(note, "; "), Violations: m.violations, Latencies: m.latencies}
 	if m.detect != nil {
 		d := m.detect.Seconds()
 		f.DetectSeconds = &d
