@@ -95,6 +95,11 @@ func Scenarios() bool {
 		if c+n > 0 {
 			GinkgoWriter.Printf("removed %d containers and %d networks of earlier runs\n", c, n)
 		}
+		if n, err := clearHistories(reports); err != nil {
+			GinkgoWriter.Printf("histories of the previous run kept: %v\n", err)
+		} else if n > 0 {
+			GinkgoWriter.Printf("removed the %d histories of the previous run in %s\n", n, reports)
+		}
 		imgs := stack.ImagesFromEnv(ctx, os.Getenv)
 		By(fmt.Sprintf("building the images of %s (broker %s, database %s)", sys.Name, imgs.RabbitMQ, imgs.Postgres))
 		Expect(stack.BuildImages(ctx, sys)).To(Succeed())
@@ -427,6 +432,7 @@ func verdict(ctx context.Context, scenario, side string, s *stack.Stack, h *hist
 type measured struct {
 	violations      []string
 	detect, recover *time.Duration
+	tag             string // in the history's file name, e.g. "seed-11"
 	latencies       []report.Latency
 }
 
@@ -457,7 +463,7 @@ func verdictWith(ctx context.Context, scenario, side string, s *stack.Stack, h *
 	phases.check += time.Since(began)
 	f.Phases = phases.record()
 	h.AddSamples(samplesOf(s))
-	f.History = saveHistory(h, scenario, side)
+	f.History = saveHistory(h, scenario, side, m.tag, started)
 	AddReportEntry(figuresEntry, f, ReportEntryVisibilityFailureOrVerbose)
 	GinkgoWriter.Println(f.String())
 	return f

@@ -2,9 +2,12 @@ package catalogue
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,34 +21,100 @@ import (
 // This file keeps every run's history and draws the suite's HTML report
 // from them; a report can be drawn again offline with mqchaos-report.
 
-// saveHistory writes h as JSON Lines to
-// reports/histories/<scenario>--<side>.jsonl and returns that path
-// relative to reports, for Figures.History; "" when it could not be
-// written (the verdict stands without it; the reason goes to the spec's
-// output).
-func saveHistory(h *history.History, scenario, side string) string {
-	rel := filepath.Join("histories", report.Slug(scenario)+"--"+report.Slug(side)+".jsonl")
-	path := filepath.Join(reports, rel)
-	if err := writeHistory(path, h); err != nil {
+// saveHistory writes h as JSON Lines to reports/histories under a name of
+// its own (see historyName) and returns that path relative to reports,
+// for Figures.History; "" when it could not be written (the verdict
+// stands without it; the reason goes to the spec's output).
+func saveHistory(h *history.History, scenario, side, tag string, started time.Time) string {
+	name := historyName(scenario, side, tag, started, GinkgoParallelProcess())
+	rel, err := writeHistory(reports, name, h)
+	if err != nil {
 		GinkgoWriter.Printf("history not kept: %v\n", err)
 		return ""
 	}
 	return rel
 }
 
-func writeHistory(path string, h *history.History) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("write history: %w", err)
+// historyName is a run's history file name: its scenario, side, an
+// optional tag (the soak's seed, "seed-11"), when the run started (UTC, to
+// the millisecond) and the Ginkgo process that ran it, so that no run
+// overwrites another's: not a later run of the suite, not a parallel
+// process, not a soak with another seed.
+//
+//	soak--safe--seed-11--20261129T124100.123Z-p1.jsonl
+func historyName(scenario, side, tag string, started time.Time, proc int) string {
+	parts := []string{report.Slug(scenario), report.Slug(side)}
+	if tag != "" {
+		parts = append(parts, report.Slug(tag))
 	}
-	fh, err := os.Create(path)
+	stamp := started.UTC().Format("20060102T150405.000Z")
+	return strings.Join(append(parts, fmt.Sprintf("%s-p%d", stamp, proc)), "--") + ".jsonl"
+}
+
+// historiesDir is where a reports directory keeps its runs' histories.
+const historiesDir = "histories"
+
+// writeHistory writes h to dir/histories/name, never over an existing
+// file (a second run of the same name gets "-2" before the extension,
+// and so on), and returns the path it wrote relative to dir.
+func writeHistory(dir, name string, h *history.History) (string, error) {
+	if err := os.MkdirAll(filepath.Join(dir, historiesDir), 0o755); err != nil {
+		return "", fmt.Errorf("write history: %w", err)
+	}
+	base := strings.TrimSuffix(name, ".jsonl")
+	for n := 1; ; n++ {
+		rel := filepath.Join(historiesDir, name)
+		if n > 1 {
+			rel = filepath.Join(historiesDir, fmt.Sprintf("%s-%d.jsonl", base, n))
+		}
+		fh, err := os.OpenFile(filepath.Join(dir, rel), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("write history: %w", err)
+		}
+		if err := h.WriteJSONL(fh); err != nil {
+			fh.Close()
+			return "", fmt.Errorf("write history %s: %w", rel, err)
+		}
+		return rel, fh.Close()
+	}
+}
+
+// clearHistories removes from dir/histories the files that dir's
+// figures.json names: the histories of the suite's previous run in dir,
+// whose figures this run is about to replace. Nothing else is removed:
+// not the files of a run still in progress (its figures are not written
+// yet), not those of other reports directories merged by mqchaos-report.
+// It returns how many files it removed; a missing figures.json removes
+// nothing.
+func clearHistories(dir string) (int, error) {
+	figs, err := report.ReadJSON(filepath.Join(dir, "figures.json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
 	if err != nil {
-		return fmt.Errorf("write history: %w", err)
+		return 0, fmt.Errorf("clear histories: %w", err)
 	}
-	if err := h.WriteJSONL(fh); err != nil {
-		fh.Close()
-		return fmt.Errorf("write history %s: %w", path, err)
+	n := 0
+	var errs []error
+	for _, f := range figs {
+		rel := filepath.Clean(f.History)
+		if f.History == "" || filepath.Dir(rel) != historiesDir || filepath.Ext(rel) != ".jsonl" {
+			continue // only a file of the histories directory itself
+		}
+		switch err := os.Remove(filepath.Join(dir, rel)); {
+		case err == nil:
+			n++
+		case !errors.Is(err, fs.ErrNotExist):
+			errs = append(errs, err)
+		}
 	}
-	return fh.Close()
+	if len(errs) > 0 {
+		return n, fmt.Errorf("clear histories: %w", errors.Join(errs...))
+	}
+	return n, nil
 }
 
 // writeHTMLReport draws reports/report.html from the figures and the

@@ -158,7 +158,7 @@ func soak() {
 				}
 			}
 			obs := settled(ctx, s, 3*time.Second, inputs...)
-			f := verdict(ctx, "soak", side, s, h, obs, started, inputs,
+			f := verdictWith(ctx, "soak", side, s, h, obs, started, inputs, measured{tag: fmt.Sprintf("seed-%d", c.Seed)},
 				fmt.Sprintf("seed %d, %s, %d faults, %d poison messages sent; replay: %s", c.Seed, c.Duration, len(steps), poisoned, replay))
 			if c.Control != "" {
 				Expect(len(f.Lost())+len(f.Duplicated())+len(f.Unexpected())).To(BeNumerically(">", 0), "the control must report a violation: %s", f)

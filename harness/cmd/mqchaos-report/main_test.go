@@ -35,7 +35,8 @@ func reportsDir(t *testing.T, scenario string, lost []string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rel := filepath.Join("histories", report.Slug(scenario)+"--safe.jsonl")
+	// named as the suite names them: scenario, side, start and process
+	rel := filepath.Join("histories", report.Slug(scenario)+"--safe--20261124T030000.000Z-p1.jsonl")
 	if err := os.MkdirAll(filepath.Join(dir, "histories"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -91,5 +92,30 @@ func TestRunWarnsOfMissingHistory(t *testing.T) {
 	}
 	if _, err := run([]string{t.TempDir()}, filepath.Join(dir, "x.html"), &warnings); err == nil {
 		t.Error("a directory without figures.json gave no error")
+	}
+}
+
+// TestRunMergesRunsOfTheSameName merges two soaks' reports directories:
+// the same scenario and side, each run's history found in its own
+// directory.
+func TestRunMergesRunsOfTheSameName(t *testing.T) {
+	a := reportsDir(t, "soak", nil)
+	b := reportsDir(t, "soak", []string{"soak-0001"})
+	out := filepath.Join(t.TempDir(), "report.html")
+	var warnings bytes.Buffer
+	if n, err := run([]string{a, b}, out, &warnings); err != nil || n != 2 || warnings.Len() > 0 {
+		t.Fatalf("run = %d, %v, warnings %q; want 2 runs with their histories", n, err, warnings.String())
+	}
+	page, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`id="run-soak-safe"`, `id="run-soak-safe-2"`, `href="#run-soak-safe-2-op-0"`} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("merged report lacks %s", want)
+		}
+	}
+	if n := strings.Count(string(page), "kill order-1</td>"); n != 8 {
+		t.Errorf("the faults of both histories: %d rows, want 8 (inject and heal of each run, in both tables)", n)
 	}
 }
