@@ -149,8 +149,12 @@ func examples(r Result) string {
 // nothing the system shows afterwards. An id whose operation failed is in
 // Attempted only, so an effect of it is unexpected.
 func FromHistory(h *history.History, kinds ...string) Input {
+	return fromOps(h.Ops(), kinds...)
+}
+
+func fromOps(ops []history.Op, kinds ...string) Input {
 	var in Input
-	for _, op := range h.Ops() {
+	for _, op := range ops {
 		if !slices.Contains(kinds, op.Kind) {
 			continue
 		}

@@ -40,26 +40,30 @@ const (
 	DatabaseAlias = "postgres"
 )
 
-// Infra is a private Docker network with one RabbitMQ and, if asked for,
-// one PostgreSQL. Several stacks can share it, each in its own vhost and
-// database.
+// Infra is a private Docker network with one RabbitMQ (or a cluster of
+// them, WithCluster) and, if asked for, one PostgreSQL. Several stacks can
+// share it, each in its own vhost and database.
 type Infra struct {
 	ID       string
 	Images   Images
 	Network  *testcontainers.DockerNetwork
-	Broker   *testcontainers.DockerContainer
+	Broker   *testcontainers.DockerContainer // the single node, or a cluster's first
 	Database *testcontainers.DockerContainer
 	User     string
 	Password string
 
 	docker *testcontainers.DockerClient
 	labels map[string]string
+	nodes  []*Node // the broker's nodes, in order; written only by StartInfra
 }
 
 // InfraOption configures StartInfra.
 type InfraOption func(*infraOptions)
 
-type infraOptions struct{ database bool }
+type infraOptions struct {
+	database bool
+	nodes    int // WithCluster
+}
 
 // WithDatabase starts PostgreSQL too (default: the broker alone).
 func WithDatabase(on bool) InfraOption { return func(o *infraOptions) { o.database = on } }
@@ -89,21 +93,30 @@ func StartInfra(ctx context.Context, images Images, opts ...InfraOption) (*Infra
 
 	var wg sync.WaitGroup
 	var brokerErr, dbErr error
+	brokerEnv := map[string]string{
+		"RABBITMQ_DEFAULT_USER": inf.User, "RABBITMQ_DEFAULT_PASS": inf.Password,
+		// Fresher queue figures in the management API (defaults: 5 s),
+		// and a consumer that holds a delivery unacked for 2 minutes
+		// (default 30) loses its channel, so a stuck consumer shows.
+		"RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-rabbit collect_statistics_interval 500 -rabbit quorum_tick_interval 500 -rabbit consumer_timeout 120000",
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		if o.nodes > 1 {
+			// A node that stops answering is taken for down after 15 s
+			// (default 60), so a partition shows within the test.
+			brokerEnv["RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS"] += " -kernel net_ticktime 15"
+			brokerErr = inf.startCluster(ctx, o.nodes, brokerEnv)
+			return
+		}
 		inf.Broker, brokerErr = testcontainers.Run(ctx, images.RabbitMQ,
 			inf.common("rabbitmq", BrokerAlias, "5672/tcp", "15672/tcp"),
-			testcontainers.WithEnv(map[string]string{
-				"RABBITMQ_DEFAULT_USER": inf.User, "RABBITMQ_DEFAULT_PASS": inf.Password,
-				// Fresher queue figures in the management API (defaults: 5 s),
-				// and a consumer that holds a delivery unacked for 2 minutes
-				// (default 30) loses its channel, so a stuck consumer shows.
-				"RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-rabbit collect_statistics_interval 500 -rabbit quorum_tick_interval 500 -rabbit consumer_timeout 120000",
-			}),
+			testcontainers.WithEnv(brokerEnv),
 			testcontainers.WithWaitStrategyAndDeadline(3*time.Minute,
 				wait.ForHTTP("/api/health/checks/virtual-hosts").WithPort("15672/tcp").WithBasicAuth(inf.User, inf.Password).WithPollInterval(250*time.Millisecond)),
 		)
+		inf.nodes = []*Node{{Alias: BrokerAlias, Container: inf.Broker, inf: inf}}
 		if brokerErr == nil {
 			brokerErr = inf.WaitBroker(ctx)
 		}
@@ -173,22 +186,41 @@ func endpoint(ctx context.Context, c *testcontainers.DockerContainer, port strin
 }
 
 // AMQPURL is the broker's address for vhost as seen from the host, looked
-// up now (it changes when the broker restarts).
+// up now (it changes when the broker restarts). On a cluster it is the
+// first node that runs.
 func (inf *Infra) AMQPURL(ctx context.Context, vhost string) (string, error) {
-	hp, err := endpoint(ctx, inf.Broker, "5672/tcp")
+	hp, err := inf.firstEndpoint(ctx, "5672/tcp")
 	if err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("amqp://%s:%s@%s/%s", inf.User, inf.Password, hp, url.PathEscape(vhost)), nil
 }
 
-// ManagementURL is the management API's address, looked up now.
+// ManagementURL is the management API's address, looked up now. On a
+// cluster it is the first node that runs.
 func (inf *Infra) ManagementURL(ctx context.Context) (string, error) {
-	hp, err := endpoint(ctx, inf.Broker, "15672/tcp")
+	hp, err := inf.firstEndpoint(ctx, "15672/tcp")
 	if err != nil {
 		return "", err
 	}
 	return "http://" + hp, nil
+}
+
+// firstEndpoint is port's host address on the first node that has one
+// (a stopped node has none).
+func (inf *Infra) firstEndpoint(ctx context.Context, port string) (string, error) {
+	if len(inf.nodes) == 0 {
+		return endpoint(ctx, inf.Broker, port)
+	}
+	var errs []error
+	for _, n := range inf.nodes {
+		hp, err := endpoint(ctx, n.Container, port)
+		if err == nil {
+			return hp, nil
+		}
+		errs = append(errs, err)
+	}
+	return "", errors.Join(errs...)
 }
 
 // DatabaseURL is database's address as seen from the host, looked up now.
@@ -207,8 +239,13 @@ func (inf *Infra) Management(vhost string) *broker.Management {
 
 // WaitBroker blocks until an AMQP connection to the broker opens and its
 // management API answers, or ctx ends. Use it after every broker restart:
-// a log-line wait would match lines from before the restart.
+// a log-line wait would match lines from before the restart. On a
+// cluster it waits until every node answers and the cluster is whole
+// (WaitFormed).
 func (inf *Infra) WaitBroker(ctx context.Context) error {
+	if inf.Clustered() {
+		return inf.WaitFormed(ctx)
+	}
 	return poll(ctx, func(ctx context.Context) error {
 		u, err := inf.AMQPURL(ctx, "/")
 		if err != nil {
@@ -307,8 +344,12 @@ func (inf *Infra) exec(ctx context.Context, sql string) error {
 	return err
 }
 
-// BrokerTarget is the broker as a fault target.
+// BrokerTarget is the broker as a fault target: on a cluster, its first
+// node (Node.Target for the others).
 func (inf *Infra) BrokerTarget() fault.Target {
+	if inf.Clustered() {
+		return inf.nodes[0].Target()
+	}
 	return fault.Target{Name: "rabbitmq", ContainerID: inf.Broker.GetContainerID(), NetworkID: inf.Network.ID, Aliases: []string{BrokerAlias}}
 }
 
@@ -327,7 +368,14 @@ func (inf *Infra) Terminate(ctx context.Context) error {
 		return nil
 	}
 	var errs []error
-	for _, c := range []*testcontainers.DockerContainer{inf.Broker, inf.Database} {
+	cs := []*testcontainers.DockerContainer{inf.Database}
+	if len(inf.nodes) == 0 {
+		cs = append(cs, inf.Broker)
+	}
+	for _, n := range inf.nodes {
+		cs = append(cs, n.Container)
+	}
+	for _, c := range cs {
 		if c != nil {
 			errs = append(errs, c.Terminate(ctx, testcontainers.StopTimeout(0)))
 		}
