@@ -1,0 +1,98 @@
+package catalogue
+
+import (
+	"fmt"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/mqchaos/mqchaos/harness/fault"
+	"github.com/mqchaos/mqchaos/harness/history"
+	"github.com/mqchaos/mqchaos/harness/report"
+	"github.com/mqchaos/mqchaos/harness/stack"
+	"github.com/mqchaos/mqchaos/harness/workload"
+)
+
+func publishReset() {
+	Describe("Connections reset while publishing: unconfirmed events are published again and applied once", Label("guarantee:no-loss", "guarantee:no-duplicate-effect", "fault:network"), func() {
+		// While a service accepts a stream of work over HTTP and publishes
+		// its events, its connection to the broker is reset (TCP RST)
+		// again and again: each time, whatever is in flight is dropped.
+		// A publish dropped on its way to the broker is never confirmed,
+		// so the outbox publishes it again; a publish the broker took but
+		// whose confirm was dropped on the way back is published again
+		// too, and reaches the consumers twice, where idempotency absorbs
+		// it. Controls: without confirms, a dropped publish counts as
+		// sent and is lost; without idempotency, the copy is applied
+		// again.
+		// Needs: an HTTP input (the publisher under test is the service
+		// it calls).
+		const (
+			units = 600
+			rate  = 40
+			// resets is how many times the connection is reset, each
+			// once the service is ready again after the last.
+			resets = 12
+		)
+
+		run := func(ctx SpecContext, side string, opts ...stack.Option) (report.Figures, int) {
+			inputs := sys.InputNames("http")
+			if len(inputs) == 0 {
+				Skip(sys.Name + " has no HTTP input: this scenario resets a service's own publishing")
+			}
+			input := inputs[0]
+			publisher := sys.Inputs[input].HTTP.Service
+			s := startStack(ctx, "reset-"+side, append([]stack.Option{stack.WithToxiproxy()}, opts...)...)
+			h := &history.History{}
+			started := time.Now()
+			p, err := s.Proxy(publisher, stack.ProxyAMQP)
+			Expect(err).NotTo(HaveOccurred())
+			r := s.Replica(publisher, 1)
+			By(fmt.Sprintf("streaming %d units through %s at %d per second", units, input, rate))
+			l := load("reset-"+side, units)
+			l.Rate = rate
+			loaded := inBackground(func() { Expect(workload.Run(ctx, s, h, input, l)).To(Succeed()) })
+			Eventually(ctx, accepted(h, input)).Should(BeNumerically(">=", rate))
+
+			By(fmt.Sprintf("resetting %s's connection to the broker %d times, in both directions, each as soon as data flows", r.Name, resets))
+			var down, back []time.Duration
+			done := 0
+			for done < resets && accepted(h, input)() < units-rate {
+				reset := fault.ResetPeer(p, fault.Both, 0)
+				Expect(fault.Inject(ctx, h, reset)).To(Succeed())
+				at := time.Now()
+				Eventually(ctx, r.Ready).WithTimeout(10 * time.Second).WithPolling(20 * time.Millisecond).ShouldNot(Succeed())
+				down = append(down, time.Since(at))
+				Expect(fault.Heal(ctx, h, reset)).To(Succeed())
+				at = time.Now()
+				Eventually(ctx, r.Ready).WithPolling(20 * time.Millisecond).Should(Succeed())
+				back = append(back, time.Since(at))
+				done++
+			}
+			loaded()
+			obs := settled(ctx, s, 2*time.Second, input)
+			lat := []report.Latency{report.LatencyOf(r.Name+" reset noticed", down), report.LatencyOf(r.Name+" ready again after the heal", back)}
+			f := verdictWith(ctx, "connections reset while publishing", side, s, h, obs, started, []string{input}, measured{latencies: lat},
+				fmt.Sprintf("%d resets of %s's broker connection", done, r.Name))
+			return f, done
+		}
+
+		It("holds with publisher confirms, the outbox and idempotent consumers", Label("safe"), func(ctx SpecContext) {
+			f, resets := run(ctx, "safe")
+			Expect(resets).To(BeNumerically(">=", 3), "too few resets to prove anything")
+			expectHeld(f)
+			expectProcessed(f, units)
+		}, SpecTimeout(4*time.Minute))
+
+		It("is caught without publisher confirms: dropped publishes are lost (control no-confirms)", Label("unsafe"), func(ctx SpecContext) {
+			f, _ := run(ctx, "control: no-confirms", control("no-confirms"))
+			Expect(f.Lost()).NotTo(BeEmpty(), "the control must report lost units: %s", f)
+		}, SpecTimeout(4*time.Minute))
+
+		It("is caught without idempotency: copies whose confirm was dropped are applied twice (control no-idempotency)", Label("unsafe"), func(ctx SpecContext) {
+			f, _ := run(ctx, "control: no-idempotency", control("no-idempotency"))
+			Expect(f.Duplicated()).NotTo(BeEmpty(), "the control must report duplicated units: %s", f)
+		}, SpecTimeout(4*time.Minute))
+	})
+}
