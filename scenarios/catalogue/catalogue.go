@@ -132,6 +132,8 @@ func Scenarios() bool {
 	halfOpen()
 	brokerAlarm()
 	publishReset()
+	httpIdempotency()
+	degradedNetwork()
 	soak()
 	return true
 }
@@ -139,7 +141,7 @@ func Scenarios() bool {
 const figuresEntry = "figures"
 
 // controlsAsked is every control a scenario of the catalogue asks for.
-var controlsAsked = []string{"shared-queue", "memory-idempotency", "no-idempotency", "requeue-forever", "auto-ack", "transient-queues", "count-outage-retries", "no-outbox", "no-heartbeats", "no-confirms"}
+var controlsAsked = []string{"shared-queue", "memory-idempotency", "no-idempotency", "requeue-forever", "auto-ack", "transient-queues", "count-outage-retries", "no-outbox", "no-heartbeats", "no-confirms", "http-no-idempotency"}
 
 // summary prints a table of every verdict, says which controls the system
 // does not provide, and writes JUnit XML and the figures as JSON.

@@ -1,0 +1,189 @@
+package catalogue
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/mqchaos/mqchaos/harness/effect"
+	"github.com/mqchaos/mqchaos/harness/fault"
+	"github.com/mqchaos/mqchaos/harness/history"
+	"github.com/mqchaos/mqchaos/harness/report"
+	"github.com/mqchaos/mqchaos/harness/stack"
+	"github.com/mqchaos/mqchaos/harness/workload"
+)
+
+func degradedNetwork() {
+	Describe("Orders flow over a slow, narrow, sliced link: nothing lost or duplicated", Label("guarantee:no-loss", "guarantee:exactly-once-effect", "fault:network"), func() {
+		// Orders go in over HTTP at a steady rate while every service's
+		// links to the broker and the database (each through its own
+		// Toxiproxy) turn slow (latency with jitter), then narrow (a
+		// bandwidth limit), then sliced (every frame in small pieces),
+		// each held for a while and healed before the next. Such a link
+		// delays bytes and loses none, so every order must still be
+		// stored, applied and noticed once; the verdict judges exactly
+		// that and fails on any loss or duplicate. The run also reports
+		// what the faults cost: POST latency and end-to-end latency
+		// (accepted, to applied by the consumer as it records the time)
+		// as p50, p95 and p99 before and under each fault.
+		// No control: a degraded link breaks no guarantee by itself, so no
+		// switch of the system turns a loss on here; the controls of the
+		// half-open and partition scenarios show what the same links do to
+		// a system without heartbeats or manual acks.
+		// Needs: an HTTP input; end-to-end latency needs an `at:` on the
+		// consumer's effect (skipped from the figures without one).
+		const (
+			rate   = 20.0 // orders per second
+			before = 5 * time.Second
+			hold   = 8 * time.Second
+			// The link's shapes: latency 100 ms ± 50 ms each way, 16 KB/s
+			// each way and per connection, frames cut into 32 ± 16 bytes
+			// a millisecond apart.
+			latency, jitter = 100 * time.Millisecond, 50 * time.Millisecond
+			kbPerSecond     = 16
+			slice, vary     = 32, 16
+			sliceDelay      = time.Millisecond
+		)
+
+		It("holds: every order stored, applied and noticed once, with its latencies", Label("safe"), func(ctx SpecContext) {
+			https := sys.InputNames("http")
+			if len(https) == 0 {
+				Skip(sys.Name + " has no HTTP input: this scenario places orders over HTTP")
+			}
+			input := https[0]
+			svc, _ := consumer(input)
+			applied := effectOf(input, svc)
+			s := startStack(ctx, "degraded-safe", stack.WithToxiproxy())
+			h := &history.History{}
+			started := time.Now()
+
+			var links []fault.Proxy
+			for _, name := range sys.ServiceNames() {
+				p, err := s.Proxy(name, stack.ProxyAMQP)
+				Expect(err).NotTo(HaveOccurred())
+				links = append(links, p)
+				if sys.HasDatabase() {
+					p, err := s.Proxy(name, stack.ProxyDatabase)
+					Expect(err).NotTo(HaveOccurred())
+					links = append(links, p)
+				}
+			}
+			on := func(what string, one func(fault.Proxy) fault.Fault) fault.Fault {
+				fs := make([]fault.Fault, len(links))
+				for i, p := range links {
+					fs[i] = one(p)
+				}
+				return fault.Together(fmt.Sprintf("%s on %d links", what, len(links)), fs...)
+			}
+			shapes := []struct {
+				what  string
+				fault fault.Fault
+			}{
+				{fmt.Sprintf("latency %s±%s", latency, jitter), on(fmt.Sprintf("latency %s±%s", latency, jitter), func(p fault.Proxy) fault.Fault {
+					return fault.Latency(p, fault.Both, latency, jitter)
+				})},
+				{fmt.Sprintf("bandwidth %d KB/s", kbPerSecond), on(fmt.Sprintf("bandwidth %d KB/s", kbPerSecond), func(p fault.Proxy) fault.Fault {
+					return fault.Bandwidth(p, fault.Both, kbPerSecond)
+				})},
+				{fmt.Sprintf("slicer %d±%d bytes every %s", slice, vary, sliceDelay), on(fmt.Sprintf("slicer %d±%d bytes every %s", slice, vary, sliceDelay), func(p fault.Proxy) fault.Fault {
+					return fault.Slicer(p, fault.Both, slice, vary, sliceDelay)
+				})},
+			}
+
+			total := before + time.Duration(len(shapes))*hold
+			l := load("degraded-safe", int(rate*total.Seconds()))
+			l.Rate, l.Concurrency = rate, 64 // enough in flight to keep the rate on a slow link
+			By(fmt.Sprintf("placing %d orders through %s at %.0f/s while the %d links of %s degrade", l.Count, input, rate, len(links), strings.Join(sys.ServiceNames(), ", ")))
+			loadStarted := time.Now()
+			wait := inBackground(func() { Expect(workload.Run(ctx, s, h, input, l)).To(Succeed()) })
+
+			type phase struct {
+				name     string
+				from, to time.Time
+			}
+			phases := []phase{{name: "before", from: loadStarted}}
+			Expect(fault.Hold(ctx, before)).To(Succeed())
+			for _, sh := range shapes {
+				By("degrading every link: " + sh.fault.Name() + ", for " + hold.String())
+				Expect(fault.Inject(ctx, h, sh.fault)).To(Succeed())
+				now := time.Now()
+				phases[len(phases)-1].to = now
+				phases = append(phases, phase{name: "under " + sh.what, from: now})
+				Expect(fault.Hold(ctx, hold)).To(Succeed())
+				Expect(fault.Heal(ctx, h, sh.fault)).To(Succeed())
+				now = time.Now()
+				phases[len(phases)-1].to = now
+				phases = append(phases, phase{name: "after", from: now})
+			}
+			wait()
+			phases[len(phases)-1].to = time.Now()
+			for _, r := range s.Replicas(svc) {
+				Eventually(ctx, r.Ready).Should(Succeed())
+			}
+			obs := settled(ctx, s, 2*time.Second, input)
+
+			By("measuring the latencies before and under each fault")
+			at := obs[effect.Name(applied)].At
+			post := make([][]time.Duration, len(phases))
+			e2e := make([][]time.Duration, len(phases))
+			early := 0
+			for _, op := range opsOf(h, input) {
+				if op.Outcome != history.OK {
+					continue
+				}
+				i := len(phases) - 1
+				for j, ph := range phases {
+					if op.Invoked.Before(ph.to) {
+						i = j
+						break
+					}
+				}
+				post[i] = append(post[i], op.Completed.Sub(op.Invoked))
+				if t, ok := at[op.ID]; ok {
+					d := t.Sub(op.Completed)
+					if d < 0 { // applied before the harness read its answer
+						d, early = 0, early+1
+					}
+					e2e[i] = append(e2e[i], d)
+				}
+			}
+			var lats []report.Latency
+			var p99s []string
+			for i, ph := range phases {
+				if len(post[i]) == 0 {
+					continue // the load ended before this phase
+				}
+				p := report.LatencyOf(fmt.Sprintf("POST %s %s", input, ph.name), post[i])
+				lats = append(lats, p)
+				line := fmt.Sprintf("%s: POST p99 %.0fms", ph.name, p.P99)
+				if at != nil {
+					e := report.LatencyOf(fmt.Sprintf("end to end to %s %s", svc, ph.name), e2e[i])
+					lats = append(lats, e)
+					line += fmt.Sprintf(", end to end p99 %.0fms", e.P99)
+				}
+				p99s = append(p99s, line)
+			}
+			lines := make([]string, len(lats))
+			for i, lt := range lats {
+				lines[i] = lt.String()
+			}
+			if at == nil {
+				lines = append(lines, fmt.Sprintf("no end-to-end latency: %s's effect %q declares no at:", svc, applied.What))
+			} else if early > 0 {
+				lines = append(lines, fmt.Sprintf("%d applied before the harness read the answer to their POST, counted as 0", early))
+			}
+			AddReportEntry("latency", strings.Join(lines, "\n"))
+			var names []string
+			for _, sh := range shapes {
+				names = append(names, sh.what)
+			}
+			note := fmt.Sprintf("%s, each held %s on %d links; %s", strings.Join(names, ", "), hold, len(links), strings.Join(p99s, "; "))
+			f := verdictWith(ctx, "degraded network", "safe", s, h, obs, started, []string{input}, measured{latencies: lats}, note)
+			expectHeld(f)
+			Expect(f.DeadLettered).To(BeZero(), "a slow link is a transient condition: nothing may be dead-lettered")
+		}, SpecTimeout(4*time.Minute))
+	})
+}
