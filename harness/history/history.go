@@ -28,6 +28,11 @@ const (
 // name of the input it was sent through.
 const KindFault = "fault"
 
+// KindInvariant is the kind of a check of one of the system's invariants
+// (package invariant), named after it: ok when it held, fail when broken,
+// info when its rows could not be read.
+const KindInvariant = "invariant"
+
 // Op is one operation.
 type Op struct {
 	Kind      string    `json:"kind"`

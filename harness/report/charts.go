@@ -54,6 +54,8 @@ type chartData struct {
 	// samples: the system's state over time, by what was observed
 	// (history.SampleReady, SampleDepth) and name, in seconds since start.
 	samples map[string]map[string][]plotter.XYs
+	// invariants: each invariant's checks, by outcome
+	invariants []InvariantRow
 }
 
 // sampleSeries groups samples by what they observed and what of, as
@@ -346,6 +348,57 @@ func latencyChart(d chartData) (*plot.Plot, error) {
 	return p, nil
 }
 
+// invariantChart: each check of each invariant where it was made, one
+// row per invariant, by outcome: held, broken, not read. Nil without
+// checks.
+func invariantChart(d chartData) (*plot.Plot, error) {
+	if len(d.invariants) == 0 {
+		return nil, nil
+	}
+	p := newPlot("Invariants: each check, held or broken", "", d)
+	names := make([]string, len(d.invariants))
+	for i, r := range d.invariants {
+		names[i] = r.Name
+	}
+	p.NominalY(names...)
+	ymin, ymax := -0.6, float64(len(names))-0.4+0.5 // room above for the fault names' band tops
+	p.Y.Min, p.Y.Max = ymin, ymax
+	p.Y.Tick.Label.Font.Size = vg.Points(9)
+	if err := addBands(p, d.bands, ymin, ymax, false); err != nil {
+		return nil, err
+	}
+	kinds := []struct {
+		name  string
+		xs    func(InvariantRow) []float64
+		shape draw.GlyphDrawer
+		color color.Color
+		r     vg.Length
+	}{
+		{"held", func(r InvariantRow) []float64 { return r.held }, draw.CircleGlyph{}, colAccepted, 2.5},
+		{"not read", func(r InvariantRow) []float64 { return r.unknown }, draw.RingGlyph{}, colUnknown, 3},
+		{"broken", func(r InvariantRow) []float64 { return r.broken }, draw.CrossGlyph{}, colFailed, 4.5},
+	}
+	for _, k := range kinds {
+		var xys plotter.XYs
+		for y, r := range d.invariants {
+			for _, x := range k.xs(r) {
+				xys = append(xys, plotter.XY{X: x, Y: float64(y)})
+			}
+		}
+		if len(xys) == 0 {
+			continue
+		}
+		sc, err := plotter.NewScatter(xys)
+		if err != nil {
+			return nil, err
+		}
+		sc.GlyphStyle = draw.GlyphStyle{Color: k.color, Radius: vg.Points(float64(k.r)), Shape: k.shape}
+		p.Add(sc)
+		p.Legend.Add(k.name, sc)
+	}
+	return p, nil
+}
+
 // ms is d in milliseconds, at least 0.01 (a log scale has no zero).
 func ms(d time.Duration) float64 { return max(float64(d)/float64(time.Millisecond), 0.01) }
 
@@ -356,7 +409,8 @@ func runChart(d chartData) (template.HTML, error) {
 	var rows [][]*plot.Plot
 	charts := []func(chartData) (*plot.Plot, error){timelineChart, throughputChart, latencyChart,
 		stateChart(history.SampleDepth, "Queue depths: ready plus unacked messages", "messages"),
-		stateChart(history.SampleReady, "Readiness of each replica (1 ready, 0 not)", "ready")}
+		stateChart(history.SampleReady, "Readiness of each replica (1 ready, 0 not)", "ready"),
+		invariantChart}
 	for _, chart := range charts {
 		p, err := chart(d)
 		if err != nil {

@@ -85,18 +85,20 @@ type htmlPage struct {
 }
 
 type htmlRun struct {
-	Anchor   string
-	F        Figures
-	Judged   bool
-	Checks   []htmlCheck
-	Bands    []Band
-	Chart    template.HTML // timeline, throughput and latency
-	Note     []htmlOp      // operations of note
-	NoteMore []string      // operations of note left out, alike ones counted together
-	AlikeMax int
-	All      []htmlOp
-	AllCut   int
-	NOps     int
+	Anchor string
+	F      Figures
+	Judged bool
+	Checks []htmlCheck
+	Bands  []Band
+	// Invariants: how each of the system's invariants fared in its checks.
+	Invariants []InvariantRow
+	Chart      template.HTML // timeline, throughput and latency
+	Note       []htmlOp      // operations of note
+	NoteMore   []string      // operations of note left out, alike ones counted together
+	AlikeMax   int
+	All        []htmlOp
+	AllCut     int
+	NOps       int
 }
 
 type htmlCheck struct {
@@ -127,11 +129,12 @@ func newHTMLRun(anchor string, r Run) (htmlRun, error) {
 	f := r.Figures
 	hr := htmlRun{Anchor: anchor, F: f, Judged: f.Judged(), NOps: len(r.Ops), AlikeMax: alikeMax}
 	start, end := span(r.Ops)
+	hr.Invariants = invariantRows(r.Ops, start)
 
 	// Which ids were violated how, and where each id's first operation is.
 	first := map[string]int{}
 	for i, op := range r.Ops {
-		if _, ok := first[op.ID]; !ok && op.ID != "" && op.Kind != history.KindFault {
+		if _, ok := first[op.ID]; !ok && op.ID != "" && isWork(op) {
 			first[op.ID] = i
 		}
 	}
@@ -184,7 +187,7 @@ func newHTMLRun(anchor string, r Run) (htmlRun, error) {
 			ho.Latency = fmt.Sprintf("%.1f", float64(op.Completed.Sub(op.Invoked))/float64(time.Millisecond))
 		}
 		v, isViolated := violated[op.ID]
-		if isViolated && op.Kind != history.KindFault {
+		if isViolated && isWork(op) {
 			ho.Violations, ho.Violated = strings.Join(v, "; "), "violated"
 			marks[kindOf[op.ID]] = append(marks[kindOf[op.ID]], op.Invoked.Sub(start).Seconds())
 		}
@@ -228,7 +231,7 @@ func newHTMLRun(anchor string, r Run) (htmlRun, error) {
 	width := bucketWidth(total, buckets)
 	n := max(int((total+width-1)/width), 1)
 	d := chartData{span: total, width: width, buckets: bucketize(r.Ops, start, width, n),
-		bands: faultBands(r.Ops, start, end), inputs: inputs(r.Ops), marks: marks,
+		bands: faultBands(r.Ops, start, end), inputs: inputs(r.Ops), marks: marks, invariants: hr.Invariants,
 		samples: sampleSeries(r.Samples, start)}
 	hr.Bands = d.bands
 	chart, err := runChart(d)
@@ -246,6 +249,17 @@ func outcomeName(op history.Op) string {
 			return "invoked, never completed"
 		}
 		return op.Detail
+	}
+	if op.Kind == history.KindInvariant {
+		switch op.Outcome {
+		case history.OK:
+			return "held"
+		case history.Fail:
+			return "broken"
+		case history.Info:
+			return "not read"
+		}
+		return "never completed"
 	}
 	switch op.Outcome {
 	case history.OK:

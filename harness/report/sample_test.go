@@ -78,6 +78,21 @@ func sampleRun(side string, seed uint64, judge func(*history.History, []string) 
 		history.Op{Kind: history.KindFault, ID: "restart rabbitmq", Outcome: history.OK, Detail: "injected", Invoked: inject, Completed: heal},
 		history.Op{Kind: history.KindFault, ID: "restart rabbitmq", Outcome: history.OK, Detail: "healed", Invoked: heal, Completed: heal.Add(time.Millisecond)},
 	)
+	// The invariants checked every 2 s: stock read held, but not while
+	// the broker restarts (the service cannot answer then); at the end,
+	// orders left pending break the control's.
+	for x := 1.0; x < 20; x += 2 {
+		inv := history.Op{Kind: history.KindInvariant, ID: "stock never negative", Outcome: history.OK, Detail: "held: 3 rows, quantity ≥ 0", Invoked: at(x), Completed: at(x + 0.02)}
+		if x > 6 && x < 11 {
+			inv.Outcome, inv.Detail, inv.Completed = history.Info, "not read: /inventory: status 503: database unavailable", at(x+0.5)
+		}
+		ops = append(ops, inv)
+	}
+	final := history.Op{Kind: history.KindInvariant, ID: "every order ends final", Outcome: history.OK, Detail: "held: 0 rows, no row", Invoked: at(20), Completed: at(20.05)}
+	if side != "safe" {
+		final.Outcome, final.Detail = history.Fail, `broken: 2 of 2 rows, want no row: {"order_id":"restart-0291","status":"pending"}; {"order_id":"restart-0292","status":"pending"}`
+	}
+	ops = append(ops, final)
 	slices.SortStableFunc(ops, func(a, b history.Op) int { return a.Invoked.Compare(b.Invoked) })
 	hist := historyOf(ops)
 	f := Figures{Scenario: "broker restart", Side: side, System: "reference", Input: "order_amqp", Sent: len(ids),

@@ -155,7 +155,62 @@ type Bucket struct {
 	latencies []time.Duration
 }
 
-// bucketize slices the work operations of ops (faults left out) into n
+// isWork reports whether op is a unit of work sent through an input, not
+// a fault or an invariant's check.
+func isWork(op history.Op) bool {
+	return op.Kind != history.KindFault && op.Kind != history.KindInvariant
+}
+
+// InvariantRow is how one invariant fared over a run's checks.
+type InvariantRow struct {
+	Name                  string
+	Checks                int
+	Held, Broken, Unknown int
+	FirstBroken           time.Duration // since the run's start; with Broken > 0
+	FirstDetail           string        // what the first broken check read
+	Last                  time.Duration // the last check
+	held, broken, unknown []float64     // seconds since start, for the chart
+}
+
+// invariantRows tallies the invariant checks of ops by invariant, in
+// order of first check.
+func invariantRows(ops []history.Op, start time.Time) []InvariantRow {
+	var rows []InvariantRow
+	index := map[string]int{}
+	for _, op := range ops {
+		if op.Kind != history.KindInvariant {
+			continue
+		}
+		i, ok := index[op.ID]
+		if !ok {
+			i = len(rows)
+			index[op.ID] = i
+			rows = append(rows, InvariantRow{Name: op.ID})
+		}
+		r := &rows[i]
+		at := op.Invoked.Sub(start)
+		r.Checks++
+		r.Last = at
+		switch op.Outcome {
+		case history.OK:
+			r.Held++
+			r.held = append(r.held, at.Seconds())
+		case history.Fail:
+			if r.Broken == 0 {
+				r.FirstBroken, r.FirstDetail = at, op.Detail
+			}
+			r.Broken++
+			r.broken = append(r.broken, at.Seconds())
+		default:
+			r.Unknown++
+			r.unknown = append(r.unknown, at.Seconds())
+		}
+	}
+	return rows
+}
+
+// bucketize slices the work operations of ops (faults and invariant
+// checks left out) into n
 // buckets of width from start; an operation past the last bucket falls
 // into the last.
 func bucketize(ops []history.Op, start time.Time, width time.Duration, n int) []Bucket {
@@ -166,7 +221,7 @@ func bucketize(ops []history.Op, start time.Time, width time.Duration, n int) []
 	}
 	at := func(t time.Time) int { return min(max(int(t.Sub(start)/width), 0), n-1) }
 	for _, op := range ops {
-		if op.Kind == history.KindFault {
+		if !isWork(op) {
 			continue
 		}
 		b := &bs[at(op.Invoked)]
@@ -207,7 +262,7 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 func inputs(ops []history.Op) []string {
 	var out []string
 	for _, op := range ops {
-		if op.Kind != history.KindFault && !slices.Contains(out, op.Kind) {
+		if isWork(op) && !slices.Contains(out, op.Kind) {
 			out = append(out, op.Kind)
 		}
 	}

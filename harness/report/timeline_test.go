@@ -165,6 +165,40 @@ func TestFaultBandsRunFromTheInjectionsInvokeToTheHealsCompletion(t *testing.T) 
 	}
 }
 
+func TestInvariantRowsTallyChecksAndWorkLeavesThemOut(t *testing.T) {
+	check := func(s float64, id string, outcome history.Outcome, detail string) history.Op {
+		return history.Op{Kind: history.KindInvariant, ID: id, Outcome: outcome, Detail: detail, Invoked: at(s), Completed: at(s + 0.01)}
+	}
+	ops := []history.Op{
+		{Kind: "order_http", ID: "a", Outcome: history.OK, Invoked: at(0), Completed: at(0.1)},
+		check(1, "stock never negative", history.OK, "held: 3 rows"),
+		check(3, "stock never negative", history.Info, "not read: down"),
+		check(5, "stock never negative", history.Fail, "broken: 1 of 3 rows"),
+		check(7, "stock never negative", history.Fail, "broken: 2 of 3 rows"),
+		check(9, "every order ends final", history.OK, "held: 0 rows"),
+	}
+	start, _ := span(ops)
+	rows := invariantRows(ops, start)
+	if len(rows) != 2 {
+		t.Fatalf("rows %+v", rows)
+	}
+	r := rows[0]
+	if r.Name != "stock never negative" || r.Checks != 4 || r.Held != 1 || r.Unknown != 1 || r.Broken != 2 ||
+		r.FirstBroken != 5*time.Second || r.FirstDetail != "broken: 1 of 3 rows" || r.Last != 7*time.Second || len(r.broken) != 2 {
+		t.Errorf("stock row %+v", r)
+	}
+	if r := rows[1]; r.Checks != 1 || r.Held != 1 || r.Broken != 0 {
+		t.Errorf("orders row %+v", r)
+	}
+	if in := inputs(ops); !reflect.DeepEqual(in, []string{"order_http"}) {
+		t.Errorf("inputs %v: an invariant is not an input", in)
+	}
+	bs := bucketize(ops, start, 10*time.Second, 1)
+	if bs[0].Accepted != 1 || bs[0].Failed != 0 || bs[0].Unknown != 0 {
+		t.Errorf("bucket %+v: the checks counted as work", bs[0])
+	}
+}
+
 func TestBuildMatrixGroupsSidesByScenario(t *testing.T) {
 	held := []checker.Result{{Service: "inventory"}}
 	lost := []checker.Result{{Service: "inventory", Lost: []string{"x"}}}

@@ -94,6 +94,7 @@ func (s *System) SetDefaults() {
 			e.Log.Service = e.Service
 		}
 	}
+	s.setInvariantDefaults()
 }
 
 var serviceName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}$`)
@@ -235,6 +236,7 @@ func (s *System) Validate() error {
 	if s.Conflicts != nil {
 		s.checkEffect(bad, "conflicts", *s.Conflicts)
 	}
+	s.checkInvariants(bad)
 	for _, name := range sortedKeys(s.Controls) {
 		checkEnvSet(s, bad, "controls."+name+".env", s.Controls[name].Env)
 	}

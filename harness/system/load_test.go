@@ -77,6 +77,17 @@ func TestMalformedDescriptionsNameTheField(t *testing.T) {
 		{"conflicts without a source", "name: shop", "name: shop\nconflicts: {service: worker}", []string{"conflicts: set exactly one of http, log and sql"}},
 		{"unknown field", "name: shop", "name: shop\nbrokers: 3", []string{"field brokers not found"}},
 		{"control for an unknown service", "name: shop", "name: shop\ncontrols: {auto-ack: {env: {ghost: {X: '1'}}}}", []string{`controls.auto-ack.env: "ghost" is not a declared service`}},
+		{"invariant without name or source", "name: shop", "name: shop\ninvariants: [{service: worker, field: n, min: 0}]", []string{"invariants[0].name: missing", "invariants[0]: set exactly one of http and sql"}},
+		{"invariant of an unknown service", "name: shop", "name: shop\ninvariants: [{name: x, service: ghost, http: {path: /x}, none: true}]", []string{`invariants[x].service: "ghost" is not a declared service`, `invariants[x].http.service: "ghost" is not a declared service`}},
+		{"invariant with a bad path", "name: shop", "name: shop\ninvariants: [{name: x, service: worker, http: {path: x}, none: true}]", []string{`invariants[x].http.path: "x": want a path starting with /`}},
+		{"invariant with two sources", "name: shop", "name: shop\ninvariants: [{name: x, service: worker, http: {path: /x}, sql: {query: select 1}, none: true}]", []string{"invariants[x]: set exactly one of http and sql"}},
+		{"sql invariant without database", "name: shop", "name: shop\ninvariants: [{name: x, service: worker, sql: {query: select 1}, none: true}]", []string{"invariants[x].sql: the system has no database"}},
+		{"invariant without condition", "name: shop", "name: shop\ninvariants: [{name: x, service: worker, http: {path: /x}}]", []string{"invariants[x]: no condition"}},
+		{"invariant field without bound", "name: shop", "name: shop\ninvariants: [{name: x, service: worker, http: {path: /x}, field: n}]", []string{`invariants[x].field: "n" has no bound`}},
+		{"invariant with both conditions", "name: shop", "name: shop\ninvariants: [{name: x, service: worker, http: {path: /x}, field: n, min: 0, none: true}]", []string{"invariants[x]: set either none or a field"}},
+		{"invariant min above max", "name: shop", "name: shop\ninvariants: [{name: x, service: worker, http: {path: /x}, field: n, min: 5, max: 1}]", []string{"invariants[x].min: 5 is above max 1"}},
+		{"invariant at a bad time", "name: shop", "name: shop\ninvariants: [{name: x, service: worker, http: {path: /x}, none: true, when: sometimes}]", []string{`invariants[x].when: "sometimes": want always or at_end`}},
+		{"invariant named twice", "name: shop", "name: shop\ninvariants: [{name: x, service: worker, http: {path: /x}, none: true}, {name: x, service: worker, http: {path: /y}, none: true}]", []string{`invariants[x].name: "x" declared twice`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -118,5 +129,36 @@ func TestUnitTemplatesDrawFromTheSeed(t *testing.T) {
 	b, _ := system.RenderUnit(text, u, newRand(7))
 	if a != b || !strings.HasPrefix(a, "a-1 ") {
 		t.Errorf("same seed gave %q and %q", a, b)
+	}
+}
+
+func TestInvariantsGetDefaultsAndSayTheirCondition(t *testing.T) {
+	text := strings.Replace(minimal, "name: shop", `name: shop
+invariants:
+  - {name: stock never negative, service: worker, http: {path: /stock}, field: level.quantity, min: 0}
+  - {name: nothing pending, service: worker, http: {service: worker, path: "/jobs?status=pending", items: jobs}, none: true, when: at_end}
+  - {name: lag bounded, service: worker, http: {path: /lag}, field: lag, min: 0, max: 5}`, 1)
+	s, err := system.Parse([]byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := s.Invariants
+	if len(inv) != 3 || inv[0].When != system.Always || inv[0].HTTP.Service != "worker" || inv[1].When != system.AtEnd || inv[1].HTTP.Items != "jobs" {
+		t.Fatalf("invariants %+v", inv)
+	}
+	for i, want := range []string{"level.quantity ≥ 0", "no row", "0 ≤ lag ≤ 5"} {
+		if got := inv[i].Condition(); got != want {
+			t.Errorf("%s: condition %q, want %q", inv[i].Name, got, want)
+		}
+	}
+	var during, atEnd []string
+	for _, i := range s.InvariantsWhen(system.Always) {
+		during = append(during, i.Name)
+	}
+	for _, i := range s.InvariantsWhen(system.AtEnd) {
+		atEnd = append(atEnd, i.Name)
+	}
+	if strings.Join(during, ",") != "stock never negative,lag bounded" || len(atEnd) != 3 {
+		t.Errorf("checked during the run %v, at the end %v", during, atEnd)
 	}
 }

@@ -43,6 +43,9 @@ type System struct {
 	// Tuning are named settings a scenario may ask for, such as
 	// "slow-consumer" (one message at a time, so a stream lasts seconds).
 	Tuning map[string]EnvSet `yaml:"tuning"`
+	// Invariants are conditions on the system's state that must hold
+	// during a run and at its end (optional; see Invariant).
+	Invariants []Invariant `yaml:"invariants"`
 
 	// Dir is where the description was loaded from; relative build
 	// contexts resolve against it.

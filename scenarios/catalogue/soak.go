@@ -1,6 +1,7 @@
 package catalogue
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/mqchaos/mqchaos/harness/broker"
 	"github.com/mqchaos/mqchaos/harness/history"
+	"github.com/mqchaos/mqchaos/harness/invariant"
 	"github.com/mqchaos/mqchaos/harness/nemesis"
 	"github.com/mqchaos/mqchaos/harness/report"
 	"github.com/mqchaos/mqchaos/harness/stack"
@@ -63,7 +65,7 @@ func SoakFromEnv(getenv func(string) string, defaultSeed uint64) (SoakConfig, er
 }
 
 func soak() {
-	Describe("Soak: a long mixed load under a seeded random schedule of faults loses and duplicates nothing", Label("soak", "guarantee:no-loss", "guarantee:exactly-once-effect"), func() {
+	Describe("Soak: a long mixed load under a seeded random schedule of faults loses and duplicates nothing, and the system's invariants hold", Label("soak", "guarantee:no-loss", "guarantee:exactly-once-effect"), func() {
 		// Every input sends units for the whole run (a tenth of the AMQP
 		// units twice, and a poison message every 20 s) while the nemesis
 		// breaks one thing at a time: replicas killed, stopped, paused or
@@ -100,6 +102,12 @@ func soak() {
 			s := startIsolatedStack(ctx, "soak", opts...)
 			h := &history.History{}
 			started := time.Now()
+			always := sys.InvariantsWhen(system.Always)
+			if len(sys.Invariants) > 0 {
+				By(fmt.Sprintf("checking %s every %s while the soak runs, and every invariant once it has settled", invariantNames(always), invariantEvery))
+			}
+			watch := invariant.Watch(ctx, h, invariant.Read(s), always, invariantEvery)
+			defer watch.Stop()
 			inputs := append(sys.InputNames("http"), sys.InputNames("amqp")...)
 			By(fmt.Sprintf("sending %.0f units per second through each of %s for %s, under %d faults", c.Rate, strings.Join(inputs, ", "), c.Duration, len(steps)))
 			var wg sync.WaitGroup
@@ -157,15 +165,56 @@ func soak() {
 					Eventually(ctx, r.Ready).Should(Succeed(), "%s is not ready after the soak", r.Name)
 				}
 			}
+			checks := watch.Stop()
 			obs := settled(ctx, s, 3*time.Second, inputs...)
-			f := verdictWith(ctx, "soak", side, s, h, obs, started, inputs, measured{tag: fmt.Sprintf("seed-%d", c.Seed)},
-				fmt.Sprintf("seed %d, %s, %d faults, %d poison messages sent; replay: %s", c.Seed, c.Duration, len(steps), poisoned, replay))
+			checks = append(checks, checkAtEnd(ctx, s, h)...)
+			note := fmt.Sprintf("seed %d, %s, %d faults, %d poison messages sent; replay: %s", c.Seed, c.Duration, len(steps), poisoned, replay)
+			if sum := invariant.Summary(checks); len(sum) > 0 {
+				By("invariants: " + strings.Join(sum, "; "))
+				note += "; invariants: " + strings.Join(sum, "; ")
+			}
+			f := verdictWith(ctx, "soak", side, s, h, obs, started, inputs,
+				measured{tag: fmt.Sprintf("seed-%d", c.Seed), violations: invariant.Violations(checks, started)}, note)
 			if c.Control != "" {
-				Expect(len(f.Lost())+len(f.Duplicated())+len(f.Unexpected())).To(BeNumerically(">", 0), "the control must report a violation: %s", f)
+				Expect(f.Held()).To(BeFalse(), "the control must report a violation: %s", f)
 				return
 			}
 			Expect(f.Held()).To(BeTrue(), "%s\nreplay: %s", f, replay)
 			expectHeld(f)
 		}, SpecTimeout(3*time.Hour))
 	})
+}
+
+// invariantEvery is how often the soak checks the invariants that must
+// always hold.
+const invariantEvery = 5 * time.Second
+
+// checkAtEnd checks every invariant of the system once the run has
+// settled, each until its rows could be read (a replica may still be
+// warming up) or for a minute at most, recorded in h.
+func checkAtEnd(ctx context.Context, s *stack.Stack, h *history.History) []invariant.Result {
+	GinkgoHelper()
+	var out []invariant.Result
+	for _, inv := range sys.InvariantsWhen(system.AtEnd) {
+		var r invariant.Result
+		Eventually(ctx, func(g Gomega) {
+			r = invariant.Check(ctx, h, invariant.Read(s), inv)
+			g.Expect(r.Err).NotTo(HaveOccurred(), "invariant %q not read", inv.Name)
+		}).WithTimeout(time.Minute).WithPolling(time.Second).Should(Succeed())
+		By(fmt.Sprintf("invariant %q (%s) at the end: %s", inv.Name, inv.When, r))
+		out = append(out, r)
+	}
+	return out
+}
+
+// invariantNames lists the invariants' names, quoted: "a", "b".
+func invariantNames(invs []system.Invariant) string {
+	q := make([]string, len(invs))
+	for i, inv := range invs {
+		q[i] = fmt.Sprintf("%q", inv.Name)
+	}
+	if len(q) == 0 {
+		return "no invariant"
+	}
+	return strings.Join(q, ", ")
 }

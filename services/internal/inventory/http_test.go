@@ -13,15 +13,17 @@ import (
 )
 
 type fakeStock struct {
-	set    []Stock
-	called []string
+	set      []Stock
+	called   []string
+	levels   []Stock
+	stockErr error
 }
 
 func (f *fakeStock) setStock(_ context.Context, st Stock) error {
 	f.set = append(f.set, st)
 	return nil
 }
-func (f *fakeStock) stock(context.Context) ([]Stock, error) { return nil, nil }
+func (f *fakeStock) stock(context.Context) ([]Stock, error) { return f.levels, f.stockErr }
 func (f *fakeStock) processed(context.Context, string) (pgx.Rows, error) {
 	f.called = append(f.called, "processed")
 	return nil, errors.New("processed: not in this test")
@@ -95,5 +97,26 @@ func TestSetStockValidates(t *testing.T) {
 				t.Fatalf("stored %d rows", len(st.set))
 			}
 		})
+	}
+}
+
+// GET /inventory is what a harness reads to check that stock never goes
+// negative: every item's level, [] for none, 503 without the database.
+func TestInventoryListsStockLevels(t *testing.T) {
+	for _, tc := range []struct {
+		store *fakeStock
+		want  string
+	}{
+		{&fakeStock{levels: []Stock{{Item: "gadget-c", Quantity: 0}, {Item: "widget-a", Quantity: 997}}}, `200 [{"item":"gadget-c","quantity":0},{"item":"widget-a","quantity":997}]`},
+		{&fakeStock{}, `200 []`},
+		{&fakeStock{stockErr: errors.New("connection refused")}, `503 {"error":"database unavailable"}`},
+	} {
+		mux := http.NewServeMux()
+		(&handler{store: tc.store, maxBody: 1024}).routes(mux)
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/inventory", nil))
+		if got := strconv.Itoa(rec.Code) + " " + strings.TrimSpace(rec.Body.String()); got != tc.want {
+			t.Errorf("GET /inventory: %s, want %s", got, tc.want)
+		}
 	}
 }
