@@ -361,7 +361,7 @@ func invariantChart(d chartData) (*plot.Plot, error) {
 		names[i] = r.Name
 	}
 	p.NominalY(names...)
-	ymin, ymax := -0.6, float64(len(names))-0.4+0.5 // room above for the fault names' band tops
+	ymin, ymax := -0.6, float64(len(names))+0.6 // room above the last row for the legend
 	p.Y.Min, p.Y.Max = ymin, ymax
 	p.Y.Tick.Label.Font.Size = vg.Points(9)
 	if err := addBands(p, d.bands, ymin, ymax, false); err != nil {
