@@ -123,6 +123,25 @@ func StreamJSON[T any](w http.ResponseWriter, rows pgx.Rows, scan pgx.RowToFunc[
 	return bw.Flush()
 }
 
+// Readiness is the /ready answer to checks: the status code and the body.
+func Readiness(checks []Check) (int, map[string]string) {
+	body := map[string]string{"status": "ready"}
+	var failed []string
+	for _, c := range checks {
+		if c.Detail != "" {
+			body[c.Name] = c.Detail
+		}
+		if !c.OK {
+			failed = append(failed, c.Name+": "+c.Detail)
+		}
+	}
+	if len(failed) > 0 {
+		body["status"], body["reason"] = "not ready", strings.Join(failed, "; ")
+		return http.StatusServiceUnavailable, body
+	}
+	return http.StatusOK, body
+}
+
 // NonNil returns s, or an empty slice for nil, so a list encodes as [] not null.
 func NonNil[T any](s []T) []T {
 	if s == nil {
@@ -168,18 +187,26 @@ func Respond(w http.ResponseWriter, err error) {
 	WriteError(w, http.StatusInternalServerError, err.Error())
 }
 
-// Mount adds GET /health (alive), GET /ready (ready() true), GET /metrics,
-// the pprof profiles under /debug/pprof/, and a JSON 404 for unknown paths.
-func Mount(mux *http.ServeMux, reg *prometheus.Registry, ready func() error) {
+// Check is one dependency's part of readiness.
+type Check struct {
+	Name   string // its key in the /ready body: "amqp", "database", ...
+	OK     bool   // false makes /ready answer 503
+	Detail string // the key's value: its state, or why it is not ready
+}
+
+// Mount adds GET /health (alive), GET /ready, GET /metrics, the pprof
+// profiles under /debug/pprof/, and a JSON 404 for unknown paths.
+//
+// GET /ready answers 200 when every check of ready() is OK, else 503; its
+// JSON body has "status" ("ready" or "not ready"), each check's Detail
+// under its Name, and with 503 a "reason" joining the failed checks.
+func Mount(mux *http.ServeMux, reg *prometheus.Registry, ready func() []Check) {
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
 		WriteJSON(w, http.StatusOK, map[string]string{"status": "alive"})
 	})
 	mux.HandleFunc("GET /ready", func(w http.ResponseWriter, _ *http.Request) {
-		if err := ready(); err != nil {
-			WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": err.Error()})
-			return
-		}
-		WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+		status, body := Readiness(ready())
+		WriteJSON(w, status, body)
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /debug/pprof/", pprof.Index)

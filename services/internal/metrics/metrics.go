@@ -22,7 +22,12 @@ type Metrics struct {
 	Published    *prometheus.CounterVec // by exchange
 	Confirmed    *prometheus.CounterVec // by exchange
 	Nacked       *prometheus.CounterVec // by exchange: publish not confirmed
+	Returned     *prometheus.CounterVec // by exchange: mandatory publishes the broker returned, no queue bound
+	ConsumerLost *prometheus.CounterVec // by queue: consumers the broker ended (channel closed, basic.cancel)
 	Reconnects   prometheus.Counter
+	// Blocked is 1 while the broker blocks the connection (a memory or
+	// disk alarm: connection.blocked), 0 otherwise.
+	Blocked prometheus.Gauge
 	// Outages: failures of a dependency by dependency and component, and
 	// whether the component sees it up (1) or down (0).
 	Outages outage.Metrics
@@ -50,12 +55,15 @@ func New() *Metrics {
 		Published:    vec("messages_published_total", "Messages published.", "exchange"),
 		Confirmed:    vec("messages_confirmed_total", "Publishes confirmed by the broker.", "exchange"),
 		Nacked:       vec("messages_unconfirmed_total", "Publishes nacked or not confirmed in time.", "exchange"),
+		Returned:     vec("messages_returned_total", "Mandatory publishes returned by the broker (basic.return): no queue bound to receive them.", "exchange"),
+		ConsumerLost: vec("consumers_lost_total", "Consumers the broker ended while the connection lived on: channel closed (consumer_timeout) or basic.cancel (queue deleted).", "queue"),
 		Reconnects:   prometheus.NewCounter(prometheus.CounterOpts{Namespace: "mqchaos", Name: "amqp_reconnects_total", Help: "AMQP connections re-established after a loss."}),
+		Blocked:      prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "mqchaos", Name: "amqp_blocked", Help: "1 while the broker blocks the AMQP connection (connection.blocked: a memory or disk alarm), else 0."}),
 	}
 	m.Outages = outage.Metrics{
 		Failures: vec("dependency_failures_total", "Failed calls to a dependency (database, broker), by the component that made them.", "dependency", "component"),
 		Up:       prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "mqchaos", Name: "dependency_up", Help: "1 while a component sees a dependency up, 0 while down."}, []string{"dependency", "component"}),
 	}
-	r.MustRegister(m.Reconnects, m.Outages.Up)
+	r.MustRegister(m.Reconnects, m.Blocked, m.Outages.Up)
 	return m
 }

@@ -11,6 +11,23 @@
 // error to the outbox, which republishes it, rather than be retried by a
 // layer that cannot see the database.
 //
+// The broker can also end parts of a session while the connection lives
+// on, and the client recovers from each:
+//
+//   - A consumer the broker ends (its channel closed, e.g. by
+//     consumer_timeout: PRECONDITION_FAILED; or basic.cancel, e.g. its
+//     queue was deleted) ends the session with an error naming the queue
+//     and the broker's reason, so the next session redeclares the topology
+//     and consumes again. Readiness is false in between.
+//   - Publishes are mandatory: a message no queue receives comes back
+//     (basic.return) and its publish fails with ErrUnroutable instead of
+//     being confirmed and dropped.
+//   - A connection the broker blocks (connection.blocked: a memory or disk
+//     alarm) is recorded with the broker's reason (Status, the amqp_blocked
+//     gauge); publishes fail with ErrBlocked until it is unblocked, and
+//     every write to the socket has a deadline, so nothing waits forever on
+//     a broker that stopped reading.
+//
 // A Client is safe for concurrent use.
 package rabbit
 
@@ -41,6 +58,15 @@ var ErrNotConnected = errors.New("amqp not connected")
 // confirm in time, or whose connection closed before the confirm.
 var ErrNotConfirmed = errors.New("publish not confirmed")
 
+// ErrUnroutable is returned for a mandatory publish the broker returned
+// (basic.return): no queue was bound to receive it. The broker confirms
+// such a publish, so without mandatory it would be silently dropped.
+var ErrUnroutable = errors.New("publish unroutable")
+
+// ErrBlocked is returned for a publish while the broker blocks the
+// connection (connection.blocked, a memory or disk alarm).
+var ErrBlocked = errors.New("amqp connection blocked by the broker")
+
 // Options configure a Client.
 type Options struct {
 	URL            string
@@ -56,6 +82,13 @@ type Options struct {
 
 	AutoAck   bool // unsafe: deliveries are acked by the broker on send
 	NoConfirm bool // unsafe: publishes are not confirmed
+	// NoMandatory (unsafe) publishes with mandatory=false: a message no
+	// queue receives is confirmed and dropped.
+	NoMandatory bool
+	// NoConsumerRecovery (unsafe) leaves a consumer the broker ended
+	// (channel closed, basic.cancel) ended, while the session and
+	// readiness live on.
+	NoConsumerRecovery bool
 }
 
 // Message is one publish.
@@ -96,11 +129,30 @@ type Client struct {
 	stopOnce  sync.Once
 	stop      chan struct{} // closed by StopConsuming
 
-	mu     sync.Mutex
-	conn   *corkConn     // the current session's connection, under amqp091-go
-	pub    *amqp.Channel // publishing channel of the current session
-	pubMu  sync.Mutex    // serialises publishes on pub, so confirm order is kept
-	cancel func()        // cancels the current session's consumers
+	mu      sync.Mutex
+	cur     *session   // the current session, nil between sessions
+	lastErr error      // what ended the last session, or kept it from starting
+	pubMu   sync.Mutex // serialises publishes on the session's channel, so confirm order is kept
+}
+
+// session is what one connection holds.
+type session struct {
+	conn    *corkConn     // the connection under amqp091-go
+	pub     *amqp.Channel // publishing channel
+	cancel  func()        // cancels the session's consumers
+	returns *returns      // basic.return of pub; nil with NoMandatory
+
+	mu           sync.Mutex
+	blocked      bool
+	blockReason  string
+	blockedSince time.Time
+}
+
+// blockedBy reports whether the broker blocks the session's connection, and why.
+func (s *session) blockedBy() (bool, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.blocked, s.blockReason
 }
 
 // New returns a Client; Consume registers consumers before Run.
@@ -121,10 +173,33 @@ func (c *Client) Consume(queue string, h Handler) {
 // and consumers started.
 func (c *Client) Ready() bool { return c.ready.Load() }
 
+// Status reports Ready and says why, for /ready: "connected"; "blocked:
+// <the broker's reason>" while the broker blocks the connection (still
+// ready: consumers go on, publishes fail until unblocked); while not
+// ready, the error that ended the last session or kept it from starting
+// (a refused dial, or the broker's reason a queue.declare failed), or
+// "connecting" before the first attempt ends.
+func (c *Client) Status() (bool, string) {
+	c.mu.Lock()
+	s, last := c.cur, c.lastErr
+	c.mu.Unlock()
+	if c.ready.Load() && s != nil {
+		if blocked, reason := s.blockedBy(); blocked {
+			return true, "blocked: " + reason
+		}
+		return true, "connected"
+	}
+	if last != nil {
+		return false, last.Error()
+	}
+	return false, "connecting"
+}
+
 // Run connects, and reconnects with exponential backoff whenever the
 // connection is lost, until ctx ends. It blocks; it returns nil after ctx ends.
 func (c *Client) Run(ctx context.Context) error {
 	delay := c.opts.ReconnectMin
+	causes := map[string]bool{} // the causes of this outage logged so far
 	for {
 		started := time.Now()
 		err := c.session(ctx)
@@ -132,10 +207,23 @@ func (c *Client) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
+		c.mu.Lock()
+		c.lastErr = err
+		c.mu.Unlock()
 		if time.Since(started) > c.opts.ReconnectMax {
 			delay = c.opts.ReconnectMin
 		}
-		c.outage.Failed(err) // logged once per outage; every failed session counted
+		// The outage's first failure is logged by the tracker, and every
+		// later one with another cause here, once (a broker restarted
+		// with a queue of other arguments: the declare's refusal shows,
+		// not only the refused dials before it); every failure is counted.
+		if down, _ := c.outage.Down(); !down {
+			clear(causes)
+		} else if !causes[err.Error()] && len(causes) < 64 {
+			c.log.Warn("amqp session failing for another reason; retrying", "err", err, "retry_in", delay.String())
+		}
+		causes[err.Error()] = true
+		c.outage.Failed(err)
 		c.log.Debug("amqp connection lost; reconnecting", "err", err, "retry_in", delay.String())
 		select {
 		case <-ctx.Done():
@@ -146,9 +234,10 @@ func (c *Client) Run(ctx context.Context) error {
 	}
 }
 
-// session runs one connection until it closes or ctx ends.
+// session runs one connection until it closes, a consumer is lost, or
+// ctx ends.
 func (c *Client) session(ctx context.Context) error {
-	var corked *corkConn
+	s := &session{}
 	dial := amqp.DefaultDial(5 * time.Second)
 	conn, err := amqp.DialConfig(c.opts.URL, amqp.Config{
 		Heartbeat:  c.opts.Heartbeat,
@@ -158,14 +247,22 @@ func (c *Client) session(ctx context.Context) error {
 			if err != nil {
 				return nil, err
 			}
-			corked = &corkConn{Conn: nc}
-			return corked, nil
+			s.conn = &corkConn{Conn: nc, timeout: c.writeTimeout()}
+			return s.conn, nil
 		},
 	})
 	if err != nil {
 		return fmt.Errorf("dial: %w", err)
 	}
-	defer conn.Close()
+	blocks := conn.NotifyBlocked(make(chan amqp.Blocking, 4))
+	watched := make(chan struct{})
+	go func() { c.watchBlocked(s, blocks); close(watched) }()
+	defer func() {
+		// Bounded: a broker that blocked the connection may never read
+		// the connection.close, nor answer it.
+		_ = conn.CloseDeadline(time.Now().Add(c.writeTimeout()))
+		<-watched // blocks is closed with the connection
+	}()
 	closed := conn.NotifyClose(make(chan *amqp.Error, 1))
 
 	if err := c.declare(conn); err != nil {
@@ -180,16 +277,24 @@ func (c *Client) session(ctx context.Context) error {
 			return fmt.Errorf("confirm.select: %w", err)
 		}
 	}
-	cancel, err := c.startConsumers(ctx, conn)
+	s.pub = pub
+	if !c.opts.NoMandatory {
+		s.returns = watchReturns(pub.NotifyReturn(make(chan amqp.Return, 256)), func(r amqp.Return) {
+			c.metrics.Returned.WithLabelValues(r.Exchange).Inc()
+		})
+	}
+	lost := make(chan error, 1)
+	cancel, err := c.startConsumers(ctx, conn, lost)
 	if err != nil {
 		return err
 	}
+	s.cancel = cancel
 	c.mu.Lock()
-	c.pub, c.conn, c.cancel = pub, corked, cancel
+	c.cur = s
 	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()
-		c.pub, c.conn, c.cancel = nil, nil, nil
+		c.cur = nil
 		c.mu.Unlock()
 	}()
 
@@ -208,9 +313,48 @@ func (c *Client) session(ctx context.Context) error {
 			return errors.New("connection closed")
 		}
 		return amqpErr
+	case err := <-lost:
+		return err
 	case <-ctx.Done():
 		return nil
 	}
+}
+
+// writeTimeout bounds every write to the socket: ConfirmTimeout, at least 1s.
+func (c *Client) writeTimeout() time.Duration { return max(c.opts.ConfirmTimeout, time.Second) }
+
+// watchBlocked records connection.blocked and connection.unblocked on s
+// and in the amqp_blocked gauge, with a line at each, until blocks closes
+// with the connection.
+func (c *Client) watchBlocked(s *session, blocks <-chan amqp.Blocking) {
+	unblock := func(why string) {
+		s.mu.Lock()
+		was, since := s.blocked, s.blockedSince
+		s.blocked, s.blockReason = false, ""
+		s.mu.Unlock()
+		if was {
+			c.metrics.Blocked.Set(0)
+			c.log.Info("amqp connection "+why, "blocked_for", time.Since(since).Round(time.Millisecond).String())
+		}
+	}
+	for b := range blocks {
+		if !b.Active {
+			unblock("unblocked by the broker")
+			continue
+		}
+		s.mu.Lock()
+		was := s.blocked
+		if !was {
+			s.blockedSince = time.Now()
+		}
+		s.blocked, s.blockReason = true, b.Reason
+		s.mu.Unlock()
+		c.metrics.Blocked.Set(1)
+		if !was {
+			c.log.Warn("amqp connection blocked by the broker; publishes fail until it is unblocked", "reason", b.Reason)
+		}
+	}
+	unblock("closed while blocked")
 }
 
 func (c *Client) declare(conn *amqp.Connection) error {
@@ -226,7 +370,10 @@ func (c *Client) declare(conn *amqp.Connection) error {
 // basic.consume and one worker goroutine, and starts them. One worker per
 // channel keeps the Handler's ordering promise. The returned func cancels
 // them all; workers finish the deliveries in hand.
-func (c *Client) startConsumers(ctx context.Context, conn *amqp.Connection) (func(), error) {
+//
+// A consumer the broker ends while the session lives on reports why on
+// lost (one report is enough: the session ends), unless NoConsumerRecovery.
+func (c *Client) startConsumers(ctx context.Context, conn *amqp.Connection, lost chan<- error) (func(), error) {
 	select {
 	case <-c.stop:
 		return func() {}, nil
@@ -246,6 +393,19 @@ func (c *Client) startConsumers(ctx context.Context, conn *amqp.Connection) (fun
 				cancelAll()
 				return nil, err
 			}
+			// Watched apart from the worker, which may be inside a handler
+			// that holds a delivery for as long as it likes: the loss of
+			// its channel must not wait for it.
+			closes := ch.NotifyClose(make(chan *amqp.Error, 1))
+			cancelled := ch.NotifyCancel(make(chan string, 1))
+			go func() {
+				if err := c.watchConsumer(ctx, conn, cons.queue, tag, closes, cancelled); err != nil {
+					select {
+					case lost <- err:
+					default: // another consumer reported: the session ends anyway
+					}
+				}
+			}()
 			cancels = append(cancels, func() { _ = ch.Cancel(tag, false) })
 			c.workers.Add(1)
 			go func() {
@@ -299,14 +459,52 @@ func (c *Client) work(ctx context.Context, cons consumer, deliveries <-chan amqp
 	}
 }
 
+// watchConsumer waits until a consumer's channel closes or the broker
+// cancels the consumer, and says why: nil when the client stopped
+// consuming or the session is ending (ctx, or the connection closed);
+// otherwise the broker ended this consumer alone, which is counted and
+// logged, and returned unless NoConsumerRecovery.
+func (c *Client) watchConsumer(ctx context.Context, conn *amqp.Connection, queue, tag string, closes <-chan *amqp.Error, cancelled <-chan string) error {
+	var reason string
+	select {
+	case e, ok := <-closes:
+		if !ok || e == nil {
+			return nil // closed by the client
+		}
+		reason = "channel closed by the broker: " + e.Error()
+	case _, ok := <-cancelled:
+		if !ok {
+			return nil
+		}
+		reason = "cancelled by the broker (basic.cancel: queue deleted?)"
+	}
+	select {
+	case <-c.stop:
+		return nil
+	case <-ctx.Done():
+		return nil
+	default:
+	}
+	if conn.IsClosed() { // set before the connection shuts its channels
+		return nil
+	}
+	c.metrics.ConsumerLost.WithLabelValues(queue).Inc()
+	if c.opts.NoConsumerRecovery {
+		c.log.Error("consumer ended by the broker and NOT recovered (UNSAFE_NO_CONSUMER_RECOVERY): nothing consumes this queue here", "queue", queue, "consumer", tag, "reason", reason)
+		return nil
+	}
+	c.log.Warn("consumer ended by the broker; reconnecting to redeclare and consume again", "queue", queue, "consumer", tag, "reason", reason)
+	return fmt.Errorf("consumer %s of %s: %s", tag, queue, reason)
+}
+
 // StopConsuming cancels every consumer, now and for later sessions, and
 // waits until the deliveries in hand are settled or ctx ends. The
 // connection stays open for publishing.
 func (c *Client) StopConsuming(ctx context.Context) error {
 	c.stopOnce.Do(func() { close(c.stop) })
 	c.mu.Lock()
-	if c.cancel != nil {
-		c.cancel()
+	if c.cur != nil && c.cur.cancel != nil {
+		c.cur.cancel()
 	}
 	c.mu.Unlock()
 	done := make(chan struct{})
@@ -326,29 +524,40 @@ func (c *Client) Publish(ctx context.Context, m Message) error {
 
 // PublishBatch publishes msgs in order on one channel, in one write to the
 // connection, then waits for all their confirms (at most ConfirmTimeout).
-// errs[i] is nil when msgs[i] was confirmed; with NoConfirm it is nil once
-// the message is written.
+// errs[i] is nil when msgs[i] was confirmed and not returned; with
+// NoConfirm it is nil once the message is written. A returned message
+// (mandatory, no queue bound) fails with ErrUnroutable; every publish
+// fails with ErrBlocked while the broker blocks the connection, and with
+// ErrNotConnected between sessions.
 func (c *Client) PublishBatch(ctx context.Context, msgs []Message) []error {
 	errs := make([]error, len(msgs))
 	c.mu.Lock()
-	ch, conn := c.pub, c.conn
+	s := c.cur
 	c.mu.Unlock()
-	if ch == nil {
+	if s == nil {
 		for i := range errs {
 			errs[i] = ErrNotConnected
 		}
 		return errs
 	}
+	if blocked, reason := s.blockedBy(); blocked {
+		// Every write would wait in socket buffers the broker does not read.
+		for i := range errs {
+			errs[i] = fmt.Errorf("basic.publish to %s: %w: %s", msgs[i].Exchange, ErrBlocked, reason)
+		}
+		return errs
+	}
+	mandatory := !c.opts.NoMandatory
 	confirms := make([]*amqp.DeferredConfirmation, len(msgs))
 	c.pubMu.Lock()
-	conn.cork()
+	s.conn.cork()
 	for i, m := range msgs {
 		p := m.Publishing
 		p.DeliveryMode = amqp.Persistent
 		if c.opts.Topology.Transient {
 			p.DeliveryMode = amqp.Transient
 		}
-		dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, m.Exchange, m.RoutingKey, false, false, p)
+		dc, err := s.pub.PublishWithDeferredConfirmWithContext(ctx, m.Exchange, m.RoutingKey, mandatory, false, p)
 		if err != nil {
 			errs[i] = fmt.Errorf("basic.publish to %s: %w", m.Exchange, err)
 			continue
@@ -356,7 +565,7 @@ func (c *Client) PublishBatch(ctx context.Context, msgs []Message) []error {
 		c.metrics.Published.WithLabelValues(m.Exchange).Inc()
 		confirms[i] = dc
 	}
-	if err := conn.uncork(); err != nil {
+	if err := s.conn.uncork(); err != nil {
 		for i := range confirms {
 			if confirms[i] != nil {
 				confirms[i], errs[i] = nil, fmt.Errorf("basic.publish to %s: %w", msgs[i].Exchange, err)
@@ -369,6 +578,7 @@ func (c *Client) PublishBatch(ctx context.Context, msgs []Message) []error {
 	}
 	wctx, cancel := context.WithTimeout(ctx, c.opts.ConfirmTimeout)
 	defer cancel()
+	var acked []int
 	for i, dc := range confirms {
 		if dc == nil {
 			continue
@@ -379,12 +589,24 @@ func (c *Client) PublishBatch(ctx context.Context, msgs []Message) []error {
 			errs[i] = fmt.Errorf("%w: %s: %w", ErrNotConfirmed, msgs[i].Exchange, err)
 		case !ok:
 			errs[i] = fmt.Errorf("%w: %s: nacked", ErrNotConfirmed, msgs[i].Exchange)
+		default:
+			acked = append(acked, i)
+			continue
 		}
-		if errs[i] != nil {
-			c.metrics.Nacked.WithLabelValues(msgs[i].Exchange).Inc()
-		} else {
-			c.metrics.Confirmed.WithLabelValues(msgs[i].Exchange).Inc()
+		c.metrics.Nacked.WithLabelValues(msgs[i].Exchange).Inc()
+	}
+	// The broker sends a mandatory message's basic.return before its
+	// ack, and amqp091-go hands it over before it settles the confirm.
+	var returned map[int]amqp.Return
+	if s.returns != nil && len(acked) > 0 {
+		returned = s.returns.take(msgs, acked)
+	}
+	for _, i := range acked {
+		if r, ok := returned[i]; ok {
+			errs[i] = fmt.Errorf("%w: exchange %q, routing key %q: %d %s", ErrUnroutable, r.Exchange, r.RoutingKey, r.ReplyCode, r.ReplyText)
+			continue
 		}
+		c.metrics.Confirmed.WithLabelValues(msgs[i].Exchange).Inc()
 	}
 	return errs
 }

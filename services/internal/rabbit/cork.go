@@ -3,6 +3,7 @@ package rabbit
 import (
 	"net"
 	"sync"
+	"time"
 )
 
 // corkConn is the connection under amqp091-go, which writes and flushes
@@ -18,11 +19,20 @@ import (
 // channels (acks, heartbeats) written meanwhile wait for the same write:
 // a batch is held for as long as it takes to encode it. Safe for
 // concurrent use.
+//
+// With timeout set, a write to the connection that takes longer fails
+// (os.ErrDeadlineExceeded) instead of blocking: a broker that stopped
+// reading the socket (connection.blocked by a memory or disk alarm, or
+// a peer gone half-open) fills the socket buffers, and amqp091-go's
+// writes, heartbeats and acks included, would otherwise wait forever
+// under its send lock. A failed write leaves a partial frame behind, so
+// amqp091-go (or uncork) closes the connection and the session ends.
 type corkConn struct {
 	net.Conn
-	mu     sync.Mutex
-	corked int
-	held   []byte
+	timeout time.Duration // per write; 0: none
+	mu      sync.Mutex
+	corked  int
+	held    []byte
 }
 
 // Write sends p now, or holds it while corked.
@@ -33,7 +43,22 @@ func (c *corkConn) Write(p []byte) (int, error) {
 		c.held = append(c.held, p...)
 		return len(p), nil
 	}
-	return c.Conn.Write(p)
+	return c.write(p)
+}
+
+// write writes p under the write deadline. c.mu is held.
+func (c *corkConn) write(p []byte) (int, error) {
+	if c.timeout <= 0 {
+		return c.Conn.Write(p)
+	}
+	if err := c.Conn.SetWriteDeadline(time.Now().Add(c.timeout)); err != nil {
+		return 0, err
+	}
+	n, err := c.Conn.Write(p)
+	if err == nil {
+		err = c.Conn.SetWriteDeadline(time.Time{})
+	}
+	return n, err
 }
 
 // cork holds writes until the matching uncork.
@@ -50,7 +75,7 @@ func (c *corkConn) uncork() error {
 	if c.corked--; c.corked > 0 || len(c.held) == 0 {
 		return nil
 	}
-	_, err := c.Conn.Write(c.held)
+	_, err := c.write(c.held)
 	if cap(c.held) > 1<<20 {
 		c.held = nil // do not keep an outsized buffer
 	}

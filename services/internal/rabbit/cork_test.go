@@ -3,8 +3,11 @@ package rabbit
 import (
 	"bytes"
 	"errors"
+	"io"
 	"net"
+	"os"
 	"testing"
+	"time"
 )
 
 // writes records each write to the connection.
@@ -24,6 +27,8 @@ func (w *writes) Write(p []byte) (int, error) {
 }
 
 func (w *writes) Close() error { w.closed = true; return nil }
+
+func (w *writes) SetWriteDeadline(time.Time) error { return nil }
 
 func TestCorkSendsABatchInOneWrite(t *testing.T) {
 	w := &writes{}
@@ -61,5 +66,29 @@ func TestCorkFailedWriteClosesTheConnection(t *testing.T) {
 	w.fail = errors.New("broken pipe")
 	if err := c.uncork(); err == nil || !w.closed {
 		t.Fatalf("uncork: %v, closed %v: a lost batch must fail the session", err, w.closed)
+	}
+}
+
+// A peer that reads nothing (a broker that blocked the connection, with
+// the socket buffers full) makes a write fail after the timeout instead
+// of hanging the publisher, and uncork then closes the connection.
+func TestCorkWriteToAPeerThatDoesNotReadTimesOut(t *testing.T) {
+	client, server := net.Pipe() // unbuffered: a write waits for a read that never comes
+	defer server.Close()
+	c := &corkConn{Conn: client, timeout: 100 * time.Millisecond}
+	start := time.Now()
+	if _, err := c.Write([]byte("heartbeat")); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("uncorked write: %v, want a deadline error", err)
+	}
+	c.cork()
+	c.Write([]byte("batch"))
+	if err := c.uncork(); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("uncork: %v, want a deadline error", err)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Fatalf("two writes with a 100ms deadline took %s", took)
+	}
+	if _, err := client.Write([]byte("x")); !errors.Is(err, io.ErrClosedPipe) {
+		t.Fatalf("after a failed uncork the connection must be closed, write gave %v", err)
 	}
 }

@@ -133,6 +133,7 @@ func Run(ctx context.Context, svc Service, getenv func(string) string, logOut io
 		URL: cfg.AMQPURL, Name: cfg.Service + "-service@" + cfg.Replica, Heartbeat: cfg.Heartbeat,
 		ReconnectMin: cfg.ReconnectMin, ReconnectMax: cfg.ReconnectMax, ConfirmTimeout: cfg.ConfirmTimeout,
 		Prefetch: cfg.Prefetch, Workers: cfg.Workers, Batch: cfg.ConsumeBatch, AutoAck: cfg.UnsafeAutoAck, NoConfirm: cfg.UnsafeNoConfirms,
+		NoMandatory: cfg.UnsafeNoMandatory, NoConsumerRecovery: cfg.UnsafeNoConsumerRecovery,
 	}, log, m)
 	ob := &outbox.Outbox{
 		Store: outbox.PGStore{Pool: pool}, Pub: rc, Log: log, Interval: cfg.OutboxInterval,
@@ -155,20 +156,24 @@ func Run(ctx context.Context, svc Service, getenv func(string) string, logOut io
 	})
 
 	var shuttingDown atomic.Bool
-	httpserver.Mount(rt.Mux, m.Registry, func() error {
-		var errs []error
+	// /ready: 503 while shutting down, while the AMQP session is not up
+	// (its body says why: a refused dial, or the broker's reason for
+	// refusing a queue.declare) or the database does not answer. A
+	// connection the broker blocks is up: 200, with "amqp": "blocked: <reason>".
+	httpserver.Mount(rt.Mux, m.Registry, func() []httpserver.Check {
+		var checks []httpserver.Check
 		if shuttingDown.Load() {
-			errs = append(errs, errors.New("shutting down"))
+			checks = append(checks, httpserver.Check{Name: "service", Detail: "shutting down"})
 		}
-		if !rc.Ready() {
-			errs = append(errs, errors.New("broker not connected"))
-		}
+		ok, detail := rc.Status()
+		checks = append(checks, httpserver.Check{Name: "amqp", OK: ok, Detail: detail})
 		pctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
+		db := httpserver.Check{Name: "database", OK: true, Detail: "connected"}
 		if err := pool.Ping(pctx); err != nil {
-			errs = append(errs, fmt.Errorf("database: %w", err))
+			db.OK, db.Detail = false, err.Error()
 		}
-		return errors.Join(errs...)
+		return append(checks, db)
 	})
 	srv := &http.Server{Addr: cfg.HTTPAddr, Handler: rt.Mux, ReadHeaderTimeout: 5 * time.Second}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
