@@ -5,6 +5,13 @@
 // published again on the next pass, so delivery is at least once and
 // consumers deduplicate by event id.
 //
+// A row the broker returned as unroutable (no queue bound to its routing
+// key: rabbit.ErrUnroutable) is kept and postponed, with a backoff per
+// row recorded in the table, so it neither blocks the rows behind it nor
+// is published on every pass; it is published again once due, and goes
+// out once a binding receives it. Each such cause (exchange and routing
+// key) is logged once when it starts and once when it ends.
+//
 // With Direct set (the unsafe UNSAFE_NO_OUTBOX), events are instead
 // published after the commit: a crash or a broker outage between the two
 // loses them.
@@ -35,7 +42,10 @@ const Migration = `CREATE TABLE IF NOT EXISTS outbox (
 	created_at timestamptz NOT NULL DEFAULT now(),
 	sent_at timestamptz
 );
-CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (id) WHERE sent_at IS NULL`
+CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (id) WHERE sent_at IS NULL;
+ALTER TABLE outbox ADD COLUMN IF NOT EXISTS attempts integer NOT NULL DEFAULT 0;
+ALTER TABLE outbox ADD COLUMN IF NOT EXISTS next_attempt_at timestamptz;
+ALTER TABLE outbox ADD COLUMN IF NOT EXISTS last_error text`
 
 // Event is one message to publish.
 type Event struct {
@@ -59,16 +69,33 @@ type Publisher interface {
 
 // Row is a pending outbox row.
 type Row struct {
-	ID    int64
-	Event Event
+	ID       int64
+	Event    Event
+	Attempts int // publishes of it that failed for the row's own sake (unroutable)
+}
+
+// Retry postpones a pending row.
+type Retry struct {
+	ID     int64
+	After  time.Duration // from now
+	Reason string
 }
 
 // Store is where pending rows are kept. Claim locks up to limit pending
-// rows in a transaction that Finish ends, marking the given ids sent;
-// concurrent relays (replicas) skip each other's locked rows.
+// rows that are due, oldest first, in a transaction that finish ends,
+// marking the sent ids sent and postponing the later ones (their
+// attempts counted); concurrent relays (replicas) skip each other's
+// locked rows.
 type Store interface {
-	Claim(ctx context.Context, limit int) ([]Row, func(ctx context.Context, sent []int64) error, error)
+	Claim(ctx context.Context, limit int) ([]Row, func(ctx context.Context, sent []int64, later []Retry) error, error)
 }
+
+// Backoff of an unroutable row: RetryBase after its first failure,
+// doubling, at most RetryMax.
+const (
+	DefaultRetryBase = time.Second
+	DefaultRetryMax  = time.Minute
+)
 
 // Outbox writes events and relays them. Safe for concurrent use.
 type Outbox struct {
@@ -85,9 +112,21 @@ type Outbox struct {
 	// outage logs a line when it starts and one when it ends, with the
 	// failed passes counted in between. Nil: Run makes its own.
 	Database, Broker *outage.Tracker
+	// RetryBase and RetryMax bound the backoff of an unroutable row
+	// (zero: DefaultRetryBase, DefaultRetryMax).
+	RetryBase, RetryMax time.Duration
 
 	wakeOnce sync.Once
 	wake     chan struct{}
+
+	mu         sync.Mutex
+	unroutable map[string]*unroutableCause // by exchange and routing key
+}
+
+// unroutableCause is a route no queue receives, from its first return.
+type unroutableCause struct {
+	since   time.Time
+	returns int
 }
 
 // Stored is called once the transaction that wrote events to the outbox
@@ -190,14 +229,15 @@ func (o *Outbox) Flush(ctx context.Context) (int, error) {
 	}
 }
 
-// pass publishes one batch and marks the confirmed rows sent.
+// pass publishes one batch, marks the confirmed rows sent and postpones
+// the unroutable ones.
 func (o *Outbox) pass(ctx context.Context) (sent int, more bool, err error) {
 	rows, finish, err := o.Store.Claim(ctx, o.Batch)
 	if err != nil {
 		return 0, false, fmt.Errorf("claim outbox rows: %w", err)
 	}
 	if len(rows) == 0 {
-		return 0, false, finish(ctx, nil)
+		return 0, false, finish(ctx, nil, nil)
 	}
 	msgs := make([]rabbit.Message, len(rows))
 	for i, r := range rows {
@@ -208,19 +248,78 @@ func (o *Outbox) pass(ctx context.Context) (sent int, more bool, err error) {
 		o.AfterPublish(ctx)
 	}
 	var ids []int64
+	var later []Retry
 	var failed []error
 	for i, e := range errs {
-		if e == nil {
+		switch {
+		case e == nil:
 			ids = append(ids, rows[i].ID)
-		} else {
+			o.routed(rows[i])
+		case errors.Is(e, rabbit.ErrUnroutable):
+			// The broker is fine; this row's route is not.
+			later = append(later, Retry{ID: rows[i].ID, After: o.backoff(rows[i].Attempts + 1), Reason: e.Error()})
+			o.returned(rows[i], e)
+		default:
 			failed = append(failed, e)
 		}
 	}
-	if err := finish(ctx, ids); err != nil {
-		return 0, false, fmt.Errorf("mark %d outbox rows sent: %w", len(ids), err)
+	if err := finish(ctx, ids, later); err != nil {
+		return 0, false, fmt.Errorf("mark %d outbox rows sent, postpone %d: %w", len(ids), len(later), err)
 	}
 	if len(failed) > 0 {
 		return len(ids), false, &brokerError{fmt.Errorf("%d of %d not confirmed: %w", len(failed), len(rows), failed[0])}
 	}
 	return len(ids), len(rows) == o.Batch, nil
+}
+
+// backoff is the wait after a row's nth unroutable publish.
+func (o *Outbox) backoff(n int) time.Duration {
+	base, limit := o.RetryBase, o.RetryMax
+	if base <= 0 {
+		base = DefaultRetryBase
+	}
+	if limit <= 0 {
+		limit = DefaultRetryMax
+	}
+	d := base
+	for i := 1; i < n && d < limit; i++ {
+		d *= 2
+	}
+	return min(d, limit)
+}
+
+func route(e Event) string { return e.Exchange + " " + e.RoutingKey }
+
+// returned counts an unroutable publish of r; the first of its route is
+// logged, the rest only counted.
+func (o *Outbox) returned(r Row, err error) {
+	o.mu.Lock()
+	if o.unroutable == nil {
+		o.unroutable = map[string]*unroutableCause{}
+	}
+	c, seen := o.unroutable[route(r.Event)]
+	if !seen {
+		c = &unroutableCause{since: time.Now()}
+		o.unroutable[route(r.Event)] = c
+	}
+	c.returns++
+	o.mu.Unlock()
+	if !seen {
+		o.Log.Warn("outbox events unroutable: no queue bound to their routing key; kept and published again with backoff",
+			"exchange", r.Event.Exchange, "routing_key", r.Event.RoutingKey, "event_id", r.Event.ID, "err", err)
+		return
+	}
+	o.Log.Debug("outbox event still unroutable", "exchange", r.Event.Exchange, "routing_key", r.Event.RoutingKey, "event_id", r.Event.ID, "attempts", r.Attempts+1)
+}
+
+// routed ends the unroutable cause of r's route, if any, with a line.
+func (o *Outbox) routed(r Row) {
+	o.mu.Lock()
+	c, seen := o.unroutable[route(r.Event)]
+	delete(o.unroutable, route(r.Event))
+	o.mu.Unlock()
+	if seen {
+		o.Log.Info("outbox events routable again", "exchange", r.Event.Exchange, "routing_key", r.Event.RoutingKey,
+			"unroutable_for", time.Since(c.since).Round(time.Millisecond).String(), "returns", c.returns)
+	}
 }
