@@ -268,7 +268,8 @@ func (r *Replica) vars() system.Vars {
 	v := system.Vars{
 		Service: r.Service, Replica: r.Name, BrokerHost: bh, BrokerPort: bp, VHost: t.VHost,
 		User: inf.User, Password: inf.Password,
-		AMQPURL: fmt.Sprintf("amqp://%s:%s@%s:%d/%s", inf.User, inf.Password, bh, bp, url.PathEscape(t.VHost)),
+		AMQPURL:  fmt.Sprintf("amqp://%s:%s@%s:%d/%s", inf.User, inf.Password, bh, bp, url.PathEscape(t.VHost)),
+		AMQPURLs: strings.Join(inf.BrokerURLs(t.VHost), ","),
 	}
 	if t.Database != "" {
 		v.DBHost, v.DBPort, v.Database = dh, dp, t.Database

@@ -211,6 +211,11 @@ type Vars struct {
 	DBHost      string
 	DBPort      int
 	Database    string
+	// AMQPURLs is every broker node's AMQP URL for the vhost inside the
+	// network, comma-separated, in node order (amqp://…@rabbitmq-1:5672/vhost,…):
+	// for a client that fails over between the nodes of a cluster. On a
+	// single node it is the one node's. Never through a Toxiproxy.
+	AMQPURLs string
 }
 
 // Service returns the named service, or nil.

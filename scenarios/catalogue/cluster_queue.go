@@ -1,0 +1,207 @@
+package catalogue
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/mqchaos/mqchaos/harness/checker"
+	"github.com/mqchaos/mqchaos/harness/fault"
+	"github.com/mqchaos/mqchaos/harness/history"
+	"github.com/mqchaos/mqchaos/harness/queueload"
+	"github.com/mqchaos/mqchaos/harness/report"
+	"github.com/mqchaos/mqchaos/harness/stack"
+)
+
+// clusterQueue runs against the broker alone (no service of the
+// described system), so it holds for any system: it proves what the
+// broker promises the services built on it.
+func clusterQueue() {
+	Describe("Confirmed messages survive the loss of the quorum queue's leader", Label("cluster", "guarantee:no-loss", "fault:broker-node"), func() {
+		// Three RabbitMQ nodes; the harness's own publishers wait for a
+		// confirm of every message and its consumers ack by hand, both
+		// failing over between the nodes. The consumers take half of what
+		// the publishers send, so a backlog waits in the queue when its
+		// leader's node is killed (SIGKILL) mid-stream. The node is held
+		// down, started again, the cluster is whole again, the queue is
+		// drained, and the history is judged as Jepsen's total-queue
+		// checker does: lost (confirmed, never consumed), unexpected,
+		// duplicated and recovered (outcome unknown, consumed).
+		//
+		// The control is a classic queue with transient messages on the
+		// node that is killed: one copy, in that node's memory. (With
+		// persistent messages a classic queue confirms only once they are
+		// on its node's disk, and a killed node brings them back when it
+		// starts again: only losing that disk would lose them, which a
+		// transient message shows without wiping a volume. Publishing
+		// without confirms during the leader's death loses only what was
+		// in flight, a few messages or none: no wide margin.) The control
+		// loses the whole backlog the kill finds, and every message
+		// confirmed while its node is down.
+		const (
+			rate        = 50 // publishes per second, two publishers together
+			consumeRate = 25 // deliveries per second until the drain: a backlog builds
+			beforeKill  = 400
+			hold        = 10 * time.Second
+		)
+
+		type outcome struct {
+			check    checker.Result
+			failover time.Duration
+			formed   time.Duration
+			figures  report.Figures
+		}
+
+		run := func(ctx SpecContext, side string, q queueload.Queue) outcome {
+			started := time.Now()
+			var out outcome
+			By("starting a cluster of three RabbitMQ nodes for this spec alone")
+			inf, err := stack.StartInfra(ctx, images, stack.WithCluster(3))
+			out.formed = time.Since(started)
+			phases.setup += out.formed
+			DeferCleanup(func(ctx SpecContext) { Expect(inf.Terminate(ctx)).To(Succeed()) }, NodeTimeout(time.Minute))
+			Expect(err).NotTo(HaveOccurred())
+			AddReportEntry("cluster formed", fmt.Sprintf("%.1fs", out.formed.Seconds()))
+			By(fmt.Sprintf("cluster formed in %.1fs", out.formed.Seconds()))
+
+			h := &history.History{}
+			m := inf.Management("/")
+			By(fmt.Sprintf("publishing %d confirmed messages a second to %s queue %s, consuming %d a second", rate, q.Args["x-queue-type"], q.Name, consumeRate))
+			wl, err := queueload.Start(ctx, h, queueload.Config{
+				URLs:  func(ctx context.Context) ([]string, error) { return inf.AMQPURLs(ctx, "/") },
+				Queue: q, Prefix: report.Slug("leader-" + side), Rate: rate, ConsumeRate: consumeRate,
+			})
+			Expect(err).NotTo(HaveOccurred())
+			DeferCleanup(wl.Stop)
+			Eventually(ctx, accepted(h, queueload.KindEnqueue)).Should(BeNumerically(">=", beforeKill))
+
+			placement, err := m.Placement(ctx, q.Name)
+			Expect(err).NotTo(HaveOccurred())
+			if q.Args["x-queue-type"] == "quorum" {
+				Expect(placement.Online).To(HaveLen(3), "the quorum queue must have a member on every node: %+v", placement)
+			}
+			leader := inf.NodeNamed(placement.LeaderNode())
+			Expect(leader).NotTo(BeNil(), "no node of the cluster is named %q", placement.LeaderNode())
+			By(fmt.Sprintf("killing %s, which leads %s, with %d confirmed and %d delivered", leader.Alias, q.Name, accepted(h, queueload.KindEnqueue)(), wl.Deliveries()))
+			kill := fault.Kill(inf.Docker(), leader.Target())
+			killed := time.Now()
+			Expect(fault.Inject(ctx, h, kill)).To(Succeed())
+			if q.Args["x-queue-type"] == "quorum" {
+				By("waiting for another node to lead the queue")
+				Eventually(ctx, func() (string, error) { return m.Leader(ctx, q.Name) }).ShouldNot(Equal(leader.NodeName))
+			}
+			By(fmt.Sprintf("holding %s down for %s", leader.Alias, hold))
+			Expect(fault.Hold(ctx, hold)).To(Succeed())
+			By("starting " + leader.Alias + " again and waiting until the three nodes see each other running")
+			Expect(fault.Heal(ctx, h, kill)).To(Succeed())
+			Expect(inf.WaitFormed(ctx)).To(Succeed())
+			rejoined := time.Now()
+			Eventually(ctx, accepted(h, queueload.KindEnqueue)).Should(BeNumerically(">=", accepted(h, queueload.KindEnqueue)()+rate))
+
+			By("stopping the publishers and draining the queue at full speed")
+			settleBegan := time.Now()
+			wl.StopPublishing()
+			wl.FullSpeed()
+			Eventually(ctx, func(g Gomega) {
+				qs, err := m.Queue(ctx, q.Name)
+				g.Expect(err).NotTo(HaveOccurred())
+				g.Expect(qs.Exists).To(BeTrue(), "queue %s is gone", q.Name)
+				g.Expect(qs.Messages).To(BeZero(), "queue %s still holds %d", q.Name, qs.Messages)
+				g.Expect(wl.Idle()).To(BeNumerically(">=", 3*time.Second), "deliveries still coming")
+			}).WithTimeout(2 * time.Minute).Should(Succeed())
+			wl.Stop()
+			phases.settle += time.Since(settleBegan)
+
+			checkBegan := time.Now()
+			ops := h.Ops()
+			out.check = checker.TotalQueue(ops, queueload.KindEnqueue, queueload.KindDequeue, "queue "+q.Name)
+			// The stall of confirms the kill caused: the longest stretch
+			// without a confirm from a little before the kill to the heal.
+			gap := checker.LongestGap(ops, queueload.KindEnqueue, history.OK, killed.Add(-time.Second), rejoined)
+			out.failover = gap.Duration()
+			failover := out.failover.Seconds()
+			shown := out.check
+			// Duplicates are at-least-once redeliveries, which the broker
+			// allows; the figures' check carries the total-queue verdict
+			// (lost, unexpected) and the note the duplicates.
+			shown.Duplicated = nil
+			shown.Service = "queue " + q.Name + " (total-queue)"
+			f := report.Figures{
+				Scenario: "quorum queue leader lost", Side: side, System: "RabbitMQ cluster of 3 (broker alone)", Input: queueload.KindEnqueue,
+				Sent: out.check.Attempted, Checks: []checker.Result{shown}, RecoverSeconds: &failover,
+				Note: fmt.Sprintf("cluster formed in %.1fs; killed %s at +%.1fs; confirms stalled %.1fs; duplicated %d, recovered %d",
+					out.formed.Seconds(), leader.Alias, killed.Sub(started).Seconds(), failover, len(out.check.Duplicated), len(out.check.Recovered)),
+			}
+			f.Seconds = time.Since(started).Seconds()
+			phases.check += time.Since(checkBegan)
+			f.Phases = phases.record()
+			f.History = saveHistory(h, f.Scenario, side, "", started)
+			out.figures = f
+			AddReportEntry(figuresEntry, f, ReportEntryVisibilityFailureOrVerbose)
+			AddReportEntry("total-queue", out.check.String())
+			GinkgoWriter.Println(f.String())
+			GinkgoWriter.Println(out.check.String())
+			AddReportEntry("publishes", outcomes(ops, queueload.KindEnqueue, killed))
+			for _, fl := range h.Faults(started) {
+				By(fl)
+			}
+			return out
+		}
+
+		It("holds with a quorum queue replicated on the three nodes", Label("safe"), func(ctx SpecContext) {
+			o := run(ctx, "safe", queueload.Quorum("mqchaos.cluster.quorum", 3))
+			Expect(o.check.Accepted).To(BeNumerically(">=", beforeKill), "%s", o.check)
+			Expect(o.check.Lost).To(BeEmpty(), "%s", o.check)
+			Expect(o.check.Unexpected).To(BeEmpty(), "%s", o.check)
+		}, SpecTimeout(5*time.Minute))
+
+		It("is caught with a classic queue of transient messages on the killed node (no replication)", Label("unsafe"), func(ctx SpecContext) {
+			q := queueload.Classic("mqchaos.cluster.classic")
+			q.Transient = true
+			o := run(ctx, "control: classic queue", q)
+			// The kill finds a backlog of about 200 (400 confirmed at 50
+			// a second, half of them consumed): at least 50 lost is a
+			// margin no flake of the safe side comes near.
+			Expect(len(o.check.Lost)).To(BeNumerically(">=", 50), "the control must lose the backlog of the killed node: %s", o.check)
+		}, SpecTimeout(5*time.Minute))
+	})
+}
+
+// outcomes counts kind's operations by outcome and detail, with when the
+// first and last of each happened relative to at.
+func outcomes(ops []history.Op, kind string, at time.Time) string {
+	type span struct {
+		n           int
+		first, last time.Duration
+	}
+	seen := map[string]*span{}
+	var keys []string
+	for _, op := range ops {
+		if op.Kind != kind {
+			continue
+		}
+		k := string(op.Outcome)
+		if op.Detail != "" {
+			k += " (" + op.Detail + ")"
+		}
+		d := op.Invoked.Sub(at)
+		s, ok := seen[k]
+		if !ok {
+			s = &span{first: d}
+			seen[k] = s
+			keys = append(keys, k)
+		}
+		s.n++
+		s.last = d
+	}
+	var b strings.Builder
+	for _, k := range keys {
+		s := seen[k]
+		fmt.Fprintf(&b, "%d %s, invoked %+.1fs to %+.1fs from the kill; ", s.n, k, s.first.Seconds(), s.last.Seconds())
+	}
+	return strings.TrimSuffix(b.String(), "; ")
+}
