@@ -159,7 +159,9 @@ func newPlot(title, ylabel string, d chartData) *plot.Plot {
 // instant is a dashed line) and names it at the top.
 func addBands(p *plot.Plot, bands []Band, ymin, ymax float64, named bool) error {
 	var labels plotter.XYLabels
-	inLegend := named // the timeline's legend is the page's
+	var rows []float64                          // where each row of fault names ends, in seconds
+	rowH := (ymax - ymin) * faultLabelH / plotH // a row of names, in data units
+	inLegend := named                           // the timeline's legend is the page's
 	for _, b := range bands {
 		x0, x1 := b.From.Seconds(), b.To.Seconds()
 		if b.Instant() {
@@ -184,7 +186,7 @@ func addBands(p *plot.Plot, bands []Band, ymin, ymax float64, named bool) error 
 			}
 		}
 		if named {
-			labels.XYs = append(labels.XYs, plotter.XY{X: x0, Y: ymax})
+			labels.XYs = append(labels.XYs, plotter.XY{X: x0, Y: ymax - float64(labelRow(&rows, p, b.Name, x0))*rowH})
 			labels.Labels = append(labels.Labels, " "+b.Name)
 		}
 	}
@@ -195,12 +197,46 @@ func addBands(p *plot.Plot, bands []Band, ymin, ymax float64, named bool) error 
 		}
 		for i := range l.TextStyle {
 			l.TextStyle[i].Color = colFaultTxt
-			l.TextStyle[i].Font.Size = vg.Points(7.5)
+			l.TextStyle[i].Font.Size = vg.Points(faultLabelPt)
 			l.TextStyle[i].YAlign = -1 // below the top
 		}
 		p.Add(l)
 	}
 	return nil
+}
+
+// The fault names on the timeline: their font, how wide a character is
+// about (Liberation Sans averages half an em), a row's height, and the
+// height of a chart's data area (its tile less title and axis), in points.
+const (
+	faultLabelPt = 7.5
+	faultLabelH  = 10.0
+	plotH        = 2.6*72 - 55
+	plotW        = 10*72 - 70
+)
+
+// labelRow is the first row of fault names (0 at the top, at most 3
+// rows) where name, starting at x seconds, overlaps no earlier name; the
+// least full row when every one does. rows holds where each row ends.
+func labelRow(rows *[]float64, p *plot.Plot, name string, x float64) int {
+	perPt := (p.X.Max - p.X.Min) / plotW
+	end := x + float64(len(name)+2)*faultLabelPt*0.5*perPt
+	best := 0
+	for i, e := range *rows {
+		if x >= e {
+			(*rows)[i] = end
+			return i
+		}
+		if e < (*rows)[best] {
+			best = i
+		}
+	}
+	if len(*rows) < 3 {
+		*rows = append(*rows, end)
+		return len(*rows) - 1
+	}
+	(*rows)[best] = max((*rows)[best], end)
+	return best
 }
 
 // timelineChart: operations started per bucket, stacked by how they
@@ -214,7 +250,13 @@ func timelineChart(d chartData) (*plot.Plot, error) {
 	for _, b := range d.buckets {
 		peak = max(peak, b.Accepted+b.Failed+b.Unknown)
 	}
-	ymax := float64(max(peak, 1)) * 1.35 // head room for the violated ids and the fault names
+	var rows []float64 // rows of fault names, as addBands will lay them out
+	for _, b := range d.bands {
+		labelRow(&rows, p, b.Name, b.From.Seconds())
+	}
+	// head room for the violated ids and the fault names, a row more of
+	// them for each row of names past the first
+	ymax := float64(max(peak, 1)) * (1.35 + 0.15*float64(max(len(rows)-1, 0)))
 	p.Y.Min, p.Y.Max = 0, ymax
 	if err := addBands(p, d.bands, 0, ymax, true); err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 
 	"github.com/mqchaos/mqchaos/harness/checker"
 	"github.com/mqchaos/mqchaos/harness/history"
+	"gonum.org/v1/plot"
 )
 
 var t0 = time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
@@ -250,5 +251,20 @@ func TestSlug(t *testing.T) {
 		if got := Slug(in); got != want {
 			t.Errorf("Slug(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestFaultNamesThatWouldOverlapGoToAnotherRow(t *testing.T) {
+	p := plot.New()
+	p.X.Min, p.X.Max = 0, 120
+	var rows []float64
+	var got []int
+	for _, x := range []float64{18, 40, 54, 70, 90, 113, 114, 115, 116} {
+		got = append(got, labelRow(&rows, p, "disconnect notification-1", x))
+	}
+	// a name of 25 characters is about 19 s wide on a 120 s axis: 54 overlaps
+	// 40, and 116 finds every row taken, so goes to the least full (0)
+	if want := []int{0, 0, 1, 0, 0, 0, 1, 2, 0}; !reflect.DeepEqual(got, want) {
+		t.Errorf("rows %v, want %v", got, want)
 	}
 }

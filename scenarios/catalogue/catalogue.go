@@ -95,11 +95,6 @@ func Scenarios() bool {
 		if c+n > 0 {
 			GinkgoWriter.Printf("removed %d containers and %d networks of earlier runs\n", c, n)
 		}
-		if n, err := clearHistories(reports); err != nil {
-			GinkgoWriter.Printf("histories of the previous run kept: %v\n", err)
-		} else if n > 0 {
-			GinkgoWriter.Printf("removed the %d histories of the previous run in %s\n", n, reports)
-		}
 		imgs := stack.ImagesFromEnv(ctx, os.Getenv)
 		By(fmt.Sprintf("building the images of %s (broker %s, database %s)", sys.Name, imgs.RabbitMQ, imgs.Postgres))
 		Expect(stack.BuildImages(ctx, sys)).To(Succeed())
@@ -205,6 +200,9 @@ func summary(r Report) {
 		}
 	}
 	fmt.Fprintf(os.Stdout, "scenarios: %d passed, %d failed, %d skipped\n", passed, failed, skipped)
+	if _, err := clearHistories(reports, all); err != nil {
+		fmt.Fprintln(os.Stderr, "histories of the previous run kept:", err)
+	}
 	if err := report.WriteJSON(filepath.Join(reports, "figures.json"), all); err != nil {
 		fmt.Fprintln(os.Stderr, "write figures:", err)
 	}

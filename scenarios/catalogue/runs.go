@@ -83,13 +83,16 @@ func writeHistory(dir, name string, h *history.History) (string, error) {
 }
 
 // clearHistories removes from dir/histories the files that dir's
-// figures.json names: the histories of the suite's previous run in dir,
-// whose figures this run is about to replace. Nothing else is removed:
-// not the files of a run still in progress (its figures are not written
-// yet), not those of other reports directories merged by mqchaos-report.
-// It returns how many files it removed; a missing figures.json removes
-// nothing.
-func clearHistories(dir string) (int, error) {
+// figures.json names and the figures next written there (next) do not:
+// the histories of the suite's previous run in dir, whose figures are
+// about to be replaced. It is called just before they are, so a
+// figures.json and the histories it names stay together: until a run
+// ends, the previous run's report can still be drawn again. Nothing else
+// is removed: not the files of a run still in progress (its figures are
+// not written yet), not those of other reports directories merged by
+// mqchaos-report. It returns how many files it removed; a missing
+// figures.json removes nothing.
+func clearHistories(dir string, next []report.Figures) (int, error) {
 	figs, err := report.ReadJSON(filepath.Join(dir, "figures.json"))
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, nil
@@ -97,11 +100,15 @@ func clearHistories(dir string) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("clear histories: %w", err)
 	}
+	keep := map[string]bool{}
+	for _, f := range next {
+		keep[filepath.Clean(f.History)] = true
+	}
 	n := 0
 	var errs []error
 	for _, f := range figs {
 		rel := filepath.Clean(f.History)
-		if f.History == "" || filepath.Dir(rel) != historiesDir || filepath.Ext(rel) != ".jsonl" {
+		if f.History == "" || keep[rel] || filepath.Dir(rel) != historiesDir || filepath.Ext(rel) != ".jsonl" {
 			continue // only a file of the histories directory itself
 		}
 		switch err := os.Remove(filepath.Join(dir, rel)); {

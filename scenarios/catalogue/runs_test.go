@@ -57,7 +57,7 @@ func TestWriteHistoryNeverOverwrites(t *testing.T) {
 
 func TestClearHistoriesRemovesOnlyThePreviousRunsOwn(t *testing.T) {
 	dir := t.TempDir()
-	if n, err := clearHistories(dir); n != 0 || err != nil {
+	if n, err := clearHistories(dir, nil); n != 0 || err != nil {
 		t.Fatalf("without figures.json: removed %d, %v", n, err)
 	}
 	write := func(rel string) {
@@ -70,7 +70,7 @@ func TestClearHistoriesRemovesOnlyThePreviousRunsOwn(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, rel := range []string{"histories/previous-1.jsonl", "histories/previous-2.jsonl", "histories/in-progress.jsonl", "elsewhere.jsonl"} {
+	for _, rel := range []string{"histories/previous-1.jsonl", "histories/previous-2.jsonl", "histories/in-progress.jsonl", "histories/this-run.jsonl", "elsewhere.jsonl"} {
 		write(rel)
 	}
 	figs := []report.Figures{
@@ -80,16 +80,17 @@ func TestClearHistoriesRemovesOnlyThePreviousRunsOwn(t *testing.T) {
 		{Scenario: "d", History: "elsewhere.jsonl"},           // not in histories/: left alone
 		{Scenario: "e", History: "histories/../figures.json"}, // not a history: left alone
 		{Scenario: "f"},
+		{Scenario: "g", History: "histories/this-run.jsonl"}, // named by the run now ending too: kept
 	}
 	if err := report.WriteJSON(filepath.Join(dir, "figures.json"), figs); err != nil {
 		t.Fatal(err)
 	}
-	n, err := clearHistories(dir)
+	n, err := clearHistories(dir, []report.Figures{{Scenario: "g", History: "histories/this-run.jsonl"}, {Scenario: "h", History: "histories/in-progress.jsonl"}})
 	if n != 2 || err != nil {
 		t.Errorf("removed %d, %v; want the 2 files the previous run named", n, err)
 	}
 	for rel, kept := range map[string]bool{"histories/previous-1.jsonl": false, "histories/previous-2.jsonl": false,
-		"histories/in-progress.jsonl": true, "elsewhere.jsonl": true, "figures.json": true} {
+		"histories/in-progress.jsonl": true, "histories/this-run.jsonl": true, "elsewhere.jsonl": true, "figures.json": true} {
 		if _, err := os.Stat(filepath.Join(dir, rel)); (err == nil) != kept {
 			t.Errorf("%s kept %v, want %v", rel, err == nil, kept)
 		}
