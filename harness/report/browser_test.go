@@ -13,8 +13,9 @@ import (
 )
 
 // TestReportInChromium opens a report of two runs (one held, one
-// violated, both with a fault band) in headless Chromium, checks that the
-// matrix, the charts and the links are in the page it rendered, and saves
+// violated, both with a fault band and invariant checks) in headless
+// Chromium, checks that the matrix, the charts and the links are in the
+// page it rendered, and saves
 // a screenshot to reports/browser-test/report.png for a person to look
 // at. It needs Debian's chromium package (apt-get install chromium).
 func TestReportInChromium(t *testing.T) {
@@ -55,6 +56,8 @@ func TestReportInChromium(t *testing.T) {
 		{"throughput per run", `Throughput: operations completed per second`, 2},
 		{"latency per run", `p50 and p99</text>`, 2},
 		{"the fault named on each timeline", `> restart rabbitmq</text>`, 2},
+		{"the invariant checks charted per run", `Invariants: each check, held or broken</text>`, 2},
+		{"the invariants table per run", `<h3>Invariants</h3>`, 2},
 		{"fault bands drawn", `fill="#5E35B1" fill-opacity="0.188"|fill-opacity:0.188`, 3},
 		{"links from violations to operations", `href="#run-broker-restart-control-transient-queues-op-\d+"`, 10},
 	} {
