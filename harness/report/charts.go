@@ -462,6 +462,11 @@ func runChart(d chartData) (template.HTML, error) {
 			rows = append(rows, []*plot.Plot{p})
 		}
 	}
+	for _, row := range rows {
+		// Before Align, which sizes each chart's margins from its axes:
+		// with the same range everywhere, the data areas line up exactly.
+		row[0].X.Min, row[0].X.Max = 0, float64(len(d.buckets))*d.width.Seconds()
+	}
 	c := vgsvg.New(chartW, chartH*vg.Length(len(rows)))
 	tiles := draw.Tiles{Rows: len(rows), Cols: 1, PadY: vg.Points(14), PadTop: vg.Points(4), PadBottom: vg.Points(4), PadLeft: vg.Points(4), PadRight: vg.Points(8)}
 	canvases := plot.Align(rows, tiles, draw.New(c))
