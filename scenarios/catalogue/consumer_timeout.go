@@ -1,0 +1,159 @@
+package catalogue
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/mqchaos/mqchaos/harness/broker"
+	"github.com/mqchaos/mqchaos/harness/effect"
+	"github.com/mqchaos/mqchaos/harness/fault"
+	"github.com/mqchaos/mqchaos/harness/history"
+	"github.com/mqchaos/mqchaos/harness/report"
+	"github.com/mqchaos/mqchaos/harness/stack"
+	"github.com/mqchaos/mqchaos/harness/workload"
+)
+
+func consumerTimeout() {
+	Describe("A consumer held up past the broker's acknowledgement timeout consumes again, and applies every unit once", Label("guarantee:no-loss", "guarantee:reconnect", "fault:broker"), func() {
+		// The broker's consumer_timeout is lowered to 4 s (RabbitMQ 3.10
+		// sets it node-wide at run time: a broker of its own), and the
+		// consumer's database is paused while a backlog waits. The
+		// consumer holds its deliveries until the database returns,
+		// longer than the timeout, so the broker closes its channel
+		// (PRECONDITION_FAILED) and puts them back in the queue, while
+		// the connection stays open. The consumer must notice that its
+		// channel is gone and consume again; once the database is back,
+		// every unit is applied once. Control no-consumer-recovery: the
+		// consumer's worker ends with its channel, the service stays
+		// ready on its open connection, and the queue has no consumer:
+		// the backlog waits for ever.
+		// Needs: an AMQP input and a database.
+		const (
+			units   = 200
+			timeout = 4 * time.Second
+			// hold is how long the database stays paused: several
+			// timeouts.
+			hold = 15 * time.Second
+			// stuck is how long after the heal the control must still
+			// have no consumer.
+			stuck = 20 * time.Second
+		)
+
+		type run struct {
+			s       *stack.Stack
+			h       *history.History
+			input   string
+			queue   string
+			r       *stack.Replica
+			started time.Time
+			closed  time.Duration // from the pause until the queue had no consumer
+		}
+		// holdPastTimeout lowers the timeout, pauses the database with a
+		// backlog waiting, and waits until the broker has closed the
+		// consumer's channel; it returns once the database is back.
+		holdPastTimeout := func(ctx SpecContext, side string, opts ...stack.Option) run {
+			if !sys.HasDatabase() {
+				Skip(sys.Name + " has no database: nothing holds its consumer up")
+			}
+			var r run
+			r.input = amqpInput()
+			svc, queue := consumer(r.input)
+			r.queue = queue
+			r.s = startIsolatedStack(ctx, "timeout-"+side, append([]stack.Option{tuning("slow-consumer")}, opts...)...)
+			r.h = &history.History{}
+			r.started = time.Now()
+			r.r = r.s.Replica(svc, 1)
+			b := r.s.Infra.Broker
+			By(fmt.Sprintf("lowering the broker's consumer_timeout to %s, checked every second", timeout))
+			Expect(fault.Inject(ctx, r.h, fault.ChannelTick(b, time.Second))).To(Succeed())
+			Expect(fault.Inject(ctx, r.h, fault.ConsumerTimeout(b, timeout))).To(Succeed())
+			By("closing " + r.r.Name + "'s connections, so that it opens its channels again under the new timeout")
+			ips, err := r.r.Addresses(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			Eventually(ctx, func(g Gomega) {
+				cs, err := r.s.Management().Connections(ctx)
+				g.Expect(err).NotTo(HaveOccurred())
+				g.Expect(slices.ContainsFunc(cs, func(c broker.Connection) bool { return slices.Contains(ips, c.PeerHost) })).To(BeTrue())
+			}).WithPolling(100 * time.Millisecond).Should(Succeed())
+			Expect(fault.Inject(ctx, r.h, fault.CloseConnections(r.s.Management(), r.r.Name, ips...))).To(Succeed())
+			Eventually(ctx, r.r.Ready).Should(Succeed())
+			Eventually(ctx, consumers(r.s, r.queue)).Should(BeNumerically(">", 0))
+
+			pause := fault.Pause(r.s.Docker(), r.s.Infra.DatabaseTarget())
+			Expect(fault.Inject(ctx, r.h, pause)).To(Succeed())
+			paused := time.Now()
+			By(fmt.Sprintf("publishing %d units through %s with the database paused", units, r.input))
+			Expect(workload.Run(ctx, r.s, r.h, r.input, load("timeout-"+side, units))).To(Succeed())
+			By("waiting until the broker logs that a consumer timed out")
+			Eventually(ctx, func(g Gomega) {
+				logs, err := r.s.Infra.BrokerLogs(ctx)
+				g.Expect(err).NotTo(HaveOccurred())
+				g.Expect(timedOut.Match(logs)).To(BeTrue())
+			}).WithTimeout(hold).WithPolling(200 * time.Millisecond).Should(Succeed())
+			r.closed = time.Since(paused)
+			Expect(fault.Hold(ctx, hold-r.closed)).To(Succeed())
+			Expect(fault.Heal(ctx, r.h, pause)).To(Succeed())
+			return r
+		}
+
+		It("holds when the consumer notices its closed channel and consumes again", Label("safe"), func(ctx SpecContext) {
+			r := holdPastTimeout(ctx, "safe")
+			healed := time.Now()
+			obs := settled(ctx, r.s, 2*time.Second, r.input)
+			recovery := time.Since(healed)
+			f := verdictWith(ctx, "consumer timeout", "safe", r.s, r.h, obs, r.started, []string{r.input}, measured{detect: &r.closed, recover: &recovery},
+				fmt.Sprintf("consumer_timeout %s, database paused %s: the broker closed the consumer's channel %.1fs into the pause; drained %.1fs after the heal", timeout, hold, r.closed.Seconds(), recovery.Seconds()))
+			expectHeld(f)
+			expectProcessed(f, units)
+			Expect(f.DeadLettered).To(BeZero(), "a consumer timeout is a transient failure: nothing may be dead-lettered")
+		}, SpecTimeout(4*time.Minute))
+
+		It("is caught when the consumer ends with its channel (control no-consumer-recovery)", Label("unsafe"), func(ctx SpecContext) {
+			const side = "control: no-consumer-recovery"
+			r := holdPastTimeout(ctx, side, control("no-consumer-recovery"))
+			e := effectOf(r.input, r.r.Service)
+			By(fmt.Sprintf("checking for %s after the heal that %s has no consumer, its backlog waits, and %s still reports ready", stuck, r.queue, r.r.Name))
+			var q broker.Queue
+			Consistently(ctx, func(g Gomega) {
+				got, err := r.s.Management().Queue(ctx, r.queue)
+				g.Expect(err).NotTo(HaveOccurred())
+				q = got
+				g.Expect(got.Consumers).To(BeZero(), "the consumer came back")
+				g.Expect(got.Ready).To(BeNumerically(">", 0), "the backlog drained")
+			}).WithTimeout(stuck).WithPolling(time.Second).Should(Succeed())
+			ready := r.r.Ready(ctx) == nil
+			o, err := effect.Read(ctx, r.s, e)
+			Expect(err).NotTo(HaveOccurred())
+			note := fmt.Sprintf("consumer_timeout %s: channel closed %.1fs into the pause; %s after the heal %d of %d applied, %d waiting in %s with no consumer, %s ready: %t",
+				timeout, r.closed.Seconds(), stuck, len(o.IDs), units, q.Ready, r.queue, r.r.Name, ready)
+			By(note)
+			f := report.Figures{Scenario: "consumer timeout", Side: side, System: sys.Name, Input: r.input, Note: note,
+				Sent: len(opsOf(r.h, r.input)), Seconds: time.Since(r.started).Seconds(), Phases: phases.record()}
+			if len(o.IDs) < units && q.Consumers == 0 {
+				f.Violations = append(f.Violations, fmt.Sprintf("%s lost its consumer to the broker's consumer_timeout and never consumed again: %d of %d applied, %d waiting, the service reporting ready: %t",
+					r.queue, len(o.IDs), units, q.Ready, ready))
+			}
+			AddReportEntry(figuresEntry, f, ReportEntryVisibilityFailureOrVerbose)
+			Expect(f.Violations).NotTo(BeEmpty(), "the control must leave the queue without a consumer: %s", note)
+		}, SpecTimeout(4*time.Minute))
+	})
+}
+
+// timedOut is RabbitMQ's log line for a consumer whose channel it closes
+// for an unacknowledged delivery (3.10: "Consumer 1 on channel 1 has
+// timed out waiting for delivery acknowledgement"; 4.x words it
+// "... waiting for a consumer acknowledgement of a delivery ...").
+var timedOut = regexp.MustCompile(`timed out waiting for (a consumer |delivery )?acknowledgement`)
+
+// consumers is how many consumers the broker lists on queue.
+func consumers(s *stack.Stack, queue string) func(ctx SpecContext) (int, error) {
+	return func(ctx SpecContext) (int, error) {
+		q, err := s.Management().Queue(ctx, queue)
+		return q.Consumers, err
+	}
+}
