@@ -100,26 +100,24 @@ func degradedNetwork() {
 			loadStarted := time.Now()
 			wait := inBackground(func() { Expect(workload.Run(ctx, s, h, input, l)).To(Succeed()) })
 
+			// A phase runs from its start to the next one's: a request
+			// belongs to the phase it was sent in. Each fault's phase starts
+			// as its injection starts, right after the previous heal.
 			type phase struct {
-				name     string
-				from, to time.Time
+				name string
+				from time.Time
 			}
 			phases := []phase{{name: "before", from: loadStarted}}
 			Expect(fault.Hold(ctx, before)).To(Succeed())
 			for _, sh := range shapes {
 				By("degrading every link: " + sh.fault.Name() + ", for " + hold.String())
+				phases = append(phases, phase{name: "under " + sh.what, from: time.Now()})
 				Expect(fault.Inject(ctx, h, sh.fault)).To(Succeed())
-				now := time.Now()
-				phases[len(phases)-1].to = now
-				phases = append(phases, phase{name: "under " + sh.what, from: now})
 				Expect(fault.Hold(ctx, hold)).To(Succeed())
 				Expect(fault.Heal(ctx, h, sh.fault)).To(Succeed())
-				now = time.Now()
-				phases[len(phases)-1].to = now
-				phases = append(phases, phase{name: "after", from: now})
 			}
+			phases = append(phases, phase{name: "after the faults", from: time.Now()})
 			wait()
-			phases[len(phases)-1].to = time.Now()
 			for _, r := range s.Replicas(svc) {
 				Eventually(ctx, r.Ready).Should(Succeed())
 			}
@@ -134,11 +132,10 @@ func degradedNetwork() {
 				if op.Outcome != history.OK {
 					continue
 				}
-				i := len(phases) - 1
+				i := 0
 				for j, ph := range phases {
-					if op.Invoked.Before(ph.to) {
+					if !op.Invoked.Before(ph.from) {
 						i = j
-						break
 					}
 				}
 				post[i] = append(post[i], op.Completed.Sub(op.Invoked))
