@@ -44,6 +44,8 @@ type Config struct {
 	OutageBudget     time.Duration // OUTAGE_BUDGET: how long a consumer holds a delivery while the database is down, default 5m
 	OutboxInterval   time.Duration // OUTBOX_POLL_INTERVAL, default 200ms
 	OutboxBatch      int           // OUTBOX_BATCH, default 256
+	OutboxRetryBase  time.Duration // OUTBOX_RETRY_BASE: wait before publishing again a row returned unroutable, doubling; default 1s
+	OutboxRetryMax   time.Duration // OUTBOX_RETRY_MAX: that wait's cap, default 30s
 	DBMaxConns       int           // DB_MAX_CONNS, default 10
 	ShutdownTimeout  time.Duration // SHUTDOWN_TIMEOUT, default 20s
 	MaxHTTPBody      int64         // MAX_HTTP_BODY_BYTES, default 16384
@@ -131,6 +133,8 @@ func Load(service string, getenv func(string) string) (Config, error) {
 		OutageBudget:     r.dur("OUTAGE_BUDGET", 5*time.Minute),
 		OutboxInterval:   r.dur("OUTBOX_POLL_INTERVAL", 200*time.Millisecond),
 		OutboxBatch:      r.int("OUTBOX_BATCH", 256),
+		OutboxRetryBase:  r.dur("OUTBOX_RETRY_BASE", time.Second),
+		OutboxRetryMax:   r.dur("OUTBOX_RETRY_MAX", 30*time.Second),
 		DBMaxConns:       r.int("DB_MAX_CONNS", 10),
 		ShutdownTimeout:  r.dur("SHUTDOWN_TIMEOUT", 20*time.Second),
 		MaxHTTPBody:      int64(r.int("MAX_HTTP_BODY_BYTES", 16<<10)),
@@ -176,6 +180,9 @@ func Load(service string, getenv func(string) string) (Config, error) {
 	}
 	if c.DeliveryLimit < 0 {
 		errs = append(errs, fmt.Errorf("DELIVERY_LIMIT must not be negative, got %d", c.DeliveryLimit))
+	}
+	if c.OutboxRetryBase <= 0 || c.OutboxRetryMax < c.OutboxRetryBase {
+		errs = append(errs, fmt.Errorf("OUTBOX_RETRY_BASE %s, OUTBOX_RETRY_MAX %s: want a base above 0 and a max not below it", c.OutboxRetryBase, c.OutboxRetryMax))
 	}
 	if c.ReconnectMax < c.ReconnectMin {
 		errs = append(errs, errors.New("RECONNECT_MAX_DELAY is below RECONNECT_MIN_DELAY"))

@@ -117,3 +117,17 @@ func TestBrokerFailureSwitches(t *testing.T) {
 		}
 	}
 }
+
+func TestOutboxRetry(t *testing.T) {
+	base := map[string]string{"AMQP_URL": "a", "DATABASE_URL": "d"}
+	c, err := Load("order", env(base))
+	if err != nil || c.OutboxRetryBase != time.Second || c.OutboxRetryMax != 30*time.Second {
+		t.Fatalf("defaults %s %s, %v", c.OutboxRetryBase, c.OutboxRetryMax, err)
+	}
+	for _, bad := range [][2]string{{"0s", "1s"}, {"2s", "1s"}} {
+		base["OUTBOX_RETRY_BASE"], base["OUTBOX_RETRY_MAX"] = bad[0], bad[1]
+		if _, err := Load("order", env(base)); err == nil || !strings.Contains(err.Error(), "OUTBOX_RETRY_BASE") {
+			t.Errorf("%v: %v", bad, err)
+		}
+	}
+}

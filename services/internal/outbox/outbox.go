@@ -94,7 +94,7 @@ type Store interface {
 // doubling, at most RetryMax.
 const (
 	DefaultRetryBase = time.Second
-	DefaultRetryMax  = time.Minute
+	DefaultRetryMax  = 30 * time.Second
 )
 
 // Outbox writes events and relays them. Safe for concurrent use.

@@ -274,8 +274,8 @@ func (l *deliveryLog) all() ([]amqp.Delivery, []time.Time) {
 // A delivery not acked within the broker's consumer_timeout gets its
 // channel closed (PRECONDITION_FAILED). The client must reconnect and
 // consume again, and the same delivery comes back, redelivered; the slow
-// handler's late ack fails without harm. With NoConsumerRecovery the
-// client stays ready and nothing consumes the queue.
+// handler is told (stop) and its late ack fails without harm. With
+// NoConsumerRecovery the client stays ready and nothing consumes the queue.
 func TestBrokerConsumerTimeoutIsRecovered(t *testing.T) {
 	b := startBroker(t)
 	// RabbitMQ 3.10 checks the timeout on each channel's tick: every
@@ -300,11 +300,16 @@ func TestBrokerConsumerTimeoutIsRecovered(t *testing.T) {
 			var log deliveryLog
 			lateAck := make(chan error, 1)
 			c := runClient(t, b, Options{Topology: topology(ex, q, "k"), NoConsumerRecovery: unsafe}, map[string]Handler{
-				q: func(_ context.Context, _ <-chan struct{}, ds []amqp.Delivery) {
+				q: func(_ context.Context, stop <-chan struct{}, ds []amqp.Delivery) {
 					d := ds[0]
 					log.add(d)
 					if !d.Redelivered { // the first time: hold it past the timeout
-						<-release
+						select {
+						case <-stop: // the channel is gone
+						case <-release:
+							lateAck <- errors.New("the handler was not told its channel is gone")
+							return
+						}
 						lateAck <- d.Ack(false)
 						return
 					}
@@ -323,6 +328,15 @@ func TestBrokerConsumerTimeoutIsRecovered(t *testing.T) {
 			t.Logf("channel closed %.1fs after the delivery", time.Since(at[0]).Seconds())
 			if !strings.Contains(c.log.String(), "PRECONDITION_FAILED") {
 				t.Errorf("the broker's reason is not in the log")
+			}
+			select {
+			case err := <-lateAck:
+				if err == nil {
+					t.Fatal("the ack of a delivery of the closed channel succeeded")
+				}
+				t.Logf("the slow handler was told its channel is gone; its late ack failed as it must: %v", err)
+			case <-time.After(5 * time.Second):
+				t.Fatal("the slow handler was not told its channel is gone")
 			}
 			if unsafe {
 				// Today's behaviour: ready, and nothing consumes the queue.
@@ -348,12 +362,6 @@ func TestBrokerConsumerTimeoutIsRecovered(t *testing.T) {
 			}
 			if testutil.ToFloat64(c.m.Reconnects) < 1 {
 				t.Fatal("no reconnect counted")
-			}
-			release <- struct{}{}
-			if err := <-lateAck; err == nil {
-				t.Fatal("the ack of a delivery of the closed channel succeeded")
-			} else {
-				t.Logf("the slow handler's late ack failed as it must: %v", err)
 			}
 			eventually(t, 10*time.Second, "queue drained", func() bool {
 				qi := b.queue(t, q)

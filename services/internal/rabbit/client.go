@@ -100,8 +100,10 @@ type Message struct {
 
 // Handler processes deliveries (one, or a batch of those already waiting)
 // and settles each (ack, nack, reject) itself. stop is closed when the
-// client stops consuming: a handler waiting to retry should give its
-// deliveries back then.
+// client stops consuming, or when the consumer's channel is gone (closed
+// or cancelled by the broker, or with its connection): a handler waiting
+// to retry should give its deliveries back then; once the channel is
+// gone its acks fail and the broker redelivers what it held.
 //
 // The deliveries of one call come from one channel, in delivery-tag order,
 // and every earlier delivery of that channel went to an earlier call of the
@@ -398,19 +400,29 @@ func (c *Client) startConsumers(ctx context.Context, conn *amqp.Connection, lost
 			// its channel must not wait for it.
 			closes := ch.NotifyClose(make(chan *amqp.Error, 1))
 			cancelled := ch.NotifyCancel(make(chan string, 1))
+			gone, stop := make(chan struct{}), make(chan struct{})
 			go func() {
-				if err := c.watchConsumer(ctx, conn, cons.queue, tag, closes, cancelled); err != nil {
+				err := c.watchConsumer(ctx, conn, cons.queue, tag, closes, cancelled)
+				close(gone)
+				if err != nil {
 					select {
 					case lost <- err:
 					default: // another consumer reported: the session ends anyway
 					}
 				}
 			}()
+			go func() {
+				select {
+				case <-c.stop:
+				case <-gone:
+				}
+				close(stop)
+			}()
 			cancels = append(cancels, func() { _ = ch.Cancel(tag, false) })
 			c.workers.Add(1)
 			go func() {
 				defer c.workers.Done()
-				c.work(ctx, cons, deliveries)
+				c.work(ctx, cons, stop, deliveries)
 			}()
 		}
 	}
@@ -435,7 +447,7 @@ func (c *Client) consumeOn(conn *amqp.Connection, queue, tag string) (*amqp.Chan
 
 // work hands deliveries to the consumer's handler, a batch at a time,
 // until the channel closes.
-func (c *Client) work(ctx context.Context, cons consumer, deliveries <-chan amqp.Delivery) {
+func (c *Client) work(ctx context.Context, cons consumer, stop <-chan struct{}, deliveries <-chan amqp.Delivery) {
 	for d := range deliveries {
 		batch := []amqp.Delivery{d}
 		// Take what arrives within batchLinger, up to Batch: the library
@@ -455,7 +467,7 @@ func (c *Client) work(ctx context.Context, cons consumer, deliveries <-chan amqp
 		}
 		linger.Stop()
 		c.metrics.Consumed.WithLabelValues(cons.queue).Add(float64(len(batch)))
-		cons.handler(ctx, c.stop, batch)
+		cons.handler(ctx, stop, batch)
 	}
 }
 

@@ -137,7 +137,7 @@ func Run(ctx context.Context, svc Service, getenv func(string) string, logOut io
 	}, log, m)
 	ob := &outbox.Outbox{
 		Store: outbox.PGStore{Pool: pool}, Pub: rc, Log: log, Interval: cfg.OutboxInterval,
-		Batch: cfg.OutboxBatch, Direct: cfg.UnsafeNoOutbox,
+		Batch: cfg.OutboxBatch, Direct: cfg.UnsafeNoOutbox, RetryBase: cfg.OutboxRetryBase, RetryMax: cfg.OutboxRetryMax,
 		AfterPublish: func(ctx context.Context) { fps.Hit(ctx, failpoint.RelayAfterPublish) },
 		Database:     outage.New("database", "outbox relay", log, m.Outages),
 		Broker:       outage.New("broker", "outbox relay", log, m.Outages),
