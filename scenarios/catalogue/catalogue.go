@@ -130,6 +130,7 @@ func Scenarios() bool {
 	httpIdempotency()
 	degradedNetwork()
 	consumerTimeout()
+	queueDeleted()
 	soak()
 	return true
 }
