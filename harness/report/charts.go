@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"image/color"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -149,10 +150,25 @@ func newPlot(title, ylabel string, d chartData) *plot.Plot {
 		a.Tick.Label.Font.Size = vg.Points(8)
 	}
 	p.X.Min, p.X.Max = 0, max(d.span.Seconds(), d.width.Seconds())
+	p.Y.Tick.Marker = plainTicks{}
 	p.Legend.Top = true
 	p.Legend.TextStyle.Font.Size = vg.Points(8)
 	p.Add(plotter.NewGrid())
 	return p
+}
+
+// plainTicks are gonum's default ticks labelled without trailing zeros
+// ("75", not "75.00").
+type plainTicks struct{}
+
+func (plainTicks) Ticks(min, max float64) []plot.Tick {
+	ts := plot.DefaultTicks{}.Ticks(min, max)
+	for i := range ts {
+		if ts[i].Label != "" {
+			ts[i].Label = strconv.FormatFloat(ts[i].Value, 'f', -1, 64)
+		}
+	}
+	return ts
 }
 
 // addBands shades each fault's interval between ymin and ymax (an
