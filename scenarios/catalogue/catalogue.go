@@ -131,6 +131,7 @@ func Scenarios() bool {
 	degradedNetwork()
 	consumerTimeout()
 	queueDeleted()
+	unroutable()
 	soak()
 	return true
 }
@@ -138,7 +139,7 @@ func Scenarios() bool {
 const figuresEntry = "figures"
 
 // controlsAsked is every control a scenario of the catalogue asks for.
-var controlsAsked = []string{"shared-queue", "memory-idempotency", "no-idempotency", "requeue-forever", "auto-ack", "transient-queues", "count-outage-retries", "no-outbox", "no-heartbeats", "no-confirms", "no-consumer-recovery", "http-no-idempotency"}
+var controlsAsked = []string{"shared-queue", "memory-idempotency", "no-idempotency", "requeue-forever", "auto-ack", "transient-queues", "count-outage-retries", "no-outbox", "no-heartbeats", "no-confirms", "no-consumer-recovery", "no-mandatory", "http-no-idempotency"}
 
 // summary prints a table of every verdict, says which controls the system
 // does not provide, and writes JUnit XML and the figures as JSON.

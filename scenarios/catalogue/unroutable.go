@@ -1,0 +1,110 @@
+package catalogue
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/mqchaos/mqchaos/harness/fault"
+	"github.com/mqchaos/mqchaos/harness/history"
+	"github.com/mqchaos/mqchaos/harness/report"
+	"github.com/mqchaos/mqchaos/harness/stack"
+	"github.com/mqchaos/mqchaos/harness/workload"
+)
+
+func unroutable() {
+	Describe("Publishes that no queue receives are noticed and sent again, not silently dropped", Label("guarantee:no-loss", "fault:broker"), func() {
+		// While a service accepts work over HTTP, the queues its events
+		// feed lose their bindings (a botched deployment, a hand edit):
+		// the broker routes those events to no queue, confirms them, and
+		// drops them. A publisher that asks for them back (mandatory)
+		// learns that each was returned and keeps it to publish again;
+		// once the bindings are back, every unit is applied once. Control
+		// no-mandatory: the confirm is all the publisher sees, and every
+		// event published while the bindings were missing is lost.
+		// A publish that reaches some of its queues is not returned, so
+		// the bindings are removed and restored while every replica is
+		// paused: each publish finds all of them or none, as when the
+		// only queue for an event loses its binding.
+		// Needs: an HTTP input whose effects other services apply from a
+		// queue.
+		const (
+			units = 400
+			rate  = 40
+			hold  = 6 * time.Second
+		)
+
+		run := func(ctx SpecContext, side string, opts ...stack.Option) report.Figures {
+			inputs := sys.InputNames("http")
+			if len(inputs) == 0 {
+				Skip(sys.Name + " has no HTTP input: the publisher under test is a service")
+			}
+			input := inputs[0]
+			var queues []string
+			for _, e := range sys.EffectsOf(input) {
+				svc := sys.Service(e.Service)
+				if svc.Name == sys.Inputs[input].HTTP.Service {
+					continue
+				}
+				for _, c := range svc.Consumes {
+					if !slices.Contains(queues, c.Queue) {
+						queues = append(queues, c.Queue)
+					}
+				}
+			}
+			if len(queues) == 0 {
+				Skip(fmt.Sprintf("no service of %s applies what %s accepts from a queue", sys.Name, input))
+			}
+			s := startStack(ctx, "unroutable-"+side, opts...)
+			h := &history.History{}
+			started := time.Now()
+			By(fmt.Sprintf("streaming %d units through %s at %d per second", units, input, rate))
+			l := load("unroutable-"+side, units)
+			l.Rate = rate
+			loaded := inBackground(func() { Expect(workload.Run(ctx, s, h, input, l)).To(Succeed()) })
+			Eventually(ctx, accepted(h, input)).Should(BeNumerically(">=", rate))
+			unbind := fault.Unbind(s.Management(), queues...)
+			whilePaused(ctx, s, h, func() { Expect(fault.Inject(ctx, h, unbind)).To(Succeed()) })
+			during := accepted(h, input)()
+			Expect(fault.Hold(ctx, hold)).To(Succeed())
+			whilePaused(ctx, s, h, func() { Expect(fault.Heal(ctx, h, unbind)).To(Succeed()) })
+			during = accepted(h, input)() - during
+			loaded()
+			obs := settled(ctx, s, 2*time.Second, input)
+			return verdict(ctx, "unroutable publish", side, s, h, obs, started, []string{input},
+				fmt.Sprintf("%s unbound for %s, %d units accepted meanwhile", queues, hold, during))
+		}
+
+		It("holds with mandatory publishes and returns handled", Label("safe"), func(ctx SpecContext) {
+			f := run(ctx, "safe")
+			expectHeld(f)
+			expectProcessed(f, units)
+		}, SpecTimeout(4*time.Minute))
+
+		It("is caught without mandatory: events routed nowhere are lost (control no-mandatory)", Label("unsafe"), func(ctx SpecContext) {
+			f := run(ctx, "control: no-mandatory", control("no-mandatory"))
+			Expect(f.Lost()).NotTo(BeEmpty(), "the control must report lost units: %s", f)
+		}, SpecTimeout(4*time.Minute))
+	})
+}
+
+// whilePaused runs f with every replica of s paused, so that nothing the
+// services do sees a change f makes half done.
+func whilePaused(ctx SpecContext, s *stack.Stack, h *history.History, f func()) {
+	GinkgoHelper()
+	var paused []fault.Fault
+	for _, name := range sys.ServiceNames() {
+		for _, r := range s.Replicas(name) {
+			p := fault.Pause(s.Docker(), r.Target())
+			Expect(fault.Inject(ctx, h, p)).To(Succeed())
+			paused = append(paused, p)
+		}
+	}
+	f()
+	for _, p := range paused {
+		Expect(fault.Heal(ctx, h, p)).To(Succeed())
+	}
+}
