@@ -77,6 +77,11 @@ type Config struct {
 	// UNSAFE_NO_MANDATORY: publishes are not mandatory, so a message no
 	// queue is bound to receive is confirmed and silently dropped.
 	UnsafeNoMandatory bool
+	// UNSAFE_IGNORE_TOPOLOGY_ERRORS: a declare the broker refuses (a queue
+	// that exists with other arguments) is logged and ignored, and the
+	// service reports ready without starting its consumers, as a start-up
+	// hook that swallows its error does.
+	UnsafeIgnoreTopologyErrors bool
 }
 
 // Unsafe lists the guarantees this configuration switches off, by variable.
@@ -98,6 +103,7 @@ func (c Config) Unsafe() []string {
 	add(c.UnsafeNoConsumerRecovery, "UNSAFE_NO_CONSUMER_RECOVERY")
 	add(c.UnsafeNoMandatory, "UNSAFE_NO_MANDATORY")
 	add(c.UnsafeHTTPNoIdempotency, "UNSAFE_HTTP_NO_IDEMPOTENCY")
+	add(c.UnsafeIgnoreTopologyErrors, "UNSAFE_IGNORE_TOPOLOGY_ERRORS")
 	return u
 }
 
@@ -153,6 +159,8 @@ func Load(service string, getenv func(string) string) (Config, error) {
 		UnsafeNoConsumerRecovery: r.bool("UNSAFE_NO_CONSUMER_RECOVERY"),
 		UnsafeNoMandatory:        r.bool("UNSAFE_NO_MANDATORY"),
 		UnsafeHTTPNoIdempotency:  r.bool("UNSAFE_HTTP_NO_IDEMPOTENCY"),
+
+		UnsafeIgnoreTopologyErrors: r.bool("UNSAFE_IGNORE_TOPOLOGY_ERRORS"),
 	}
 	errs := r.errs
 	if c.AMQPURL == "" {

@@ -104,9 +104,9 @@ func TestBrokerFailureSwitches(t *testing.T) {
 	if err != nil || c.UnsafeNoConsumerRecovery || c.UnsafeNoMandatory {
 		t.Fatalf("defaults: recovery off %v, mandatory off %v, %v", c.UnsafeNoConsumerRecovery, c.UnsafeNoMandatory, err)
 	}
-	base["UNSAFE_NO_CONSUMER_RECOVERY"], base["UNSAFE_NO_MANDATORY"] = "true", "1"
+	base["UNSAFE_NO_CONSUMER_RECOVERY"], base["UNSAFE_NO_MANDATORY"], base["UNSAFE_IGNORE_TOPOLOGY_ERRORS"] = "true", "1", "true"
 	c, err = Load("order", env(base))
-	if err != nil || strings.Join(c.Unsafe(), " ") != "UNSAFE_NO_CONSUMER_RECOVERY UNSAFE_NO_MANDATORY" {
+	if err != nil || strings.Join(c.Unsafe(), " ") != "UNSAFE_NO_CONSUMER_RECOVERY UNSAFE_NO_MANDATORY UNSAFE_IGNORE_TOPOLOGY_ERRORS" {
 		t.Fatalf("Unsafe() = %v, %v", c.Unsafe(), err)
 	}
 	base["UNSAFE_NO_CONSUMER_RECOVERY"], base["UNSAFE_NO_MANDATORY"] = "often", "no way"

@@ -89,6 +89,9 @@ type Options struct {
 	// (channel closed, basic.cancel) ended, while the session and
 	// readiness live on.
 	NoConsumerRecovery bool
+	// IgnoreTopologyErrors (unsafe) logs a declare the broker refuses and
+	// goes on without consumers, ready, instead of retrying not ready.
+	IgnoreTopologyErrors bool
 }
 
 // Message is one publish.
@@ -267,8 +270,13 @@ func (c *Client) session(ctx context.Context) error {
 	}()
 	closed := conn.NotifyClose(make(chan *amqp.Error, 1))
 
+	consume := true
 	if err := c.declare(conn); err != nil {
-		return err
+		if !c.opts.IgnoreTopologyErrors {
+			return err
+		}
+		c.log.Error("topology not declared; going on WITHOUT CONSUMERS (UNSAFE_IGNORE_TOPOLOGY_ERRORS)", "err", err)
+		consume = false
 	}
 	pub, err := conn.Channel()
 	if err != nil {
@@ -286,11 +294,13 @@ func (c *Client) session(ctx context.Context) error {
 		})
 	}
 	lost := make(chan error, 1)
-	cancel, err := c.startConsumers(ctx, conn, lost)
-	if err != nil {
-		return err
+	if consume {
+		cancel, err := c.startConsumers(ctx, conn, lost)
+		if err != nil {
+			return err
+		}
+		s.cancel = cancel
 	}
-	s.cancel = cancel
 	c.mu.Lock()
 	c.cur = s
 	c.mu.Unlock()

@@ -134,6 +134,7 @@ func Run(ctx context.Context, svc Service, getenv func(string) string, logOut io
 		ReconnectMin: cfg.ReconnectMin, ReconnectMax: cfg.ReconnectMax, ConfirmTimeout: cfg.ConfirmTimeout,
 		Prefetch: cfg.Prefetch, Workers: cfg.Workers, Batch: cfg.ConsumeBatch, AutoAck: cfg.UnsafeAutoAck, NoConfirm: cfg.UnsafeNoConfirms,
 		NoMandatory: cfg.UnsafeNoMandatory, NoConsumerRecovery: cfg.UnsafeNoConsumerRecovery,
+		IgnoreTopologyErrors: cfg.UnsafeIgnoreTopologyErrors,
 	}, log, m)
 	ob := &outbox.Outbox{
 		Store: outbox.PGStore{Pool: pool}, Pub: rc, Log: log, Interval: cfg.OutboxInterval,
