@@ -243,3 +243,14 @@ func (m *Management) DeleteQueue(ctx context.Context, name string) error {
 	}
 	return nil
 }
+
+// DeclareQueue declares queue name, durable, with args (its type among
+// them), as another application or an operator would; one that exists
+// with other arguments is an error.
+func (m *Management) DeclareQueue(ctx context.Context, name string, args map[string]any) error {
+	body := map[string]any{"durable": true, "auto_delete": false, "arguments": args}
+	if _, err := m.do(ctx, http.MethodPut, "/api/queues/"+m.vhost()+"/"+url.PathEscape(name), body, nil); err != nil {
+		return fmt.Errorf("declare queue %s: %w", name, err)
+	}
+	return nil
+}

@@ -127,11 +127,13 @@ func Scenarios() bool {
 	halfOpen()
 	brokerAlarm()
 	publishReset()
-	httpIdempotency()
-	degradedNetwork()
 	consumerTimeout()
 	queueDeleted()
 	unroutable()
+	topologyDrift()
+	httpIdempotency()
+	degradedNetwork()
+	clusterQueue()
 	soak()
 	return true
 }
@@ -139,7 +141,7 @@ func Scenarios() bool {
 const figuresEntry = "figures"
 
 // controlsAsked is every control a scenario of the catalogue asks for.
-var controlsAsked = []string{"shared-queue", "memory-idempotency", "no-idempotency", "requeue-forever", "auto-ack", "transient-queues", "count-outage-retries", "no-outbox", "no-heartbeats", "no-confirms", "no-consumer-recovery", "no-mandatory", "http-no-idempotency"}
+var controlsAsked = []string{"shared-queue", "memory-idempotency", "no-idempotency", "requeue-forever", "auto-ack", "transient-queues", "count-outage-retries", "no-outbox", "no-heartbeats", "no-confirms", "no-consumer-recovery", "no-mandatory", "ignore-topology-errors", "http-no-idempotency"}
 
 // summary prints a table of every verdict, says which controls the system
 // does not provide, and writes JUnit XML and the figures as JSON.

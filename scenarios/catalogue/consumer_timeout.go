@@ -38,10 +38,10 @@ func consumerTimeout() {
 			timeout = 4 * time.Second
 			// hold is how long the database stays paused: several
 			// timeouts.
-			hold = 15 * time.Second
+			hold = 10 * time.Second
 			// stuck is how long after the heal the control must still
 			// have no consumer.
-			stuck = 20 * time.Second
+			stuck = 10 * time.Second
 		)
 
 		type run struct {

@@ -33,7 +33,7 @@ func halfOpen() {
 			hold = 10 * time.Second
 			// stuck is how long after the heal the control must still
 			// hold its backlog.
-			stuck = 30 * time.Second
+			stuck = 15 * time.Second
 		)
 
 		type run struct {

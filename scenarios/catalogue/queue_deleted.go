@@ -34,7 +34,7 @@ func queueDeleted() {
 			after = 100
 			// back is how long the service has to declare its queue again
 			// and consume from it.
-			back = 20 * time.Second
+			back = 10 * time.Second
 		)
 
 		run := func(ctx SpecContext, side string, opts ...stack.Option) (f report.Figures, redeclared bool) {
