@@ -562,3 +562,45 @@ func TestBrokerTopologyDriftIsReported(t *testing.T) {
 		t.Fatalf("status %q", s)
 	}
 }
+
+// A batch larger than the socket buffers, published into a connection the
+// broker stops reading (a memory alarm), cannot hang its publisher: the
+// write fails at its deadline, the session ends, and the publishes fail
+// for the outbox to retry. Without the deadline this test never returns.
+func TestBrokerBlockedWriteCannotHangAPublisher(t *testing.T) {
+	b := startBroker(t)
+	ex, q := "bw.ex", "bw.q"
+	c := runClient(t, b, Options{Topology: topology(ex, q, "k")}, nil)
+	eventually(t, 30*time.Second, "ready", c.Ready)
+	b.rabbitmqctl(t, "set_vm_memory_high_watermark", "0.0000001")
+	restored := false
+	t.Cleanup(func() {
+		if !restored {
+			b.rabbitmqctl(t, "set_vm_memory_high_watermark", "0.4")
+		}
+	})
+	big := make([]Message, 16)
+	for i := range big {
+		big[i] = msg(ex, "k", fmt.Sprintf("big-%d", i))
+		big[i].Publishing.Body = bytes.Repeat([]byte{'x'}, 1<<20)
+	}
+	start := time.Now()
+	errs := c.PublishBatch(context.Background(), big)
+	took := time.Since(start)
+	failed := 0
+	for _, err := range errs {
+		if err != nil {
+			failed++
+		}
+	}
+	t.Logf("16 MiB in one batch into a blocked connection: returned after %s, %d of 16 failed, first: %v", took.Round(time.Millisecond), failed, errs[0])
+	if failed != len(big) || took > 2*c.writeTimeout()+time.Second {
+		t.Fatalf("%d of %d failed after %s: want all failed within about the write timeout (%s)", failed, len(big), took, c.writeTimeout())
+	}
+	b.rabbitmqctl(t, "set_vm_memory_high_watermark", "0.4")
+	restored = true
+	eventually(t, 30*time.Second, "connected again", func() bool { _, s := c.Status(); return s == "connected" })
+	if errs := c.PublishBatch(context.Background(), big[:2]); errs[0] != nil || errs[1] != nil {
+		t.Fatalf("publish after the alarm: %v", errs)
+	}
+}
