@@ -80,12 +80,19 @@ lint:
 	go vet ./...
 	go tool staticcheck ./...
 
-# The test command: unit tests, then the whole scenario suite (safe and
+# The test command: unit tests, the services against a real broker, then the whole scenario suite (safe and
 # unsafe sides). Reports: reports/scenarios-junit.xml, reports/figures.json.
-test: unit scenarios
+test: unit broker-tests scenarios
 
 unit:
 	go test ./services/... ./harness/... ./systems/... ./scenarios/catalogue
+
+# The services' AMQP client and runtime against a real RabbitMQ and
+# PostgreSQL (consumer timeout, deleted queue, unroutable publish, alarms,
+# a refused declare): skipped by a plain `go test`, run here.
+.PHONY: broker-tests
+broker-tests:
+	MQCHAOS_BROKER_TESTS=1 go test -count=1 ./services/internal/rabbit ./services/internal/runner
 
 # The scenario catalogue, against the reference system or the system whose
 # description SYSTEM names (e.g. SYSTEM=systems/pyshop/system.yaml). The

@@ -63,6 +63,10 @@ var ErrNotConfirmed = errors.New("publish not confirmed")
 // such a publish, so without mandatory it would be silently dropped.
 var ErrUnroutable = errors.New("publish unroutable")
 
+// errCancelled says the broker cancelled a consumer (basic.cancel: its
+// queue was deleted) while its channel stays open.
+var errCancelled = errors.New("cancelled by the broker (basic.cancel: queue deleted?)")
+
 // ErrBlocked is returned for a publish while the broker blocks the
 // connection (connection.blocked, a memory or disk alarm).
 var ErrBlocked = errors.New("amqp connection blocked by the broker")
@@ -410,9 +414,19 @@ func (c *Client) startConsumers(ctx context.Context, conn *amqp.Connection, lost
 			// its channel must not wait for it.
 			closes := ch.NotifyClose(make(chan *amqp.Error, 1))
 			cancelled := ch.NotifyCancel(make(chan string, 1))
-			gone, stop := make(chan struct{}), make(chan struct{})
+			gone, stop, worked := make(chan struct{}), make(chan struct{}), make(chan struct{})
 			go func() {
 				err := c.watchConsumer(ctx, conn, cons.queue, tag, closes, cancelled)
+				if errors.Is(err, errCancelled) {
+					// The channel lives on and its acks still count: the
+					// deliveries in hand are applied before the session
+					// ends, rather than dropped with a queue that no
+					// longer exists to take them back.
+					select {
+					case <-worked:
+					case <-ctx.Done():
+					}
+				}
 				close(gone)
 				if err != nil {
 					select {
@@ -432,6 +446,7 @@ func (c *Client) startConsumers(ctx context.Context, conn *amqp.Connection, lost
 			c.workers.Add(1)
 			go func() {
 				defer c.workers.Done()
+				defer close(worked)
 				c.work(ctx, cons, stop, deliveries)
 			}()
 		}
@@ -487,7 +502,10 @@ func (c *Client) work(ctx context.Context, cons consumer, stop <-chan struct{}, 
 // otherwise the broker ended this consumer alone, which is counted and
 // logged, and returned unless NoConsumerRecovery.
 func (c *Client) watchConsumer(ctx context.Context, conn *amqp.Connection, queue, tag string, closes <-chan *amqp.Error, cancelled <-chan string) error {
-	var reason string
+	var (
+		reason string
+		cancel bool // by basic.cancel: the channel is still open
+	)
 	select {
 	case e, ok := <-closes:
 		if !ok || e == nil {
@@ -498,7 +516,7 @@ func (c *Client) watchConsumer(ctx context.Context, conn *amqp.Connection, queue
 		if !ok {
 			return nil
 		}
-		reason = "cancelled by the broker (basic.cancel: queue deleted?)"
+		reason, cancel = errCancelled.Error(), true
 	}
 	select {
 	case <-c.stop:
@@ -516,6 +534,9 @@ func (c *Client) watchConsumer(ctx context.Context, conn *amqp.Connection, queue
 		return nil
 	}
 	c.log.Warn("consumer ended by the broker; reconnecting to redeclare and consume again", "queue", queue, "consumer", tag, "reason", reason)
+	if cancel {
+		return fmt.Errorf("consumer %s of %s: %w", tag, queue, errCancelled)
+	}
 	return fmt.Errorf("consumer %s of %s: %s", tag, queue, reason)
 }
 
