@@ -187,7 +187,9 @@ func runClient(t *testing.T, b *testBroker, opts Options, consume map[string]Han
 	t.Helper()
 	opts.URL = b.url(t)
 	opts.Name = t.Name()
-	opts.Heartbeat = 2 * time.Second
+	if opts.Heartbeat == 0 {
+		opts.Heartbeat = 2 * time.Second
+	}
 	opts.ReconnectMin, opts.ReconnectMax = 50*time.Millisecond, 500*time.Millisecond
 	opts.ConfirmTimeout = 2 * time.Second
 	opts.Prefetch, opts.Workers, opts.Batch = 1, 1, 1
@@ -566,11 +568,14 @@ func TestBrokerTopologyDriftIsReported(t *testing.T) {
 // A batch larger than the socket buffers, published into a connection the
 // broker stops reading (a memory alarm), cannot hang its publisher: the
 // write fails at its deadline, the session ends, and the publishes fail
-// for the outbox to retry. Without the deadline this test never returns.
+// for the outbox to retry. Without the deadline it hangs until heartbeats
+// time the connection out: here 30 s, so that they cannot be what ends it
+// (with 2 s heartbeats the read side gave up after 3 s; with the broker's
+// 60 s, AMQP_HEARTBEAT=0, minutes).
 func TestBrokerBlockedWriteCannotHangAPublisher(t *testing.T) {
 	b := startBroker(t)
 	ex, q := "bw.ex", "bw.q"
-	c := runClient(t, b, Options{Topology: topology(ex, q, "k")}, nil)
+	c := runClient(t, b, Options{Topology: topology(ex, q, "k"), Heartbeat: 30 * time.Second}, nil)
 	eventually(t, 30*time.Second, "ready", c.Ready)
 	b.rabbitmqctl(t, "set_vm_memory_high_watermark", "0.0000001")
 	restored := false
