@@ -19,7 +19,7 @@ import (
 // arguments and policies came with 3.12).
 func ConsumerTimeout(broker Execer, d time.Duration) Fault {
 	return &appEnv{broker: broker, key: "consumer_timeout", value: strconv.FormatInt(d.Milliseconds(), 10),
-		name: "consumer_timeout " + d.String() + " on the broker"}
+		deflt: "1800000", name: "consumer_timeout " + d.String() + " on the broker"}
 }
 
 // ChannelTick sets how often the broker node's channels run their
@@ -28,7 +28,7 @@ func ConsumerTimeout(broker Execer, d time.Duration) Fault {
 // is also the resolution of consumer_timeout. Heal restores it.
 func ChannelTick(broker Execer, d time.Duration) Fault {
 	return &appEnv{broker: broker, key: "channel_tick_interval", value: strconv.FormatInt(d.Milliseconds(), 10),
-		name: "channel tick " + d.String() + " on the broker"}
+		deflt: "60000", name: "channel tick " + d.String() + " on the broker"}
 }
 
 // appEnv sets one key of the rabbit application's environment.
@@ -36,7 +36,10 @@ type appEnv struct {
 	broker     Execer
 	key, value string
 	name       string
-	restore    string // "undefined" when the key was not set
+	// deflt is RabbitMQ's default, restored when the key was not set:
+	// unsetting channel_tick_interval leaves new channels unable to open.
+	deflt   string
+	restore string
 }
 
 func (a *appEnv) Name() string { return a.name }
@@ -48,6 +51,9 @@ func (a *appEnv) Inject(ctx context.Context) error {
 	}
 	// {ok,1800000} or undefined
 	a.restore = strings.TrimSuffix(strings.TrimPrefix(old, "{ok,"), "}")
+	if a.restore == "undefined" {
+		a.restore = a.deflt
+	}
 	if _, err := eval(ctx, a.broker, "application:set_env(rabbit, "+a.key+", "+a.value+")."); err != nil {
 		return fmt.Errorf("set %s: %w", a.key, err)
 	}
@@ -56,9 +62,6 @@ func (a *appEnv) Inject(ctx context.Context) error {
 
 func (a *appEnv) Heal(ctx context.Context) error {
 	expr := "application:set_env(rabbit, " + a.key + ", " + a.restore + ")."
-	if a.restore == "undefined" {
-		expr = "application:unset_env(rabbit, " + a.key + ")."
-	}
 	if _, err := eval(ctx, a.broker, expr); err != nil {
 		return fmt.Errorf("restore %s: %w", a.key, err)
 	}
