@@ -22,7 +22,9 @@ func (f *binder) Bindings(_ context.Context, queue string) ([]broker.Binding, er
 }
 
 func (f *binder) Unbind(_ context.Context, b broker.Binding) error {
-	f.bs = slices.DeleteFunc(f.bs, func(x broker.Binding) bool { return x.Source == b.Source && x.Destination == b.Destination && x.RoutingKey == b.RoutingKey })
+	f.bs = slices.DeleteFunc(f.bs, func(x broker.Binding) bool {
+		return x.Source == b.Source && x.Destination == b.Destination && x.RoutingKey == b.RoutingKey
+	})
 	return nil
 }
 
