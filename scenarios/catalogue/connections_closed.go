@@ -33,13 +33,17 @@ func connectionsClosed() {
 			r := s.Replica(svc, 1)
 			ips, err := r.Addresses(ctx)
 			Expect(err).NotTo(HaveOccurred())
+			applied := streamBacklog(ctx, s, h, input, svc, "closed-"+side, units)
+			// After the backlog: a consumer paused for longer than two
+			// heartbeats (a slow machine) has reconnected meanwhile, and
+			// the broker lists a connection only a few seconds after it
+			// opened.
 			By("waiting until the broker lists " + r.Name + "'s connections")
 			Eventually(ctx, func(g Gomega) {
 				cs, err := s.Management().Connections(ctx)
 				g.Expect(err).NotTo(HaveOccurred())
 				g.Expect(slices.ContainsFunc(cs, func(c broker.Connection) bool { return slices.Contains(ips, c.PeerHost) })).To(BeTrue())
 			}).WithPolling(100 * time.Millisecond).Should(Succeed())
-			applied := streamBacklog(ctx, s, h, input, svc, "closed-"+side, units)
 			closeAll := fault.CloseConnections(s.Management(), r.Name, ips...)
 			Expect(fault.Inject(ctx, h, closeAll)).To(Succeed())
 			closed := time.Now()
