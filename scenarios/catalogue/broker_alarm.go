@@ -41,11 +41,7 @@ func brokerAlarm() {
 		)
 
 		run := func(ctx SpecContext, side string, alarm func(fault.Execer) fault.Fault, opts ...stack.Option) report.Figures {
-			inputs := sys.InputNames("http")
-			if len(inputs) == 0 {
-				Skip(sys.Name + " has no HTTP input: an alarm blocks the services' own publishes")
-			}
-			input := inputs[0]
+			input := httpInput("an alarm blocks the services' own publishes")
 			s := startIsolatedStack(ctx, "alarm-"+side, opts...)
 			h := &history.History{}
 			started := time.Now()

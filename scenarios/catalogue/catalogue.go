@@ -38,7 +38,9 @@ import (
 	. "github.com/onsi/gomega"
 	tclog "github.com/testcontainers/testcontainers-go/log"
 
+	"github.com/mqchaos/mqchaos/harness/broker"
 	"github.com/mqchaos/mqchaos/harness/effect"
+	"github.com/mqchaos/mqchaos/harness/fault"
 	"github.com/mqchaos/mqchaos/harness/history"
 	"github.com/mqchaos/mqchaos/harness/report"
 	"github.com/mqchaos/mqchaos/harness/settle"
@@ -337,6 +339,32 @@ func amqpInput() string {
 		Skip(sys.Name + " has no AMQP input: this scenario publishes to the broker")
 	}
 	return in[0]
+}
+
+// httpInput is the system's first HTTP input; the spec is skipped, saying
+// why it needs one, when it has none.
+func httpInput(why string) string {
+	GinkgoHelper()
+	in := sys.InputNames("http")
+	if len(in) == 0 {
+		Skip(sys.Name + " has no HTTP input: " + why)
+	}
+	return in[0]
+}
+
+// closeConnections has the broker close every connection of r, once the
+// broker lists one (it lists a connection a few seconds after it opened).
+func closeConnections(ctx context.Context, s *stack.Stack, h *history.History, r *stack.Replica) {
+	GinkgoHelper()
+	ips, err := r.Addresses(ctx)
+	Expect(err).NotTo(HaveOccurred())
+	By("waiting until the broker lists " + r.Name + "'s connections")
+	Eventually(ctx, func(g Gomega) {
+		cs, err := s.Management().Connections(ctx)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(slices.ContainsFunc(cs, func(c broker.Connection) bool { return slices.Contains(ips, c.PeerHost) })).To(BeTrue())
+	}).WithPolling(100 * time.Millisecond).Should(Succeed())
+	Expect(fault.Inject(ctx, h, fault.CloseConnections(s.Management(), r.Name, ips...))).To(Succeed())
 }
 
 // consumer is the service that consumes what input sends (the first

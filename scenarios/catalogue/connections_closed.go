@@ -2,14 +2,11 @@ package catalogue
 
 import (
 	"fmt"
-	"slices"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/mqchaos/mqchaos/harness/broker"
-	"github.com/mqchaos/mqchaos/harness/fault"
 	"github.com/mqchaos/mqchaos/harness/history"
 	"github.com/mqchaos/mqchaos/harness/report"
 	"github.com/mqchaos/mqchaos/harness/stack"
@@ -31,21 +28,10 @@ func connectionsClosed() {
 			h := &history.History{}
 			started := time.Now()
 			r := s.Replica(svc, 1)
-			ips, err := r.Addresses(ctx)
-			Expect(err).NotTo(HaveOccurred())
 			applied := streamBacklog(ctx, s, h, input, svc, "closed-"+side, units)
 			// After the backlog: a consumer paused for longer than two
-			// heartbeats (a slow machine) has reconnected meanwhile, and
-			// the broker lists a connection only a few seconds after it
-			// opened.
-			By("waiting until the broker lists " + r.Name + "'s connections")
-			Eventually(ctx, func(g Gomega) {
-				cs, err := s.Management().Connections(ctx)
-				g.Expect(err).NotTo(HaveOccurred())
-				g.Expect(slices.ContainsFunc(cs, func(c broker.Connection) bool { return slices.Contains(ips, c.PeerHost) })).To(BeTrue())
-			}).WithPolling(100 * time.Millisecond).Should(Succeed())
-			closeAll := fault.CloseConnections(s.Management(), r.Name, ips...)
-			Expect(fault.Inject(ctx, h, closeAll)).To(Succeed())
+			// heartbeats (a slow machine) has reconnected meanwhile.
+			closeConnections(ctx, s, h, r)
 			closed := time.Now()
 			By(fmt.Sprintf("the broker closed %s's connections, %d of %d units seen applied just before", r.Name, applied, units))
 			Eventually(ctx, r.Ready).Should(Succeed())

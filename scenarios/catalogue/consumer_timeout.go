@@ -3,7 +3,6 @@ package catalogue
 import (
 	"fmt"
 	"regexp"
-	"slices"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -73,14 +72,7 @@ func consumerTimeout() {
 			Expect(fault.Inject(ctx, r.h, fault.ChannelTick(b, time.Second))).To(Succeed())
 			Expect(fault.Inject(ctx, r.h, fault.ConsumerTimeout(b, timeout))).To(Succeed())
 			By("closing " + r.r.Name + "'s connections, so that it opens its channels again under the new timeout")
-			ips, err := r.r.Addresses(ctx)
-			Expect(err).NotTo(HaveOccurred())
-			Eventually(ctx, func(g Gomega) {
-				cs, err := r.s.Management().Connections(ctx)
-				g.Expect(err).NotTo(HaveOccurred())
-				g.Expect(slices.ContainsFunc(cs, func(c broker.Connection) bool { return slices.Contains(ips, c.PeerHost) })).To(BeTrue())
-			}).WithPolling(100 * time.Millisecond).Should(Succeed())
-			Expect(fault.Inject(ctx, r.h, fault.CloseConnections(r.s.Management(), r.r.Name, ips...))).To(Succeed())
+			closeConnections(ctx, r.s, r.h, r.r)
 			Eventually(ctx, r.r.Ready).Should(Succeed())
 			Eventually(ctx, consumers(r.s, r.queue)).Should(BeNumerically(">", 0))
 

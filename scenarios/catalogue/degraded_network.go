@@ -49,11 +49,7 @@ func degradedNetwork() {
 		)
 
 		It("holds: every order stored, applied and noticed once, with its latencies", Label("safe"), func(ctx SpecContext) {
-			https := sys.InputNames("http")
-			if len(https) == 0 {
-				Skip(sys.Name + " has no HTTP input: this scenario places orders over HTTP")
-			}
-			input := https[0]
+			input := httpInput("this scenario places orders over HTTP")
 			svc, _ := consumer(input)
 			applied := effectOf(input, svc)
 			s := startStack(ctx, "degraded-safe", stack.WithToxiproxy())

@@ -30,11 +30,7 @@ func httpIdempotency() {
 
 		run := func(ctx SpecContext, side string, opts ...stack.Option) report.Figures {
 			GinkgoHelper()
-			https := sys.InputNames("http")
-			if len(https) == 0 {
-				Skip(sys.Name + " has no HTTP input: this scenario retries a request")
-			}
-			input := https[0]
+			input := httpInput("this scenario retries a request")
 			if sys.Inputs[input].HTTP.IDFromResponse != "" {
 				Skip(fmt.Sprintf("%s's input %s takes the id from the response: a retry carries no key of the client's", sys.Name, input))
 			}

@@ -37,11 +37,7 @@ func publishReset() {
 		)
 
 		run := func(ctx SpecContext, side string, opts ...stack.Option) (report.Figures, int) {
-			inputs := sys.InputNames("http")
-			if len(inputs) == 0 {
-				Skip(sys.Name + " has no HTTP input: this scenario resets a service's own publishing")
-			}
-			input := inputs[0]
+			input := httpInput("this scenario resets a service's own publishing")
 			publisher := sys.Inputs[input].HTTP.Service
 			s := startStack(ctx, "reset-"+side, append([]stack.Option{stack.WithToxiproxy()}, opts...)...)
 			h := &history.History{}

@@ -38,11 +38,7 @@ func unroutable() {
 		)
 
 		run := func(ctx SpecContext, side string, opts ...stack.Option) report.Figures {
-			inputs := sys.InputNames("http")
-			if len(inputs) == 0 {
-				Skip(sys.Name + " has no HTTP input: the publisher under test is a service")
-			}
-			input := inputs[0]
+			input := httpInput("the publisher under test is a service")
 			var queues []string
 			for _, e := range sys.EffectsOf(input) {
 				svc := sys.Service(e.Service)
