@@ -265,24 +265,7 @@ func (r *Run) node(ctx context.Context, i, attempt int) (string, error) {
 // publish is publisher i: one message at a time, each waited for.
 func (r *Run) publish(ctx context.Context, i int) {
 	seq := 0
-	for attempt := 0; ; attempt++ {
-		if attempt > 0 && !pause(ctx, r.stopPublish, r.cfg.Retry) {
-			return
-		}
-		u, err := r.node(ctx, i, attempt)
-		if err != nil {
-			continue
-		}
-		conn, err := dial(u)
-		if err != nil {
-			continue
-		}
-		done := r.publishOn(ctx, conn, i, &seq)
-		conn.Close()
-		if done {
-			return
-		}
-	}
+	r.failOver(ctx, i, r.stopPublish, func(conn *amqp.Connection) bool { return r.publishOn(ctx, conn, i, &seq) })
 }
 
 // publishOn publishes on conn until it fails (false: reconnect) or the
@@ -359,8 +342,15 @@ func (r *Run) confirm(ctx context.Context, confirms <-chan amqp.Confirmation, re
 
 // consume is consumer i.
 func (r *Run) consume(ctx context.Context, i int) {
+	r.failOver(ctx, i, r.stopConsume, func(conn *amqp.Connection) bool { return r.consumeOn(ctx, conn) })
+}
+
+// failOver runs worker i's work on a connection to one node after another
+// (a pause of Retry between them) until work reports it is done, or stop
+// or ctx ends.
+func (r *Run) failOver(ctx context.Context, i int, stop <-chan struct{}, work func(*amqp.Connection) (done bool)) {
 	for attempt := 0; ; attempt++ {
-		if attempt > 0 && !pause(ctx, r.stopConsume, r.cfg.Retry) {
+		if attempt > 0 && !pause(ctx, stop, r.cfg.Retry) {
 			return
 		}
 		u, err := r.node(ctx, i, attempt)
@@ -371,7 +361,7 @@ func (r *Run) consume(ctx context.Context, i int) {
 		if err != nil {
 			continue
 		}
-		done := r.consumeOn(ctx, conn)
+		done := work(conn)
 		conn.Close()
 		if done {
 			return
