@@ -243,6 +243,12 @@ func (p *Processor) ackUpTo(log *slog.Logger, ds []amqp.Delivery) {
 	p.Metrics.Acked.WithLabelValues(p.Queue).Add(float64(len(ds)))
 }
 
+// requeue returns d to its queue with basic.nack, not basic.reject: from
+// RabbitMQ 4.3 a nack does not count toward a quorum queue's delivery
+// limit, and none of these returns is the message's fault (a consumer
+// stopping, a dead-letter copy the broker did not confirm, or the
+// requeue-forever control, whose queues have no limit). Failures that
+// count are retried here and dead-lettered by the service itself.
 func (p *Processor) requeue(log *slog.Logger, d amqp.Delivery) {
 	if err := d.Nack(false, true); err != nil {
 		log.Warn("basic.nack failed; the broker will redeliver", "err", err)

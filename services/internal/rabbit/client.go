@@ -379,7 +379,7 @@ func (c *Client) declare(conn *amqp.Connection) error {
 		return fmt.Errorf("open topology channel: %w", err)
 	}
 	defer ch.Close()
-	return c.opts.Topology.Declare(ch)
+	return c.opts.Topology.Declare(ch, BrokerMajor(conn))
 }
 
 // startConsumers opens Workers channels per consumer, each with its own

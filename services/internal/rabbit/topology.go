@@ -2,6 +2,8 @@ package rabbit
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
@@ -26,10 +28,11 @@ type Topology struct {
 	DeadLetter    bool   // false only with UNSAFE_REQUEUE_FOREVER
 }
 
-// Declare declares the topology on ch. A queue that exists with other
-// arguments makes the broker close ch (PRECONDITION_FAILED): switching a
-// stack between safe and unsafe settings needs fresh queues.
-func (t Topology) Declare(ch *amqp.Channel) error {
+// Declare declares the topology on ch, a channel of a broker whose major
+// version is major (BrokerMajor; 0 if unknown). A queue that exists with
+// other arguments makes the broker close ch (PRECONDITION_FAILED):
+// switching a stack between safe and unsafe settings needs fresh queues.
+func (t Topology) Declare(ch *amqp.Channel, major int) error {
 	for _, ex := range t.Exchanges {
 		if err := ch.ExchangeDeclare(ex, amqp.ExchangeTopic, true, false, false, false, nil); err != nil {
 			return fmt.Errorf("exchange.declare %s: %w", ex, err)
@@ -41,7 +44,7 @@ func (t Topology) Declare(ch *amqp.Channel) error {
 		}
 	}
 	for _, b := range t.Bindings {
-		args := t.queueArgs(b.Queue)
+		args := t.queueArgs(b.Queue, major)
 		durable, autoDelete, exclusive := !t.Transient, t.Transient, t.Transient
 		if t.DeadLetter {
 			dlq := contract.DeadLetterQueue(b.Queue)
@@ -64,7 +67,7 @@ func (t Topology) Declare(ch *amqp.Channel) error {
 	return nil
 }
 
-func (t Topology) queueArgs(queue string) amqp.Table {
+func (t Topology) queueArgs(queue string, major int) amqp.Table {
 	args := amqp.Table{}
 	if t.Transient {
 		return args // exclusive queues are classic
@@ -73,9 +76,28 @@ func (t Topology) queueArgs(queue string) amqp.Table {
 	if t.DeadLetter {
 		args["x-dead-letter-exchange"] = contract.DeadLetterExchange
 		args["x-dead-letter-routing-key"] = queue
-		if t.QueueType == amqp.QueueTypeQuorum && t.DeliveryLimit > 0 {
-			args["x-delivery-limit"] = t.DeliveryLimit
-		}
+	}
+	if t.QueueType != amqp.QueueTypeQuorum {
+		return args
+	}
+	switch {
+	case t.DeadLetter && t.DeliveryLimit > 0:
+		args["x-delivery-limit"] = t.DeliveryLimit
+	case major >= 4:
+		// RabbitMQ 4.0 gives a quorum queue a delivery limit of 20 unless
+		// told otherwise, and drops what reaches it when there is no
+		// dead-letter exchange; -1 keeps 3.x's "no limit" (3.x refuses
+		// -1, so it is sent to 4.x only).
+		args["x-delivery-limit"] = -1
 	}
 	return args
+}
+
+// BrokerMajor is the broker's major version, from the server properties
+// conn was opened with ("3.10.8": 3), or 0 if they do not say.
+func BrokerMajor(conn *amqp.Connection) int {
+	v, _ := conn.Properties["version"].(string)
+	major, _, _ := strings.Cut(v, ".")
+	n, _ := strconv.Atoi(major)
+	return n
 }
