@@ -6,10 +6,13 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
 )
 
 // Idempotency modes.
@@ -26,7 +29,9 @@ type Config struct {
 	HTTPAddr string // HTTP_ADDR, default ":8080"
 	LogLevel string // LOG_LEVEL: debug, info, warn, error
 
-	AMQPURL          string        // AMQP_URL (required)
+	// AMQP_URL (required): one broker URL, or a comma-separated list of
+	// the nodes of a cluster, tried in turn (see rabbit.Options.URLs).
+	AMQPURLs         []string
 	DatabaseURL      string        // DATABASE_URL (required)
 	QueueType        string        // QUEUE_TYPE: quorum (default) or classic
 	Prefetch         int           // PREFETCH, default 512
@@ -121,7 +126,6 @@ func Load(service string, getenv func(string) string) (Config, error) {
 		HTTPAddr: r.str("HTTP_ADDR", ":8080"),
 		LogLevel: r.str("LOG_LEVEL", "info"),
 
-		AMQPURL:          r.str("AMQP_URL", ""),
 		DatabaseURL:      r.str("DATABASE_URL", ""),
 		QueueType:        r.str("QUEUE_TYPE", "quorum"),
 		Prefetch:         r.int("PREFETCH", 512),
@@ -163,8 +167,11 @@ func Load(service string, getenv func(string) string) (Config, error) {
 		UnsafeIgnoreTopologyErrors: r.bool("UNSAFE_IGNORE_TOPOLOGY_ERRORS"),
 	}
 	errs := r.errs
-	if c.AMQPURL == "" {
-		errs = append(errs, errors.New("AMQP_URL is required"))
+	var err error
+	if raw := r.str("AMQP_URL", ""); raw == "" {
+		errs = append(errs, errors.New("AMQP_URL is required: a URL, or a comma-separated list of a cluster's node URLs"))
+	} else if c.AMQPURLs, err = ParseAMQPURLs(raw); err != nil {
+		errs = append(errs, fmt.Errorf("AMQP_URL: %w", err))
 	}
 	if c.DatabaseURL == "" {
 		errs = append(errs, errors.New("DATABASE_URL is required"))
@@ -205,6 +212,41 @@ func Load(service string, getenv func(string) string) (Config, error) {
 		return c, fmt.Errorf("config of %s-service: %w", service, err)
 	}
 	return c, nil
+}
+
+// ParseAMQPURLs splits AMQP_URL's value at commas into the URLs of a
+// broker's nodes and checks each as the client will dial it; an error
+// names every URL that is not one, by position (with its password
+// hidden), or says that there is none.
+func ParseAMQPURLs(s string) ([]string, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, errors.New("no URL")
+	}
+	parts := strings.Split(s, ",")
+	urls := make([]string, 0, len(parts))
+	var errs []error
+	for i, part := range parts {
+		u := strings.TrimSpace(part)
+		if _, err := amqp.ParseURI(u); err != nil {
+			errs = append(errs, fmt.Errorf("URL %d of %d%s: %w", i+1, len(parts), shown(u), err))
+			continue
+		}
+		urls = append(urls, u)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return urls, nil
+}
+
+// shown is u for an error message, its password hidden: " (amqp://user:xxxxx@host)",
+// or "" when u is empty or unparsable, which may leave a password in sight.
+func shown(u string) string {
+	p, err := url.Parse(u)
+	if u == "" || err != nil {
+		return ""
+	}
+	return " (" + p.Redacted() + ")"
 }
 
 // ParseCounts parses "name=n,name=n" (n a non-negative integer; a bare name

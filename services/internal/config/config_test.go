@@ -33,7 +33,7 @@ func TestEveryProblemIsReported(t *testing.T) {
 }
 
 func TestUnsafeSwitchesAreListed(t *testing.T) {
-	c, err := Load("inventory", env(map[string]string{"AMQP_URL": "a", "DATABASE_URL": "d", "UNSAFE_AUTO_ACK": "true", "IDEMPOTENCY": "memory"}))
+	c, err := Load("inventory", env(map[string]string{"AMQP_URL": "amqp://a", "DATABASE_URL": "d", "UNSAFE_AUTO_ACK": "true", "IDEMPOTENCY": "memory"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func TestParseCounts(t *testing.T) {
 }
 
 func TestOutageBudget(t *testing.T) {
-	base := map[string]string{"AMQP_URL": "a", "DATABASE_URL": "d"}
+	base := map[string]string{"AMQP_URL": "amqp://a", "DATABASE_URL": "d"}
 	c, err := Load("inventory", env(base))
 	if err != nil || c.OutageBudget != 5*time.Minute || c.UnsafeCountOutageRetries {
 		t.Fatalf("default %s, unsafe %v, %v", c.OutageBudget, c.UnsafeCountOutageRetries, err)
@@ -62,7 +62,7 @@ func TestOutageBudget(t *testing.T) {
 			t.Errorf("OUTAGE_BUDGET=%s: %v", v, err)
 		}
 	}
-	c, err = Load("inventory", env(map[string]string{"AMQP_URL": "a", "DATABASE_URL": "d", "UNSAFE_COUNT_OUTAGE_RETRIES": "true"}))
+	c, err = Load("inventory", env(map[string]string{"AMQP_URL": "amqp://a", "DATABASE_URL": "d", "UNSAFE_COUNT_OUTAGE_RETRIES": "true"}))
 	if err != nil || strings.Join(c.Unsafe(), " ") != "UNSAFE_COUNT_OUTAGE_RETRIES" {
 		t.Fatalf("Unsafe() = %v, %v", c.Unsafe(), err)
 	}
@@ -80,7 +80,7 @@ func TestHeartbeatZeroIsTheBrokers(t *testing.T) {
 // UNSAFE_HTTP_NO_IDEMPOTENCY is off by default, read as a boolean and
 // listed among the unsafe switches.
 func TestHTTPNoIdempotency(t *testing.T) {
-	base := map[string]string{"AMQP_URL": "a", "DATABASE_URL": "d"}
+	base := map[string]string{"AMQP_URL": "amqp://a", "DATABASE_URL": "d"}
 	c, err := Load("order", env(base))
 	if err != nil || c.UnsafeHTTPNoIdempotency {
 		t.Fatalf("default: %v, %v", c.UnsafeHTTPNoIdempotency, err)
@@ -99,7 +99,7 @@ func TestHTTPNoIdempotency(t *testing.T) {
 // The broker-failure switches are off by default, listed when on, and
 // validated like the others.
 func TestBrokerFailureSwitches(t *testing.T) {
-	base := map[string]string{"AMQP_URL": "a", "DATABASE_URL": "d"}
+	base := map[string]string{"AMQP_URL": "amqp://a", "DATABASE_URL": "d"}
 	c, err := Load("order", env(base))
 	if err != nil || c.UnsafeNoConsumerRecovery || c.UnsafeNoMandatory {
 		t.Fatalf("defaults: recovery off %v, mandatory off %v, %v", c.UnsafeNoConsumerRecovery, c.UnsafeNoMandatory, err)
@@ -119,7 +119,7 @@ func TestBrokerFailureSwitches(t *testing.T) {
 }
 
 func TestOutboxRetry(t *testing.T) {
-	base := map[string]string{"AMQP_URL": "a", "DATABASE_URL": "d"}
+	base := map[string]string{"AMQP_URL": "amqp://a", "DATABASE_URL": "d"}
 	c, err := Load("order", env(base))
 	if err != nil || c.OutboxRetryBase != time.Second || c.OutboxRetryMax != 30*time.Second {
 		t.Fatalf("defaults %s %s, %v", c.OutboxRetryBase, c.OutboxRetryMax, err)
@@ -128,6 +128,37 @@ func TestOutboxRetry(t *testing.T) {
 		base["OUTBOX_RETRY_BASE"], base["OUTBOX_RETRY_MAX"] = bad[0], bad[1]
 		if _, err := Load("order", env(base)); err == nil || !strings.Contains(err.Error(), "OUTBOX_RETRY_BASE") {
 			t.Errorf("%v: %v", bad, err)
+		}
+	}
+}
+
+func TestAMQPURLIsOneURLOrAList(t *testing.T) {
+	base := map[string]string{"DATABASE_URL": "d"}
+	for v, want := range map[string][]string{
+		"amqp://u:p@rabbitmq:5672/vh":                        {"amqp://u:p@rabbitmq:5672/vh"},
+		"amqp://r1:5672/, amqp://r2:5672/ ,amqps://r3:5671/": {"amqp://r1:5672/", "amqp://r2:5672/", "amqps://r3:5671/"},
+	} {
+		base["AMQP_URL"] = v
+		c, err := Load("order", env(base))
+		if err != nil || strings.Join(c.AMQPURLs, " ") != strings.Join(want, " ") {
+			t.Errorf("AMQP_URL %q: %q, %v; want %q", v, c.AMQPURLs, err, want)
+		}
+	}
+}
+
+func TestAMQPURLNamesEveryBadURL(t *testing.T) {
+	_, err := Load("order", env(map[string]string{"DATABASE_URL": "d", "AMQP_URL": "amqp://u:p@r1/,http://u:secret@r2/,,amqp://r4/"}))
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	for _, want := range []string{"AMQP_URL: URL 2 of 4 (http://u:xxxxx@r2/)", "URL 3 of 4:"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	for _, never := range []string{"secret", "URL 1 of 4", "URL 4 of 4"} {
+		if strings.Contains(err.Error(), never) {
+			t.Errorf("error shows %q:\n%v", never, err)
 		}
 	}
 }

@@ -185,7 +185,7 @@ type testClient struct {
 
 func runClient(t *testing.T, b *testBroker, opts Options, consume map[string]Handler) *testClient {
 	t.Helper()
-	opts.URL = b.url(t)
+	opts.URLs = []string{b.url(t)}
 	opts.Name = t.Name()
 	if opts.Heartbeat == 0 {
 		opts.Heartbeat = 2 * time.Second

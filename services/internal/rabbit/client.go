@@ -1,6 +1,7 @@
 // Package rabbit is the services' AMQP client: one connection, kept alive
 // by a reconnect loop, that declares the service's topology, runs its
-// consumers and publishes with confirms.
+// consumers and publishes with confirms. Given the nodes of a cluster, the
+// loop fails over: each reconnect dials the node after the one it lost.
 //
 // amqp091-go v1.16 ships an experimental automatic recovery (Config.Recovery).
 // This package uses its own loop around NotifyClose instead, as in the
@@ -73,7 +74,11 @@ var ErrBlocked = errors.New("amqp connection blocked by the broker")
 
 // Options configure a Client.
 type Options struct {
-	URL            string
+	// URLs are the broker's nodes (one URL for a single node). The
+	// client dials the first; whenever a session ends or cannot start,
+	// it dials the next one, round-robin, after its backoff, and declares
+	// its topology and starts its consumers there as on any reconnect.
+	URLs           []string
 	Name           string // connection name shown by the broker
 	Heartbeat      time.Duration
 	ReconnectMin   time.Duration
@@ -205,13 +210,21 @@ func (c *Client) Status() (bool, string) {
 }
 
 // Run connects, and reconnects with exponential backoff whenever the
-// connection is lost, until ctx ends. It blocks; it returns nil after ctx ends.
+// connection is lost, until ctx ends, moving on to the next of URLs at
+// every reconnect (see Options.URLs). It blocks; it returns nil after
+// ctx ends, and an error at once only when there is no URL.
 func (c *Client) Run(ctx context.Context) error {
+	if len(c.opts.URLs) == 0 {
+		return errors.New("amqp client: no broker URL")
+	}
+	eps := &endpoints{urls: c.opts.URLs}
 	delay := c.opts.ReconnectMin
 	causes := map[string]bool{} // the causes of this outage logged so far
 	for {
 		started := time.Now()
-		err := c.session(ctx)
+		at, u := eps.current()
+		err := c.session(ctx, u)
+		eps.failed(at)
 		c.ready.Store(false)
 		if ctx.Err() != nil {
 			return nil
@@ -243,12 +256,12 @@ func (c *Client) Run(ctx context.Context) error {
 	}
 }
 
-// session runs one connection until it closes, a consumer is lost, or
-// ctx ends.
-func (c *Client) session(ctx context.Context) error {
+// session runs one connection to the broker node at url until it
+// closes, a consumer is lost, or ctx ends.
+func (c *Client) session(ctx context.Context, url string) error {
 	s := &session{}
 	dial := amqp.DefaultDial(5 * time.Second)
-	conn, err := amqp.DialConfig(c.opts.URL, amqp.Config{
+	conn, err := amqp.DialConfig(url, amqp.Config{
 		Heartbeat:  c.opts.Heartbeat,
 		Properties: amqp.Table{"connection_name": c.opts.Name},
 		Dial: func(network, addr string) (net.Conn, error) {
@@ -261,7 +274,7 @@ func (c *Client) session(ctx context.Context) error {
 		},
 	})
 	if err != nil {
-		return fmt.Errorf("dial: %w", err)
+		return fmt.Errorf("dial %s: %w", hostOf(url), err)
 	}
 	blocks := conn.NotifyBlocked(make(chan amqp.Blocking, 4))
 	watched := make(chan struct{})
@@ -318,8 +331,10 @@ func (c *Client) session(ctx context.Context) error {
 		c.metrics.Reconnects.Inc()
 	}
 	c.ready.Store(true)
-	if c.sessions.Load() == 1 {
-		c.log.Info("amqp connected", "consumers", len(c.consumers))
+	if c.sessions.Load() == 1 || len(c.opts.URLs) > 1 {
+		// Every session of a cluster's client, so its log says which
+		// node it failed over to.
+		c.log.Info("amqp connected", "node", hostOf(url), "consumers", len(c.consumers))
 	}
 	c.outage.Succeeded() // after a loss: one line, with how long it lasted
 

@@ -130,7 +130,7 @@ func Run(ctx context.Context, svc Service, getenv func(string) string, logOut io
 
 	m := metrics.New()
 	rc := rabbit.New(rabbit.Options{
-		URL: cfg.AMQPURL, Name: cfg.Service + "-service@" + cfg.Replica, Heartbeat: cfg.Heartbeat,
+		URLs: cfg.AMQPURLs, Name: cfg.Service + "-service@" + cfg.Replica, Heartbeat: cfg.Heartbeat,
 		ReconnectMin: cfg.ReconnectMin, ReconnectMax: cfg.ReconnectMax, ConfirmTimeout: cfg.ConfirmTimeout,
 		Prefetch: cfg.Prefetch, Workers: cfg.Workers, Batch: cfg.ConsumeBatch, AutoAck: cfg.UnsafeAutoAck, NoConfirm: cfg.UnsafeNoConfirms,
 		NoMandatory: cfg.UnsafeNoMandatory, NoConsumerRecovery: cfg.UnsafeNoConsumerRecovery,
