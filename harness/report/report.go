@@ -20,7 +20,10 @@ type Figures struct {
 	Scenario string `json:"scenario"`
 	Side     string `json:"side"` // "safe" or "control: <name>"
 	System   string `json:"system"`
-	Input    string `json:"input"`
+	// Broker is the broker's release the run was judged on, e.g.
+	// "RabbitMQ 3.10.8 (Erlang 25.2.3)": behaviour differs by release.
+	Broker string `json:"broker,omitempty"`
+	Input  string `json:"input"`
 	// Sent counts the units of work the harness sent, each once.
 	Sent int `json:"sent"`
 	// DeadLettered counts the messages in the system's dead-letter queues.

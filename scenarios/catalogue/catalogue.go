@@ -20,6 +20,7 @@
 package catalogue
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -168,7 +169,13 @@ func summary(r Report) {
 	if sys != nil {
 		name = sys.Name
 	}
-	fmt.Fprintf(os.Stdout, "\nmqchaos verdicts for %s (%d runs)\n%s\n", name, len(all), report.Table(all))
+	var brokers []string
+	for _, f := range all {
+		if f.Broker != "" && !slices.Contains(brokers, f.Broker) {
+			brokers = append(brokers, f.Broker)
+		}
+	}
+	fmt.Fprintf(os.Stdout, "\nmqchaos verdicts for %s (%d runs) on %s\n%s\n", name, len(all), cmp.Or(strings.Join(brokers, ", "), "a broker of unknown version"), report.Table(all))
 	var passed, failed, skipped int
 	var skips []string
 	for _, spec := range r.SpecReports {
@@ -490,6 +497,7 @@ func verdictWith(ctx context.Context, scenario, side string, s *stack.Stack, h *
 	var err error
 	f.DeadLettered, err = settle.DeadLetterCount(ctx, s)
 	Expect(err).NotTo(HaveOccurred())
+	f.Broker = brokerVersion(ctx, s.Management())
 	f.Seconds = time.Since(started).Seconds()
 	for _, fault := range h.Faults(started) {
 		By(fault)
@@ -501,6 +509,17 @@ func verdictWith(ctx context.Context, scenario, side string, s *stack.Stack, h *
 	AddReportEntry(figuresEntry, f, ReportEntryVisibilityFailureOrVerbose)
 	GinkgoWriter.Println(f.String())
 	return f
+}
+
+// brokerVersion is the release of the broker m reads, for the figures;
+// "" if it cannot be read now (the verdict does not depend on it).
+func brokerVersion(ctx context.Context, m *broker.Management) string {
+	v, err := m.Version(ctx)
+	if err != nil {
+		GinkgoWriter.Println("broker version not read:", err)
+		return ""
+	}
+	return v.String()
 }
 
 // opsOf is every operation of input, an id-less one counted too.

@@ -146,7 +146,7 @@ func clusterQueue() {
 			shown.Duplicated = nil
 			shown.Service = "queue " + q.Name + " (total-queue)"
 			f := report.Figures{
-				Scenario: "quorum queue leader lost", Side: side, System: "RabbitMQ cluster of 3 (broker alone)", Input: queueload.KindEnqueue,
+				Scenario: "quorum queue leader lost", Side: side, System: "RabbitMQ cluster of 3 (broker alone)", Broker: brokerVersion(ctx, m), Input: queueload.KindEnqueue,
 				Sent: out.check.Attempted, Checks: []checker.Result{shown}, RecoverSeconds: &failover,
 				Note: fmt.Sprintf("cluster formed in %.1fs; killed %s at +%.1fs; confirms stalled %.1fs (one publisher's %.1fs); duplicated %d, recovered %d",
 					out.formed.Seconds(), leader.Alias, killed.Sub(started).Seconds(), failover, worst.Seconds(), len(out.check.Duplicated), len(out.check.Recovered)),

@@ -124,7 +124,7 @@ func consumerTimeout() {
 			note := fmt.Sprintf("consumer_timeout %s: channel closed %.1fs into the pause; %s after the heal %d of %d applied, %d waiting in %s with no consumer, %s ready: %t",
 				timeout, r.closed.Seconds(), stuck, len(o.IDs), units, q.Ready, r.queue, r.r.Name, ready)
 			By(note)
-			f := report.Figures{Scenario: "consumer timeout", Side: side, System: sys.Name, Input: r.input, Note: note,
+			f := report.Figures{Scenario: "consumer timeout", Side: side, System: sys.Name, Broker: brokerVersion(ctx, r.s.Management()), Input: r.input, Note: note,
 				Sent: len(opsOf(r.h, r.input)), Seconds: time.Since(r.started).Seconds(), Phases: phases.record()}
 			if len(o.IDs) < units && q.Consumers == 0 {
 				f.Violations = append(f.Violations, fmt.Sprintf("%s lost its consumer to the broker's consumer_timeout and never consumed again: %d of %d applied, %d waiting, the service reporting ready: %t",

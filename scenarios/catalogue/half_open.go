@@ -112,7 +112,7 @@ func halfOpen() {
 			note := fmt.Sprintf("black hole %s: not detected; %s after the heal %d of %d applied (%d at the heal), %d ready and %d unacked in %s, consumer still ready",
 				hold, stuck, after, units, atHeal, q.ready, q.unacked, r.queue)
 			By(note)
-			f := report.Figures{Scenario: "half-open connection", Side: side, System: sys.Name, Input: r.input, Note: note,
+			f := report.Figures{Scenario: "half-open connection", Side: side, System: sys.Name, Broker: brokerVersion(ctx, r.s.Management()), Input: r.input, Note: note,
 				Sent: len(opsOf(r.h, r.input)), Seconds: time.Since(r.started).Seconds(), Phases: phases.record()}
 			if after < units && q.ready+q.unacked > 0 {
 				f.Violations = append(f.Violations, fmt.Sprintf("the dead link was not noticed: %s after the heal %d of %d applied, %d ready and %d unacked in %s",
