@@ -1,7 +1,7 @@
 # mqchaos: see README.md.
 SERVICES        := order-service inventory-service notification-service
 SERVICE_TAG     ?= dev
-PUBLIC_RABBITMQ := rabbitmq:3.13-management
+PUBLIC_RABBITMQ := rabbitmq:4-management
 PUBLIC_POSTGRES := postgres:15
 LOCAL_RABBITMQ  := mqchaos/rabbitmq:3.10-local
 LOCAL_POSTGRES  := mqchaos/postgres:15-local

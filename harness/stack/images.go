@@ -17,7 +17,7 @@ import (
 
 // Image names.
 const (
-	PublicRabbitMQ = "rabbitmq:3.13-management"
+	PublicRabbitMQ = "rabbitmq:4-management" // the current 4.x release
 	PublicPostgres = "postgres:15"
 	LocalRabbitMQ  = "mqchaos/rabbitmq:3.10-local" // built by `make images LOCAL_IMAGES=1`
 	LocalPostgres  = "mqchaos/postgres:15-local"
