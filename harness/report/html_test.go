@@ -48,7 +48,7 @@ func TestWriteHTMLIsSelfContainedAndLinked(t *testing.T) {
 	}
 	for _, want := range []string{
 		`id="run-broker-restart-safe"`, `id="run-broker-restart-control-transient-queues"`, `id="run-fanout-safe"`,
-		"transient-queues: violated", "as it must", "restart rabbitmq", "No history was recorded",
+		"transient-queues: violated", "as it must", "restart rabbitmq", "No history was recorded", "<th>broker</th><td>RabbitMQ 3.10.8 (Erlang 25.2.3)</td>",
 		"<h3>Invariants</h3>", "Invariants: each check, held or broken", `<td class="nowrap">every order ends final</td>`,
 		`at +20.0s: <span class="rows">broken: 2 of 2 rows, want no row: {&#34;order_id&#34;:&#34;restart-0291&#34;`,
 	} {

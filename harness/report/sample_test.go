@@ -95,7 +95,7 @@ func sampleRun(side string, seed uint64, judge func(*history.History, []string) 
 	ops = append(ops, final)
 	slices.SortStableFunc(ops, func(a, b history.Op) int { return a.Invoked.Compare(b.Invoked) })
 	hist := historyOf(ops)
-	f := Figures{Scenario: "broker restart", Side: side, System: "reference", Input: "order_amqp", Sent: len(ids),
+	f := Figures{Scenario: "broker restart", Side: side, System: "reference", Broker: "RabbitMQ 3.10.8 (Erlang 25.2.3)", Input: "order_amqp", Sent: len(ids),
 		Seconds: 24.6, Phases: map[string]float64{"setup": 1.2, "run": 20.1, "settle": 3.1, "check": 0.2},
 		Checks: judge(hist, ids), History: "histories/broker-restart--" + Slug(side) + ".jsonl"}
 	return Run{Figures: f, Ops: ops}
