@@ -74,9 +74,15 @@ func Setup(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 	sys = s
-	reports = "reports"
-	if root, err := stack.ModuleRoot("."); err == nil {
-		reports = filepath.Join(root, "reports")
+	// MQCHAOS_REPORTS keeps a run's reports apart from another's (a soak
+	// beside a suite): a run clears the histories of the run before it in
+	// the same directory.
+	reports = os.Getenv("MQCHAOS_REPORTS")
+	if reports == "" {
+		reports = "reports"
+		if root, err := stack.ModuleRoot("."); err == nil {
+			reports = filepath.Join(root, "reports")
+		}
 	}
 	tclog.SetDefault(log.New(GinkgoWriter, "", log.LstdFlags)) // container chatter only on failure or -v
 	SetDefaultEventuallyTimeout(90 * time.Second)
