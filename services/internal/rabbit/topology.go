@@ -48,7 +48,7 @@ func (t Topology) Declare(ch *amqp.Channel, major int) error {
 		durable, autoDelete, exclusive := !t.Transient, t.Transient, t.Transient
 		if t.DeadLetter {
 			dlq := contract.DeadLetterQueue(b.Queue)
-			if _, err := ch.QueueDeclare(dlq, true, false, false, false, amqp.Table{amqp.QueueTypeArg: amqp.QueueTypeClassic}); err != nil {
+			if _, err := ch.QueueDeclare(dlq, true, false, false, false, t.deadLetterArgs(major)); err != nil {
 				return fmt.Errorf("queue.declare %s: %w", dlq, err)
 			}
 			if err := ch.QueueBind(dlq, b.Queue, contract.DeadLetterExchange, false, nil); err != nil {
@@ -65,6 +65,25 @@ func (t Topology) Declare(ch *amqp.Channel, major int) error {
 		}
 	}
 	return nil
+}
+
+// deadLetterArgs are the arguments of a dead-letter queue: quorum when
+// the queues are, so that on a cluster the dead letters are replicated
+// like the messages they came from. A classic one lives on one node, and
+// while that node is down every declare of it fails (NOT_FOUND, "home
+// node ... is down"), which kept a service that failed over to another
+// node from consuming until the dead one came back. Classic otherwise.
+func (t Topology) deadLetterArgs(major int) amqp.Table {
+	if t.QueueType != amqp.QueueTypeQuorum {
+		return amqp.Table{amqp.QueueTypeArg: amqp.QueueTypeClassic}
+	}
+	args := amqp.Table{amqp.QueueTypeArg: amqp.QueueTypeQuorum}
+	if major >= 4 {
+		// 4.x's default limit of 20 would drop a dead letter read (and
+		// put back) 20 times, as the harness and operators read them.
+		args["x-delivery-limit"] = -1
+	}
+	return args
 }
 
 func (t Topology) queueArgs(queue string, major int) amqp.Table {

@@ -1,6 +1,7 @@
 package rabbit
 
 import (
+	"maps"
 	"testing"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -51,5 +52,25 @@ func TestBrokerMajor(t *testing.T) {
 		if got := BrokerMajor(conn); got != want {
 			t.Errorf("BrokerMajor(version %v) = %d, want %d", v, got, want)
 		}
+	}
+}
+
+func TestDeadLetterQueuesAreOfTheQueuesType(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		t     Topology
+		major int
+		want  amqp.Table
+	}{
+		{"quorum queues, 3.x: quorum dead letters, no limit sent", Topology{QueueType: amqp.QueueTypeQuorum, DeadLetter: true}, 3, amqp.Table{amqp.QueueTypeArg: amqp.QueueTypeQuorum}},
+		{"quorum queues, 4.x: quorum dead letters, no limit", Topology{QueueType: amqp.QueueTypeQuorum, DeadLetter: true}, 4, amqp.Table{amqp.QueueTypeArg: amqp.QueueTypeQuorum, "x-delivery-limit": -1}},
+		{"transient queues: quorum dead letters still", Topology{QueueType: amqp.QueueTypeQuorum, DeadLetter: true, Transient: true}, 3, amqp.Table{amqp.QueueTypeArg: amqp.QueueTypeQuorum}},
+		{"classic queues: classic dead letters", Topology{QueueType: amqp.QueueTypeClassic, DeadLetter: true}, 4, amqp.Table{amqp.QueueTypeArg: amqp.QueueTypeClassic}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.t.deadLetterArgs(tc.major); !maps.Equal(got, tc.want) {
+				t.Fatalf("dead-letter queue args %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
