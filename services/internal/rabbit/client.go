@@ -75,9 +75,11 @@ var ErrBlocked = errors.New("amqp connection blocked by the broker")
 // Options configure a Client.
 type Options struct {
 	// URLs are the broker's nodes (one URL for a single node). The
-	// client dials the first; whenever a session ends or cannot start,
-	// it dials the next one, round-robin, after its backoff, and declares
-	// its topology and starts its consumers there as on any reconnect.
+	// client first dials the one its Name hashes to (so a system's
+	// clients spread over a cluster); whenever a session ends or cannot
+	// start, it dials the next one, round-robin, after its backoff, and
+	// declares its topology and starts its consumers there as on any
+	// reconnect.
 	URLs           []string
 	Name           string // connection name shown by the broker
 	Heartbeat      time.Duration
@@ -217,7 +219,7 @@ func (c *Client) Run(ctx context.Context) error {
 	if len(c.opts.URLs) == 0 {
 		return errors.New("amqp client: no broker URL")
 	}
-	eps := &endpoints{urls: c.opts.URLs}
+	eps := newEndpoints(c.opts.URLs, c.opts.Name)
 	delay := c.opts.ReconnectMin
 	causes := map[string]bool{} // the causes of this outage logged so far
 	for {

@@ -1,18 +1,32 @@
 package rabbit
 
-import "net/url"
+import (
+	"hash/fnv"
+	"net/url"
+)
 
 // endpoints are the URLs of a broker's nodes (one for a single node) and
 // the one to dial next. A session that ends or fails to start on one
 // node sends the next dial to the node after it, round-robin, so a
 // client whose node died reaches a live one at its next attempt, and
 // one that was refused by every node goes round them all with its
-// backoff between attempts. It starts at the first URL: the list's order
-// is the operator's preference. Not safe for concurrent use: Run alone
+// backoff between attempts. Not safe for concurrent use: Run alone
 // holds it.
 type endpoints struct {
 	urls []string
 	next int
+}
+
+// newEndpoints starts at the URL that name (the connection's, e.g.
+// "inventory-service@inventory-1") hashes to: a system's clients spread
+// over the nodes instead of all opening on the first (and, RabbitMQ
+// placing a queue's leader on the node of the client that declares it,
+// so do their queues), and a replica opens on the same node every time,
+// so a run can be repeated.
+func newEndpoints(urls []string, name string) *endpoints {
+	h := fnv.New32a()
+	h.Write([]byte(name))
+	return &endpoints{urls: urls, next: int(h.Sum32() % uint32(len(urls)))}
 }
 
 // current is the URL to dial now and its position.

@@ -17,7 +17,7 @@ func dials(e *endpoints, sessions int) []string {
 	return out
 }
 
-func TestEndpointsStartAtTheFirstAndGoRoundRobin(t *testing.T) {
+func TestEndpointsGoRoundRobin(t *testing.T) {
 	e := &endpoints{urls: []string{"amqp://n1", "amqp://n2", "amqp://n3"}}
 	got := dials(e, 7)
 	want := []string{"amqp://n1", "amqp://n2", "amqp://n3", "amqp://n1", "amqp://n2", "amqp://n3", "amqp://n1"}
@@ -38,8 +38,25 @@ func TestEndpointsMoveOnFromTheOneThatFailed(t *testing.T) {
 	}
 }
 
+func TestEndpointsStartWhereTheNameHashesAndSpread(t *testing.T) {
+	urls := []string{"amqp://n1", "amqp://n2", "amqp://n3"}
+	first := map[string]int{}
+	for _, name := range []string{"order-service@order-1", "inventory-service@inventory-1", "notification-service@notification-1"} {
+		i, _ := newEndpoints(urls, name).current()
+		if again, _ := newEndpoints(urls, name).current(); again != i {
+			t.Fatalf("%s starts at %d, then at %d", name, i, again)
+		}
+		first[name] = i
+	}
+	// The reference system's three services: the cluster scenarios
+	// count on order-service opening on another node than inventory.
+	if first["order-service@order-1"] == first["inventory-service@inventory-1"] {
+		t.Fatalf("order and inventory start on the same node: %v", first)
+	}
+}
+
 func TestEndpointsOfOneNodeRedialIt(t *testing.T) {
-	e := &endpoints{urls: []string{"amqp://only"}}
+	e := newEndpoints([]string{"amqp://only"}, "any")
 	if got := dials(e, 3); !slices.Equal(got, []string{"amqp://only", "amqp://only", "amqp://only"}) {
 		t.Fatalf("dialled %v", got)
 	}
