@@ -57,25 +57,36 @@ func imagePresent(ctx context.Context, image string) bool {
 
 // BuildImages builds the image of every service of sys that has a Build:
 // it runs the build's command, if any, in its context, then docker build.
-// Services that share an image are built once. It blocks until done; run
-// it once per suite.
-func BuildImages(ctx context.Context, sys *system.System) error {
+// Services that share an image are built once. A build that names its
+// Sources is skipped, command and docker build, when the image already
+// carries their recipe (LabelRecipe, see SourcesRecipe); one without is
+// built every time (docker's cache keeps that cheap). It returns the
+// images it built. It blocks until done; run it once per suite.
+func BuildImages(ctx context.Context, sys *system.System) (built []string, err error) {
 	ran := map[string]bool{}
-	built := map[string]bool{}
+	done := map[string]bool{}
 	for _, svc := range sys.Services {
 		b := svc.Build
-		if b == nil || built[svc.Image] {
+		if b == nil || done[svc.Image] {
 			continue
 		}
+		done[svc.Image] = true
 		dir := b.Context
 		if !filepath.IsAbs(dir) {
 			dir = filepath.Join(sys.Dir, dir)
+		}
+		recipe, err := SourcesRecipe(dir, b)
+		if err != nil {
+			return built, fmt.Errorf("build %s: %w", svc.Name, err)
+		}
+		if recipe != "" && imageRecipe(ctx, svc.Image) == recipe {
+			continue
 		}
 		if b.Run != "" && !ran[dir+"\x00"+b.Run] {
 			cmd := exec.CommandContext(ctx, "sh", "-c", b.Run)
 			cmd.Dir = dir
 			if out, err := cmd.CombinedOutput(); err != nil {
-				return fmt.Errorf("build %s: %s: %w: %s", svc.Name, b.Run, err, out)
+				return built, fmt.Errorf("build %s: %s: %w: %s", svc.Name, b.Run, err, out)
 			}
 			ran[dir+"\x00"+b.Run] = true
 		}
@@ -83,13 +94,16 @@ func BuildImages(ctx context.Context, sys *system.System) error {
 		for _, k := range slices.Sorted(maps.Keys(b.Args)) {
 			args = append(args, "--build-arg", k+"="+b.Args[k])
 		}
+		if recipe != "" {
+			args = append(args, "--label", LabelRecipe+"="+recipe)
+		}
 		cmd := exec.CommandContext(ctx, "docker", append(args, dir)...)
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("build image %s: %w: %s", svc.Image, err, out)
+			return built, fmt.Errorf("build image %s: %w: %s", svc.Image, err, out)
 		}
-		built[svc.Image] = true
+		built = append(built, svc.Image)
 	}
-	return nil
+	return built, nil
 }
 
 // ModuleRoot walks up from dir to the directory holding go.mod.

@@ -70,8 +70,7 @@ func EnsureToxiproxyImage(ctx context.Context, image string) error {
 	if ensured.done[image] {
 		return nil
 	}
-	out, err := exec.CommandContext(ctx, "docker", "image", "inspect", "-f", `{{index .Config.Labels "io.mqchaos.recipe"}}`, image).Output()
-	if err != nil || strings.TrimSpace(string(out)) != toxiproxyRecipe() {
+	if imageRecipe(ctx, image) != toxiproxyRecipe() {
 		if err := BuildToxiproxyImage(ctx, image); err != nil {
 			return err
 		}
@@ -105,7 +104,7 @@ func BuildToxiproxyImage(ctx context.Context, image string) error {
 	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(toxiproxyDockerfile), 0o644); err != nil {
 		return fmt.Errorf("build %s: %w", image, err)
 	}
-	build := exec.CommandContext(ctx, "docker", "build", "-q", "-t", image, "--label", "io.mqchaos.recipe="+toxiproxyRecipe(), dir)
+	build := exec.CommandContext(ctx, "docker", "build", "-q", "-t", image, "--label", LabelRecipe+"="+toxiproxyRecipe(), dir)
 	if out, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("build %s: docker build: %w: %s", image, err, out)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -142,6 +143,13 @@ func (s *System) Validate() error {
 		}
 		if svc.Build != nil && svc.Build.Context == "" {
 			bad(f+".build.context", "missing")
+		}
+		if svc.Build != nil {
+			for j, g := range svc.Build.Sources {
+				if msg := badSource(g); msg != "" {
+					bad(fmt.Sprintf("%s.build.sources[%d]", f, j), "%q: %s", g, msg)
+				}
+			}
 		}
 		n := 0
 		if svc.Ready.HTTP != "" {
@@ -356,4 +364,23 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// badSource says what is wrong with a build's source glob, or "".
+func badSource(g string) string {
+	switch {
+	case g == "":
+		return "empty"
+	case strings.HasPrefix(g, "/"):
+		return "want a path relative to the build's context"
+	}
+	for _, seg := range strings.Split(g, "/") {
+		if seg == ".." || seg == "." || seg == "" {
+			return "want a clean path inside the build's context, without . or .. or //"
+		}
+		if _, err := path.Match(seg, ""); err != nil {
+			return "malformed glob"
+		}
+	}
+	return ""
 }

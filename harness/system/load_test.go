@@ -87,6 +87,7 @@ func TestMalformedDescriptionsNameTheField(t *testing.T) {
 		{"invariant with both conditions", "name: shop", "name: shop\ninvariants: [{name: x, service: worker, http: {path: /x}, field: n, min: 0, none: true}]", []string{"invariants[x]: set either none or a field"}},
 		{"invariant min above max", "name: shop", "name: shop\ninvariants: [{name: x, service: worker, http: {path: /x}, field: n, min: 5, max: 1}]", []string{"invariants[x].min: 5 is above max 1"}},
 		{"invariant at a bad time", "name: shop", "name: shop\ninvariants: [{name: x, service: worker, http: {path: /x}, none: true, when: sometimes}]", []string{`invariants[x].when: "sometimes": want always or at_end`}},
+		{"build source outside the context", "    port: 8080\n", "    port: 8080\n    build: {context: ., sources: [go.mod, ../lib/**, /etc/x, 'a/[']}\n", []string{`services[worker].build.sources[1]: "../lib/**": want a clean path`, `services[worker].build.sources[2]: "/etc/x": want a path relative`, `services[worker].build.sources[3]: "a/[": malformed glob`}},
 		{"invariant named twice", "name: shop", "name: shop\ninvariants: [{name: x, service: worker, http: {path: /x}, none: true}, {name: x, service: worker, http: {path: /y}, none: true}]", []string{`invariants[x].name: "x" declared twice`}},
 	}
 	for _, c := range cases {
@@ -160,5 +161,16 @@ invariants:
 	}
 	if strings.Join(during, ",") != "stock never negative,lag bounded" || len(atEnd) != 3 {
 		t.Errorf("checked during the run %v, at the end %v", during, atEnd)
+	}
+}
+
+func TestBuildSourcesAreParsed(t *testing.T) {
+	text := strings.Replace(minimal, "    port: 8080\n", "    port: 8080\n    build: {context: ., sources: ['services/**', go.mod]}\n", 1)
+	s, err := system.Parse([]byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Services[0].Build.Sources; len(got) != 2 || got[0] != "services/**" || got[1] != "go.mod" {
+		t.Errorf("sources: %q", got)
 	}
 }

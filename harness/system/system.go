@@ -81,6 +81,13 @@ type Build struct {
 	// Run is a shell command run in Context before the image is built,
 	// e.g. compiling binaries the Dockerfile copies.
 	Run string `yaml:"run"`
+	// Sources, if set, are globs relative to Context ("services/**",
+	// "go.mod", "deploy/*.Dockerfile"; "**" matches any number of
+	// directories) naming every file the image is made from. The harness
+	// then skips Run and the docker build when the image already carries
+	// the digest of those files, the Dockerfile, Args and Run (package
+	// stack). Unset, the image is built on every run.
+	Sources []string `yaml:"sources"`
 }
 
 // Ready is how the harness knows a replica is ready: at most one of HTTP

@@ -79,7 +79,7 @@ func run(sz bench.Sizes, sh bench.Shape, env map[string]string, build bool, prof
 	}
 	if build {
 		logf("building service images")
-		if err := stack.BuildImages(ctx, sys); err != nil {
+		if _, err := stack.BuildImages(ctx, sys); err != nil {
 			return err
 		}
 	}
