@@ -182,6 +182,20 @@ func (m *Management) CreateVHost(ctx context.Context, vhost string) error {
 	return nil
 }
 
+// VHostState is each node's state of vhost ("running", "stopped", ...;
+// cluster_state in GET /api/vhosts/{vhost}): a vhost the API created may
+// not run on every node of a cluster yet, and a client that opens a
+// connection to it there is refused.
+func (m *Management) VHostState(ctx context.Context, vhost string) (map[string]string, error) {
+	var v struct {
+		ClusterState map[string]string `json:"cluster_state"`
+	}
+	if _, err := m.do(ctx, http.MethodGet, "/api/vhosts/"+url.PathEscape(vhost), nil, &v); err != nil {
+		return nil, fmt.Errorf("read vhost %s: %w", vhost, err)
+	}
+	return v.ClusterState, nil
+}
+
 // DeleteVHost deletes vhost and everything in it; a missing vhost is fine.
 func (m *Management) DeleteVHost(ctx context.Context, vhost string) error {
 	status, err := m.do(ctx, http.MethodDelete, "/api/vhosts/"+url.PathEscape(vhost), nil, nil)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/netip"
 	"net/url"
 	"os"
@@ -301,11 +302,46 @@ type Tenant struct {
 	Database string
 }
 
+// createVHost creates vhost and returns once it runs on every node,
+// trying for up to 2 minutes. On three nodes on two cores the API took
+// more than the client's default 5 s to answer, RabbitMQ itself gave up
+// waiting now and then (500, "timed out while waiting for the vhost to
+// initialise"), and a vhost it had created did not run on every node
+// yet: a service that opened its connection there was refused and moved
+// on to another node. The PUT is idempotent.
+func (inf *Infra) createVHost(ctx context.Context, vhost string) error {
+	m := inf.Management("/")
+	m.HTTP = &http.Client{Timeout: time.Minute}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	var last error
+	created := func(ctx context.Context) error {
+		if last = m.CreateVHost(ctx, vhost); last != nil {
+			return last
+		}
+		states, err := m.VHostState(ctx, vhost)
+		if last = err; err != nil {
+			return err
+		}
+		for _, n := range inf.nodes {
+			if n.NodeName != "" && states[n.NodeName] != "running" {
+				last = fmt.Errorf("vhost %s is %q on %s", vhost, states[n.NodeName], n.NodeName)
+				return last
+			}
+		}
+		return nil
+	}
+	if err := poll(ctx, created); err != nil {
+		return last
+	}
+	return nil
+}
+
 // NewTenant creates a vhost named after name, and a database of that
 // name if withDatabase.
 func (inf *Infra) NewTenant(ctx context.Context, name string, withDatabase bool) (Tenant, error) {
 	t := Tenant{VHost: name}
-	if err := inf.Management("/").CreateVHost(ctx, t.VHost); err != nil {
+	if err := inf.createVHost(ctx, t.VHost); err != nil {
 		return t, err
 	}
 	if !withDatabase {
