@@ -2,6 +2,7 @@ package fault
 
 import (
 	"context"
+	"net/netip"
 
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
@@ -9,23 +10,39 @@ import (
 
 // Disconnect cuts the container off the stack's network; Heal reconnects
 // it with its aliases.
-func Disconnect(d Docker, t Target) Fault { return disconnect{d, t} }
-
-type disconnect struct {
-	d Docker
-	t Target
+func Disconnect(d Docker, t Target) Fault {
+	return disconnect{d: d, name: "disconnect " + t.Name, container: t.ContainerID, link: t.link()}
 }
 
-func (c disconnect) Name() string { return "disconnect " + c.t.Name }
+// Link is a container's place on one network: what a disconnect cuts and
+// its heal restores.
+type Link struct {
+	NetworkID string
+	Aliases   []string
+	// IPv4 is the container's fixed address there, given back on
+	// reconnect (the zero Addr: the engine picks one).
+	IPv4 netip.Addr
+}
+
+type disconnect struct {
+	d         Docker
+	name      string
+	container string
+	link      Link
+}
+
+func (c disconnect) Name() string { return c.name }
 
 func (c disconnect) Inject(ctx context.Context) error {
-	_, err := c.d.NetworkDisconnect(ctx, c.t.NetworkID, client.NetworkDisconnectOptions{Container: c.t.ContainerID, Force: true})
+	_, err := c.d.NetworkDisconnect(ctx, c.link.NetworkID, client.NetworkDisconnectOptions{Container: c.container, Force: true})
 	return err
 }
 
 func (c disconnect) Heal(ctx context.Context) error {
-	_, err := c.d.NetworkConnect(ctx, c.t.NetworkID, client.NetworkConnectOptions{
-		Container: c.t.ContainerID, EndpointConfig: &network.EndpointSettings{Aliases: c.t.Aliases},
-	})
+	ep := &network.EndpointSettings{Aliases: c.link.Aliases}
+	if c.link.IPv4.IsValid() {
+		ep.IPAMConfig = &network.EndpointIPAMConfig{IPv4Address: c.link.IPv4}
+	}
+	_, err := c.d.NetworkConnect(ctx, c.link.NetworkID, client.NetworkConnectOptions{Container: c.container, EndpointConfig: ep})
 	return err
 }

@@ -38,7 +38,14 @@ type Target struct {
 	ContainerID string
 	NetworkID   string   // the stack's network, for disconnect
 	Aliases     []string // its aliases there, restored on reconnect
+	// Cluster is a cluster node's link to its peers, on a network of
+	// their own (stack.WithCluster): what Split and Partition cut. Zero
+	// for anything else.
+	Cluster Link
 }
+
+// link is the target's place on the stack's network.
+func (t Target) link() Link { return Link{NetworkID: t.NetworkID, Aliases: t.Aliases} }
 
 // Fault is one way of breaking a target. Inject and Heal block until the
 // engine has done it; neither waits for the target to be ready again.

@@ -1,19 +1,110 @@
 package fault
 
-// Partition cuts one node of a cluster off from the others (a minority
-// partition of one out of three): the node is disconnected from the
-// stack's network, so it reaches no peer and no peer reaches it; Heal
-// reconnects it with its aliases and the cluster heals by itself
-// (pause_minority: the cut-off node pauses, then rejoins).
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Split cuts a cluster's nodes on side a off from those on side b, and
+// from nothing else: clients keep reaching every node over the stack's
+// network, so there can be clients on both sides. The nodes talk to each
+// other over a network of their own (Target.Cluster, stack.WithCluster),
+// and Split disconnects the smaller side (a on a tie) from it; Heal
+// reconnects those nodes with their aliases and addresses, and the
+// cluster heals by itself (pause_minority: the minority pauses, then
+// rejoins).
 //
-// The cut-off node is also out of reach of every client, the test's own
-// included (its published ports go through that network): clients stay
-// on the majority side only. A split with clients on both sides needs
-// the nodes on two networks, one between the nodes (the one to cut) and
-// one for clients, or a rule inside each node (iptables, NET_ADMIN)
-// that drops the peers' traffic only.
-func Partition(d Docker, node Target) Fault { return partition{disconnect{d, node}} }
+// Every node on one network reaches every other, so the side that is
+// disconnected is cut off from itself too: Inject refuses a smaller side
+// of more than one node, a target without a cluster link, or one on both
+// sides. For three nodes every split has a side of one.
+func Split(d Docker, a, b []Target) Fault { return split{d: d, a: a, b: b} }
 
-type partition struct{ disconnect }
+type split struct {
+	d    Docker
+	a, b []Target
+}
 
-func (p partition) Name() string { return "partition " + p.t.Name + " off" }
+func names(ts []Target) string {
+	var out []string
+	for _, t := range ts {
+		out = append(out, t.Name)
+	}
+	return strings.Join(out, " ")
+}
+
+func (s split) Name() string { return "split " + names(s.a) + " | " + names(s.b) }
+
+// cut is the side to disconnect from the cluster's network.
+func (s split) cut() ([]Target, error) {
+	var errs []error
+	if len(s.a) == 0 || len(s.b) == 0 {
+		errs = append(errs, errors.New("a side with no node"))
+	}
+	seen := map[string]bool{}
+	for _, t := range append(append([]Target{}, s.a...), s.b...) {
+		if seen[t.ContainerID] {
+			errs = append(errs, fmt.Errorf("%s on both sides", t.Name))
+		}
+		seen[t.ContainerID] = true
+		if t.Cluster.NetworkID == "" {
+			errs = append(errs, fmt.Errorf("%s has no cluster network", t.Name))
+		}
+	}
+	side := s.a
+	if len(s.b) < len(s.a) {
+		side = s.b
+	}
+	if len(side) > 1 {
+		errs = append(errs, fmt.Errorf("the smaller side (%s) would be cut off from itself too", names(side)))
+	}
+	return side, errors.Join(errs...)
+}
+
+func (s split) faults() ([]Fault, error) {
+	side, err := s.cut()
+	if err != nil {
+		return nil, err
+	}
+	var fs []Fault
+	for _, t := range side {
+		fs = append(fs, t.peers(s.d))
+	}
+	return fs, nil
+}
+
+func (s split) Inject(ctx context.Context) error {
+	fs, err := s.faults()
+	if err != nil {
+		return err
+	}
+	return Together(s.Name(), fs...).Inject(ctx)
+}
+
+func (s split) Heal(ctx context.Context) error {
+	fs, err := s.faults()
+	if err != nil {
+		return err
+	}
+	return Together(s.Name(), fs...).Heal(ctx)
+}
+
+// peers is the disconnect of a cluster node from its peers.
+func (t Target) peers(d Docker) Fault {
+	return disconnect{d: d, name: "disconnect " + t.Name + " from its peers", container: t.ContainerID, link: t.Cluster}
+}
+
+// Partition cuts one node off from everything: from its peers (the
+// cluster's network, Target.Cluster) and from every client, the test's
+// own included (the stack's network, which also carries its published
+// ports). Heal reconnects both with their aliases. For a node cut off
+// from its peers only, with clients on both sides, see Split.
+func Partition(d Docker, node Target) Fault {
+	fs := []Fault{Disconnect(d, node)}
+	if node.Cluster.NetworkID != "" {
+		fs = append(fs, node.peers(d))
+	}
+	return Together("partition "+node.Name+" off", fs...)
+}
