@@ -144,6 +144,7 @@ func Scenarios() bool {
 	httpIdempotency()
 	degradedNetwork()
 	clusterQueue()
+	clusterServices()
 	soak()
 	return true
 }
@@ -151,7 +152,7 @@ func Scenarios() bool {
 const figuresEntry = "figures"
 
 // controlsAsked is every control a scenario of the catalogue asks for.
-var controlsAsked = []string{"shared-queue", "memory-idempotency", "no-idempotency", "requeue-forever", "auto-ack", "transient-queues", "count-outage-retries", "no-outbox", "no-heartbeats", "no-confirms", "no-consumer-recovery", "no-mandatory", "ignore-topology-errors", "http-no-idempotency"}
+var controlsAsked = []string{"shared-queue", "memory-idempotency", "no-idempotency", "requeue-forever", "auto-ack", "transient-queues", "classic-queues", "count-outage-retries", "no-outbox", "no-heartbeats", "no-confirms", "no-consumer-recovery", "no-mandatory", "ignore-topology-errors", "http-no-idempotency"}
 
 // summary prints a table of every verdict, says which controls the system
 // does not provide, and writes JUnit XML and the figures as JSON.
