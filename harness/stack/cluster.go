@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -11,8 +13,11 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/types/container"
+	dnetwork "github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/testcontainers/testcontainers-go"
+	"github.com/testcontainers/testcontainers-go/network"
 	"github.com/testcontainers/testcontainers-go/wait"
 
 	"github.com/mqchaos/mqchaos/harness/broker"
@@ -33,6 +38,18 @@ import (
 // rabbitmq-1 also answers to the single node's alias, rabbitmq, so a
 // service written for one node keeps working while rabbitmq-1 lives.
 //
+// The nodes talk to each other over a network of their own, the
+// cluster network, and to clients over the infra's network as a single
+// node does (aliases there, ports published from there). That way a
+// fault can cut nodes off from each other while clients keep reaching
+// every node (fault.Split): a split with clients on both sides. A node's
+// peers' names resolve, on the node, to their fixed addresses on the
+// cluster network, from an Erlang hosts table (ERL_INETRC), never
+// through Docker's DNS or /etc/hosts: both also know the names on the
+// infra's network, and Docker rewrites /etc/hosts when a network is
+// disconnected, so a node cut off the cluster network would reach its
+// peers the other way.
+//
 // StartInfra returns once every node is running and every node sees all
 // n running in GET /api/nodes: a formed cluster, not n started nodes.
 // Quorum queues declared after that get a member on every node.
@@ -44,8 +61,9 @@ func NodeAlias(i int) string { return fmt.Sprintf("%s-%d", BrokerAlias, i) }
 // Node is one RabbitMQ node of the Infra: the only one, or one of a
 // cluster's (WithCluster).
 type Node struct {
-	Alias     string // its network alias and host name: "rabbitmq-2", or "rabbitmq" for a single node
-	NodeName  string // "rabbit@rabbitmq-2"; "" for a single node, whose name is the image's default
+	Alias     string     // its network alias and host name: "rabbitmq-2", or "rabbitmq" for a single node
+	NodeName  string     // "rabbit@rabbitmq-2"; "" for a single node, whose name is the image's default
+	ClusterIP netip.Addr // its fixed address on the cluster network; zero for a single node
 	Container *testcontainers.DockerContainer
 	inf       *Infra
 }
@@ -128,14 +146,46 @@ func (n *Node) Management(vhost string) *broker.Management {
 	return &broker.Management{BaseURL: n.ManagementURL, User: n.inf.User, Password: n.inf.Password, VHost: vhost}
 }
 
-// Target is the node as a fault target; its aliases are restored when a
-// Disconnect heals.
+// Target is the node as a fault target; its aliases (and its address on
+// the cluster network) are restored when a Disconnect, Split or
+// Partition heals.
 func (n *Node) Target() fault.Target {
 	aliases := []string{n.Alias}
 	if n.inf.Clustered() && n == n.inf.nodes[0] {
 		aliases = append(aliases, BrokerAlias)
 	}
-	return fault.Target{Name: n.Alias, ContainerID: n.Container.GetContainerID(), NetworkID: n.inf.Network.ID, Aliases: aliases}
+	t := fault.Target{Name: n.Alias, ContainerID: n.Container.GetContainerID(), NetworkID: n.inf.Network.ID, Aliases: aliases}
+	if n.inf.clusterNetwork != nil {
+		t.Cluster = fault.Link{NetworkID: n.inf.clusterNetwork.ID, Aliases: []string{n.Alias}, IPv4: n.ClusterIP}
+	}
+	return t
+}
+
+// Targets are the given nodes (all of them if none is given) as fault
+// targets, for a Split.
+func Targets(nodes ...*Node) []fault.Target {
+	var out []fault.Target
+	for _, n := range nodes {
+		out = append(out, n.Target())
+	}
+	return out
+}
+
+// Logs returns the node's whole log, across restarts of its container.
+func (n *Node) Logs(ctx context.Context) ([]byte, error) {
+	if n.Container == nil {
+		return nil, fmt.Errorf("logs of %s: not started", n.Alias)
+	}
+	rc, err := n.Container.Logs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("logs of %s: %w", n.Alias, err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		return nil, fmt.Errorf("logs of %s: %w", n.Alias, err)
+	}
+	return b, nil
 }
 
 // Running reports whether the node's container runs now.
@@ -205,6 +255,9 @@ func (inf *Infra) Formed(ctx context.Context) error {
 // see it running again.
 func (inf *Infra) WaitFormed(ctx context.Context) error { return poll(ctx, inf.Formed) }
 
+// inetrcPath is where a node's Erlang hosts table goes (inetrc).
+const inetrcPath = "/etc/rabbitmq/mqchaos-inetrc"
+
 // clusterConf is the classic_config peer discovery of n nodes.
 // pause_minority: a node cut off from the majority stops serving
 // (the setting RabbitMQ recommends for three nodes). The nodes start in
@@ -221,14 +274,93 @@ func clusterConf(n int) string {
 	return b.String()
 }
 
+// inetrc is node self's Erlang hosts table: every other node's name at
+// its address on the cluster network, looked up before the system's
+// resolver. Its own name is left to the system, where it resolves to an
+// address the node has even while cut off the cluster network (for
+// rabbitmqctl inside it).
+func inetrc(nodes []*Node, self *Node) string {
+	var b strings.Builder
+	b.WriteString("%% written by mqchaos (harness/stack): peers over the cluster network\n")
+	for _, n := range nodes {
+		if n == self {
+			continue
+		}
+		ip := n.ClusterIP.As4()
+		fmt.Fprintf(&b, "{host, {%d,%d,%d,%d}, [\"%s\"]}.\n", ip[0], ip[1], ip[2], ip[3], n.Alias)
+	}
+	b.WriteString("{lookup, [file, native]}.\n")
+	return b.String()
+}
+
+// createClusterNetwork creates the network the nodes talk to each other
+// over: internal (no way out, and never the one that publishes ports or
+// holds the default route), with a subnet of its own so that each node
+// can have a fixed address there (the engine takes a fixed address only
+// on a subnet it was given). The subnet is the one the engine picks for
+// a network created first without one, so it fits whatever else runs on
+// the machine.
+func (inf *Infra) createClusterNetwork(ctx context.Context) (netip.Prefix, error) {
+	var errs []error
+	for range 3 {
+		probe, err := network.New(ctx, network.WithInternal(), network.WithLabels(inf.labels))
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("create cluster network: %w", err)
+		}
+		got, err := inf.docker.NetworkInspect(ctx, probe.ID, client.NetworkInspectOptions{})
+		err = errors.Join(err, probe.Remove(ctx))
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("create cluster network: %w", err)
+		}
+		if len(got.Network.IPAM.Config) == 0 || !got.Network.IPAM.Config[0].Subnet.Addr().Is4() {
+			return netip.Prefix{}, errors.New("create cluster network: the engine gave it no IPv4 subnet")
+		}
+		subnet := got.Network.IPAM.Config[0].Subnet.Masked()
+		nw, err := network.New(ctx, network.WithInternal(), network.WithLabels(inf.labels),
+			network.WithIPAM(&dnetwork.IPAM{Driver: "default", Config: []dnetwork.IPAMConfig{{Subnet: subnet}}}))
+		if err == nil {
+			inf.clusterNetwork = nw
+			return subnet, nil
+		}
+		// Another network took the subnet meanwhile: pick again.
+		errs = append(errs, err)
+	}
+	return netip.Prefix{}, fmt.Errorf("create cluster network: %w", errors.Join(errs...))
+}
+
+// joinClusterNetwork connects a created node to the cluster network at
+// its fixed address, before it starts.
+func (inf *Infra) joinClusterNetwork(node *Node) testcontainers.CustomizeRequestOption {
+	return testcontainers.WithAdditionalLifecycleHooks(testcontainers.ContainerLifecycleHooks{
+		PostCreates: []testcontainers.ContainerHook{func(ctx context.Context, c testcontainers.Container) error {
+			_, err := inf.docker.NetworkConnect(ctx, inf.clusterNetwork.ID, client.NetworkConnectOptions{
+				Container: c.GetContainerID(),
+				EndpointConfig: &dnetwork.EndpointSettings{
+					Aliases: []string{node.Alias}, IPAMConfig: &dnetwork.EndpointIPAMConfig{IPv4Address: node.ClusterIP},
+				},
+			})
+			if err != nil {
+				return fmt.Errorf("join cluster network: %w", err)
+			}
+			return nil
+		}},
+	})
+}
+
 // startCluster starts n nodes in parallel and waits until they form one
 // cluster. inf.Broker is the first node's container.
 func (inf *Infra) startCluster(ctx context.Context, n int, brokerEnv map[string]string) error {
 	cookie := "mqchaos-" + inf.ID + "-" + newID() + newID()
 	conf := clusterConf(n)
+	subnet, err := inf.createClusterNetwork(ctx)
+	if err != nil {
+		return err
+	}
 	inf.nodes = make([]*Node, n)
+	ip := subnet.Addr().Next() // the gateway's; the nodes' follow
 	for i := range inf.nodes {
-		inf.nodes[i] = &Node{Alias: NodeAlias(i + 1), NodeName: "rabbit@" + NodeAlias(i+1), inf: inf}
+		ip = ip.Next()
+		inf.nodes[i] = &Node{Alias: NodeAlias(i + 1), NodeName: "rabbit@" + NodeAlias(i+1), ClusterIP: ip, inf: inf}
 	}
 	var wg sync.WaitGroup
 	errs := make([]error, n)
@@ -237,7 +369,7 @@ func (inf *Infra) startCluster(ctx context.Context, n int, brokerEnv map[string]
 		if i == 0 {
 			aliases = append(aliases, BrokerAlias)
 		}
-		env := map[string]string{"RABBITMQ_NODENAME": node.NodeName}
+		env := map[string]string{"RABBITMQ_NODENAME": node.NodeName, "ERL_INETRC": inetrcPath}
 		for k, v := range brokerEnv {
 			env[k] = v
 		}
@@ -252,7 +384,9 @@ func (inf *Infra) startCluster(ctx context.Context, n int, brokerEnv map[string]
 				testcontainers.WithFiles(
 					testcontainers.ContainerFile{Reader: strings.NewReader(cookie), ContainerFilePath: "/var/lib/rabbitmq/.erlang.cookie", FileMode: 0o600},
 					testcontainers.ContainerFile{Reader: strings.NewReader(conf), ContainerFilePath: "/etc/rabbitmq/conf.d/20-mqchaos-cluster.conf", FileMode: 0o644},
+					testcontainers.ContainerFile{Reader: strings.NewReader(inetrc(inf.nodes, node)), ContainerFilePath: inetrcPath, FileMode: 0o644},
 				),
+				inf.joinClusterNetwork(node),
 				testcontainers.WithWaitStrategyAndDeadline(3*time.Minute,
 					wait.ForHTTP("/api/health/checks/virtual-hosts").WithPort("15672/tcp").WithBasicAuth(inf.User, inf.Password).WithPollInterval(250*time.Millisecond)),
 			)

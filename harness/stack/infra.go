@@ -56,6 +56,9 @@ type Infra struct {
 	docker *testcontainers.DockerClient
 	labels map[string]string
 	nodes  []*Node // the broker's nodes, in order; written only by StartInfra
+	// clusterNetwork carries a cluster's traffic between its nodes
+	// (WithCluster); nil for a single node.
+	clusterNetwork *testcontainers.DockerNetwork
 }
 
 // InfraOption configures StartInfra.
@@ -418,6 +421,9 @@ func (inf *Infra) Terminate(ctx context.Context) error {
 	}
 	if inf.Network != nil {
 		errs = append(errs, inf.Network.Remove(ctx))
+	}
+	if inf.clusterNetwork != nil {
+		errs = append(errs, inf.clusterNetwork.Remove(ctx))
 	}
 	if inf.docker != nil {
 		errs = append(errs, inf.docker.Close())
