@@ -10,8 +10,9 @@
 // connection dropped or the confirm timed out, so it may or may not be
 // queued). A delivery is recorded as a dequeue operation: ok once the ack
 // was written, info if the ack could not be (the message will come
-// again). Every delivery counts as consumed, so a redelivered message
-// shows as a duplicate.
+// again); its detail names the consumer ("c2", "c2 redelivered"). Every
+// delivery counts as consumed, so a redelivered message shows as a
+// duplicate.
 package queueload
 
 import (
@@ -56,8 +57,13 @@ func Classic(name string) Queue {
 type Config struct {
 	// URLs are every node's AMQP URL, looked up on each (re)connection;
 	// the queue is declared through the first. Required.
-	URLs  func(ctx context.Context) ([]string, error)
-	Queue Queue
+	URLs func(ctx context.Context) ([]string, error)
+	// PublisherURLs and ConsumerURLs, when set, give publisher or
+	// consumer i (from 0) nodes of its own to fail over between, looked
+	// up on each (re)connection, instead of URLs: to pin clients to one
+	// side of a partition. URLs still declares the queue.
+	PublisherURLs, ConsumerURLs func(ctx context.Context, i int) ([]string, error)
+	Queue                       Queue
 	// Prefix starts every message id ("<prefix>-p1-000042"). Required.
 	Prefix string
 	// Publishers and Consumers: how many of each, each on a connection of
@@ -250,9 +256,17 @@ func pause(ctx context.Context, stop <-chan struct{}, d time.Duration) bool {
 	}
 }
 
+// nodes is worker i's list of nodes: its own (pinned), or every one.
+func nodes(all func(context.Context) ([]string, error), own func(context.Context, int) ([]string, error)) func(context.Context, int) ([]string, error) {
+	if own != nil {
+		return own
+	}
+	return func(ctx context.Context, _ int) ([]string, error) { return all(ctx) }
+}
+
 // node picks worker i's node for its attempt-th connection.
-func (r *Run) node(ctx context.Context, i, attempt int) (string, error) {
-	urls, err := r.cfg.URLs(ctx)
+func node(ctx context.Context, list func(context.Context, int) ([]string, error), i, attempt int) (string, error) {
+	urls, err := list(ctx, i)
 	if err != nil {
 		return "", err
 	}
@@ -265,7 +279,7 @@ func (r *Run) node(ctx context.Context, i, attempt int) (string, error) {
 // publish is publisher i: one message at a time, each waited for.
 func (r *Run) publish(ctx context.Context, i int) {
 	seq := 0
-	r.failOver(ctx, i, r.stopPublish, func(conn *amqp.Connection) bool { return r.publishOn(ctx, conn, i, &seq) })
+	r.failOver(ctx, i, nodes(r.cfg.URLs, r.cfg.PublisherURLs), r.stopPublish, func(conn *amqp.Connection) bool { return r.publishOn(ctx, conn, i, &seq) })
 }
 
 // publishOn publishes on conn until it fails (false: reconnect) or the
@@ -342,18 +356,18 @@ func (r *Run) confirm(ctx context.Context, confirms <-chan amqp.Confirmation, re
 
 // consume is consumer i.
 func (r *Run) consume(ctx context.Context, i int) {
-	r.failOver(ctx, i, r.stopConsume, func(conn *amqp.Connection) bool { return r.consumeOn(ctx, conn) })
+	r.failOver(ctx, i, nodes(r.cfg.URLs, r.cfg.ConsumerURLs), r.stopConsume, func(conn *amqp.Connection) bool { return r.consumeOn(ctx, conn, i) })
 }
 
-// failOver runs worker i's work on a connection to one node after another
-// (a pause of Retry between them) until work reports it is done, or stop
-// or ctx ends.
-func (r *Run) failOver(ctx context.Context, i int, stop <-chan struct{}, work func(*amqp.Connection) (done bool)) {
+// failOver runs worker i's work on a connection to one node of list after
+// another (a pause of Retry between them) until work reports it is done,
+// or stop or ctx ends.
+func (r *Run) failOver(ctx context.Context, i int, list func(context.Context, int) ([]string, error), stop <-chan struct{}, work func(*amqp.Connection) (done bool)) {
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 && !pause(ctx, stop, r.cfg.Retry) {
 			return
 		}
-		u, err := r.node(ctx, i, attempt)
+		u, err := node(ctx, list, i, attempt)
 		if err != nil {
 			continue
 		}
@@ -371,7 +385,7 @@ func (r *Run) failOver(ctx context.Context, i int, stop <-chan struct{}, work fu
 
 // consumeOn consumes on conn until it fails (false: reconnect) or the
 // consumers stop (true).
-func (r *Run) consumeOn(ctx context.Context, conn *amqp.Connection) bool {
+func (r *Run) consumeOn(ctx context.Context, conn *amqp.Connection, i int) bool {
 	ch, err := conn.Channel()
 	if err != nil {
 		return false
@@ -411,9 +425,9 @@ func (r *Run) consumeOn(ctx context.Context, conn *amqp.Connection) bool {
 			r.h.Complete(op, history.Info, "basic.ack: "+err.Error())
 			return false
 		}
-		detail := ""
+		detail := fmt.Sprintf("c%d", i+1)
 		if d.Redelivered {
-			detail = "redelivered"
+			detail += " redelivered"
 		}
 		r.h.Complete(op, history.OK, detail)
 	}
