@@ -271,6 +271,12 @@ func (r *Replica) vars() system.Vars {
 		AMQPURL:  fmt.Sprintf("amqp://%s:%s@%s:%d/%s", inf.User, inf.Password, bh, bp, url.PathEscape(t.VHost)),
 		AMQPURLs: strings.Join(inf.BrokerURLs(t.VHost), ","),
 	}
+	if bh != BrokerAlias {
+		// Behind its Toxiproxy the service must reach the broker through
+		// the proxy alone, or the network faults would miss it: the
+		// proxy fronts one node, so AMQPURLs is the proxied URL.
+		v.AMQPURLs = v.AMQPURL
+	}
 	if t.Database != "" {
 		v.DBHost, v.DBPort, v.Database = dh, dp, t.Database
 		v.DatabaseURL = fmt.Sprintf("postgres://%s:%s@%s:%d/%s?sslmode=disable", inf.User, inf.Password, dh, dp, t.Database)
