@@ -113,6 +113,21 @@ safe:
 unsafe:
 	$(GINKGO) $(SCENARIO_FLAGS) --label-filter='unsafe && !soak && !cluster' ./scenarios $(SYSTEM_ARG)
 
+# One scenario by name, both sides, again and again while reproducing a
+# failure mode: NAME is a --focus regular expression over the specs' text
+# (make scenario NAME='Broker restart'). The summary ends with where the
+# time went: the suite's set-up, then per spec its set-up, load and
+# faults, settle, check and teardown. LABELS is the label filter
+# (LABELS=cluster for a cluster scenario); SCENARIO_PROCS=2 runs the two
+# sides side by side.
+NAME           ?=
+LABELS         ?= !soak && !cluster
+SCENARIO_PROCS ?= 1
+.PHONY: scenario
+scenario:
+	@test -n "$(NAME)" || { echo 'make scenario: name one, e.g. make scenario NAME="Broker restart"' >&2; exit 1; }
+	$(GINKGO) --procs=$(SCENARIO_PROCS) --timeout=30m --poll-progress-after=120s --fail-on-empty --label-filter='$(LABELS)' --focus='$(NAME)' ./scenarios $(SYSTEM_ARG)
+
 # The soak: a mixed load for DURATION under a schedule of faults drawn from
 # SEED (the same seed gives the same schedule and load), then heal, settle
 # and judge. CONTROL= runs it against one of the system's controls, which

@@ -118,7 +118,7 @@ func StartInfra(ctx context.Context, images Images, opts ...InfraOption) (*Infra
 			inf.common("rabbitmq", BrokerAlias, "5672/tcp", "15672/tcp"),
 			testcontainers.WithEnv(brokerEnv),
 			testcontainers.WithWaitStrategyAndDeadline(3*time.Minute,
-				wait.ForHTTP("/api/health/checks/virtual-hosts").WithPort("15672/tcp").WithBasicAuth(inf.User, inf.Password).WithPollInterval(250*time.Millisecond)),
+				wait.ForHTTP("/api/health/checks/virtual-hosts").WithPort("15672/tcp").WithBasicAuth(inf.User, inf.Password).WithPollInterval(100*time.Millisecond)),
 		)
 		inf.nodes = []*Node{{Alias: BrokerAlias, Container: inf.Broker, inf: inf}}
 		if brokerErr == nil {

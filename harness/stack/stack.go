@@ -116,22 +116,31 @@ func Start(ctx context.Context, sys *system.System, images Images, opts ...Optio
 		}
 	}
 	s.Name = tenantName(o.name) + "_" + newID()
-	t, err := s.Infra.NewTenant(ctx, s.Name, sys.HasDatabase())
-	s.Tenant = t
-	if err != nil {
-		return s, fmt.Errorf("start stack %s: %w", s.Name, err)
-	}
-	if o.toxiproxy {
-		if err := s.startToxiproxy(ctx); err != nil {
-			return s, fmt.Errorf("start stack %s: %w", s.Name, err)
-		}
-	}
-
+	// The tenant and the Toxiproxy need nothing of each other; the
+	// replicas need both.
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
 		errs []error
 	)
+	if o.toxiproxy {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.startToxiproxy(ctx); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	t, err := s.Infra.NewTenant(ctx, s.Name, sys.HasDatabase())
+	wg.Wait()
+	s.Tenant = t
+	if err := errors.Join(append(errs, err)...); err != nil {
+		return s, fmt.Errorf("start stack %s: %w", s.Name, err)
+	}
+
 	for _, svc := range sys.Services {
 		n, ok := o.replicas[svc.Name]
 		if !ok {

@@ -15,7 +15,7 @@ import (
 )
 
 func backlogDrain() {
-	Describe("Backlog drain: a consumer that was down works off its whole backlog", Label("guarantee:no-loss", "guarantee:backlog"), func() {
+	Describe("Backlog drain: a consumer that was down works off its whole backlog", Label("guarantee:no-loss", "guarantee:backlog", labelSharedInfra), func() {
 		// With the consumer stopped, 1,000 units queue up; started again,
 		// it drains its queue to zero and processes every unit once. The
 		// drain rate is reported.

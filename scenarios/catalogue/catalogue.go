@@ -30,6 +30,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -53,18 +54,35 @@ import (
 var (
 	sys    *system.System
 	images stack.Images
-	// shared is this Ginkgo process's broker (and database), started by
-	// the first spec that needs it. Scenarios that do not break them run
-	// on it, each in a vhost and database of their own.
-	shared *stack.Infra
+	// shared is this Ginkgo process's broker (and database). Scenarios
+	// that do not break them run on it, each in a vhost and database of
+	// their own.
+	shared sharedInfra
 	// reports is where the summary, the JUnit XML and figures.json go.
 	reports string
+	// suiteSetup is where process 1's suite set-up went, for the summary.
+	suiteSetup struct {
+		clean, build time.Duration
+		built        []string // the images built; the others were up to date
+		builds       int      // images with a build
+	}
 )
+
+// labelSharedInfra marks the scenarios that run on the process's shared
+// broker and database (startStack). When a spec that will run carries
+// it, Setup starts them in the background, beside the suite's set-up;
+// otherwise they are not started at all, or (a spec without the label
+// that asks for them) started then.
+const labelSharedInfra = "infra:shared"
 
 // Setup loads the description at path (relative to the working
 // directory) and sets the testcontainers and Gomega defaults the
-// catalogue needs; call it before RunSpecs. The summary goes to reports/
-// in the module root, or in the working directory.
+// catalogue needs; call it before RunSpecs, after Scenarios. When a spec
+// that will run (after --focus and --label-filter) is labelled
+// infra:shared, it starts this process's shared broker and database in
+// the background, so they come up while the suite's set-up builds the
+// images; it does not block. The summary goes to reports/ in the module
+// root, or in the working directory.
 func Setup(t *testing.T, path string) {
 	for k, v := range stack.TestcontainersDefaults(t.Context(), os.Getenv) {
 		t.Setenv(k, v) // before testcontainers first reads its configuration
@@ -89,6 +107,83 @@ func Setup(t *testing.T, path string) {
 	SetDefaultEventuallyPollingInterval(200 * time.Millisecond)
 	SetDefaultConsistentlyDuration(2 * time.Second)
 	SetDefaultConsistentlyPollingInterval(250 * time.Millisecond)
+	images = stack.ImagesFromEnv(t.Context(), os.Getenv)
+	if cfg, _ := GinkgoConfiguration(); !cfg.DryRun && sharedInfraWillRun(PreviewSpecs("mqchaos preview")) {
+		shared.start(t.Context(), "beside the suite's set-up")
+	}
+}
+
+// sharedInfraWillRun reports whether a spec that will run is labelled
+// infra:shared.
+func sharedInfraWillRun(preview Report) bool {
+	return slices.ContainsFunc(preview.SpecReports, func(r SpecReport) bool {
+		return r.LeafNodeType == types.NodeTypeIt && r.State.Is(types.SpecStatePassed) && slices.Contains(r.Labels(), labelSharedInfra)
+	})
+}
+
+// sharedInfra is a Ginkgo process's shared broker (and database),
+// started once, in the background.
+type sharedInfra struct {
+	once sync.Once
+	done chan struct{} // closed when the start has ended
+	inf  *stack.Infra  // may be half-built when err is set
+	err  error
+	took time.Duration
+	when string // "beside the suite's set-up", or in which spec
+}
+
+// start starts the infra in the background, once; it does not block.
+// ctx bounds the start only; when says when it began, for the summary.
+func (s *sharedInfra) start(ctx context.Context, when string) {
+	s.once.Do(func() {
+		s.done, s.when = make(chan struct{}), when
+		go func() {
+			defer close(s.done)
+			began := time.Now()
+			s.inf, s.err = stack.StartInfra(ctx, images, stack.WithDatabase(sys.HasDatabase()))
+			s.took = time.Since(began)
+		}()
+	})
+}
+
+// wait blocks until the start has ended, or ctx ends.
+func (s *sharedInfra) wait(ctx context.Context) (*stack.Infra, error) {
+	select {
+	case <-s.done:
+		return s.inf, s.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// started reports whether the start has begun.
+func (s *sharedInfra) started() bool { return s.done != nil }
+
+// ended reports whether the start has ended, well or not.
+func (s *sharedInfra) ended() bool {
+	if !s.started() {
+		return false
+	}
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// terminate waits for a start in progress to end and removes the infra.
+// Nil-safe: nothing to do when it was never started.
+func (s *sharedInfra) terminate(ctx context.Context) error {
+	if !s.started() {
+		return nil
+	}
+	select {
+	case <-s.done:
+	case <-ctx.Done():
+		return fmt.Errorf("shared broker still starting: %w", ctx.Err())
+	}
+	return s.inf.Terminate(ctx)
 }
 
 // System is the description the suite runs against (nil before Run).
@@ -97,27 +192,30 @@ func System() *system.System { return sys }
 // Scenarios declares the suite's set-up, its summary and every scenario
 // of the catalogue. Call it once, at package level.
 func Scenarios() bool {
-	SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
+	SynchronizedBeforeSuite(func(ctx SpecContext) {
 		By("removing what interrupted runs left behind")
+		began := time.Now()
 		c, n, err := stack.Clean(ctx, true)
+		suiteSetup.clean = time.Since(began)
 		Expect(err).NotTo(HaveOccurred())
 		if c+n > 0 {
 			GinkgoWriter.Printf("removed %d containers and %d networks of earlier runs\n", c, n)
 		}
-		imgs := stack.ImagesFromEnv(ctx, os.Getenv)
-		By(fmt.Sprintf("building the images of %s (broker %s, database %s)", sys.Name, imgs.RabbitMQ, imgs.Postgres))
-		_, err = stack.BuildImages(ctx, sys)
-		Expect(err).NotTo(HaveOccurred())
-		b, err := json.Marshal(imgs)
-		Expect(err).NotTo(HaveOccurred())
-		return b
-	}, func(ctx SpecContext, b []byte) {
-		Expect(json.Unmarshal(b, &images)).To(Succeed())
-	}, NodeTimeout(10*time.Minute))
-	AfterSuite(func(ctx SpecContext) {
-		if shared != nil {
-			Expect(shared.Terminate(ctx)).To(Succeed())
+		By(fmt.Sprintf("building the images of %s whose sources changed (broker %s, database %s)", sys.Name, images.RabbitMQ, images.Postgres))
+		began = time.Now()
+		built, err := stack.BuildImages(ctx, sys)
+		suiteSetup.build, suiteSetup.built = time.Since(began), built
+		withBuild := map[string]bool{}
+		for _, svc := range sys.Services {
+			if svc.Build != nil {
+				withBuild[svc.Image] = true
+			}
 		}
+		suiteSetup.builds = len(withBuild)
+		Expect(err).NotTo(HaveOccurred())
+	}, func() {}, NodeTimeout(10*time.Minute))
+	AfterSuite(func(ctx SpecContext) {
+		Expect(shared.terminate(ctx)).To(Succeed())
 	}, NodeTimeout(time.Minute))
 	BeforeEach(func() { phases = timings{began: time.Now()} })
 	ReportAfterSuite("summary", summary)
@@ -157,18 +255,16 @@ var controlsAsked = []string{"shared-queue", "memory-idempotency", "no-idempoten
 // summary prints a table of every verdict, says which controls the system
 // does not provide, and writes JUnit XML and the figures as JSON.
 func summary(r Report) {
+	if r.SuiteConfig.DryRun { // a preview (Setup) or ginkgo --dry-run: nothing ran
+		return
+	}
 	var all []report.Figures
 	for _, spec := range r.SpecReports {
 		for _, e := range spec.ReportEntries {
 			if e.Name != figuresEntry {
 				continue
 			}
-			if f, ok := e.GetRawValue().(report.Figures); ok {
-				all = append(all, f) // this process's own spec
-				continue
-			}
-			var f report.Figures // a spec of another parallel process, as JSON
-			if err := json.Unmarshal([]byte(e.Value.AsJSON), &f); err == nil {
+			if f, ok := entryValue[report.Figures](e); ok {
 				all = append(all, f)
 			}
 		}
@@ -203,13 +299,7 @@ func summary(r Report) {
 	for _, s := range skips {
 		fmt.Fprintf(os.Stdout, "skipped: %s\n", s)
 	}
-	var setup time.Duration // the longest of the parallel processes
-	for _, spec := range r.SpecReports {
-		if spec.LeafNodeType == types.NodeTypeSynchronizedBeforeSuite {
-			setup = max(setup, spec.RunTime)
-		}
-	}
-	fmt.Fprintf(os.Stdout, "suite set-up (clean-up of earlier runs, image builds): %.1fs; each spec's own time is in its \"time\" entry\n", setup.Seconds())
+	fmt.Fprint(os.Stdout, whereTheTimeWent(r))
 	if sys != nil {
 		var missing []string
 		for _, c := range controlsAsked {
@@ -251,18 +341,19 @@ func load(prefix string, n int) workload.Load {
 // the spec.
 func startStack(ctx context.Context, name string, opts ...stack.Option) *stack.Stack {
 	GinkgoHelper()
-	if shared == nil {
-		By("starting this process's shared broker" + map[bool]string{true: " and database"}[sys.HasDatabase()])
-		began := time.Now()
-		inf, err := stack.StartInfra(ctx, images, stack.WithDatabase(sys.HasDatabase()))
-		phases.setup += time.Since(began)
-		if err != nil {
-			Expect(inf.Terminate(context.WithoutCancel(ctx))).To(Succeed())
-			Expect(err).NotTo(HaveOccurred())
-		}
-		shared = inf
+	what := "this process's shared broker" + map[bool]string{true: " and database"}[sys.HasDatabase()]
+	switch {
+	case !shared.started(): // a spec without the label: started now
+		By(fmt.Sprintf("starting %s (not started during the set-up: label the scenario %s)", what, labelSharedInfra))
+		shared.start(context.WithoutCancel(ctx), "in its first spec")
+	case !shared.ended():
+		By("waiting for " + what + ", starting since the suite's set-up")
 	}
-	return start(ctx, name, append([]stack.Option{stack.OnInfra(shared)}, opts...)...)
+	began := time.Now()
+	inf, err := shared.wait(ctx)
+	phases.setup += time.Since(began)
+	Expect(err).NotTo(HaveOccurred(), "start %s", what)
+	return start(ctx, name, append([]stack.Option{stack.OnInfra(inf)}, opts...)...)
 }
 
 // timings is where one spec's time went.
@@ -274,13 +365,27 @@ type timings struct {
 // phases is the running spec's (specs of one process run one at a time).
 var phases timings
 
-// record reports where the spec's time went, and returns it in seconds.
+// record reports where the spec's time went (its "time" entry, shown
+// with a failure or -v; the summary has a line of it for every spec), and
+// returns it in seconds.
 func (t timings) record() map[string]float64 {
 	total := time.Since(t.began)
 	run := total - t.setup - t.settle - t.check
-	AddReportEntry("time", fmt.Sprintf("%.1fs: set-up %.1fs, load and faults %.1fs, settle %.1fs, check %.1fs",
-		total.Seconds(), t.setup.Seconds(), run.Seconds(), t.settle.Seconds(), t.check.Seconds()))
+	AddReportEntry(timeEntry, specTime{Total: total.Seconds(), Setup: t.setup.Seconds(), Run: run.Seconds(), Settle: t.settle.Seconds(), Check: t.check.Seconds()},
+		ReportEntryVisibilityFailureOrVerbose)
 	return map[string]float64{"setup": t.setup.Seconds(), "run": run.Seconds(), "settle": t.settle.Seconds(), "check": t.check.Seconds()}
+}
+
+const timeEntry = "time"
+
+// specTime is where a spec's time went until its verdict, in seconds:
+// its stacks' start, the load and faults, settling and checking.
+type specTime struct {
+	Total, Setup, Run, Settle, Check float64
+}
+
+func (t specTime) String() string {
+	return fmt.Sprintf("%.1fs: set-up %.1fs, load and faults %.1fs, settle %.1fs, check %.1fs", t.Total, t.Setup, t.Run, t.Settle, t.Check)
 }
 
 // startIsolatedStack starts a broker (and database) for this spec alone,
@@ -596,4 +701,63 @@ func inBackground(f func()) (wait func()) {
 		f()
 	}()
 	return func() { <-done }
+}
+
+// whereTheTimeWent is the summary's account of the run's time: the
+// suite's set-up, then a line per spec that ran (the phases of its
+// "time" entry, and its teardown after the verdict). The test binary's
+// compile comes before the suite and is not in it.
+func whereTheTimeWent(r Report) string {
+	var b strings.Builder
+	var setup time.Duration // the longest of the parallel processes
+	for _, spec := range r.SpecReports {
+		if spec.LeafNodeType == types.NodeTypeSynchronizedBeforeSuite {
+			setup = max(setup, spec.RunTime)
+		}
+	}
+	fmt.Fprintf(&b, "where the time went (besides compiling the test binary, before the suite):\n  suite set-up %.1fs: clean-up of earlier runs %.1fs, images %.1fs",
+		setup.Seconds(), suiteSetup.clean.Seconds(), suiteSetup.build.Seconds())
+	if suiteSetup.builds > 0 {
+		fmt.Fprintf(&b, " (%d of %d built, the others up to date)", len(suiteSetup.built), suiteSetup.builds)
+	}
+	if shared.ended() {
+		fmt.Fprintf(&b, "; process 1's shared broker took %.1fs to start, %s", shared.took.Seconds(), shared.when)
+	}
+	b.WriteString("\n")
+	for _, spec := range r.SpecReports {
+		if spec.LeafNodeType != types.NodeTypeIt || !spec.State.Is(types.SpecStatePassed|types.SpecStateFailureStates) {
+			continue
+		}
+		name := spec.LeafNodeText
+		var t *specTime
+		for _, e := range spec.ReportEntries {
+			switch e.Name {
+			case figuresEntry:
+				if f, ok := entryValue[report.Figures](e); ok {
+					name = f.Scenario + " (" + f.Side + ")"
+				}
+			case timeEntry:
+				if v, ok := entryValue[specTime](e); ok {
+					t = &v
+				}
+			}
+		}
+		if t == nil {
+			fmt.Fprintf(&b, "  %s: %.1fs, %s before any verdict\n", name, spec.RunTime.Seconds(), spec.State)
+			continue
+		}
+		fmt.Fprintf(&b, "  %s: %s, teardown %.1fs\n", name, t, spec.RunTime.Seconds()-t.Total)
+	}
+	return b.String()
+}
+
+// entryValue is a report entry's value: its own, or, from another
+// parallel process, decoded from JSON.
+func entryValue[T any](e types.ReportEntry) (T, bool) {
+	if v, ok := e.GetRawValue().(T); ok {
+		return v, true
+	}
+	var v T
+	err := json.Unmarshal([]byte(e.Value.AsJSON), &v)
+	return v, err == nil
 }

@@ -18,7 +18,7 @@ import (
 )
 
 func competingConsumers() {
-	Describe("Competing consumers: replicas share a queue, each unit is applied once", Label("guarantee:exactly-once-effect", "guarantee:competing-consumers"), func() {
+	Describe("Competing consumers: replicas share a queue, each unit is applied once", Label("guarantee:exactly-once-effect", "guarantee:competing-consumers", labelSharedInfra), func() {
 		// Three replicas of the consuming service share its queue: every
 		// unit is applied exactly once across them, and the work is spread
 		// over more than one replica. With the failpoint

@@ -13,7 +13,7 @@ import (
 )
 
 func connectionsClosed() {
-	Describe("Connections closed by the broker: a consumer reconnects by itself and loses nothing", Label("guarantee:no-loss", "guarantee:reconnect", "fault:broker"), func() {
+	Describe("Connections closed by the broker: a consumer reconnects by itself and loses nothing", Label("guarantee:no-loss", "guarantee:reconnect", "fault:broker", labelSharedInfra), func() {
 		// While the consumer works through a backlog, the broker closes its
 		// connections (the management API's DELETE /api/connections, as an
 		// operator or a policy does). What it had not acked goes back to

@@ -15,7 +15,7 @@ import (
 )
 
 func consumerKilled() {
-	Describe("Consumer killed before ack: the message is redelivered and applied once", Label("guarantee:no-loss", "guarantee:exactly-once-effect"), func() {
+	Describe("Consumer killed before ack: the message is redelivered and applied once", Label("guarantee:no-loss", "guarantee:exactly-once-effect", labelSharedInfra), func() {
 		// A consumer that dies after applying an effect and before acking
 		// it gets the message again and does not apply it twice; one
 		// killed with SIGKILL mid-stream loses nothing, because unacked

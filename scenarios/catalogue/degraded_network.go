@@ -17,7 +17,7 @@ import (
 )
 
 func degradedNetwork() {
-	Describe("Orders flow over a slow, narrow, sliced link: nothing lost or duplicated", Label("guarantee:no-loss", "guarantee:exactly-once-effect", "fault:network"), func() {
+	Describe("Orders flow over a slow, narrow, sliced link: nothing lost or duplicated", Label("guarantee:no-loss", "guarantee:exactly-once-effect", "fault:network", labelSharedInfra), func() {
 		// Orders go in over HTTP at a steady rate while every service's
 		// links to the broker and the database (each through its own
 		// Toxiproxy) turn slow (latency with jitter), then narrow (a

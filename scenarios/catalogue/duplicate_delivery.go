@@ -20,7 +20,7 @@ import (
 )
 
 func duplicateDelivery() {
-	Describe("Duplicate delivery: a message delivered again takes effect once", Label("guarantee:exactly-once-effect", "guarantee:idempotency"), func() {
+	Describe("Duplicate delivery: a message delivered again takes effect once", Label("guarantee:exactly-once-effect", "guarantee:idempotency", labelSharedInfra), func() {
 		// The same message published twice, and one published 25 times at
 		// once, has each effect once; so does a message delivered again
 		// after its consumer restarted, when only durable state can tell

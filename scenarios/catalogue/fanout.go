@@ -13,7 +13,7 @@ import (
 )
 
 func fanout() {
-	Describe("Multi-service fanout: every service gets every unit of work", Label("guarantee:fanout", "guarantee:no-loss"), func() {
+	Describe("Multi-service fanout: every service gets every unit of work", Label("guarantee:fanout", "guarantee:no-loss", labelSharedInfra), func() {
 		// Every accepted unit has every effect the description declares,
 		// once: each consuming service has a queue of its own.
 		// Needs: an input whose units two or more services act on.

@@ -15,7 +15,7 @@ import (
 )
 
 func halfOpen() {
-	Describe("A half-open connection: a consumer behind a black hole detects it by heartbeats and reconnects", Label("guarantee:no-loss", "guarantee:reconnect", "fault:network"), func() {
+	Describe("A half-open connection: a consumer behind a black hole detects it by heartbeats and reconnects", Label("guarantee:no-loss", "guarantee:reconnect", "fault:network", labelSharedInfra), func() {
 		// Mid-stream, everything between the consumer and the broker
 		// vanishes, both ways, and nothing is closed: each end believes the
 		// connection open until its heartbeats say otherwise. With

@@ -14,7 +14,7 @@ import (
 )
 
 func httpIdempotency() {
-	Describe("A retried POST /orders places the order once", Label("guarantee:idempotency", "guarantee:exactly-once-effect"), func() {
+	Describe("A retried POST /orders places the order once", Label("guarantee:idempotency", "guarantee:exactly-once-effect", labelSharedInfra), func() {
 		// A client whose response was lost sends the same request again,
 		// with the same key (the harness's id in the request). The system
 		// must take the retry as the order it already has: each order

@@ -14,7 +14,7 @@ import (
 )
 
 func networkPartition() {
-	Describe("Network partition: a consumer cut off mid-stream reconnects and loses nothing", Label("guarantee:no-loss", "guarantee:reconnect", "fault:network"), func() {
+	Describe("Network partition: a consumer cut off mid-stream reconnects and loses nothing", Label("guarantee:no-loss", "guarantee:reconnect", "fault:network", labelSharedInfra), func() {
 		// The consumer is cut off from the stack's network, broker and
 		// database both, while it works through a backlog. What it had not
 		// acked stays the broker's; after the heal it reconnects by itself,

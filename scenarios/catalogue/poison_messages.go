@@ -16,7 +16,7 @@ import (
 )
 
 func poisonMessages() {
-	Describe("Poison messages: a bad message is dead-lettered with its reason and never stops a consumer", Label("guarantee:dead-lettering", "guarantee:no-loss"), func() {
+	Describe("Poison messages: a bad message is dead-lettered with its reason and never stops a consumer", Label("guarantee:dead-lettering", "guarantee:no-loss", labelSharedInfra), func() {
 		// Messages no consumer can take (invalid JSON, an empty body, a
 		// JSON value that is not an object, invalid UTF-8, an oversized
 		// body, and the description's own bad bodies) interleaved with

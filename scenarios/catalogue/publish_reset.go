@@ -15,7 +15,7 @@ import (
 )
 
 func publishReset() {
-	Describe("Connections reset while publishing: unconfirmed events are published again and applied once", Label("guarantee:no-loss", "guarantee:no-duplicate-effect", "fault:network"), func() {
+	Describe("Connections reset while publishing: unconfirmed events are published again and applied once", Label("guarantee:no-loss", "guarantee:no-duplicate-effect", "fault:network", labelSharedInfra), func() {
 		// While a service accepts a stream of work over HTTP and publishes
 		// its events, its connection to the broker is reset (TCP RST)
 		// again and again: each time, whatever is in flight is dropped.

@@ -13,7 +13,7 @@ import (
 )
 
 func publisherCrash() {
-	Describe("Publisher crash between commit and publish: the work is published after restart", Label("guarantee:no-loss", "guarantee:outbox"), func() {
+	Describe("Publisher crash between commit and publish: the work is published after restart", Label("guarantee:no-loss", "guarantee:outbox", labelSharedInfra), func() {
 		// The service that accepts work over HTTP dies right after storing
 		// a unit and before its message leaves: kept in an outbox, the
 		// message is published after a restart and the unit has every

@@ -16,7 +16,7 @@ import (
 )
 
 func queueDeleted() {
-	Describe("A queue deleted under its consumer is declared again and consumption resumes; only what it held is lost", Label("guarantee:reconnect", "fault:broker"), func() {
+	Describe("A queue deleted under its consumer is declared again and consumption resumes; only what it held is lost", Label("guarantee:reconnect", "fault:broker", labelSharedInfra), func() {
 		// While a consumer works through a backlog, its queue is deleted
 		// (an operator's mistake, a clean-up script): the broker drops
 		// what the queue held and cancels the consumer. Nothing can bring

@@ -22,7 +22,7 @@ import (
 var refused = regexp.MustCompile(`PRECONDITION_FAILED|inequivalent arg`)
 
 func topologyDrift() {
-	Describe("A queue that exists with other arguments: the service says it is not ready and why, instead of running without a consumer", Label("guarantee:readiness", "fault:broker"), func() {
+	Describe("A queue that exists with other arguments: the service says it is not ready and why, instead of running without a consumer", Label("guarantee:readiness", "fault:broker", labelSharedInfra), func() {
 		// The most common start-up failure against an existing broker:
 		// the queue a service declares is already there with other
 		// arguments (another type, another dead-letter exchange), left by

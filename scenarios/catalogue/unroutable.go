@@ -16,7 +16,7 @@ import (
 )
 
 func unroutable() {
-	Describe("Publishes that no queue receives are noticed and sent again, not silently dropped", Label("guarantee:no-loss", "fault:broker"), func() {
+	Describe("Publishes that no queue receives are noticed and sent again, not silently dropped", Label("guarantee:no-loss", "fault:broker", labelSharedInfra), func() {
 		// While a service accepts work over HTTP, the queues its events
 		// feed lose their bindings (a botched deployment, a hand edit):
 		// the broker routes those events to no queue, confirms them, and
