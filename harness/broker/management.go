@@ -196,6 +196,16 @@ func (m *Management) VHostState(ctx context.Context, vhost string) (map[string]s
 	return v.ClusterState, nil
 }
 
+// StartVHost starts vhost on node (POST /api/vhosts/{vhost}/start/{node}),
+// as `rabbitmqctl restart_vhost` does: a vhost that failed to start on a
+// node stays stopped there until told.
+func (m *Management) StartVHost(ctx context.Context, vhost, node string) error {
+	if _, err := m.do(ctx, http.MethodPost, "/api/vhosts/"+url.PathEscape(vhost)+"/start/"+url.PathEscape(node), nil, nil); err != nil {
+		return fmt.Errorf("start vhost %s on %s: %w", vhost, node, err)
+	}
+	return nil
+}
+
 // DeleteVHost deletes vhost and everything in it; a missing vhost is fine.
 func (m *Management) DeleteVHost(ctx context.Context, vhost string) error {
 	status, err := m.do(ctx, http.MethodDelete, "/api/vhosts/"+url.PathEscape(vhost), nil, nil)

@@ -327,10 +327,18 @@ func (inf *Infra) createVHost(ctx context.Context, vhost string) error {
 			return err
 		}
 		for _, n := range inf.nodes {
-			if n.NodeName != "" && states[n.NodeName] != "running" {
-				last = fmt.Errorf("vhost %s is %q on %s", vhost, states[n.NodeName], n.NodeName)
-				return last
+			if n.NodeName == "" || states[n.NodeName] == "running" {
+				continue
 			}
+			last = fmt.Errorf("vhost %s is %q on %s", vhost, states[n.NodeName], n.NodeName)
+			if states[n.NodeName] == "stopped" {
+				// Its start timed out there, and it stays stopped
+				// until told (seen for 2 minutes on a loaded machine).
+				if err := m.StartVHost(ctx, vhost, n.NodeName); err != nil {
+					last = fmt.Errorf("%w; %w", last, err)
+				}
+			}
+			return last
 		}
 		return nil
 	}
