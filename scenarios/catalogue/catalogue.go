@@ -217,7 +217,10 @@ func Scenarios() bool {
 	AfterSuite(func(ctx SpecContext) {
 		Expect(shared.terminate(ctx)).To(Succeed())
 	}, NodeTimeout(time.Minute))
-	BeforeEach(func() { phases = timings{began: time.Now()} })
+	// Not a BeforeEach: a top-level one does not run after Setup's
+	// PreviewSpecs (Ginkgo v2.34); a ReportBeforeEach does, before each
+	// spec's own nodes.
+	ReportBeforeEach(func(SpecReport) { phases = timings{began: time.Now()} })
 	ReportAfterSuite("summary", summary)
 
 	fanout()
