@@ -81,8 +81,11 @@ const labelSharedInfra = "infra:shared"
 // that will run (after --focus and --label-filter) is labelled
 // infra:shared, it starts this process's shared broker and database in
 // the background, so they come up while the suite's set-up builds the
-// images; it does not block. The summary goes to reports/ in the module
-// root, or in the working directory.
+// images; it does not block. To see which specs will run it calls
+// PreviewSpecs, after which Ginkgo (v2.34) does not run a BeforeEach
+// declared outside every container: declare yours in a Describe, or use
+// ReportBeforeEach. The summary goes to reports/ in the module root, or
+// in the working directory.
 func Setup(t *testing.T, path string) {
 	for k, v := range stack.TestcontainersDefaults(t.Context(), os.Getenv) {
 		t.Setenv(k, v) // before testcontainers first reads its configuration
