@@ -248,6 +248,7 @@ func Scenarios() bool {
 	httpIdempotency()
 	degradedNetwork()
 	clusterQueue()
+	clusterPartition()
 	clusterServices()
 	soak()
 	return true

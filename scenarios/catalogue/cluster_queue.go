@@ -1,7 +1,6 @@
 package catalogue
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -14,7 +13,6 @@ import (
 	"github.com/mqchaos/mqchaos/harness/history"
 	"github.com/mqchaos/mqchaos/harness/queueload"
 	"github.com/mqchaos/mqchaos/harness/report"
-	"github.com/mqchaos/mqchaos/harness/stack"
 )
 
 // clusterQueue runs against the broker alone (no service of the
@@ -43,87 +41,39 @@ func clusterQueue() {
 		// loses the whole backlog the kill finds, and every message
 		// confirmed while its node is down.
 		const (
-			rate        = 50 // publishes per second, two publishers together
-			consumeRate = 25 // deliveries per second until the drain: a backlog builds
-			beforeKill  = 400
-			hold        = 10 * time.Second
+			beforeKill = 400
+			hold       = 10 * time.Second
 		)
 
 		type outcome struct {
-			check    checker.Result
-			failover time.Duration
-			formed   time.Duration
-			figures  report.Figures
+			check   checker.Result
+			figures report.Figures
 		}
 
 		run := func(ctx SpecContext, side string, q queueload.Queue) outcome {
-			started := time.Now()
-			var out outcome
-			By("starting a cluster of three RabbitMQ nodes for this spec alone")
-			inf, err := stack.StartInfra(ctx, images, stack.WithCluster(3))
-			out.formed = time.Since(started)
-			phases.setup += out.formed
-			DeferCleanup(func(ctx SpecContext) { Expect(inf.Terminate(ctx)).To(Succeed()) }, NodeTimeout(time.Minute))
-			Expect(err).NotTo(HaveOccurred())
-			AddReportEntry("cluster formed", fmt.Sprintf("%.1fs", out.formed.Seconds()))
-			By(fmt.Sprintf("cluster formed in %.1fs", out.formed.Seconds()))
-
-			h := &history.History{}
-			m := inf.Management("/")
-			By(fmt.Sprintf("publishing %d confirmed messages a second to %s queue %s, consuming %d a second", rate, q.Args["x-queue-type"], q.Name, consumeRate))
-			wl, err := queueload.Start(ctx, h, queueload.Config{
-				URLs:  func(ctx context.Context) ([]string, error) { return inf.AMQPURLs(ctx, "/") },
-				Queue: q, Prefix: report.Slug("leader-" + side), Rate: rate, ConsumeRate: consumeRate,
-			})
-			Expect(err).NotTo(HaveOccurred())
-			DeferCleanup(wl.Stop)
-			Eventually(ctx, accepted(h, queueload.KindEnqueue)).Should(BeNumerically(">=", beforeKill))
-
-			placement, err := m.Placement(ctx, q.Name)
-			Expect(err).NotTo(HaveOccurred())
-			if q.Args["x-queue-type"] == "quorum" {
-				Expect(placement.Online).To(HaveLen(3), "the quorum queue must have a member on every node: %+v", placement)
-			}
-			leader := inf.NodeNamed(placement.LeaderNode())
-			Expect(leader).NotTo(BeNil(), "no node of the cluster is named %q", placement.LeaderNode())
-			By(fmt.Sprintf("killing %s, which leads %s, with %d confirmed and %d delivered", leader.Alias, q.Name, accepted(h, queueload.KindEnqueue)(), wl.Deliveries()))
-			kill := fault.Kill(inf.Docker(), leader.Target())
+			c := startClusterLoad(ctx, "leader-"+side, q, nil)
+			leader := c.leader(ctx, beforeKill)
+			By(fmt.Sprintf("killing %s, which leads %s, with %d confirmed and %d delivered", leader.Alias, q.Name, accepted(c.h, queueload.KindEnqueue)(), c.wl.Deliveries()))
+			kill := fault.Kill(c.inf.Docker(), leader.Target())
 			killed := time.Now()
-			Expect(fault.Inject(ctx, h, kill)).To(Succeed())
+			Expect(fault.Inject(ctx, c.h, kill)).To(Succeed())
 			if q.Args["x-queue-type"] == "quorum" {
 				By("waiting for another node to lead the queue")
+				m := c.inf.Management("/")
 				Eventually(ctx, func() (string, error) { return m.Leader(ctx, q.Name) }).ShouldNot(Equal(leader.NodeName))
 			}
 			By(fmt.Sprintf("holding %s down for %s", leader.Alias, hold))
 			Expect(fault.Hold(ctx, hold)).To(Succeed())
 			By("starting " + leader.Alias + " again and waiting until the three nodes see each other running")
-			Expect(fault.Heal(ctx, h, kill)).To(Succeed())
-			Expect(inf.WaitFormed(ctx)).To(Succeed())
+			Expect(fault.Heal(ctx, c.h, kill)).To(Succeed())
+			Expect(c.inf.WaitFormed(ctx)).To(Succeed())
 			rejoined := time.Now()
-			Eventually(ctx, accepted(h, queueload.KindEnqueue)).Should(BeNumerically(">=", accepted(h, queueload.KindEnqueue)()+rate))
 
-			By("stopping the publishers and draining the queue at full speed")
-			settleBegan := time.Now()
-			wl.StopPublishing()
-			wl.FullSpeed()
-			Eventually(ctx, func(g Gomega) {
-				qs, err := m.Queue(ctx, q.Name)
-				g.Expect(err).NotTo(HaveOccurred())
-				g.Expect(qs.Exists).To(BeTrue(), "queue %s is gone", q.Name)
-				g.Expect(qs.Messages).To(BeZero(), "queue %s still holds %d", q.Name, qs.Messages)
-				g.Expect(wl.Idle()).To(BeNumerically(">=", 3*time.Second), "deliveries still coming")
-			}).WithTimeout(2 * time.Minute).Should(Succeed())
-			wl.Stop()
-			phases.settle += time.Since(settleBegan)
-
+			ops, check := c.drain(ctx)
 			checkBegan := time.Now()
-			ops := h.Ops()
-			out.check = checker.TotalQueue(ops, queueload.KindEnqueue, queueload.KindDequeue, "queue "+q.Name)
 			// The stall of confirms the kill caused: the longest stretch
 			// without a confirm from a little before the kill to the heal.
-			gap := checker.LongestGap(ops, queueload.KindEnqueue, history.OK, killed.Add(-time.Second), rejoined)
-			out.failover = gap.Duration()
-			failover := out.failover.Seconds()
+			failover := checker.LongestGap(ops, queueload.KindEnqueue, history.OK, killed.Add(-time.Second), rejoined).Duration().Seconds()
 			// One publisher can stall far longer than all of them together:
 			// on 3.10.8 a channel opened on a survivor just after the kill
 			// was seen nacking every publish until the old leader's node
@@ -131,40 +81,14 @@ func clusterQueue() {
 			// confirms went on.
 			var worst time.Duration
 			for i := 1; i <= 2; i++ {
-				var mine []history.Op
-				for _, op := range ops {
-					if strings.Contains(op.ID, fmt.Sprintf("-p%d-", i)) {
-						mine = append(mine, op)
-					}
-				}
-				worst = max(worst, checker.LongestGap(mine, queueload.KindEnqueue, history.OK, killed.Add(-time.Second), rejoined).Duration())
+				worst = max(worst, checker.LongestGap(publisherOps(ops, i), queueload.KindEnqueue, history.OK, killed.Add(-time.Second), rejoined).Duration())
 			}
-			shown := out.check
-			// Duplicates are at-least-once redeliveries, which the broker
-			// allows; the figures' check carries the total-queue verdict
-			// (lost, unexpected) and the note the duplicates.
-			shown.Duplicated = nil
-			shown.Service = "queue " + q.Name + " (total-queue)"
-			f := report.Figures{
-				Scenario: "quorum queue leader lost", Side: side, System: "RabbitMQ cluster of 3 (broker alone)", Broker: brokerVersion(ctx, m), Input: queueload.KindEnqueue,
-				Sent: out.check.Attempted, Checks: []checker.Result{shown}, RecoverSeconds: &failover,
+			f := c.record(ctx, report.Figures{
+				Scenario: "quorum queue leader lost", Side: side, RecoverSeconds: &failover,
 				Note: fmt.Sprintf("cluster formed in %.1fs; killed %s at +%.1fs; confirms stalled %.1fs (one publisher's %.1fs); duplicated %d, recovered %d",
-					out.formed.Seconds(), leader.Alias, killed.Sub(started).Seconds(), failover, worst.Seconds(), len(out.check.Duplicated), len(out.check.Recovered)),
-			}
-			f.Seconds = time.Since(started).Seconds()
-			phases.check += time.Since(checkBegan)
-			f.Phases = phases.record()
-			f.History = saveHistory(h, f.Scenario, side, "", started)
-			out.figures = f
-			AddReportEntry(figuresEntry, f, ReportEntryVisibilityFailureOrVerbose)
-			AddReportEntry("total-queue", out.check.String())
-			GinkgoWriter.Println(f.String())
-			GinkgoWriter.Println(out.check.String())
-			AddReportEntry("publishes", outcomes(ops, queueload.KindEnqueue, killed))
-			for _, fl := range h.Faults(started) {
-				By(fl)
-			}
-			return out
+					c.formed.Seconds(), leader.Alias, killed.Sub(c.started).Seconds(), failover, worst.Seconds(), len(check.Duplicated), len(check.Recovered)),
+			}, check, killed, checkBegan)
+			return outcome{check: check, figures: f}
 		}
 
 		It("holds with a quorum queue replicated on the three nodes", Label("safe"), func(ctx SpecContext) {
@@ -184,6 +108,17 @@ func clusterQueue() {
 			Expect(len(o.check.Lost)).To(BeNumerically(">=", 50), "the control must lose the backlog of the killed node: %s", o.check)
 		}, SpecTimeout(5*time.Minute))
 	})
+}
+
+// publisherOps are publisher i's (from 1) enqueues.
+func publisherOps(ops []history.Op, i int) []history.Op {
+	var mine []history.Op
+	for _, op := range ops {
+		if op.Kind == queueload.KindEnqueue && strings.Contains(op.ID, fmt.Sprintf("-p%d-", i)) {
+			mine = append(mine, op)
+		}
+	}
+	return mine
 }
 
 // outcomes counts kind's operations by outcome and detail, with when the

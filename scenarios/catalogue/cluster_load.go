@@ -1,0 +1,165 @@
+package catalogue
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/mqchaos/mqchaos/harness/checker"
+	"github.com/mqchaos/mqchaos/harness/history"
+	"github.com/mqchaos/mqchaos/harness/queueload"
+	"github.com/mqchaos/mqchaos/harness/report"
+	"github.com/mqchaos/mqchaos/harness/stack"
+)
+
+// clusterLoad is the run skeleton the broker-level cluster scenarios
+// share: a cluster of three started for one spec alone, the harness's
+// queue workload on it (confirmed publishers, manual-ack consumers), the
+// drain once the fault is healed, and the total-queue verdict with its
+// figures. What a scenario does to the cluster between Start and Drain
+// is its own.
+type clusterLoad struct {
+	inf     *stack.Infra
+	h       *history.History
+	wl      *queueload.Run
+	q       queueload.Queue
+	started time.Time
+	formed  time.Duration
+}
+
+// Cluster scenarios' load, sized for two cores.
+const (
+	clusterRate        = 50 // publishes per second, two publishers together
+	clusterConsumeRate = 25 // deliveries per second until the drain: a backlog builds
+)
+
+// startClusterLoad starts a cluster of three for this spec alone and the
+// queue workload on q, named after prefix; pin, if given, changes the
+// workload's configuration (e.g. each client's own nodes) once the
+// cluster is up.
+func startClusterLoad(ctx SpecContext, prefix string, q queueload.Queue, pin func(*stack.Infra, *queueload.Config)) *clusterLoad {
+	c := &clusterLoad{h: &history.History{}, q: q, started: time.Now()}
+	By("starting a cluster of three RabbitMQ nodes for this spec alone")
+	inf, err := stack.StartInfra(ctx, images, stack.WithCluster(3))
+	c.inf = inf
+	c.formed = time.Since(c.started)
+	phases.setup += c.formed
+	DeferCleanup(func(ctx SpecContext) { Expect(inf.Terminate(ctx)).To(Succeed()) }, NodeTimeout(time.Minute))
+	// Runs before the Terminate above: a failed run keeps what the
+	// nodes said, for the reason (a node that never rejoined, say).
+	DeferCleanup(func(ctx SpecContext) { keepNodeLogs(ctx, inf) }, NodeTimeout(time.Minute))
+	Expect(err).NotTo(HaveOccurred())
+	AddReportEntry("cluster formed", fmt.Sprintf("%.1fs", c.formed.Seconds()))
+	By(fmt.Sprintf("cluster formed in %.1fs", c.formed.Seconds()))
+
+	cfg := queueload.Config{
+		URLs:  func(ctx context.Context) ([]string, error) { return inf.AMQPURLs(ctx, "/") },
+		Queue: q, Prefix: report.Slug(prefix), Rate: clusterRate, ConsumeRate: clusterConsumeRate,
+	}
+	if pin != nil {
+		pin(inf, &cfg)
+	}
+	By(fmt.Sprintf("publishing %d confirmed messages a second to %s queue %s, consuming %d a second", clusterRate, q.Args["x-queue-type"], q.Name, clusterConsumeRate))
+	c.wl, err = queueload.Start(ctx, c.h, cfg)
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(c.wl.Stop)
+	return c
+}
+
+// leader waits until at least n publishes are confirmed, then returns the
+// node that leads the queue; a quorum queue must have a member online on
+// each of the three nodes.
+func (c *clusterLoad) leader(ctx SpecContext, n int) *stack.Node {
+	Eventually(ctx, accepted(c.h, queueload.KindEnqueue)).Should(BeNumerically(">=", n))
+	placement, err := c.inf.Management("/").Placement(ctx, c.q.Name)
+	Expect(err).NotTo(HaveOccurred())
+	if c.q.Args["x-queue-type"] == "quorum" {
+		Expect(placement.Online).To(HaveLen(3), "the quorum queue must have a member on every node: %+v", placement)
+	}
+	leader := c.inf.NodeNamed(placement.LeaderNode())
+	Expect(leader).NotTo(BeNil(), "no node of the cluster is named %q", placement.LeaderNode())
+	return leader
+}
+
+// drain waits for a second's worth of new confirms (the cluster works
+// again), stops the publishers, drains the queue at full speed until it
+// is empty and no delivery came for 3 s, and judges the history as
+// Jepsen's total-queue checker does.
+func (c *clusterLoad) drain(ctx SpecContext) ([]history.Op, checker.Result) {
+	Eventually(ctx, accepted(c.h, queueload.KindEnqueue)).Should(BeNumerically(">=", accepted(c.h, queueload.KindEnqueue)()+clusterRate))
+	By("stopping the publishers and draining the queue at full speed")
+	settleBegan := time.Now()
+	c.wl.StopPublishing()
+	c.wl.FullSpeed()
+	m := c.inf.Management("/")
+	Eventually(ctx, func(g Gomega) {
+		qs, err := m.Queue(ctx, c.q.Name)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(qs.Exists).To(BeTrue(), "queue %s is gone", c.q.Name)
+		g.Expect(qs.Messages).To(BeZero(), "queue %s still holds %d", c.q.Name, qs.Messages)
+		g.Expect(c.wl.Idle()).To(BeNumerically(">=", 3*time.Second), "deliveries still coming")
+	}).WithTimeout(2 * time.Minute).Should(Succeed())
+	c.wl.Stop()
+	phases.settle += time.Since(settleBegan)
+	ops := c.h.Ops()
+	return ops, checker.TotalQueue(ops, queueload.KindEnqueue, queueload.KindDequeue, "queue "+c.q.Name)
+}
+
+// record fills in the figures' common parts (the verdict without the
+// duplicates, which at-least-once delivery allows and the note carries;
+// the broker's release; sent; time; history), reports them with the verdict, and the
+// publishes' outcomes relative to at (the fault).
+func (c *clusterLoad) record(ctx SpecContext, f report.Figures, check checker.Result, at time.Time, checkBegan time.Time) report.Figures {
+	shown := check
+	shown.Duplicated = nil
+	shown.Service = "queue " + c.q.Name + " (total-queue)"
+	f.System = "RabbitMQ cluster of 3 (broker alone)"
+	f.Broker = brokerVersion(ctx, c.inf.Management("/"))
+	f.Input = queueload.KindEnqueue
+	f.Sent = check.Attempted
+	f.Checks = []checker.Result{shown}
+	f.Seconds = time.Since(c.started).Seconds()
+	phases.check += time.Since(checkBegan)
+	f.Phases = phases.record()
+	f.History = saveHistory(c.h, f.Scenario, f.Side, "", c.started)
+	AddReportEntry(figuresEntry, f, ReportEntryVisibilityFailureOrVerbose)
+	AddReportEntry("total-queue", check.String())
+	GinkgoWriter.Println(f.String())
+	GinkgoWriter.Println(check.String())
+	AddReportEntry("publishes", outcomes(c.h.Ops(), queueload.KindEnqueue, at))
+	for _, fl := range c.h.Faults(c.started) {
+		By(fl)
+	}
+	return f
+}
+
+// keepNodeLogs writes every node's log to reports/logs when the spec
+// failed, and says where.
+func keepNodeLogs(ctx context.Context, inf *stack.Infra) {
+	if !CurrentSpecReport().Failed() {
+		return
+	}
+	dir := filepath.Join(reports, "logs")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		GinkgoWriter.Printf("node logs not kept: %v\n", err)
+		return
+	}
+	for _, n := range inf.Nodes() {
+		b, err := n.Logs(ctx)
+		if err != nil {
+			GinkgoWriter.Printf("node logs not kept: %v\n", err)
+			continue
+		}
+		path := filepath.Join(dir, fmt.Sprintf("%s-%s.log", inf.ID, n.Alias))
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			GinkgoWriter.Printf("node logs not kept: %v\n", err)
+			continue
+		}
+		AddReportEntry("node log", path)
+	}
+}

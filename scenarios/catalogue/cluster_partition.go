@@ -1,0 +1,243 @@
+package catalogue
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/mqchaos/mqchaos/harness/checker"
+	"github.com/mqchaos/mqchaos/harness/fault"
+	"github.com/mqchaos/mqchaos/harness/history"
+	"github.com/mqchaos/mqchaos/harness/queueload"
+	"github.com/mqchaos/mqchaos/harness/report"
+	"github.com/mqchaos/mqchaos/harness/stack"
+)
+
+// clusterPartition runs against the broker alone, like clusterQueue: a
+// node of three cut off from the other two by fault.Split, which cuts
+// the network the nodes talk over and leaves the one clients use, so
+// clients keep reaching every node. With pause_minority the cut-off node
+// notices within a net tick (15 s here) that it is in the minority and
+// stops its rabbit application: its clients are disconnected and it
+// refuses new ones until the split heals and it rejoins.
+//
+// The controls are a classic queue of transient messages on the node
+// that is cut off: one copy, in that node's memory. When the node pauses
+// its queue stops and the transient messages are gone (a classic queue
+// starts again empty of them), and what the majority confirms for the
+// queue meanwhile is routed to a queue that is down. Each control loses
+// the backlog the cut finds and everything confirmed until the heal.
+func clusterPartition() {
+	const (
+		beforeCut = 400
+		// held after the minority has paused, while the majority works
+		hold = 10 * time.Second
+	)
+
+	// cutOff splits node off from the others, waits until the majority
+	// sees it down and it has paused (its AMQP port refuses), holds the
+	// split, heals it and waits for the cluster to be whole again. It
+	// returns when the split was in place (from the engine's answer to
+	// the heal's request) and when the cluster was whole again.
+	cutOff := func(ctx SpecContext, c *clusterLoad, node *stack.Node) (cut, healing, rejoined time.Time) {
+		var others []*stack.Node
+		for _, n := range c.inf.Nodes() {
+			if n != node {
+				others = append(others, n)
+			}
+		}
+		split := fault.Split(c.inf.Docker(), stack.Targets(node), stack.Targets(others...))
+		By(fmt.Sprintf("cutting %s off from the other nodes (clients still reach it), with %d confirmed and %d delivered", node.Alias, accepted(c.h, queueload.KindEnqueue)(), c.wl.Deliveries()))
+		Expect(fault.Inject(ctx, c.h, split)).To(Succeed())
+		cut = time.Now()
+		majority := others[0].Management("/")
+		By("waiting until the majority sees " + node.Alias + " down")
+		Eventually(ctx, func(g Gomega) {
+			ns, err := majority.Nodes(ctx)
+			g.Expect(err).NotTo(HaveOccurred())
+			for _, n := range ns {
+				if n.Name == node.NodeName {
+					g.Expect(n.Running).To(BeFalse(), "%s still seen running", n.Name)
+				}
+			}
+		}).Should(Succeed())
+		if c.q.Args["x-queue-type"] == "quorum" {
+			By("waiting for the majority to lead the queue")
+			Eventually(ctx, func() (string, error) { return majority.Leader(ctx, c.q.Name) }).ShouldNot(Equal(node.NodeName))
+		}
+		By("waiting until " + node.Alias + " pauses (pause_minority): it refuses clients")
+		Eventually(ctx, func() error { return node.Ready(ctx) }).ShouldNot(Succeed())
+		By(fmt.Sprintf("holding the split for %s", hold))
+		Expect(fault.Hold(ctx, hold)).To(Succeed())
+		By("healing the split and waiting until the three nodes see each other running")
+		healing = time.Now()
+		Expect(fault.Heal(ctx, c.h, split)).To(Succeed())
+		Eventually(ctx, c.inf.Formed).WithTimeout(2*time.Minute).Should(Succeed(), "%s never rejoined", node.Alias)
+		return cut, healing, time.Now()
+	}
+
+	Describe("Confirmed messages survive a partition that cuts the quorum queue's leader off", Label("cluster", "guarantee:no-loss", "fault:partition"), func() {
+		// Every publisher and consumer is given the three nodes and fails
+		// over between them. The leader's node is cut off from the other
+		// two mid-stream, with a backlog in the queue; its clients lose it
+		// when it pauses and carry on on the majority. The failover time
+		// is the longest stretch without any confirm from the cut to the
+		// heal.
+		run := func(ctx SpecContext, side string, q queueload.Queue) checker.Result {
+			c := startClusterLoad(ctx, "minority-"+side, q, nil)
+			leader := c.leader(ctx, beforeCut)
+			cut, _, healed := cutOff(ctx, c, leader)
+			ops, check := c.drain(ctx)
+			checkBegan := time.Now()
+			failover := checker.LongestGap(ops, queueload.KindEnqueue, history.OK, cut.Add(-time.Second), healed).Duration().Seconds()
+			var worst time.Duration
+			for i := 1; i <= 2; i++ {
+				worst = max(worst, checker.LongestGap(publisherOps(ops, i), queueload.KindEnqueue, history.OK, cut.Add(-time.Second), healed).Duration())
+			}
+			c.record(ctx, report.Figures{
+				Scenario: "quorum queue leader partitioned", Side: side, RecoverSeconds: &failover,
+				Note: fmt.Sprintf("cluster formed in %.1fs; cut %s off at +%.1fs for %.1fs; confirms stalled %.1fs (one publisher's %.1fs); duplicated %d, recovered %d",
+					c.formed.Seconds(), leader.Alias, cut.Sub(c.started).Seconds(), healed.Sub(cut).Seconds(), failover, worst.Seconds(), len(check.Duplicated), len(check.Recovered)),
+			}, check, cut, checkBegan)
+			return check
+		}
+
+		It("holds with a quorum queue replicated on the three nodes", Label("safe"), func(ctx SpecContext) {
+			check := run(ctx, "safe", queueload.Quorum("mqchaos.partition.quorum", 3))
+			Expect(check.Accepted).To(BeNumerically(">=", beforeCut), "%s", check)
+			Expect(check.Lost).To(BeEmpty(), "%s", check)
+			Expect(check.Unexpected).To(BeEmpty(), "%s", check)
+		}, SpecTimeout(5*time.Minute))
+
+		It("is caught with a classic queue of transient messages on the node cut off (no replication)", Label("unsafe"), func(ctx SpecContext) {
+			q := queueload.Classic("mqchaos.partition.classic")
+			q.Transient = true
+			check := run(ctx, "control: classic queue", q)
+			// The cut finds a backlog of about 200 (400 confirmed, half
+			// consumed), and the majority confirms into the downed queue
+			// for the 25 s or more until the heal: at least 50 lost is a
+			// margin no flake of the safe side comes near.
+			Expect(len(check.Lost)).To(BeNumerically(">=", 50), "the control must lose the backlog of the node cut off: %s", check)
+		}, SpecTimeout(5*time.Minute))
+	})
+
+	Describe("A node cut off from the majority confirms nothing while cut off, and nothing confirmed is lost", Label("cluster", "guarantee:no-loss", "fault:partition"), func() {
+		// Clients on both sides of the split: publisher 1 and consumer 1
+		// are pinned to rabbitmq-1 (through which the queue is declared,
+		// so it leads a quorum queue), publisher 2 and consumer 2 to the
+		// other two nodes. rabbitmq-1 is cut off from the others mid-
+		// stream. Its publisher's messages must get no confirm while it
+		// is cut off (a confirm there would be a split brain: the
+		// minority has no quorum), the majority's must go on, and after
+		// the heal nothing confirmed on either side is missing.
+		pin := func(inf *stack.Infra, cfg *queueload.Config) {
+			nodes := inf.Nodes()
+			sides := [][]*stack.Node{nodes[:1], nodes[1:]}
+			urls := func(ctx context.Context, i int) ([]string, error) {
+				var out []string
+				for _, n := range sides[i%2] {
+					u, err := n.AMQPURL(ctx, "/")
+					if err != nil {
+						return nil, err
+					}
+					out = append(out, u)
+				}
+				return out, nil
+			}
+			cfg.PublisherURLs, cfg.ConsumerURLs = urls, urls
+		}
+
+		type outcome struct {
+			check     checker.Result
+			sides     [2]sideOps // minority, majority, over the cut
+			confirmed []string   // the minority's publishes invoked and confirmed while cut off
+		}
+
+		run := func(ctx SpecContext, side string, q queueload.Queue) outcome {
+			c := startClusterLoad(ctx, "split-"+side, q, pin)
+			minority := c.inf.Nodes()[0]
+			leader := c.leader(ctx, beforeCut)
+			cut, healing, healed := cutOff(ctx, c, minority)
+			ops, check := c.drain(ctx)
+			checkBegan := time.Now()
+			var o outcome
+			o.check = check
+			for i := range o.sides {
+				o.sides[i] = countSide(ops, i+1, cut, healing)
+			}
+			for _, op := range publisherOps(ops, 1) {
+				if op.Outcome == history.OK && op.Invoked.After(cut) && op.Completed.Before(healing) {
+					o.confirmed = append(o.confirmed, op.ID)
+				}
+			}
+			failover := checker.LongestGap(publisherOps(ops, 2), queueload.KindEnqueue, history.OK, cut.Add(-time.Second), healed).Duration().Seconds()
+			c.record(ctx, report.Figures{
+				Scenario: "split with clients on both sides", Side: side, RecoverSeconds: &failover,
+				Note: fmt.Sprintf("cluster formed in %.1fs; %s (leader %s) cut off at +%.1fs for %.1fs; over the cut, minority %s, majority %s; the majority's confirms stalled %.1fs; duplicated %d, recovered %d",
+					c.formed.Seconds(), minority.Alias, leader.Alias, cut.Sub(c.started).Seconds(), healing.Sub(cut).Seconds(),
+					o.sides[0], o.sides[1], failover, len(check.Duplicated), len(check.Recovered)),
+			}, check, cut, checkBegan)
+			AddReportEntry("sides over the cut", fmt.Sprintf("minority (%s): %s; majority: %s", minority.Alias, o.sides[0], o.sides[1]))
+			return o
+		}
+
+		It("holds with a quorum queue replicated on the three nodes", Label("safe"), func(ctx SpecContext) {
+			o := run(ctx, "safe", queueload.Quorum("mqchaos.split.quorum", 3))
+			Expect(o.check.Accepted).To(BeNumerically(">=", beforeCut), "%s", o.check)
+			Expect(o.check.Lost).To(BeEmpty(), "%s", o.check)
+			Expect(o.check.Unexpected).To(BeEmpty(), "%s", o.check)
+			Expect(o.confirmed).To(BeEmpty(), "the minority confirmed publishes while cut off")
+			Expect(o.sides[1].ok).To(BeNumerically(">", 0), "the majority confirmed nothing while the minority was cut off")
+		}, SpecTimeout(5*time.Minute))
+
+		It("is caught with a classic queue of transient messages on the node cut off (no replication)", Label("unsafe"), func(ctx SpecContext) {
+			q := queueload.Classic("mqchaos.split.classic")
+			q.Transient = true
+			o := run(ctx, "control: classic queue", q)
+			// As for the leader partitioned: the backlog of about 200 on
+			// the node cut off, and what the majority confirms into the
+			// downed queue until the heal.
+			Expect(len(o.check.Lost)).To(BeNumerically(">=", 50), "the control must lose the backlog of the node cut off: %s", o.check)
+		}, SpecTimeout(5*time.Minute))
+	})
+}
+
+// sideOps counts one side's operations invoked in a stretch of time: its
+// publisher's enqueues by outcome (one still pending counts as info) and
+// its consumer's deliveries.
+type sideOps struct{ ok, fail, info, delivered int }
+
+func (s sideOps) String() string {
+	return fmt.Sprintf("%d confirmed, %d refused, %d unknown, %d delivered", s.ok, s.fail, s.info, s.delivered)
+}
+
+// countSide counts publisher i's and consumer i's (from 1) operations
+// invoked in [from, to].
+func countSide(ops []history.Op, i int, from, to time.Time) sideOps {
+	var s sideOps
+	in := func(op history.Op) bool { return !op.Invoked.Before(from) && !op.Invoked.After(to) }
+	for _, op := range publisherOps(ops, i) {
+		if !in(op) {
+			continue
+		}
+		switch op.Outcome {
+		case history.OK:
+			s.ok++
+		case history.Fail:
+			s.fail++
+		default:
+			s.info++
+		}
+	}
+	consumer := fmt.Sprintf("c%d", i)
+	for _, op := range ops {
+		if op.Kind == queueload.KindDequeue && in(op) && strings.HasPrefix(op.Detail+" ", consumer+" ") {
+			s.delivered++
+		}
+	}
+	return s
+}
