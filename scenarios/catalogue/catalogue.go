@@ -82,9 +82,9 @@ const labelSharedInfra = "infra:shared"
 // infra:shared, it starts this process's shared broker and database in
 // the background, so they come up while the suite's set-up builds the
 // images; it does not block. To see which specs will run it calls
-// PreviewSpecs, after which Ginkgo (v2.34) does not run a BeforeEach
-// declared outside every container: declare yours in a Describe, or use
-// ReportBeforeEach. The summary goes to reports/ in the module root, or
+// PreviewSpecs, after which Ginkgo (v2.34) does not run a BeforeEach or
+// a ReportBeforeEach declared outside every container (seen in a
+// two-process run): declare yours in a Describe. The summary goes to reports/ in the module root, or
 // in the working directory.
 func Setup(t *testing.T, path string) {
 	for k, v := range stack.TestcontainersDefaults(t.Context(), os.Getenv) {
@@ -220,10 +220,6 @@ func Scenarios() bool {
 	AfterSuite(func(ctx SpecContext) {
 		Expect(shared.terminate(ctx)).To(Succeed())
 	}, NodeTimeout(time.Minute))
-	// Not a BeforeEach: a top-level one does not run after Setup's
-	// PreviewSpecs (Ginkgo v2.34); a ReportBeforeEach does, before each
-	// spec's own nodes.
-	ReportBeforeEach(func(SpecReport) { phases = timings{began: time.Now()} })
 	ReportAfterSuite("summary", summary)
 
 	fanout()
@@ -358,7 +354,7 @@ func startStack(ctx context.Context, name string, opts ...stack.Option) *stack.S
 	}
 	began := time.Now()
 	inf, err := shared.wait(ctx)
-	phases.setup += time.Since(began)
+	spent().setup += time.Since(began)
 	Expect(err).NotTo(HaveOccurred(), "start %s", what)
 	return start(ctx, name, append([]stack.Option{stack.OnInfra(inf)}, opts...)...)
 }
@@ -369,8 +365,21 @@ type timings struct {
 	setup, settle, check time.Duration
 }
 
-// phases is the running spec's (specs of one process run one at a time).
+// phases is the running spec's (specs of one process run one at a time);
+// read and add to it through spent.
 var phases timings
+
+// spent is the running spec's timings, begun afresh at the spec's start
+// the first time a spec asks. No BeforeEach resets them: after Setup's
+// PreviewSpecs, Ginkgo (v2.34) runs neither a top-level BeforeEach nor a
+// top-level ReportBeforeEach, and every spec's time was counted from the
+// process's first spec.
+func spent() *timings {
+	if start := CurrentSpecReport().StartTime; !phases.began.Equal(start) {
+		phases = timings{began: start}
+	}
+	return &phases
+}
 
 // record reports where the spec's time went (its "time" entry, shown
 // with a failure or -v; the summary has a line of it for every spec), and
@@ -407,7 +416,7 @@ func start(ctx context.Context, name string, opts ...stack.Option) *stack.Stack 
 	By("starting " + sys.Name + " as " + name)
 	began := time.Now()
 	s, err := stack.Start(ctx, sys, images, append([]stack.Option{stack.Name(name)}, opts...)...)
-	phases.setup += time.Since(began)
+	spent().setup += time.Since(began)
 	DeferCleanup(func(ctx SpecContext) {
 		if CurrentSpecReport().Failed() {
 			dumpLogs(ctx, s)
@@ -547,7 +556,7 @@ func waitApplied(ctx context.Context, s *stack.Stack, e system.Effect, n int, po
 func settled(ctx context.Context, s *stack.Stack, quiet time.Duration, inputs ...string) map[string]effect.Observed {
 	GinkgoHelper()
 	By("settling: queues drained, nothing unacked, effects unchanged for " + quiet.String())
-	defer func(began time.Time) { phases.settle += time.Since(began) }(time.Now())
+	defer func(began time.Time) { spent().settle += time.Since(began) }(time.Now())
 	var (
 		obs   map[string]effect.Observed
 		last  string
@@ -622,8 +631,8 @@ func verdictWith(ctx context.Context, scenario, side string, s *stack.Stack, h *
 	for _, fault := range h.Faults(started) {
 		By(fault)
 	}
-	phases.check += time.Since(began)
-	f.Phases = phases.record()
+	spent().check += time.Since(began)
+	f.Phases = spent().record()
 	h.AddSamples(samplesOf(s))
 	f.History = saveHistory(h, scenario, side, m.tag, started)
 	AddReportEntry(figuresEntry, f, ReportEntryVisibilityFailureOrVerbose)

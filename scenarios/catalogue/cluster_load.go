@@ -48,7 +48,7 @@ func startClusterLoad(ctx SpecContext, prefix string, q queueload.Queue, pin fun
 	inf, err := stack.StartInfra(ctx, images, stack.WithCluster(3))
 	c.inf = inf
 	c.formed = time.Since(c.started)
-	phases.setup += c.formed
+	spent().setup += c.formed
 	DeferCleanup(func(ctx SpecContext) { Expect(inf.Terminate(ctx)).To(Succeed()) }, NodeTimeout(time.Minute))
 	// Runs before the Terminate above: a failed run keeps what the
 	// nodes said, for the reason (a node that never rejoined, say).
@@ -105,7 +105,7 @@ func (c *clusterLoad) drain(ctx SpecContext) ([]history.Op, checker.Result) {
 		g.Expect(c.wl.Idle()).To(BeNumerically(">=", 3*time.Second), "deliveries still coming")
 	}).WithTimeout(2 * time.Minute).Should(Succeed())
 	c.wl.Stop()
-	phases.settle += time.Since(settleBegan)
+	spent().settle += time.Since(settleBegan)
 	ops := c.h.Ops()
 	return ops, checker.TotalQueue(ops, queueload.KindEnqueue, queueload.KindDequeue, "queue "+c.q.Name)
 }
@@ -124,8 +124,8 @@ func (c *clusterLoad) record(ctx SpecContext, f report.Figures, check checker.Re
 	f.Sent = check.Attempted
 	f.Checks = []checker.Result{shown}
 	f.Seconds = time.Since(c.started).Seconds()
-	phases.check += time.Since(checkBegan)
-	f.Phases = phases.record()
+	spent().check += time.Since(checkBegan)
+	f.Phases = spent().record()
 	f.History = saveHistory(c.h, f.Scenario, f.Side, "", c.started)
 	AddReportEntry(figuresEntry, f, ReportEntryVisibilityFailureOrVerbose)
 	AddReportEntry("total-queue", check.String())

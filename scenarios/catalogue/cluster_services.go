@@ -64,7 +64,7 @@ func clusterServices() {
 			began := time.Now()
 			inf, err := stack.StartInfra(ctx, images, stack.WithCluster(3), stack.WithDatabase(sys.HasDatabase()))
 			c.formed = time.Since(began)
-			phases.setup += c.formed
+			spent().setup += c.formed
 			DeferCleanup(func(ctx SpecContext) { Expect(inf.Terminate(ctx)).To(Succeed()) }, NodeTimeout(time.Minute))
 			Expect(err).NotTo(HaveOccurred())
 			AddReportEntry("cluster formed", fmt.Sprintf("%.1fs", c.formed.Seconds()))

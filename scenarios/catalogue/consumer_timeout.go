@@ -125,7 +125,7 @@ func consumerTimeout() {
 				timeout, r.closed.Seconds(), stuck, len(o.IDs), units, q.Ready, r.queue, r.r.Name, ready)
 			By(note)
 			f := report.Figures{Scenario: "consumer timeout", Side: side, System: sys.Name, Broker: brokerVersion(ctx, r.s.Management()), Input: r.input, Note: note,
-				Sent: len(opsOf(r.h, r.input)), Seconds: time.Since(r.started).Seconds(), Phases: phases.record()}
+				Sent: len(opsOf(r.h, r.input)), Seconds: time.Since(r.started).Seconds(), Phases: spent().record()}
 			if len(o.IDs) < units && q.Consumers == 0 {
 				f.Violations = append(f.Violations, fmt.Sprintf("%s lost its consumer to the broker's consumer_timeout and never consumed again: %d of %d applied, %d waiting, the service reporting ready: %t",
 					r.queue, len(o.IDs), units, q.Ready, ready))

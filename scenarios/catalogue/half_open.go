@@ -113,7 +113,7 @@ func halfOpen() {
 				hold, stuck, after, units, atHeal, q.ready, q.unacked, r.queue)
 			By(note)
 			f := report.Figures{Scenario: "half-open connection", Side: side, System: sys.Name, Broker: brokerVersion(ctx, r.s.Management()), Input: r.input, Note: note,
-				Sent: len(opsOf(r.h, r.input)), Seconds: time.Since(r.started).Seconds(), Phases: phases.record()}
+				Sent: len(opsOf(r.h, r.input)), Seconds: time.Since(r.started).Seconds(), Phases: spent().record()}
 			if after < units && q.ready+q.unacked > 0 {
 				f.Violations = append(f.Violations, fmt.Sprintf("the dead link was not noticed: %s after the heal %d of %d applied, %d ready and %d unacked in %s",
 					stuck, after, units, q.ready, q.unacked, r.queue))
