@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 	"net/url"
 	"slices"
@@ -169,23 +168,6 @@ func Targets(nodes ...*Node) []fault.Target {
 		out = append(out, n.Target())
 	}
 	return out
-}
-
-// Logs returns the node's whole log, across restarts of its container.
-func (n *Node) Logs(ctx context.Context) ([]byte, error) {
-	if n.Container == nil {
-		return nil, fmt.Errorf("logs of %s: not started", n.Alias)
-	}
-	rc, err := n.Container.Logs(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("logs of %s: %w", n.Alias, err)
-	}
-	defer rc.Close()
-	b, err := io.ReadAll(rc)
-	if err != nil {
-		return nil, fmt.Errorf("logs of %s: %w", n.Alias, err)
-	}
-	return b, nil
 }
 
 // Running reports whether the node's container runs now.

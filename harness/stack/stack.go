@@ -14,7 +14,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"net"
 	"net/url"
@@ -369,23 +368,6 @@ func (r *Replica) Addresses(ctx context.Context) ([]string, error) {
 		return nil, fmt.Errorf("addresses of %s: %w", r.Name, err)
 	}
 	return ips, nil
-}
-
-// Logs returns the replica's whole log, across restarts of its container.
-func (r *Replica) Logs(ctx context.Context) ([]byte, error) {
-	if r.Container == nil {
-		return nil, fmt.Errorf("%s not started", r.Name)
-	}
-	rc, err := r.Container.Logs(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("logs of %s: %w", r.Name, err)
-	}
-	defer rc.Close()
-	b, err := io.ReadAll(rc)
-	if err != nil {
-		return nil, fmt.Errorf("logs of %s: %w", r.Name, err)
-	}
-	return b, nil
 }
 
 // Target is the replica as a fault target.
