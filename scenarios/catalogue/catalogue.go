@@ -489,8 +489,19 @@ func httpInput(why string) string {
 }
 
 // closeConnections has the broker close every connection of r, once the
-// broker lists one (it lists a connection a few seconds after it opened).
+// broker lists one (see waitListed).
 func closeConnections(ctx context.Context, s *stack.Stack, h *history.History, r *stack.Replica) {
+	GinkgoHelper()
+	ips := waitListed(ctx, s, r)
+	Expect(fault.Inject(ctx, h, fault.CloseConnections(s.Management(), r.Name, ips...))).To(Succeed())
+}
+
+// waitListed waits until the broker lists a connection of r, and returns
+// r's addresses. The broker lists a connection a few seconds after it
+// opened (3.7 s on a quiet machine): a scenario that must close it at a
+// given moment waits for it beforehand, and again just before the close,
+// which then returns at once unless r has connected anew meanwhile.
+func waitListed(ctx context.Context, s *stack.Stack, r *stack.Replica) []string {
 	GinkgoHelper()
 	ips, err := r.Addresses(ctx)
 	Expect(err).NotTo(HaveOccurred())
@@ -500,7 +511,7 @@ func closeConnections(ctx context.Context, s *stack.Stack, h *history.History, r
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(slices.ContainsFunc(cs, func(c broker.Connection) bool { return slices.Contains(ips, c.PeerHost) })).To(BeTrue())
 	}).WithPolling(100 * time.Millisecond).Should(Succeed())
-	Expect(fault.Inject(ctx, h, fault.CloseConnections(s.Management(), r.Name, ips...))).To(Succeed())
+	return ips
 }
 
 // consumer is the service that consumes what input sends (the first
