@@ -3,8 +3,8 @@ package broker
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
+
+	"golang.org/x/mod/semver"
 )
 
 // Version is the broker's release, as GET /api/overview gives it.
@@ -25,19 +25,11 @@ func (m *Management) Version(ctx context.Context) (Version, error) {
 	return v, nil
 }
 
-// AtLeast reports whether the release is major.minor or newer; false if
-// it cannot be read.
-func (v Version) AtLeast(major, minor int) bool {
-	parts := strings.SplitN(v.RabbitMQ, ".", 3)
-	if len(parts) < 2 {
-		return false
-	}
-	gotMajor, err1 := strconv.Atoi(parts[0])
-	gotMinor, err2 := strconv.Atoi(parts[1])
-	if err1 != nil || err2 != nil {
-		return false
-	}
-	return gotMajor > major || gotMajor == major && gotMinor >= minor
+// AtLeast reports whether the release is release ("4.3", "3.10.9") or
+// newer; false if it cannot be read.
+func (v Version) AtLeast(release string) bool {
+	got := "v" + v.RabbitMQ
+	return semver.IsValid(got) && semver.Compare(got, "v"+release) >= 0
 }
 
 // String is "RabbitMQ 3.10.8 (Erlang 25.2.3)".

@@ -9,23 +9,25 @@ import (
 
 func TestVersionAtLeast(t *testing.T) {
 	for _, tc := range []struct {
-		v            string
-		major, minor int
-		want         bool
+		v, release string
+		want       bool
 	}{
-		{"3.10.8", 3, 10, true},
-		{"3.10.8", 3, 13, false},
-		{"3.13.7", 4, 0, false},
-		{"4.0.5", 4, 0, true},
-		{"4.2.1", 4, 3, false},
-		{"4.3.0", 4, 3, true},
-		{"5.0.0", 4, 3, true},
-		{"", 3, 0, false},
-		{"4", 4, 0, false},
-		{"4.x.1", 4, 0, false},
+		{"3.10.8", "3.10", true},
+		{"3.10.8", "3.10.9", false},
+		{"3.10.9", "3.10.9", true},
+		{"3.10.10", "3.10.9", true},
+		{"3.10.8", "3.13", false},
+		{"3.13.7", "4.0", false},
+		{"4.0.5", "4.0", true},
+		{"4.2.1", "4.3", false},
+		{"4.3.0", "4.3", true},
+		{"4.3.0-rc.1", "4.3", false},
+		{"5.0.0", "4.3", true},
+		{"", "3.0", false},
+		{"4.x.1", "4.0", false},
 	} {
-		if got := (Version{RabbitMQ: tc.v}).AtLeast(tc.major, tc.minor); got != tc.want {
-			t.Errorf("%q.AtLeast(%d, %d) = %v, want %v", tc.v, tc.major, tc.minor, got, tc.want)
+		if got := (Version{RabbitMQ: tc.v}).AtLeast(tc.release); got != tc.want {
+			t.Errorf("%q.AtLeast(%q) = %v, want %v", tc.v, tc.release, got, tc.want)
 		}
 	}
 }
