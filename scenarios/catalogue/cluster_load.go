@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -30,6 +31,9 @@ type clusterLoad struct {
 	q       queueload.Queue
 	started time.Time
 	formed  time.Duration
+	// known is what went wrong in the broker that it is known for, and
+	// what was done about it (see rejoin), for the figures' note.
+	known []string
 }
 
 // Cluster scenarios' load, sized for two cores.
@@ -123,6 +127,9 @@ func (c *clusterLoad) record(ctx SpecContext, f report.Figures, check checker.Re
 	f.Input = queueload.KindEnqueue
 	f.Sent = check.Attempted
 	f.Checks = []checker.Result{shown}
+	if len(c.known) > 0 {
+		f.Note += "; " + strings.Join(c.known, "; ")
+	}
 	f.Seconds = time.Since(c.started).Seconds()
 	spent().check += time.Since(checkBegan)
 	f.Phases = spent().record()
