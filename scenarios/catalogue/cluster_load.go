@@ -90,6 +90,21 @@ func (c *clusterLoad) leader(ctx SpecContext, n int) *stack.Node {
 	return leader
 }
 
+// cutting says that node is about to be cut off, and how far the load
+// has got.
+func (c *clusterLoad) cutting(node *stack.Node) {
+	By(fmt.Sprintf("cutting %s off from the other nodes (clients still reach it), with %d confirmed and %d delivered", node.Alias, accepted(c.h, queueload.KindEnqueue)(), c.wl.Deliveries()))
+}
+
+// quorumQueues is the load's queue if it is a quorum queue, for cutOff
+// to wait until the majority leads it.
+func (c *clusterLoad) quorumQueues() []string {
+	if c.q.Args["x-queue-type"] == "quorum" {
+		return []string{c.q.Name}
+	}
+	return nil
+}
+
 // drain waits for a second's worth of new confirms (the cluster works
 // again), stops the publishers, drains the queue at full speed until it
 // is empty and no delivery came for 3 s, and judges the history as

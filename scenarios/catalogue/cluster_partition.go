@@ -39,48 +39,6 @@ func clusterPartition() {
 		hold = 10 * time.Second
 	)
 
-	// cutOff splits node off from the others, waits until the majority
-	// sees it down and it has paused (its AMQP port refuses), holds the
-	// split, heals it and waits for the cluster to be whole again. It
-	// returns when the split was in place (from the engine's answer to
-	// the heal's request) and when the cluster was whole again.
-	cutOff := func(ctx SpecContext, c *clusterLoad, node *stack.Node) (cut, healing, rejoined time.Time) {
-		var others []*stack.Node
-		for _, n := range c.inf.Nodes() {
-			if n != node {
-				others = append(others, n)
-			}
-		}
-		split := fault.Split(c.inf.Docker(), stack.Targets(node), stack.Targets(others...))
-		By(fmt.Sprintf("cutting %s off from the other nodes (clients still reach it), with %d confirmed and %d delivered", node.Alias, accepted(c.h, queueload.KindEnqueue)(), c.wl.Deliveries()))
-		Expect(fault.Inject(ctx, c.h, split)).To(Succeed())
-		cut = time.Now()
-		majority := others[0].Management("/")
-		By("waiting until the majority sees " + node.Alias + " down")
-		Eventually(ctx, func(g Gomega) {
-			ns, err := majority.Nodes(ctx)
-			g.Expect(err).NotTo(HaveOccurred())
-			for _, n := range ns {
-				if n.Name == node.NodeName {
-					g.Expect(n.Running).To(BeFalse(), "%s still seen running", n.Name)
-				}
-			}
-		}).Should(Succeed())
-		if c.q.Args["x-queue-type"] == "quorum" {
-			By("waiting for the majority to lead the queue")
-			Eventually(ctx, func() (string, error) { return majority.Leader(ctx, c.q.Name) }).ShouldNot(Equal(node.NodeName))
-		}
-		By("waiting until " + node.Alias + " pauses (pause_minority): it refuses clients")
-		Eventually(ctx, func() error { return node.Ready(ctx) }).ShouldNot(Succeed())
-		By(fmt.Sprintf("holding the split for %s", hold))
-		Expect(fault.Hold(ctx, hold)).To(Succeed())
-		By("healing the split and waiting until the three nodes see each other running")
-		healing = time.Now()
-		Expect(fault.Heal(ctx, c.h, split)).To(Succeed())
-		rejoin(ctx, c, node, majority)
-		return cut, healing, time.Now()
-	}
-
 	Describe("Confirmed messages survive a partition that cuts the quorum queue's leader off", Label("cluster", "guarantee:no-loss", "fault:partition"), func() {
 		// Every publisher and consumer is given the three nodes and fails
 		// over between them. The leader's node is cut off from the other
@@ -91,7 +49,9 @@ func clusterPartition() {
 		run := func(ctx SpecContext, side string, q queueload.Queue) checker.Result {
 			c := startClusterLoad(ctx, "minority-"+side, q, nil)
 			leader := c.leader(ctx, beforeCut)
-			cut, _, healed := cutOff(ctx, c, leader)
+			c.cutting(leader)
+			cut, _, healed, known := cutOff(ctx, c.inf, c.h, leader, "/", c.quorumQueues(), hold)
+			c.known = append(c.known, known...)
 			ops, check := c.drain(ctx)
 			checkBegan := time.Now()
 			failover := checker.LongestGap(ops, queueload.KindEnqueue, history.OK, cut.Add(-time.Second), healed).Duration().Seconds()
@@ -162,7 +122,9 @@ func clusterPartition() {
 			c := startClusterLoad(ctx, "split-"+side, q, pin)
 			minority := c.inf.Nodes()[0]
 			leader := c.leader(ctx, beforeCut)
-			cut, healing, healed := cutOff(ctx, c, minority)
+			c.cutting(minority)
+			cut, healing, healed, known := cutOff(ctx, c.inf, c.h, minority, "/", c.quorumQueues(), hold)
+			c.known = append(c.known, known...)
 			ops, check := c.drain(ctx)
 			checkBegan := time.Now()
 			var o outcome
@@ -243,32 +205,78 @@ func countSide(ops []history.Op, i int, from, to time.Time) sideOps {
 	return s
 }
 
+// cutOff splits node off from the other nodes of inf (fault.Split: every
+// client still reaches every node), waits until the majority sees it
+// down, until the majority leads each of quorumQueues (in vhost), and
+// until node pauses (pause_minority: it refuses clients), holds the
+// split for hold, heals it and waits until the cluster is whole again
+// (rejoin). It returns when the split was in place, when the heal began
+// and when the cluster was whole again, and what the broker is known for
+// that it did meanwhile (see rejoin).
+func cutOff(ctx SpecContext, inf *stack.Infra, h *history.History, node *stack.Node, vhost string, quorumQueues []string, hold time.Duration) (cut, healing, rejoined time.Time, known []string) {
+	GinkgoHelper()
+	var others []*stack.Node
+	for _, n := range inf.Nodes() {
+		if n != node {
+			others = append(others, n)
+		}
+	}
+	split := fault.Split(inf.Docker(), stack.Targets(node), stack.Targets(others...))
+	Expect(fault.Inject(ctx, h, split)).To(Succeed())
+	cut = time.Now()
+	majority := others[0].Management("/")
+	By("waiting until the majority sees " + node.Alias + " down")
+	Eventually(ctx, func(g Gomega) {
+		ns, err := majority.Nodes(ctx)
+		g.Expect(err).NotTo(HaveOccurred())
+		for _, n := range ns {
+			if n.Name == node.NodeName {
+				g.Expect(n.Running).To(BeFalse(), "%s still seen running", n.Name)
+			}
+		}
+	}).Should(Succeed())
+	for _, q := range quorumQueues {
+		By("waiting for the majority to lead " + q)
+		Eventually(ctx, func() (string, error) { return others[0].Management(vhost).Leader(ctx, q) }).ShouldNot(Equal(node.NodeName))
+	}
+	By("waiting until " + node.Alias + " pauses (pause_minority): it refuses clients")
+	Eventually(ctx, func() error { return node.Ready(ctx) }).ShouldNot(Succeed())
+	By(fmt.Sprintf("holding the split for %s", hold))
+	Expect(fault.Hold(ctx, hold)).To(Succeed())
+	By("healing the split and waiting until the three nodes see each other running")
+	healing = time.Now()
+	Expect(fault.Heal(ctx, h, split)).To(Succeed())
+	known = rejoin(ctx, inf, h, node, majority)
+	return cut, healing, time.Now(), known
+}
+
 // rejoin waits until the cluster is whole again after a heal. A node that
 // hangs as its broker release is known to (stack.Node.KnownHang) is not
-// this scenario's failure: it is said, in the spec's report and the
-// run's history, and its container restarted, as an operator would. Any
-// other node that does not rejoin within 2 minutes fails the spec.
-func rejoin(ctx SpecContext, c *clusterLoad, node *stack.Node, majority *broker.Management) {
+// the scenario's failure: it is said, in the spec's report and the
+// run's history, and its container restarted, as an operator would; what
+// happened is returned for the figures. Any other node that does not
+// rejoin within 2 minutes fails the spec.
+func rejoin(ctx SpecContext, inf *stack.Infra, h *history.History, node *stack.Node, majority *broker.Management) []string {
 	GinkgoHelper()
 	v, err := majority.Version(ctx)
 	Expect(err).NotTo(HaveOccurred())
 	var hang string
 	Eventually(ctx, func() error {
-		err := c.inf.Formed(ctx)
+		err := inf.Formed(ctx)
 		if err != nil {
-			if h, herr := node.KnownHang(ctx, v); herr == nil && h != "" {
-				hang = h
+			if why, herr := node.KnownHang(ctx, v); herr == nil && why != "" {
+				hang = why
 				return nil
 			}
 		}
 		return err
 	}).WithTimeout(2*time.Minute).Should(Succeed(), "%s never rejoined", node.Alias)
 	if hang == "" {
-		return
+		return nil
 	}
 	By(hang + "; restarting its container")
 	AddReportEntry("known broker bug", hang)
-	c.known = append(c.known, node.Alias+" hung after the heal (rabbitmq-server#6034), restarted")
-	Expect(fault.Inject(ctx, c.h, fault.Restart(c.inf.Docker(), node.Target(), 10*time.Second))).To(Succeed())
-	Eventually(ctx, c.inf.Formed).WithTimeout(2*time.Minute).Should(Succeed(), "%s never rejoined after its restart", node.Alias)
+	Expect(fault.Inject(ctx, h, fault.Restart(inf.Docker(), node.Target(), 10*time.Second))).To(Succeed())
+	Eventually(ctx, inf.Formed).WithTimeout(2*time.Minute).Should(Succeed(), "%s never rejoined after its restart", node.Alias)
+	return []string{node.Alias + " hung after the heal (rabbitmq-server#6034), restarted"}
 }

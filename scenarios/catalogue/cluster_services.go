@@ -23,7 +23,8 @@ import (
 // services) on a three-node RabbitMQ cluster, its services given every
 // node's URL ({{.AMQPURLs}}), and breaks the nodes under a stream of
 // units: the node that leads the queue of what the input sends is
-// killed, or every node is restarted in turn. The services must fail
+// killed, or cut off from the other two, or every node is restarted in
+// turn. The services must fail
 // over to a live node, declare their topology there and go on, and every
 // accepted unit must be applied once.
 func clusterServices() {
@@ -111,9 +112,10 @@ func clusterServices() {
 			}
 		}
 
-		// breakNodes is one of the two faults: it breaks the cluster,
-		// heals it and returns once the cluster is whole again.
-		type breakNodes func(ctx SpecContext, c cluster, h *history.History, queue string)
+		// breakNodes is one of the faults: it breaks the cluster, heals
+		// it and returns once the cluster is whole again, with what the
+		// broker is known for that it did meanwhile (see rejoin).
+		type breakNodes func(ctx SpecContext, c cluster, h *history.History, queue string) (known []string)
 
 		run := func(ctx SpecContext, scenario, side string, units int, breakNodes breakNodes, opts ...stack.Option) report.Figures {
 			input := httpInput("the services' stream must go on being accepted while the broker's nodes fail")
@@ -132,7 +134,7 @@ func clusterServices() {
 			Eventually(ctx, accepted(h, input)).Should(BeNumerically(">=", 10*rate))
 
 			faulted := time.Now()
-			breakNodes(ctx, c, h, queue)
+			known := breakNodes(ctx, c, h, queue)
 			healed := time.Now()
 
 			By("waiting for every replica to be ready again")
@@ -154,7 +156,8 @@ func clusterServices() {
 			acceptGap := checker.LongestGap(h.Ops(), input, history.OK, from, healed).Duration()
 			f := verdictWith(ctx, scenario, side, c.s, h, obs, started, []string{input}, measured{recover: &pause},
 				fmt.Sprintf("cluster formed in %.1fs; fault from +%.1fs to +%.1fs; longest pause in effects %.1fs (%s); longest gap between accepted units %.1fs",
-					c.formed.Seconds(), faulted.Sub(started).Seconds(), healed.Sub(started).Seconds(), pause.Seconds(), pauses, acceptGap.Seconds()))
+					c.formed.Seconds(), faulted.Sub(started).Seconds(), healed.Sub(started).Seconds(), pause.Seconds(), pauses, acceptGap.Seconds())+
+					strings.Join(append([]string{""}, known...), "; "))
 			AddReportEntry("failover", f.Note)
 			return f
 		}
@@ -162,7 +165,7 @@ func clusterServices() {
 		// kill SIGKILLs the node that leads queue (a classic queue's only
 		// node), holds it down, starts it again and waits until the
 		// three nodes see each other running.
-		kill := func(ctx SpecContext, c cluster, h *history.History, queue string) {
+		kill := func(ctx SpecContext, c cluster, h *history.History, queue string) []string {
 			m := c.s.Management()
 			p, err := m.Placement(ctx, queue)
 			Expect(err).NotTo(HaveOccurred())
@@ -180,12 +183,32 @@ func clusterServices() {
 			By("starting " + node.Alias + " again and waiting until the three nodes see each other running")
 			Expect(fault.Heal(ctx, h, k)).To(Succeed())
 			Expect(c.inf.WaitFormed(ctx)).To(Succeed())
+			return nil
+		}
+
+		// partition cuts the node that leads queue off from the other two
+		// (fault.Split: the services still reach every node) until it
+		// pauses (pause_minority), which closes its clients' connections:
+		// the services on it fail over to the majority. It holds the
+		// split, heals it and waits until the cluster is whole again.
+		partition := func(ctx SpecContext, c cluster, h *history.History, queue string) []string {
+			p, err := c.s.Management().Placement(ctx, queue)
+			Expect(err).NotTo(HaveOccurred())
+			node := c.inf.NodeNamed(p.LeaderNode())
+			Expect(node).NotTo(BeNil(), "no node of the cluster is named %q (queue %s: %+v)", p.LeaderNode(), queue, p)
+			By(fmt.Sprintf("cutting %s, where %s queue %s leads, off from the other nodes (the services still reach it)", node.Alias, p.Type, queue))
+			var quorum []string
+			if p.Type == "quorum" {
+				quorum = []string{queue}
+			}
+			_, _, _, known := cutOff(ctx, c.inf, h, node, c.s.Tenant.VHost, quorum, hold)
+			return known
 		}
 
 		// rolling restarts the three nodes one at a time, each stopped
 		// gracefully and started again, the next once the others see it
 		// running.
-		rolling := func(ctx SpecContext, c cluster, h *history.History, _ string) {
+		rolling := func(ctx SpecContext, c cluster, h *history.History, _ string) []string {
 			var targets []fault.Target
 			for _, n := range c.inf.Nodes() {
 				targets = append(targets, n.Target())
@@ -193,6 +216,7 @@ func clusterServices() {
 			rejoined := func(ctx context.Context, _ fault.Target) error { return c.inf.Formed(ctx) }
 			By("restarting the three nodes one at a time, each waited for until the others see it running")
 			Expect(fault.Inject(ctx, h, fault.RollingRestart(c.inf.Docker(), targets, 10*time.Second, rejoined))).To(Succeed())
+			return nil
 		}
 
 		When("the node leading the order queue is killed", func() {
@@ -207,6 +231,22 @@ func clusterServices() {
 				f := run(ctx, "cluster node killed", "control: "+unsafeControl, units, kill, control(unsafeControl))
 				Expect(len(f.Lost())).To(BeNumerically(">=", 50), "the control must lose what was routed to the killed node's queue: %s", f)
 			}, SpecTimeout(6*time.Minute))
+		})
+
+		When("the node leading the order queue is cut off from the other two", func() {
+			// 60 s at 15 a second: the cut is seen after about 17 s, the
+			// node pauses, the split is held 10 s more, then healed.
+			const units = 900
+
+			It("holds with quorum queues, each with a member on every node", Label("safe"), func(ctx SpecContext) {
+				f := run(ctx, "cluster node partitioned", "safe", units, partition)
+				expectHeld(f)
+			}, SpecTimeout(7*time.Minute))
+
+			It("is caught with classic queues on one node each (control "+unsafeControl+")", Label("unsafe"), func(ctx SpecContext) {
+				f := run(ctx, "cluster node partitioned", "control: "+unsafeControl, units, partition, control(unsafeControl))
+				Expect(len(f.Lost())).To(BeNumerically(">=", 50), "the control must lose what was routed to the cut-off node's queue: %s", f)
+			}, SpecTimeout(7*time.Minute))
 		})
 
 		When("the three nodes are restarted one at a time", func() {
