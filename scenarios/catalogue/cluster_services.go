@@ -219,50 +219,35 @@ func clusterServices() {
 			return nil
 		}
 
-		When("the node leading the order queue is killed", func() {
-			const units = 600 // 40 s at 15 a second
-
+		// sides declares a fault's safe side and its control; lostTo says
+		// where the control's losses went.
+		sides := func(scenario string, units int, breakNodes breakNodes, timeout time.Duration, lostTo string) {
 			It("holds with quorum queues, each with a member on every node", Label("safe"), func(ctx SpecContext) {
-				f := run(ctx, "cluster node killed", "safe", units, kill)
+				f := run(ctx, scenario, "safe", units, breakNodes)
 				expectHeld(f)
-			}, SpecTimeout(6*time.Minute))
+			}, SpecTimeout(timeout))
 
 			It("is caught with classic queues on one node each (control "+unsafeControl+")", Label("unsafe"), func(ctx SpecContext) {
-				f := run(ctx, "cluster node killed", "control: "+unsafeControl, units, kill, control(unsafeControl))
-				Expect(len(f.Lost())).To(BeNumerically(">=", 50), "the control must lose what was routed to the killed node's queue: %s", f)
-			}, SpecTimeout(6*time.Minute))
+				f := run(ctx, scenario, "control: "+unsafeControl, units, breakNodes, control(unsafeControl))
+				Expect(len(f.Lost())).To(BeNumerically(">=", 50), "the control must lose what was routed to %s: %s", lostTo, f)
+			}, SpecTimeout(timeout))
+		}
+
+		When("the node leading the order queue is killed", func() {
+			// 40 s at 15 a second.
+			sides("cluster node killed", 600, kill, 6*time.Minute, "the killed node's queue")
 		})
 
 		When("the node leading the order queue is cut off from the other two", func() {
 			// 60 s at 15 a second: the cut is seen after about 17 s, the
 			// node pauses, the split is held 10 s more, then healed.
-			const units = 900
-
-			It("holds with quorum queues, each with a member on every node", Label("safe"), func(ctx SpecContext) {
-				f := run(ctx, "cluster node partitioned", "safe", units, partition)
-				expectHeld(f)
-			}, SpecTimeout(7*time.Minute))
-
-			It("is caught with classic queues on one node each (control "+unsafeControl+")", Label("unsafe"), func(ctx SpecContext) {
-				f := run(ctx, "cluster node partitioned", "control: "+unsafeControl, units, partition, control(unsafeControl))
-				Expect(len(f.Lost())).To(BeNumerically(">=", 50), "the control must lose what was routed to the cut-off node's queue: %s", f)
-			}, SpecTimeout(7*time.Minute))
+			sides("cluster node partitioned", 900, partition, 7*time.Minute, "the cut-off node's queue")
 		})
 
 		When("the three nodes are restarted one at a time", func() {
 			// 100 s at 15 a second: the three restarts took 92 s (each
 			// node stopped, started and seen running by the others).
-			const units = 1500
-
-			It("holds with quorum queues, each with a member on every node", Label("safe"), func(ctx SpecContext) {
-				f := run(ctx, "cluster rolling restart", "safe", units, rolling)
-				expectHeld(f)
-			}, SpecTimeout(8*time.Minute))
-
-			It("is caught with classic queues on one node each (control "+unsafeControl+")", Label("unsafe"), func(ctx SpecContext) {
-				f := run(ctx, "cluster rolling restart", "control: "+unsafeControl, units, rolling, control(unsafeControl))
-				Expect(len(f.Lost())).To(BeNumerically(">=", 50), "the control must lose what was routed to a restarting node's queue: %s", f)
-			}, SpecTimeout(8*time.Minute))
+			sides("cluster rolling restart", 1500, rolling, 8*time.Minute, "a restarting node's queue")
 		})
 	})
 }
