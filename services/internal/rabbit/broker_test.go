@@ -88,7 +88,11 @@ func startBroker(t *testing.T) *testBroker {
 				}
 			}),
 			testcontainers.WithWaitStrategyAndDeadline(3*time.Minute,
-				wait.ForHTTP("/api/health/checks/virtual-hosts").WithPort("15672/tcp").WithBasicAuth(brokerUser, brokerPass).WithPollInterval(250*time.Millisecond)),
+				// The management API answers before RabbitMQ opens its AMQP
+				// listener, which it does last: a dial in between is reset.
+				wait.ForAll(
+					wait.ForHTTP("/api/health/checks/virtual-hosts").WithPort("15672/tcp").WithBasicAuth(brokerUser, brokerPass).WithPollInterval(250*time.Millisecond),
+					wait.ForListeningPort("5672/tcp").WithPollInterval(250*time.Millisecond))),
 		)
 		theBroker = &testBroker{ctr: ctr}
 		brokerErr = err

@@ -110,7 +110,11 @@ func TestBrokerFailuresShowInReadinessMetricsAndTheOutbox(t *testing.T) {
 		rmq = startContainer(t, imageOr("RABBITMQ_IMAGE", "mqchaos/rabbitmq:3.10-local"),
 			map[string]string{"RABBITMQ_DEFAULT_USER": testUser, "RABBITMQ_DEFAULT_PASS": testPass},
 			[]string{"5672/tcp", "15672/tcp"},
-			wait.ForHTTP("/api/health/checks/virtual-hosts").WithPort("15672/tcp").WithBasicAuth(testUser, testPass).WithPollInterval(250*time.Millisecond))
+			// The management API answers before RabbitMQ opens its AMQP
+			// listener, which it does last: a dial in between is reset.
+			wait.ForAll(
+				wait.ForHTTP("/api/health/checks/virtual-hosts").WithPort("15672/tcp").WithBasicAuth(testUser, testPass).WithPollInterval(250*time.Millisecond),
+				wait.ForListeningPort("5672/tcp").WithPollInterval(250*time.Millisecond)))
 	}()
 	go func() {
 		defer wg.Done()
