@@ -84,8 +84,8 @@ const labelSharedInfra = "infra:shared"
 // images; it does not block. To see which specs will run it calls
 // PreviewSpecs, after which Ginkgo (v2.34) does not run a BeforeEach or
 // a ReportBeforeEach declared outside every container (seen in a
-// two-process run): declare yours in a Describe. The summary goes to reports/ in the module root, or
-// in the working directory.
+// two-process run): declare yours in a Describe. The summary goes to
+// reports/ in the module root, or in the working directory.
 func Setup(t *testing.T, path string) {
 	for k, v := range stack.TestcontainersDefaults(t.Context(), os.Getenv) {
 		t.Setenv(k, v) // before testcontainers first reads its configuration

@@ -90,19 +90,20 @@ func (c *clusterLoad) leader(ctx SpecContext, n int) *stack.Node {
 	return leader
 }
 
-// cutting says that node is about to be cut off, and how far the load
-// has got.
-func (c *clusterLoad) cutting(node *stack.Node) {
+// cutOff cuts node off from the other nodes under the load, as the
+// package's cutOff does (its quorum queue waited for, if it is one), and
+// keeps what the broker is known for that it did meanwhile for the
+// figures' note.
+func (c *clusterLoad) cutOff(ctx SpecContext, node *stack.Node, hold time.Duration) (cut, healing, rejoined time.Time) {
+	GinkgoHelper()
 	By(fmt.Sprintf("cutting %s off from the other nodes (clients still reach it), with %d confirmed and %d delivered", node.Alias, accepted(c.h, queueload.KindEnqueue)(), c.wl.Deliveries()))
-}
-
-// quorumQueues is the load's queue if it is a quorum queue, for cutOff
-// to wait until the majority leads it.
-func (c *clusterLoad) quorumQueues() []string {
+	var quorum []string
 	if c.q.Args["x-queue-type"] == "quorum" {
-		return []string{c.q.Name}
+		quorum = []string{c.q.Name}
 	}
-	return nil
+	cut, healing, rejoined, known := cutOff(ctx, c.inf, c.h, node, "/", quorum, hold)
+	c.known = append(c.known, known...)
+	return cut, healing, rejoined
 }
 
 // drain waits for a second's worth of new confirms (the cluster works
@@ -142,9 +143,7 @@ func (c *clusterLoad) record(ctx SpecContext, f report.Figures, check checker.Re
 	f.Input = queueload.KindEnqueue
 	f.Sent = check.Attempted
 	f.Checks = []checker.Result{shown}
-	if len(c.known) > 0 {
-		f.Note += "; " + strings.Join(c.known, "; ")
-	}
+	f.Note = withKnown(f.Note, c.known)
 	f.Seconds = time.Since(c.started).Seconds()
 	spent().check += time.Since(checkBegan)
 	f.Phases = spent().record()
@@ -184,4 +183,13 @@ func keepNodeLogs(ctx context.Context, inf *stack.Infra) {
 		}
 		AddReportEntry("node log", path)
 	}
+}
+
+// withKnown is note with what the broker is known for that it did during
+// the run (see rejoin), if anything.
+func withKnown(note string, known []string) string {
+	if len(known) == 0 {
+		return note
+	}
+	return note + "; " + strings.Join(known, "; ")
 }

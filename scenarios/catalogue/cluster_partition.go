@@ -49,9 +49,7 @@ func clusterPartition() {
 		run := func(ctx SpecContext, side string, q queueload.Queue) checker.Result {
 			c := startClusterLoad(ctx, "minority-"+side, q, nil)
 			leader := c.leader(ctx, beforeCut)
-			c.cutting(leader)
-			cut, _, healed, known := cutOff(ctx, c.inf, c.h, leader, "/", c.quorumQueues(), hold)
-			c.known = append(c.known, known...)
+			cut, _, healed := c.cutOff(ctx, leader, hold)
 			ops, check := c.drain(ctx)
 			checkBegan := time.Now()
 			failover := checker.LongestGap(ops, queueload.KindEnqueue, history.OK, cut.Add(-time.Second), healed).Duration().Seconds()
@@ -122,9 +120,7 @@ func clusterPartition() {
 			c := startClusterLoad(ctx, "split-"+side, q, pin)
 			minority := c.inf.Nodes()[0]
 			leader := c.leader(ctx, beforeCut)
-			c.cutting(minority)
-			cut, healing, healed, known := cutOff(ctx, c.inf, c.h, minority, "/", c.quorumQueues(), hold)
-			c.known = append(c.known, known...)
+			cut, healing, healed := c.cutOff(ctx, minority, hold)
 			ops, check := c.drain(ctx)
 			checkBegan := time.Now()
 			var o outcome

@@ -155,9 +155,8 @@ func clusterServices() {
 			pause, pauses := longestPause(obs, from)
 			acceptGap := checker.LongestGap(h.Ops(), input, history.OK, from, healed).Duration()
 			f := verdictWith(ctx, scenario, side, c.s, h, obs, started, []string{input}, measured{recover: &pause},
-				fmt.Sprintf("cluster formed in %.1fs; fault from +%.1fs to +%.1fs; longest pause in effects %.1fs (%s); longest gap between accepted units %.1fs",
-					c.formed.Seconds(), faulted.Sub(started).Seconds(), healed.Sub(started).Seconds(), pause.Seconds(), pauses, acceptGap.Seconds())+
-					strings.Join(append([]string{""}, known...), "; "))
+				withKnown(fmt.Sprintf("cluster formed in %.1fs; fault from +%.1fs to +%.1fs; longest pause in effects %.1fs (%s); longest gap between accepted units %.1fs",
+					c.formed.Seconds(), faulted.Sub(started).Seconds(), healed.Sub(started).Seconds(), pause.Seconds(), pauses, acceptGap.Seconds()), known))
 			AddReportEntry("failover", f.Note)
 			return f
 		}
