@@ -61,6 +61,7 @@ var badEvents = map[string]struct {
 	"exponent quantity":       {"", "", env(TypeOrderPlaced, `{"order_id":"o","item":"a","quantity":1e2}`), `must be an integer`},
 	"quantity above int32":    {"", "", env(TypeOrderPlaced, `{"order_id":"o","item":"a","quantity":2147483648}`), "at most 2147483647"},
 	"invalid UTF-8":           {"", "", []byte("{\"event_id\":\"e\",\"type\":\"OrderPlaced\",\"data\":{\"item\":\"\xff\"}}"), "not valid UTF-8 (at byte 53)"},
+	"byte order mark":         {"", "", append([]byte("\xef\xbb\xbf"), env(TypeOrderPlaced, `{"order_id":"o","item":"a","quantity":1}`)...), "byte order mark (EF BB BF)"},
 	"lone surrogate escape":   {"", "", env(TypeOrderPlaced, `{"order_id":"o","item":"a\ud800","quantity":1}`), "item holds U+FFFD"},
 	"NUL in item":             {"", "", env(TypeOrderPlaced, `{"order_id":"o","item":"abc\u0000def","quantity":1}`), "item holds the control character U+0000 at byte 3"},
 	"tab in order id":         {"", "", env(TypeOrderPlaced, `{"order_id":"o\t1","item":"a","quantity":1}`), "order_id holds the control character U+0009"},

@@ -72,6 +72,9 @@ func decodeEvent(contentType, contentEncoding string, body []byte, data []eventF
 	if len(bytes.TrimSpace(body)) == 0 {
 		return env, invalid("invalid JSON: body is empty")
 	}
+	if err := checkBOM(body); err != nil {
+		return env, err
+	}
 	if !utf8.Valid(body) {
 		return env, invalid("body is not valid UTF-8 (at byte %d)", invalidUTF8At(body))
 	}

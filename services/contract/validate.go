@@ -25,7 +25,7 @@ import (
 //     +json type) with no charset but utf-8; a content encoding, if given,
 //     is identity. Anything else is a *MediaError (HTTP 415).
 //   - Encoding: the body is valid UTF-8; invalid bytes are refused, never
-//     replaced.
+//     replaced. A byte order mark before the JSON is refused by name.
 //   - Syntax: the body is one JSON object, nested at most MaxDepth deep,
 //     with nothing after it.
 //   - Keys: no object holds a key twice, where keys that differ only in
@@ -38,6 +38,10 @@ import (
 //     U+FFFD, the mark a decoder leaves where it replaced an invalid byte
 //     or a lone surrogate escape such as \ud800.
 //   - Quantities are integers from 1 (0 for a stock level) to MaxQuantity.
+
+// bom is the UTF-8 byte order mark, which RFC 8259 forbids before JSON
+// text and some editors and Windows tools still write.
+var bom = []byte{0xEF, 0xBB, 0xBF}
 
 // MaxDepth bounds the nesting of objects and arrays in a body.
 const MaxDepth = 32
@@ -93,6 +97,9 @@ func Decode(body []byte, dst any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return invalid("invalid JSON: body is empty")
 	}
+	if err := checkBOM(body); err != nil {
+		return err
+	}
 	if !utf8.Valid(body) {
 		return invalid("body is not valid UTF-8 (at byte %d)", invalidUTF8At(body))
 	}
@@ -107,6 +114,15 @@ func Decode(body []byte, dst any) error {
 			return invalid("field %q must be %s, got %s", typeErr.Field, kind(typeErr.Type), typeErr.Value)
 		}
 		return invalid("invalid JSON: %v", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	return nil
+}
+
+// checkBOM refuses a body whose JSON begins with a byte order mark, by
+// name: encoding/json would call it an invalid character 'ï'.
+func checkBOM(body []byte) error {
+	if bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), bom) {
+		return invalid("body starts with a UTF-8 byte order mark (EF BB BF): JSON must not begin with one, send the body without it")
 	}
 	return nil
 }

@@ -61,7 +61,10 @@ func parseCreate(w http.ResponseWriter, r *http.Request, maxBody int64, noIdempo
 	case !ok:
 		return Order{}, httpserver.BadRequest("quantity must be a positive integer, got %s", req.Quantity)
 	}
-	id := r.Header.Get("Idempotency-Key")
+	id, err := idempotencyKey(r.Header)
+	if err != nil {
+		return Order{}, err
+	}
 	if req.OrderID != nil {
 		if id != "" && id != *req.OrderID {
 			return Order{}, httpserver.BadRequest("order_id %q and Idempotency-Key %q differ", *req.OrderID, id)
@@ -82,6 +85,28 @@ func parseCreate(w http.ResponseWriter, r *http.Request, maxBody int64, noIdempo
 		o.ID = contract.NewID() // the careless API: the key names nothing
 	}
 	return o, nil
+}
+
+// idempotencyKey is the request's Idempotency-Key, or "" without one. A
+// key that is there must be one key, not empty, under the text rules
+// (contract.CheckText): an empty or all-blank header (Go's server trims a
+// value's blanks, so it arrives empty) is a 400, as an empty order_id is,
+// not a request without a key, which would lose idempotency on every
+// retry of a client whose key variable is empty.
+func idempotencyKey(h http.Header) (string, error) {
+	keys, given := h["Idempotency-Key"]
+	switch {
+	case !given:
+		return "", nil
+	case len(keys) > 1:
+		return "", httpserver.BadRequest("Idempotency-Key given %d times: send one", len(keys))
+	case keys[0] == "":
+		return "", httpserver.BadRequest("Idempotency-Key is empty: send a key, or no Idempotency-Key header")
+	}
+	if err := contract.CheckText("Idempotency-Key", keys[0], contract.MaxIDLength); err != nil {
+		return "", httpserver.Invalid(err)
+	}
+	return keys[0], nil
 }
 
 // create serves POST /orders: 201 with a new order, 200 with the existing

@@ -104,9 +104,12 @@ var badOrders = map[string]struct {
 	"blank item":           {`{"item":"   ","quantity":1}`, nil, 400, "item is blank"},
 	"blank order id":       {`{"order_id":"\t","item":"a","quantity":1}`, nil, 400, "order_id holds the control character U+0009"},
 	"whitespace order id":  {`{"order_id":" \u3000 ","item":"a","quantity":1}`, nil, 400, "order_id is blank"},
-	"blank key header":     {`{"item":"a","quantity":1}`, []string{"Idempotency-Key", "   "}, 400, "order_id is blank"},
+	"blank key header":     {`{"item":"a","quantity":1}`, []string{"Idempotency-Key", "   "}, 400, "Idempotency-Key is blank"},
+	"empty key header":     {`{"item":"a","quantity":1}`, []string{"Idempotency-Key", ""}, 400, "Idempotency-Key is empty"},
+	"empty key and an id":  {`{"order_id":"o-1","item":"a","quantity":1}`, []string{"Idempotency-Key", ""}, 400, "Idempotency-Key is empty"},
+	"byte order mark":      {"\xef\xbb\xbf{\"item\":\"a\",\"quantity\":1}", nil, 400, "byte order mark"},
 	"invalid UTF-8 item":   {"{\"item\":\"wid\xffget\",\"quantity\":1}", nil, 400, "body is not valid UTF-8 (at byte 12)"},
-	"invalid UTF-8 key":    {`{"item":"a","quantity":1}`, []string{"Idempotency-Key", "o\xff"}, 400, "order_id is not valid UTF-8"},
+	"invalid UTF-8 key":    {`{"item":"a","quantity":1}`, []string{"Idempotency-Key", "o\xff"}, 400, "Idempotency-Key is not valid UTF-8"},
 	"duplicate item":       {`{"item":"a","item":"b","quantity":1}`, nil, 400, `duplicate key "item"`},
 	"duplicate by case":    {`{"item":"a","Item":"b","quantity":1}`, nil, 400, `duplicate key "Item": it names the same field as "item"`},
 	"field in other case":  {`{"ITEM":"a","quantity":1}`, nil, 400, `unknown field "ITEM"`},
@@ -133,6 +136,35 @@ func TestCreateRejectsBadInputAndStoresNothing(t *testing.T) {
 				t.Fatalf("stored %d orders from bad input", len(st.orders))
 			}
 		})
+	}
+}
+
+// Over the wire Go's server trims a header value's blanks, so an
+// all-blank Idempotency-Key arrives empty: it is refused as an empty one
+// is, not taken for an absent key. Two keys are refused too.
+func TestCreateRefusesAnEmptyOrBlankKeyOverHTTP(t *testing.T) {
+	st, mux := newTestServer()
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	for key, want := range map[string]string{"": "Idempotency-Key is empty", "   ": "Idempotency-Key is empty", "\t": "Idempotency-Key is empty", "o-1\no-2": "given 2 times"} {
+		req, err := http.NewRequest(http.MethodPost, srv.URL+"/orders", strings.NewReader(`{"item":"a","quantity":1}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header["Idempotency-Key"] = strings.Split(key, "\n")
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e contract.APIError
+		err = json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if resp.StatusCode != 400 || err != nil || !strings.Contains(e.Error, want) {
+			t.Errorf("Idempotency-Key %q: %d %q; want 400 with %q", key, resp.StatusCode, e.Error, want)
+		}
+	}
+	if len(st.orders) != 0 {
+		t.Fatalf("stored %d orders", len(st.orders))
 	}
 }
 
