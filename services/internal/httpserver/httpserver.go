@@ -195,7 +195,11 @@ type Check struct {
 }
 
 // Mount adds GET /health (alive), GET /ready, GET /metrics, the pprof
-// profiles under /debug/pprof/, and a JSON 404 for unknown paths.
+// profiles under /debug/pprof/, and a catch-all: a method a known path
+// does not serve answers 405 with the methods it does serve in Allow
+// (OPTIONS: 204 with Allow), an unknown path 404, both with a JSON reason.
+// Mount the service's own routes on mux before or after: the catch-all
+// asks mux when it is hit.
 //
 // GET /ready answers 200 when every check of ready() is OK, else 503; its
 // JSON body has "status" ("ready" or "not ready"), each check's Detail
@@ -213,6 +217,32 @@ func Mount(mux *http.ServeMux, reg *prometheus.Registry, ready func() []Check) {
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		WriteError(w, http.StatusNotFound, fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path))
+		allow := allowed(mux, r)
+		switch {
+		case len(allow) == 0:
+			WriteError(w, http.StatusNotFound, fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path))
+		case r.Method == http.MethodOptions:
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			w.WriteHeader(http.StatusNoContent)
+		default:
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			WriteError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed on %s: use %s", r.Method, r.URL.Path, strings.Join(allow, ", ")))
+		}
 	})
+}
+
+// methods are the methods a path is probed with for its Allow header.
+var methods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// allowed lists the methods mux routes r's path to a handler other than
+// the catch-all "/": none for an unknown path.
+func allowed(mux *http.ServeMux, r *http.Request) []string {
+	var allow []string
+	for _, m := range methods {
+		probe := &http.Request{Method: m, URL: r.URL, Host: r.Host, Header: http.Header{}}
+		if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/" {
+			allow = append(allow, m)
+		}
+	}
+	return allow
 }
