@@ -15,13 +15,23 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Load reads, defaults and validates the description at path.
+// Load reads, defaults and validates the description at path. A
+// description that does not validate gives every problem, joined, one a
+// line, each prefixed with path like a compiler's message:
+// "shop/system.yaml: controls.no-acks.image.worker: ...".
 func Load(path string) (*System, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("load system: %w", err)
 	}
 	s, err := Parse(b)
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var errs []error
+		for _, e := range j.Unwrap() {
+			errs = append(errs, fmt.Errorf("%s: %w", path, e))
+		}
+		return nil, errors.Join(errs...)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("load system %s: %w", path, err)
 	}
@@ -87,6 +97,18 @@ func (s *System) SetDefaults() {
 	if s.Conflicts != nil {
 		effects = append(effects, s.Conflicts)
 	}
+	for i := range s.Effects {
+		if s.Effects[i].Delivery == "" {
+			s.Effects[i].Delivery = ExactlyOnce
+		}
+	}
+	for _, c := range s.Controls {
+		for _, b := range c.Build {
+			if b != nil && b.Dockerfile == "" {
+				b.Dockerfile = "Dockerfile"
+			}
+		}
+	}
 	for _, e := range effects {
 		if e.HTTP != nil && e.HTTP.Service == "" {
 			e.HTTP.Service = e.Service
@@ -141,15 +163,8 @@ func (s *System) Validate() error {
 		if svc.Port < 0 || svc.Port > 65535 {
 			bad(f+".port", "%d: want a port number", svc.Port)
 		}
-		if svc.Build != nil && svc.Build.Context == "" {
-			bad(f+".build.context", "missing")
-		}
 		if svc.Build != nil {
-			for j, g := range svc.Build.Sources {
-				if msg := badSource(g); msg != "" {
-					bad(fmt.Sprintf("%s.build.sources[%d]", f, j), "%q: %s", g, msg)
-				}
-			}
+			checkBuild(bad, f+".build", svc.Build)
 		}
 		n := 0
 		if svc.Ready.HTTP != "" {
@@ -246,7 +261,7 @@ func (s *System) Validate() error {
 	}
 	s.checkInvariants(bad)
 	for _, name := range sortedKeys(s.Controls) {
-		checkEnvSet(s, bad, "controls."+name+".env", s.Controls[name].Env)
+		s.checkControl(bad, "controls."+name, s.Controls[name])
 	}
 	for _, name := range sortedKeys(s.Tuning) {
 		checkEnvSet(s, bad, "tuning."+name, s.Tuning[name])
@@ -284,7 +299,15 @@ func (s *System) checkEffect(bad func(string, string, ...any), f string, e Effec
 			bad(f+".http.path", "%q: want a path starting with /", e.HTTP.Path)
 		}
 		if e.HTTP.ID == "" {
-			bad(f+".http.id", "missing: the field of an item that holds the id")
+			// A list of ids: there is no item to read anything else from.
+			for _, field := range []struct {
+				name string
+				set  bool
+			}{{"replica", e.HTTP.Replica != ""}, {"where", len(e.HTTP.Where) > 0}, {"at", e.HTTP.At != ""}} {
+				if field.set {
+					bad(f+".http."+field.name, "needs id: a list of ids has no fields (set id to the field of an item that holds the id)")
+				}
+			}
 		}
 	}
 	if e.Log != nil {
@@ -309,6 +332,68 @@ func (s *System) checkEffect(bad func(string, string, ...any), f string, e Effec
 	}
 	if n != 1 {
 		bad(f, "set exactly one of http, log and sql")
+	}
+	if e.Delivery != "" && e.Delivery != ExactlyOnce && e.Delivery != AtLeastOnce {
+		bad(f+".delivery", "%q: want %s or %s", e.Delivery, ExactlyOnce, AtLeastOnce)
+	}
+}
+
+// checkControl checks one control: at least one of env, image and
+// command, each naming declared services, and a build only for an image
+// the control sets.
+func (s *System) checkControl(bad func(string, string, ...any), f string, c Control) {
+	if len(c.Env) == 0 && len(c.Image) == 0 && len(c.Command) == 0 {
+		bad(f, "empty: set env, image or command")
+	}
+	if c.Env != nil {
+		checkEnvSet(s, bad, f+".env", c.Env)
+	}
+	service := func(field, svc string) bool {
+		switch {
+		case svc == "*":
+			bad(field, `"*": name each service (an image or a command is one service's)`)
+		case s.Service(svc) == nil:
+			bad(field, "%q is not a declared service", svc)
+		default:
+			return true
+		}
+		return false
+	}
+	for _, svc := range sortedKeys(c.Image) {
+		if service(f+".image."+svc, svc) && c.Image[svc] == "" {
+			bad(f+".image."+svc, "empty: want an image name")
+		}
+	}
+	for _, svc := range sortedKeys(c.Command) {
+		if service(f+".command."+svc, svc) && len(c.Command[svc]) == 0 {
+			bad(f+".command."+svc, "empty: want the command and its arguments")
+		}
+	}
+	for _, svc := range sortedKeys(c.Build) {
+		field := f + ".build." + svc
+		if !service(field, svc) {
+			continue
+		}
+		if c.Image[svc] == "" {
+			bad(field, "builds no image: set %s.image.%s to the image it builds", f, svc)
+		}
+		if c.Build[svc] == nil {
+			bad(field, "empty: want at least a context")
+			continue
+		}
+		checkBuild(bad, field, c.Build[svc])
+	}
+}
+
+// checkBuild checks a service's or a control's build.
+func checkBuild(bad func(string, string, ...any), f string, b *Build) {
+	if b.Context == "" {
+		bad(f+".context", "missing")
+	}
+	for j, g := range b.Sources {
+		if msg := badSource(g); msg != "" {
+			bad(fmt.Sprintf("%s.sources[%d]", f, j), "%q: %s", g, msg)
+		}
 	}
 }
 

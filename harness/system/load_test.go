@@ -88,6 +88,15 @@ func TestMalformedDescriptionsNameTheField(t *testing.T) {
 		{"invariant min above max", "name: shop", "name: shop\ninvariants: [{name: x, service: worker, http: {path: /x}, field: n, min: 5, max: 1}]", []string{"invariants[x].min: 5 is above max 1"}},
 		{"invariant at a bad time", "name: shop", "name: shop\ninvariants: [{name: x, service: worker, http: {path: /x}, none: true, when: sometimes}]", []string{`invariants[x].when: "sometimes": want always or at_end`}},
 		{"build source outside the context", "    port: 8080\n", "    port: 8080\n    build: {context: ., sources: [go.mod, ../lib/**, /etc/x, 'a/[']}\n", []string{`services[worker].build.sources[1]: "../lib/**": want a clean path`, `services[worker].build.sources[2]: "/etc/x": want a path relative`, `services[worker].build.sources[3]: "a/[": malformed glob`}},
+		{"empty control", "name: shop", "name: shop\ncontrols: {no-acks: {description: x}}", []string{"controls.no-acks: empty: set env, image or command"}},
+		{"control image for every service", "name: shop", "name: shop\ncontrols: {no-acks: {image: {'*': shop/worker:unsafe}}}", []string{`controls.no-acks.image.*: "*": name each service`}},
+		{"control image of an unknown service", "name: shop", "name: shop\ncontrols: {no-acks: {image: {ghost: shop/worker:unsafe}}}", []string{`controls.no-acks.image.ghost: "ghost" is not a declared service`}},
+		{"control with an empty image", "name: shop", "name: shop\ncontrols: {no-acks: {image: {worker: ''}}}", []string{"controls.no-acks.image.worker: empty: want an image name"}},
+		{"control with an empty command", "name: shop", "name: shop\ncontrols: {no-acks: {command: {worker: []}}}", []string{"controls.no-acks.command.worker: empty: want the command"}},
+		{"control build without its image", "name: shop", "name: shop\ncontrols: {no-acks: {command: {worker: [x]}, build: {worker: {context: ., sources: [../x]}}}}", []string{"controls.no-acks.build.worker: builds no image: set controls.no-acks.image.worker", `controls.no-acks.build.worker.sources[0]: "../x": want a clean path`}},
+		{"control build without context", "name: shop", "name: shop\ncontrols: {no-acks: {image: {worker: a}, build: {worker: {dockerfile: D}}}}", []string{"controls.no-acks.build.worker.context: missing"}},
+		{"unknown delivery", "  - service: worker\n", "  - service: worker\n    delivery: maybe-once\n", []string{`effects[0].delivery: "maybe-once": want exactly-once or at-least-once`}},
+		{"id list with fields", "    log: {pattern: 'done (\\S+)'}\n", "    http: {path: /done, where: {k: v}, at: t}\n", []string{"effects[0].http.where: needs id", "effects[0].http.at: needs id"}},
 		{"invariant named twice", "name: shop", "name: shop\ninvariants: [{name: x, service: worker, http: {path: /x}, none: true}, {name: x, service: worker, http: {path: /y}, none: true}]", []string{`invariants[x].name: "x" declared twice`}},
 	}
 	for _, c := range cases {
@@ -172,5 +181,52 @@ func TestBuildSourcesAreParsed(t *testing.T) {
 	}
 	if got := s.Services[0].Build.Sources; len(got) != 2 || got[0] != "services/**" || got[1] != "go.mod" {
 		t.Errorf("sources: %q", got)
+	}
+}
+
+func TestControlsEffectsAndDeliveryParse(t *testing.T) {
+	text := strings.Replace(minimal, "    log: {pattern: 'done (\\S+)'}\n", `    delivery: at-least-once
+    http: {path: /done}
+controls:
+  no-acks:
+    description: the worker acks before it processes
+    image: {worker: shop/worker:unsafe}
+    build: {worker: {context: unsafe}}
+    command: {worker: [python3, worker.py, --ack-early]}
+    env: {"*": {ACK: early}}
+  env-only: {env: {worker: {X: "1"}}}
+`, 1)
+	s, err := system.Parse([]byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s.Controls["no-acks"]
+	if c.Image["worker"] != "shop/worker:unsafe" || c.Build["worker"].Dockerfile != "Dockerfile" || strings.Join(c.Command["worker"], " ") != "python3 worker.py --ack-early" || c.Env["*"]["ACK"] != "early" {
+		t.Errorf("control %+v", c)
+	}
+	e := s.Effects[0]
+	if !e.AllowsDuplicates() || e.HTTP.ID != "" || e.HTTP.Service != "worker" {
+		t.Errorf("effect %+v %+v", e, e.HTTP)
+	}
+	if s, err := system.Parse([]byte(minimal)); err != nil || s.Effects[0].Delivery != system.ExactlyOnce || s.Effects[0].AllowsDuplicates() {
+		t.Errorf("default delivery: %v %v", s, err)
+	}
+}
+
+// Load puts the file before each problem, one a line, like a compiler.
+func TestLoadPrefixesEveryProblemWithTheFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "system.yaml")
+	text := strings.Replace(minimal, "name: shop", "name: shop\ncontrols: {no-acks: {image: {ghost: x, worker: ''}}}", 1)
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := system.Load(p)
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	want := []string{p + `: controls.no-acks.image.ghost: "ghost" is not a declared service`, p + ": controls.no-acks.image.worker: empty: want an image name"}
+	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", err, strings.Join(want, "\n"))
 	}
 }

@@ -154,18 +154,27 @@ type Effect struct {
 	Service string `yaml:"service"`
 	What    string `yaml:"what"`
 	// Inputs limits the effect to these inputs (default: every input).
-	Inputs []string    `yaml:"inputs"`
-	HTTP   *HTTPEffect `yaml:"http"`
+	Inputs []string `yaml:"inputs"`
+	// Delivery is what the system promises of the effect: ExactlyOnce
+	// (the default: an id applied twice is a violation) or AtLeastOnce
+	// (duplicates are by design, counted but no violation; a lost id
+	// still is).
+	Delivery string      `yaml:"delivery"`
+	HTTP     *HTTPEffect `yaml:"http"`
 	Log    *LogEffect  `yaml:"log"`
 	SQL    *SQLEffect  `yaml:"sql"`
 }
 
-// HTTPEffect is a GET returning a JSON array of objects, one per effect.
+// HTTPEffect is a GET returning a JSON array with one item per effect:
+// objects, the id at the dotted path ID, or, with ID unset, the ids
+// themselves (["a", "b"], numbers taken as their decimal text).
 type HTTPEffect struct {
 	Service string `yaml:"service"` // default: the effect's service
 	Path    string `yaml:"path"`
 	Items   string `yaml:"items"` // dotted path to the array; default: the body
-	ID      string `yaml:"id"`    // dotted path to the id in an item
+	// ID is the dotted path to the id in an item; unset, each item is an
+	// id (a string or a number), and Replica, Where and At cannot be set.
+	ID string `yaml:"id"`
 	// Replica is the dotted path to the replica that applied it (optional).
 	Replica string `yaml:"replica"`
 	// Where keeps only the items whose fields have these values.
@@ -188,10 +197,38 @@ type SQLEffect struct {
 	Query string `yaml:"query"`
 }
 
-// Control is the environment that switches one safety mechanism off.
+// Delivery promises an effect can be declared with (Effect.Delivery).
+const (
+	ExactlyOnce = "exactly-once"
+	AtLeastOnce = "at-least-once"
+)
+
+// AllowsDuplicates reports whether an id applied more than once is by
+// design (Delivery is AtLeastOnce) rather than a violation.
+func (e Effect) AllowsDuplicates() bool { return e.Delivery == AtLeastOnce }
+
+// Control is what switches one safety mechanism off: environment over
+// the description's, another image and another command, each by service.
+// At least one of Env, Image and Command is set; a control may set all
+// three. In YAML:
+//
+//	controls:
+//	  no-acks:
+//	    description: the worker acks before it processes
+//	    image: {worker: shop/worker:unsafe}           # by service; no "*"
+//	    build: {worker: {context: ., dockerfile: Dockerfile.unsafe}}   # optional
+//	    command: {worker: [python3, worker.py, --ack-early]}           # by service; no "*"
+//	    env: {"*": {ACK_MODE: early}}                  # "*" is every service
 type Control struct {
 	Description string `yaml:"description"`
 	Env         EnvSet `yaml:"env"`
+	// Image runs another image for a service: a ready-made unsafe build.
+	Image map[string]string `yaml:"image"`
+	// Build, by service, builds that service's Image as a service's Build
+	// does (package stack's BuildImages builds controls' images too).
+	Build map[string]*Build `yaml:"build"`
+	// Command replaces a service's command (and the description's).
+	Command map[string][]string `yaml:"command"`
 }
 
 // EnvSet is environment by service name; "*" is every service.
