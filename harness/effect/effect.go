@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -79,7 +80,9 @@ func readHTTP(ctx context.Context, s *stack.Stack, src *system.HTTPEffect) (Obse
 	return FromJSON(body, src)
 }
 
-// FromJSON picks the effects out of a decoded JSON body.
+// FromJSON picks the effects out of a decoded JSON body: one per item of
+// the list at src.Items, its id at src.ID, or, with src.ID unset, the
+// item itself (a string or a number).
 func FromJSON(body any, src *system.HTTPEffect) (Observed, error) {
 	o := Observed{Replicas: map[string]int{}}
 	items, ok := system.Lookup(body, src.Items)
@@ -93,6 +96,20 @@ func FromJSON(body any, src *system.HTTPEffect) (Observed, error) {
 		}
 		return o, fmt.Errorf("%s: %q is not a list", src.Path, src.Items)
 	}
+	if src.ID == "" {
+		for i, it := range list {
+			switch it.(type) {
+			case string, float64:
+			default:
+				return o, fmt.Errorf("%s: item %d is %s, not an id: set id to the field that holds it", src.Path, i, kind(it))
+			}
+			if scalar(it) == "" {
+				return o, fmt.Errorf("%s: item %d is an empty id", src.Path, i)
+			}
+			o.IDs = append(o.IDs, scalar(it))
+		}
+		return o, nil
+	}
 item:
 	for i, it := range list {
 		for k, want := range src.Where {
@@ -100,6 +117,9 @@ item:
 			if scalar(v) != want {
 				continue item
 			}
+		}
+		if _, ok := it.(map[string]any); !ok {
+			return o, fmt.Errorf("%s: item %d is %s, not an object: for a list of ids, leave id unset", src.Path, i, kind(it))
 		}
 		id, ok := system.Lookup(it, src.ID)
 		if !ok || scalar(id) == "" {
@@ -127,12 +147,33 @@ item:
 	return o, nil
 }
 
+// kind names a decoded JSON value's type for an error.
+func kind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case map[string]any:
+		return "an object"
+	case []any:
+		return "a list"
+	case bool:
+		return "a boolean"
+	case string:
+		return "a string"
+	default:
+		return "a number"
+	}
+}
+
 func scalar(v any) string {
 	switch v := v.(type) {
 	case nil:
 		return ""
 	case string:
 		return v
+	case float64:
+		// 12345678901, not 1.2345678901e+10: a numeric id as it was sent.
+		return strconv.FormatFloat(v, 'f', -1, 64)
 	default:
 		return fmt.Sprint(v)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,5 +74,29 @@ func TestFromJSONKeepsWhenEachIDWasFirstApplied(t *testing.T) {
 	}
 	if o, err := effect.FromJSON(body, &system.HTTPEffect{Path: "/p", ID: "id"}); err != nil || o.At != nil {
 		t.Errorf("without At: %v, %v", o.At, err)
+	}
+}
+
+func TestFromJSONTakesAListOfIDs(t *testing.T) {
+	var body any
+	_ = json.Unmarshal([]byte(`{"done": ["a", "b", "a", 12345678901]}`), &body)
+	o, err := effect.FromJSON(body, &system.HTTPEffect{Path: "/done", Items: "done"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(o.IDs, []string{"a", "b", "a", "12345678901"}) {
+		t.Errorf("got %q", o.IDs)
+	}
+	for _, c := range []struct{ body, id, want string }{
+		{`[{"id": "a"}]`, "", "/done: item 0 is an object, not an id: set id to the field that holds it"},
+		{`["a", null]`, "", "/done: item 1 is null, not an id"},
+		{`["a", ""]`, "", "/done: item 1 is an empty id"},
+		{`["a"]`, "id", "/done: item 0 is a string, not an object: for a list of ids, leave id unset"},
+	} {
+		_ = json.Unmarshal([]byte(c.body), &body)
+		_, err := effect.FromJSON(body, &system.HTTPEffect{Path: "/done", ID: c.id})
+		if err == nil || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("%s with id %q: got %v, want %q", c.body, c.id, err, c.want)
+		}
 	}
 }
