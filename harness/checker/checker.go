@@ -33,6 +33,10 @@ type Input struct {
 	// Effects: one id per effect the service applied; an id listed twice
 	// was applied twice.
 	Effects []string
+	// AtLeastOnce: the effect is declared at-least-once, so an id applied
+	// more than once is by design. Duplicated still lists such ids; they
+	// are no violation (see Result.OK).
+	AtLeastOnce bool
 }
 
 // Result is the verdict of one check.
@@ -44,7 +48,7 @@ type Result struct {
 	Processed  int      `json:"processed"`  // distinct ids with an effect
 	Effects    int      `json:"effects"`    // effects in all
 	Lost       []string `json:"lost"`       // accepted, never processed
-	Duplicated []string `json:"duplicated"` // processed more than once
+	Duplicated []string `json:"duplicated"` // processed more than once (a violation unless AtLeastOnce)
 	Unexpected []string `json:"unexpected"` // processed, never accepted nor unknown
 	Recovered  []string `json:"recovered"`  // unknown, and processed
 	// UnknownWithoutID counts operations of unknown outcome and id.
@@ -52,6 +56,9 @@ type Result struct {
 	// Unattributed counts the recovered ids that were unexpected but are
 	// explained by operations of unknown outcome and unknown id.
 	Unattributed int `json:"unattributed,omitempty"`
+	// AtLeastOnce: the effect is declared at-least-once; its duplicates
+	// are counted in Duplicated and are no violation.
+	AtLeastOnce bool `json:"at_least_once,omitempty"`
 }
 
 // Check compares in's sets.
@@ -68,7 +75,7 @@ func Check(in Input) Result {
 	r := Result{
 		Service: in.Service, Attempted: len(set(in.Attempted)), Accepted: len(accepted),
 		Unknown: len(unknown), Processed: len(count), Effects: len(in.Effects),
-		UnknownWithoutID: in.UnknownWithoutID,
+		UnknownWithoutID: in.UnknownWithoutID, AtLeastOnce: in.AtLeastOnce,
 	}
 	for id := range accepted {
 		if count[id] == 0 {
@@ -103,9 +110,20 @@ func Check(in Input) Result {
 	return r
 }
 
-// OK reports whether nothing was lost, duplicated or unexpected.
+// OK reports whether nothing was lost, duplicated or unexpected; for an
+// at-least-once effect, duplicates aside.
 func (r Result) OK() bool {
-	return len(r.Lost) == 0 && len(r.Duplicated) == 0 && len(r.Unexpected) == 0
+	return len(r.Lost) == 0 && len(r.DuplicatedViolations()) == 0 && len(r.Unexpected) == 0
+}
+
+// DuplicatedViolations is the duplicated ids that break the effect's
+// promise: Duplicated, or none for an at-least-once effect. A verdict
+// that asserts "nothing duplicated" asserts this.
+func (r Result) DuplicatedViolations() []string {
+	if r.AtLeastOnce {
+		return nil
+	}
+	return r.Duplicated
 }
 
 // String is the verdict as one line of figures.
@@ -118,9 +136,13 @@ func (r Result) String() string {
 	if r.UnknownWithoutID > 0 {
 		noID = fmt.Sprintf(" (and %d without an id)", r.UnknownWithoutID)
 	}
-	return fmt.Sprintf("%s %s: attempted %d, accepted %d, unknown %d%s, processed %d (%d effects), lost %d, duplicated %d, unexpected %d, recovered %d%s",
+	allowed := ""
+	if r.AtLeastOnce {
+		allowed = " (allowed: at-least-once)"
+	}
+	return fmt.Sprintf("%s %s: attempted %d, accepted %d, unknown %d%s, processed %d (%d effects), lost %d, duplicated %d%s, unexpected %d, recovered %d%s",
 		r.Service, verdict, r.Attempted, r.Accepted, r.Unknown, noID, r.Processed, r.Effects,
-		len(r.Lost), len(r.Duplicated), len(r.Unexpected), len(r.Recovered), unattributed(r)+examples(r))
+		len(r.Lost), len(r.Duplicated), allowed, len(r.Unexpected), len(r.Recovered), unattributed(r)+examples(r))
 }
 
 func unattributed(r Result) string {
@@ -132,7 +154,7 @@ func unattributed(r Result) string {
 
 func examples(r Result) string {
 	var parts []string
-	for name, ids := range map[string][]string{"lost": r.Lost, "duplicated": r.Duplicated, "unexpected": r.Unexpected} {
+	for name, ids := range map[string][]string{"lost": r.Lost, "duplicated": r.DuplicatedViolations(), "unexpected": r.Unexpected} {
 		if len(ids) > 0 {
 			parts = append(parts, fmt.Sprintf("%s e.g. %s", name, strings.Join(ids[:min(3, len(ids))], ",")))
 		}

@@ -119,3 +119,24 @@ func TestUnansweredRequestsWithoutIDExplainThatManyEffects(t *testing.T) {
 		t.Errorf("two unknown effects for one unanswered request: %s", r)
 	}
 }
+
+// An at-least-once effect's duplicates are counted and said, not a
+// violation; what it lost still is.
+func TestAtLeastOnceAllowsDuplicatesNotLoss(t *testing.T) {
+	in := Input{Service: "notify: sent", Accepted: []string{"a", "b"}, Effects: []string{"a", "a", "b"}, AtLeastOnce: true}
+	r := Check(in)
+	if !r.OK() || len(r.Duplicated) != 1 || r.DuplicatedViolations() != nil || !r.AtLeastOnce {
+		t.Errorf("duplicates of an at-least-once effect: %+v", r)
+	}
+	if s := r.String(); !strings.Contains(s, "OK") || !strings.Contains(s, "duplicated 1 (allowed: at-least-once)") || strings.Contains(s, "e.g.") {
+		t.Errorf("string %q", s)
+	}
+	in.Effects = []string{"a", "a"}
+	if r := Check(in); r.OK() || len(r.Lost) != 1 {
+		t.Errorf("a lost id of an at-least-once effect: %+v", r)
+	}
+	in.AtLeastOnce, in.Effects = false, []string{"a", "a", "b"}
+	if r := Check(in); r.OK() || len(r.DuplicatedViolations()) != 1 {
+		t.Errorf("duplicates of an exactly-once effect: %+v", r)
+	}
+}

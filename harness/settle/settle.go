@@ -96,6 +96,10 @@ func Fingerprint(obs map[string]effect.Observed) string {
 // A unit whose outcome was unknown to the harness but that one effect
 // shows was taken in (an unanswered request whose unit was stored) must
 // have every other effect too: where it lacks one, it is lost there.
+//
+// An effect declared at-least-once (system.Effect.AllowsDuplicates) gives
+// a result with AtLeastOnce set: its duplicates are listed and counted,
+// and are no violation (checker.Result.OK, DuplicatedViolations).
 func Judge(h *history.History, kinds []string, effects []system.Effect, obs map[string]effect.Observed) []checker.Result {
 	var out []checker.Result
 	evidenced := map[string][]string{} // per input kind
@@ -145,6 +149,7 @@ func Judge(h *history.History, kinds []string, effects []system.Effect, obs map[
 		}
 		in.Service = effect.Name(e)
 		in.Effects = obs[effect.Name(e)].IDs
+		in.AtLeastOnce = e.AllowsDuplicates()
 		out = append(out, checker.Check(in))
 	}
 	return out

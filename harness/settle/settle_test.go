@@ -82,3 +82,25 @@ func TestAnUnansweredUnitWithoutIDMustHaveEveryEffect(t *testing.T) {
 		t.Errorf("inventory must have lost s-2: %s", rs[1])
 	}
 }
+
+// An effect declared at-least-once is judged so: the result carries it,
+// and its duplicates are no violation.
+func TestJudgeCarriesAnAtLeastOnceEffect(t *testing.T) {
+	var h history.History
+	h.Complete(h.Invoke("amqp", "a-1"), history.OK, "confirmed")
+	effects := []system.Effect{
+		{Service: "inventory", What: "applied"},
+		{Service: "notification", What: "sent", Delivery: system.AtLeastOnce},
+	}
+	obs := map[string]effect.Observed{
+		"inventory: applied": {IDs: []string{"a-1", "a-1"}},
+		"notification: sent": {IDs: []string{"a-1", "a-1"}},
+	}
+	rs := settle.Judge(&h, []string{"amqp"}, effects, obs)
+	if rs[0].OK() || rs[0].AtLeastOnce {
+		t.Errorf("exactly-once: %s", rs[0])
+	}
+	if !rs[1].OK() || !rs[1].AtLeastOnce || len(rs[1].Duplicated) != 1 {
+		t.Errorf("at-least-once: %s", rs[1])
+	}
+}
