@@ -55,9 +55,10 @@ func imagePresent(ctx context.Context, image string) bool {
 	return exec.CommandContext(ctx, "docker", "image", "inspect", image).Run() == nil
 }
 
-// BuildImages builds the image of every service of sys that has a Build:
-// it runs the build's command, if any, in its context, then docker build.
-// Services that share an image are built once. A build that names its
+// BuildImages builds the image of every service of sys that has a Build,
+// and then every image a control builds (system.Control.Build): it runs
+// the build's command, if any, in its context, then docker build.
+// Services and controls that share an image are built once. A build that names its
 // Sources is skipped, command and docker build, when the image already
 // carries their recipe (LabelRecipe, see SourcesRecipe); one without is
 // built every time (docker's cache keeps that cheap). It returns the
@@ -65,7 +66,7 @@ func imagePresent(ctx context.Context, image string) bool {
 func BuildImages(ctx context.Context, sys *system.System) (built []string, err error) {
 	ran := map[string]bool{}
 	done := map[string]bool{}
-	for _, svc := range sys.Services {
+	for _, svc := range imageBuilds(sys) {
 		b := svc.Build
 		if b == nil || done[svc.Image] {
 			continue
@@ -104,6 +105,20 @@ func BuildImages(ctx context.Context, sys *system.System) (built []string, err e
 		built = append(built, svc.Image)
 	}
 	return built, nil
+}
+
+// imageBuilds is every image sys builds, as services: the services' own,
+// in description order, then the controls', by control and service name
+// ("no-acks/worker" names one in errors).
+func imageBuilds(sys *system.System) []system.Service {
+	out := slices.Clone(sys.Services)
+	for _, name := range slices.Sorted(maps.Keys(sys.Controls)) {
+		c := sys.Controls[name]
+		for _, svc := range slices.Sorted(maps.Keys(c.Build)) {
+			out = append(out, system.Service{Name: name + "/" + svc, Image: c.Image[svc], Build: c.Build[svc]})
+		}
+	}
+	return out
 }
 
 // ModuleRoot walks up from dir to the directory holding go.mod.

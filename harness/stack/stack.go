@@ -41,6 +41,8 @@ type options struct {
 	replicas  map[string]int
 	env       system.EnvSet
 	toxiproxy bool
+	image     map[string]string   // by service, over the description's (WithControl)
+	command   map[string][]string // by service, over the description's (WithControl)
 }
 
 // Name names the stack (its vhost and database); default "stack".
@@ -97,7 +99,7 @@ type Stack struct {
 // has one. It may return a half-built Stack with its error: Terminate it
 // either way.
 func Start(ctx context.Context, sys *system.System, images Images, opts ...Option) (*Stack, error) {
-	o := options{name: "stack", replicas: map[string]int{}, env: system.EnvSet{}}
+	o := options{name: "stack", replicas: map[string]int{}, env: system.EnvSet{}, image: map[string]string{}, command: map[string][]string{}}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -141,6 +143,7 @@ func Start(ctx context.Context, sys *system.System, images Images, opts ...Optio
 	}
 
 	for _, svc := range sys.Services {
+		svc = o.override(svc)
 		n, ok := o.replicas[svc.Name]
 		if !ok {
 			n = svc.Replicas
