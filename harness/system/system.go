@@ -161,8 +161,8 @@ type Effect struct {
 	// still is).
 	Delivery string      `yaml:"delivery"`
 	HTTP     *HTTPEffect `yaml:"http"`
-	Log    *LogEffect  `yaml:"log"`
-	SQL    *SQLEffect  `yaml:"sql"`
+	Log      *LogEffect  `yaml:"log"`
+	SQL      *SQLEffect  `yaml:"sql"`
 }
 
 // HTTPEffect is a GET returning a JSON array with one item per effect:
