@@ -18,7 +18,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/mqchaos/mqchaos/harness/stack"
-	"github.com/mqchaos/mqchaos/scenarios/catalogue"
+	"github.com/mqchaos/mqchaos/scenarios/suite"
 )
 
 var systemPath = flag.String("system", os.Getenv("MQCHAOS_SYSTEM"), "the system description to run the catalogue against (default: the reference system)")
@@ -39,9 +39,9 @@ func TestScenarios(t *testing.T) {
 			path = filepath.Join(root, path)
 		}
 	}
-	catalogue.Setup(t, path)
+	suite.Setup(t, path)
 	RegisterFailHandler(Fail)
-	RunSpecs(t, "mqchaos scenarios: "+catalogue.System().Name)
+	RunSpecs(t, "mqchaos scenarios: "+suite.System().Name)
 }
 
-var _ = catalogue.Scenarios()
+var _ = suite.Declare()

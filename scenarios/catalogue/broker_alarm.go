@@ -1,11 +1,11 @@
 package catalogue
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"time"
 
-	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/mqchaos/mqchaos/harness/broker"
@@ -16,12 +16,12 @@ import (
 	"github.com/mqchaos/mqchaos/harness/workload"
 )
 
-func brokerAlarm() {
+func brokerAlarm(d *decl) {
 	// Serial: the alarm is held 8 s and the broker must see a publish in
 	// it; with the other process's spec beside it on two cores (load
 	// average 15, in a fresh-clone run) order-service accepted 60 orders
 	// in 27 s instead of 2 and published nothing the broker could block.
-	Describe("A broker alarm: blocked publishers lose nothing, apply nothing twice, and flow again when it clears", Serial, Label("guarantee:no-loss", "guarantee:no-duplicate-effect", "fault:broker"), func() {
+	d.Scenario("A broker alarm: blocked publishers lose nothing, apply nothing twice, and flow again when it clears", Serial, Label("guarantee:no-loss", "guarantee:no-duplicate-effect", "fault:broker"), func() {
 		// Mid-stream the broker's memory (or disk) alarm goes off, and
 		// RabbitMQ blocks every connection that publishes
 		// (connection.blocked) while consumers go on. A service that
@@ -44,62 +44,62 @@ func brokerAlarm() {
 			hold = 8 * time.Second
 		)
 
-		run := func(ctx SpecContext, side string, alarm func(fault.Execer) fault.Fault, opts ...stack.Option) report.Figures {
-			input := httpInput("an alarm blocks the services' own publishes")
-			s := startIsolatedStack(ctx, "alarm-"+side, opts...)
+		run := func(ctx context.Context, t *T, side string, alarm func(fault.Execer) fault.Fault, opts ...stack.Option) report.Figures {
+			input := t.httpInput("an alarm blocks the services' own publishes")
+			s := t.startIsolatedStack(ctx, "alarm-"+side, opts...)
 			h := &history.History{}
 			started := time.Now()
-			By(fmt.Sprintf("streaming %d units through %s at %d per second", units, input, rate))
-			l := load("alarm-"+side, units)
+			t.By(fmt.Sprintf("streaming %d units through %s at %d per second", units, input, rate))
+			l := t.load("alarm-"+side, units)
 			l.Rate = rate
-			loaded := inBackground(func() { Expect(workload.Run(ctx, s, h, input, l)).To(Succeed()) })
-			Eventually(ctx, accepted(h, input)).Should(BeNumerically(">=", 2*rate))
+			loaded := t.Go(func() { t.Expect(workload.Run(ctx, s, h, input, l)).To(Succeed()) })
+			t.Eventually(ctx, accepted(h, input)).Should(BeNumerically(">=", 2*rate))
 
 			f := alarm(s.Infra.Broker)
-			Expect(fault.Inject(ctx, h, f)).To(Succeed())
+			t.Expect(fault.Inject(ctx, h, f)).To(Succeed())
 			raised := time.Now()
-			By("waiting until the broker reports a publishing connection blocked")
+			t.By("waiting until the broker reports a publishing connection blocked")
 			var blocked int
-			Eventually(ctx, func(g Gomega) {
+			t.Eventually(ctx, func(g Gomega) {
 				cs, err := s.Management().Connections(ctx)
 				g.Expect(err).NotTo(HaveOccurred())
 				blocked = len(slices.DeleteFunc(cs, func(c broker.Connection) bool { return c.State != "blocked" }))
 				g.Expect(blocked).To(BeNumerically(">", 0))
 			}).WithTimeout(hold).WithPolling(200 * time.Millisecond).Should(Succeed())
 			detect := time.Since(raised)
-			Expect(fault.Hold(ctx, hold-detect)).To(Succeed())
-			Expect(fault.Heal(ctx, h, f)).To(Succeed())
+			t.Expect(fault.Hold(ctx, hold-detect)).To(Succeed())
+			t.Expect(fault.Heal(ctx, h, f)).To(Succeed())
 			cleared := time.Now()
-			By("waiting until no connection is blocked")
-			Eventually(ctx, func(g Gomega) {
+			t.By("waiting until no connection is blocked")
+			t.Eventually(ctx, func(g Gomega) {
 				cs, err := s.Management().Connections(ctx)
 				g.Expect(err).NotTo(HaveOccurred())
 				g.Expect(slices.ContainsFunc(cs, func(c broker.Connection) bool { return c.State == "blocked" })).To(BeFalse())
 			}).WithPolling(200 * time.Millisecond).Should(Succeed())
 			recovery := time.Since(cleared)
 			loaded()
-			obs := settled(ctx, s, 2*time.Second, input)
+			obs := t.settled(ctx, s, 2*time.Second, input)
 			lat := latencies(h, input, f.Name(), raised, cleared)
 			note := fmt.Sprintf("%s for %s: %d connections blocked %.1fs after it rose, none %.1fs after it cleared",
 				f.Name(), hold, blocked, detect.Seconds(), recovery.Seconds())
-			return verdictWith(ctx, "broker alarm", side, s, h, obs, started, []string{input}, measured{detect: &detect, recover: &recovery, latencies: lat}, note)
+			return t.verdictWith(ctx, "broker alarm", side, s, h, obs, started, []string{input}, measured{detect: &detect, recover: &recovery, latencies: lat}, note)
 		}
 
-		It("holds through a memory alarm with the outbox and idempotent consumers", Label("safe"), func(ctx SpecContext) {
-			f := run(ctx, "safe: memory", fault.MemoryAlarm)
-			expectHeld(f)
-			expectProcessed(f, units)
+		d.It("holds through a memory alarm with the outbox and idempotent consumers", Label("safe"), func(ctx context.Context, t *T) {
+			f := run(ctx, t, "safe: memory", fault.MemoryAlarm)
+			t.expectHeld(f)
+			t.expectProcessed(f, units)
 		}, SpecTimeout(4*time.Minute))
 
-		It("holds through a disk alarm with the outbox and idempotent consumers", Label("safe"), func(ctx SpecContext) {
-			f := run(ctx, "safe: disk", fault.DiskAlarm)
-			expectHeld(f)
-			expectProcessed(f, units)
+		d.It("holds through a disk alarm with the outbox and idempotent consumers", Label("safe"), func(ctx context.Context, t *T) {
+			f := run(ctx, t, "safe: disk", fault.DiskAlarm)
+			t.expectHeld(f)
+			t.expectProcessed(f, units)
 		}, SpecTimeout(4*time.Minute))
 
-		It("is caught when the service publishes after its commit, without an outbox (control no-outbox)", Label("unsafe"), func(ctx SpecContext) {
-			f := run(ctx, "control: no-outbox", fault.MemoryAlarm, control("no-outbox"))
-			Expect(f.Lost()).NotTo(BeEmpty(), "the control must report lost units: %s", f)
+		d.It("is caught when the service publishes after its commit, without an outbox (control no-outbox)", Label("unsafe"), func(ctx context.Context, t *T) {
+			f := run(ctx, t, "control: no-outbox", fault.MemoryAlarm, t.control("no-outbox"))
+			t.Expect(f.Lost()).NotTo(BeEmpty(), "the control must report lost units: %s", f)
 		}, SpecTimeout(4*time.Minute))
 	})
 }

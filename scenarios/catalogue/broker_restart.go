@@ -1,10 +1,10 @@
 package catalogue
 
 import (
+	"context"
 	"fmt"
 	"time"
 
-	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/mqchaos/mqchaos/harness/fault"
@@ -14,8 +14,8 @@ import (
 	"github.com/mqchaos/mqchaos/harness/workload"
 )
 
-func brokerRestart() {
-	Describe("Broker restart: accepted work survives RabbitMQ restarting mid-stream", Label("guarantee:no-loss", "guarantee:reconnect", "fault:broker"), func() {
+func brokerRestart(d *decl) {
+	d.Scenario("Broker restart: accepted work survives RabbitMQ restarting mid-stream", Label("guarantee:no-loss", "guarantee:reconnect", "fault:broker"), func() {
 		// RabbitMQ is restarted while units stream in and while the
 		// consumer is down with a backlog waiting for it: the services
 		// reconnect by themselves, and every accepted unit is processed
@@ -24,56 +24,56 @@ func brokerRestart() {
 		// accepted while the broker was away.
 		const units = 200
 
-		run := func(ctx SpecContext, side string, opts ...stack.Option) report.Figures {
-			input := anyInput()
-			svc, _ := consumer(input)
-			s := startIsolatedStack(ctx, "restart-"+side, opts...)
+		run := func(ctx context.Context, t *T, side string, opts ...stack.Option) report.Figures {
+			input := t.anyInput()
+			svc, _ := t.consumer(input)
+			s := t.startIsolatedStack(ctx, "restart-"+side, opts...)
 			h := &history.History{}
 			started := time.Now()
-			By(fmt.Sprintf("streaming 200 units through %s at 40 per second", input))
-			l := load("restart-"+side, units)
+			t.By(fmt.Sprintf("streaming 200 units through %s at 40 per second", input))
+			l := t.load("restart-"+side, units)
 			l.Rate = 40
-			loaded := inBackground(func() { Expect(workload.Run(ctx, s, h, input, l)).To(Succeed()) })
-			Eventually(ctx, accepted(h, input)).Should(BeNumerically(">=", 40))
+			loaded := t.Go(func() { t.Expect(workload.Run(ctx, s, h, input, l)).To(Succeed()) })
+			t.Eventually(ctx, accepted(h, input)).Should(BeNumerically(">=", 40))
 
 			var stops []fault.Fault
-			By("stopping " + svc + ", so a backlog waits in its queue")
+			t.By("stopping " + svc + ", so a backlog waits in its queue")
 			for _, r := range s.Replicas(svc) {
 				// A short grace: a service that ignores SIGTERM would
 				// otherwise work through the stream while it is stopped.
 				stop := fault.Stop(s.Docker(), r.Target(), time.Second)
-				Expect(fault.Inject(ctx, h, stop)).To(Succeed())
+				t.Expect(fault.Inject(ctx, h, stop)).To(Succeed())
 				stops = append(stops, stop)
 			}
 			backlog := accepted(h, input)() + 40
-			By(fmt.Sprintf("waiting until %d units are accepted, 40 of them with %s down", backlog, svc))
-			Eventually(ctx, accepted(h, input)).Should(BeNumerically(">=", backlog))
-			By("restarting RabbitMQ")
-			Expect(fault.Inject(ctx, h, fault.Restart(s.Docker(), s.Infra.BrokerTarget(), 10*time.Second))).To(Succeed())
-			Expect(s.Infra.WaitBroker(ctx)).To(Succeed())
-			By("starting " + svc + " again")
+			t.By(fmt.Sprintf("waiting until %d units are accepted, 40 of them with %s down", backlog, svc))
+			t.Eventually(ctx, accepted(h, input)).Should(BeNumerically(">=", backlog))
+			t.By("restarting RabbitMQ")
+			t.Expect(fault.Inject(ctx, h, fault.Restart(s.Docker(), s.Infra.BrokerTarget(), 10*time.Second))).To(Succeed())
+			t.Expect(s.Infra.WaitBroker(ctx)).To(Succeed())
+			t.By("starting " + svc + " again")
 			for _, stop := range stops {
-				Expect(fault.Heal(ctx, h, stop)).To(Succeed())
+				t.Expect(fault.Heal(ctx, h, stop)).To(Succeed())
 			}
-			By("waiting for every replica to be ready again")
-			for _, name := range sys.ServiceNames() {
+			t.By("waiting for every replica to be ready again")
+			for _, name := range t.sys.ServiceNames() {
 				for _, r := range s.Replicas(name) {
-					Eventually(ctx, r.Ready).Should(Succeed(), "%s did not become ready", r.Name)
+					t.Eventually(ctx, r.Ready).Should(Succeed(), "%s did not become ready", r.Name)
 				}
 			}
 			loaded()
-			obs := settled(ctx, s, 2*time.Second, input)
-			return verdict(ctx, "broker restart", side, s, h, obs, started, []string{input})
+			obs := t.settled(ctx, s, 2*time.Second, input)
+			return t.verdict(ctx, "broker restart", side, s, h, obs, started, []string{input})
 		}
 
-		It("holds with durable queues, persistent messages and accepted work kept", Label("safe"), func(ctx SpecContext) {
-			f := run(ctx, "safe")
-			expectHeld(f)
+		d.It("holds with durable queues, persistent messages and accepted work kept", Label("safe"), func(ctx context.Context, t *T) {
+			f := run(ctx, t, "safe")
+			t.expectHeld(f)
 		}, SpecTimeout(5*time.Minute))
 
-		It("is caught with transient queues and messages (control transient-queues)", Label("unsafe"), func(ctx SpecContext) {
-			f := run(ctx, "control: transient-queues", control("transient-queues"))
-			Expect(f.Lost()).NotTo(BeEmpty(), "the control must report lost units: %s", f)
+		d.It("is caught with transient queues and messages (control transient-queues)", Label("unsafe"), func(ctx context.Context, t *T) {
+			f := run(ctx, t, "control: transient-queues", t.control("transient-queues"))
+			t.Expect(f.Lost()).NotTo(BeEmpty(), "the control must report lost units: %s", f)
 		}, SpecTimeout(5*time.Minute))
 	})
 }

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/mqchaos/mqchaos/harness/checker"
@@ -46,20 +45,20 @@ const (
 // queue workload on q, named after prefix; pin, if given, changes the
 // workload's configuration (e.g. each client's own nodes) once the
 // cluster is up.
-func startClusterLoad(ctx SpecContext, prefix string, q queueload.Queue, pin func(*stack.Infra, *queueload.Config)) *clusterLoad {
+func startClusterLoad(ctx context.Context, t *T, prefix string, q queueload.Queue, pin func(*stack.Infra, *queueload.Config)) *clusterLoad {
 	c := &clusterLoad{h: &history.History{}, q: q, started: time.Now()}
-	By("starting a cluster of three RabbitMQ nodes for this spec alone")
-	inf, err := stack.StartInfra(ctx, images, stack.WithCluster(3))
+	t.By("starting a cluster of three RabbitMQ nodes for this spec alone")
+	inf, err := stack.StartInfra(ctx, t.env.Images, stack.WithCluster(3))
 	c.inf = inf
 	c.formed = time.Since(c.started)
-	spent().setup += c.formed
-	DeferCleanup(func(ctx SpecContext) { Expect(inf.Terminate(ctx)).To(Succeed()) }, NodeTimeout(time.Minute))
+	t.spent().setup += c.formed
+	t.Cleanup(func(ctx context.Context) { t.Expect(inf.Terminate(ctx)).To(Succeed()) })
 	// Runs before the Terminate above: a failed run keeps what the
 	// nodes said, for the reason (a node that never rejoined, say).
-	DeferCleanup(func(ctx SpecContext) { keepNodeLogs(ctx, inf) }, NodeTimeout(time.Minute))
-	Expect(err).NotTo(HaveOccurred())
-	AddReportEntry("cluster formed", fmt.Sprintf("%.1fs", c.formed.Seconds()))
-	By(fmt.Sprintf("cluster formed in %.1fs", c.formed.Seconds()))
+	t.Cleanup(func(ctx context.Context) { keepNodeLogs(ctx, t, inf) })
+	t.Expect(err).NotTo(HaveOccurred())
+	t.Entry("cluster formed", fmt.Sprintf("%.1fs", c.formed.Seconds()))
+	t.By(fmt.Sprintf("cluster formed in %.1fs", c.formed.Seconds()))
 
 	cfg := queueload.Config{
 		URLs:  func(ctx context.Context) ([]string, error) { return inf.AMQPURLs(ctx, "/") },
@@ -68,25 +67,25 @@ func startClusterLoad(ctx SpecContext, prefix string, q queueload.Queue, pin fun
 	if pin != nil {
 		pin(inf, &cfg)
 	}
-	By(fmt.Sprintf("publishing %d confirmed messages a second to %s queue %s, consuming %d a second", clusterRate, q.Args["x-queue-type"], q.Name, clusterConsumeRate))
+	t.By(fmt.Sprintf("publishing %d confirmed messages a second to %s queue %s, consuming %d a second", clusterRate, q.Args["x-queue-type"], q.Name, clusterConsumeRate))
 	c.wl, err = queueload.Start(ctx, c.h, cfg)
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(c.wl.Stop)
+	t.Expect(err).NotTo(HaveOccurred())
+	t.Cleanup(func(context.Context) { c.wl.Stop() })
 	return c
 }
 
 // leader waits until at least n publishes are confirmed, then returns the
 // node that leads the queue; a quorum queue must have a member online on
 // each of the three nodes.
-func (c *clusterLoad) leader(ctx SpecContext, n int) *stack.Node {
-	Eventually(ctx, accepted(c.h, queueload.KindEnqueue)).Should(BeNumerically(">=", n))
+func (c *clusterLoad) leader(ctx context.Context, t *T, n int) *stack.Node {
+	t.Eventually(ctx, accepted(c.h, queueload.KindEnqueue)).Should(BeNumerically(">=", n))
 	placement, err := c.inf.Management("/").Placement(ctx, c.q.Name)
-	Expect(err).NotTo(HaveOccurred())
+	t.Expect(err).NotTo(HaveOccurred())
 	if c.q.Args["x-queue-type"] == "quorum" {
-		Expect(placement.Online).To(HaveLen(3), "the quorum queue must have a member on every node: %+v", placement)
+		t.Expect(placement.Online).To(HaveLen(3), "the quorum queue must have a member on every node: %+v", placement)
 	}
 	leader := c.inf.NodeNamed(placement.LeaderNode())
-	Expect(leader).NotTo(BeNil(), "no node of the cluster is named %q", placement.LeaderNode())
+	t.Expect(leader).NotTo(BeNil(), "no node of the cluster is named %q", placement.LeaderNode())
 	return leader
 }
 
@@ -94,14 +93,13 @@ func (c *clusterLoad) leader(ctx SpecContext, n int) *stack.Node {
 // package's cutOff does (its quorum queue waited for, if it is one), and
 // keeps what the broker is known for that it did meanwhile for the
 // figures' note.
-func (c *clusterLoad) cutOff(ctx SpecContext, node *stack.Node, hold time.Duration) (cut, healing, rejoined time.Time) {
-	GinkgoHelper()
-	By(fmt.Sprintf("cutting %s off from the other nodes (clients still reach it), with %d confirmed and %d delivered", node.Alias, accepted(c.h, queueload.KindEnqueue)(), c.wl.Deliveries()))
+func (c *clusterLoad) cutOff(ctx context.Context, t *T, node *stack.Node, hold time.Duration) (cut, healing, rejoined time.Time) {
+	t.By(fmt.Sprintf("cutting %s off from the other nodes (clients still reach it), with %d confirmed and %d delivered", node.Alias, accepted(c.h, queueload.KindEnqueue)(), c.wl.Deliveries()))
 	var quorum []string
 	if c.q.Args["x-queue-type"] == "quorum" {
 		quorum = []string{c.q.Name}
 	}
-	cut, healing, rejoined, known := cutOff(ctx, c.inf, c.h, node, "/", quorum, hold)
+	cut, healing, rejoined, known := cutOff(ctx, t, c.inf, c.h, node, "/", quorum, hold)
 	c.known = append(c.known, known...)
 	return cut, healing, rejoined
 }
@@ -110,14 +108,14 @@ func (c *clusterLoad) cutOff(ctx SpecContext, node *stack.Node, hold time.Durati
 // again), stops the publishers, drains the queue at full speed until it
 // is empty and no delivery came for 3 s, and judges the history as
 // Jepsen's total-queue checker does.
-func (c *clusterLoad) drain(ctx SpecContext) ([]history.Op, checker.Result) {
-	Eventually(ctx, accepted(c.h, queueload.KindEnqueue)).Should(BeNumerically(">=", accepted(c.h, queueload.KindEnqueue)()+clusterRate))
-	By("stopping the publishers and draining the queue at full speed")
+func (c *clusterLoad) drain(ctx context.Context, t *T) ([]history.Op, checker.Result) {
+	t.Eventually(ctx, accepted(c.h, queueload.KindEnqueue)).Should(BeNumerically(">=", accepted(c.h, queueload.KindEnqueue)()+clusterRate))
+	t.By("stopping the publishers and draining the queue at full speed")
 	settleBegan := time.Now()
 	c.wl.StopPublishing()
 	c.wl.FullSpeed()
 	m := c.inf.Management("/")
-	Eventually(ctx, func(g Gomega) {
+	t.Eventually(ctx, func(g Gomega) {
 		qs, err := m.Queue(ctx, c.q.Name)
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(qs.Exists).To(BeTrue(), "queue %s is gone", c.q.Name)
@@ -125,7 +123,7 @@ func (c *clusterLoad) drain(ctx SpecContext) ([]history.Op, checker.Result) {
 		g.Expect(c.wl.Idle()).To(BeNumerically(">=", 3*time.Second), "deliveries still coming")
 	}).WithTimeout(2 * time.Minute).Should(Succeed())
 	c.wl.Stop()
-	spent().settle += time.Since(settleBegan)
+	t.spent().settle += time.Since(settleBegan)
 	ops := c.h.Ops()
 	return ops, checker.TotalQueue(ops, queueload.KindEnqueue, queueload.KindDequeue, "queue "+c.q.Name)
 }
@@ -134,54 +132,54 @@ func (c *clusterLoad) drain(ctx SpecContext) ([]history.Op, checker.Result) {
 // duplicates, which at-least-once delivery allows and the note carries;
 // the broker's release; sent; time; history), reports them with the verdict, and the
 // publishes' outcomes relative to at (the fault).
-func (c *clusterLoad) record(ctx SpecContext, f report.Figures, check checker.Result, at time.Time, checkBegan time.Time) report.Figures {
+func (c *clusterLoad) record(ctx context.Context, t *T, f report.Figures, check checker.Result, at time.Time, checkBegan time.Time) report.Figures {
 	shown := check
 	shown.Duplicated = nil
 	shown.Service = "queue " + c.q.Name + " (total-queue)"
 	f.System = "RabbitMQ cluster of 3 (broker alone)"
-	f.Broker = brokerVersion(ctx, c.inf.Management("/"))
+	f.Broker = t.brokerVersion(ctx, c.inf.Management("/"))
 	f.Input = queueload.KindEnqueue
 	f.Sent = check.Attempted
 	f.Checks = []checker.Result{shown}
 	f.Note = withKnown(f.Note, c.known)
 	f.Seconds = time.Since(c.started).Seconds()
-	spent().check += time.Since(checkBegan)
-	f.Phases = spent().record()
-	f.History = saveHistory(c.h, f.Scenario, f.Side, "", c.started)
-	AddReportEntry(figuresEntry, f, ReportEntryVisibilityFailureOrVerbose)
-	AddReportEntry("total-queue", check.String())
-	GinkgoWriter.Println(f.String())
-	GinkgoWriter.Println(check.String())
-	AddReportEntry("publishes", outcomes(c.h.Ops(), queueload.KindEnqueue, at))
+	t.spent().check += time.Since(checkBegan)
+	f.Phases = t.recordTime()
+	f.History = t.saveHistory(c.h, f.Scenario, f.Side, "", c.started)
+	t.recordFigures(f)
+	t.Entry("total-queue", check.String())
+	t.Println(f.String())
+	t.Println(check.String())
+	t.Entry("publishes", outcomes(c.h.Ops(), queueload.KindEnqueue, at))
 	for _, fl := range c.h.Faults(c.started) {
-		By(fl)
+		t.By(fl)
 	}
 	return f
 }
 
 // keepNodeLogs writes every node's log to reports/logs when the spec
 // failed, and says where.
-func keepNodeLogs(ctx context.Context, inf *stack.Infra) {
-	if !CurrentSpecReport().Failed() {
+func keepNodeLogs(ctx context.Context, t *T, inf *stack.Infra) {
+	if !t.rt.Failed() {
 		return
 	}
-	dir := filepath.Join(reports, "logs")
+	dir := filepath.Join(t.env.Reports, "logs")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		GinkgoWriter.Printf("node logs not kept: %v\n", err)
+		t.Printf("node logs not kept: %v\n", err)
 		return
 	}
 	for _, n := range inf.Nodes() {
 		b, err := n.Logs(ctx)
 		if err != nil {
-			GinkgoWriter.Printf("node logs not kept: %v\n", err)
+			t.Printf("node logs not kept: %v\n", err)
 			continue
 		}
 		path := filepath.Join(dir, fmt.Sprintf("%s-%s.log", inf.ID, n.Alias))
 		if err := os.WriteFile(path, b, 0o644); err != nil {
-			GinkgoWriter.Printf("node logs not kept: %v\n", err)
+			t.Printf("node logs not kept: %v\n", err)
 			continue
 		}
-		AddReportEntry("node log", path)
+		t.Entry("node log", path)
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/mqchaos/mqchaos/harness/broker"
@@ -32,32 +31,32 @@ import (
 // starts again empty of them), and what the majority confirms for the
 // queue meanwhile is routed to a queue that is down. Each control loses
 // the backlog the cut finds and everything confirmed until the heal.
-func clusterPartition() {
+func clusterPartition(d *decl) {
 	const (
 		beforeCut = 400
 		// held after the minority has paused, while the majority works
 		hold = 10 * time.Second
 	)
 
-	Describe("Confirmed messages survive a partition that cuts the quorum queue's leader off", Label("cluster", "guarantee:no-loss", "fault:partition"), func() {
+	d.Scenario("Confirmed messages survive a partition that cuts the quorum queue's leader off", Label("cluster", "guarantee:no-loss", "fault:partition"), func() {
 		// Every publisher and consumer is given the three nodes and fails
 		// over between them. The leader's node is cut off from the other
 		// two mid-stream, with a backlog in the queue; its clients lose it
 		// when it pauses and carry on on the majority. The failover time
 		// is the longest stretch without any confirm from the cut to the
 		// heal.
-		run := func(ctx SpecContext, side string, q queueload.Queue) checker.Result {
-			c := startClusterLoad(ctx, "minority-"+side, q, nil)
-			leader := c.leader(ctx, beforeCut)
-			cut, _, healed := c.cutOff(ctx, leader, hold)
-			ops, check := c.drain(ctx)
+		run := func(ctx context.Context, t *T, side string, q queueload.Queue) checker.Result {
+			c := startClusterLoad(ctx, t, "minority-"+side, q, nil)
+			leader := c.leader(ctx, t, beforeCut)
+			cut, _, healed := c.cutOff(ctx, t, leader, hold)
+			ops, check := c.drain(ctx, t)
 			checkBegan := time.Now()
 			failover := checker.LongestGap(ops, queueload.KindEnqueue, history.OK, cut.Add(-time.Second), healed).Duration().Seconds()
 			var worst time.Duration
 			for i := 1; i <= 2; i++ {
 				worst = max(worst, checker.LongestGap(publisherOps(ops, i), queueload.KindEnqueue, history.OK, cut.Add(-time.Second), healed).Duration())
 			}
-			c.record(ctx, report.Figures{
+			c.record(ctx, t, report.Figures{
 				Scenario: "quorum queue leader partitioned", Side: side, RecoverSeconds: &failover,
 				Note: fmt.Sprintf("cluster formed in %.1fs; cut %s off at +%.1fs for %.1fs; confirms stalled %.1fs (one publisher's %.1fs); duplicated %d, recovered %d",
 					c.formed.Seconds(), leader.Alias, cut.Sub(c.started).Seconds(), healed.Sub(cut).Seconds(), failover, worst.Seconds(), len(check.Duplicated), len(check.Recovered)),
@@ -65,26 +64,26 @@ func clusterPartition() {
 			return check
 		}
 
-		It("holds with a quorum queue replicated on the three nodes", Label("safe"), func(ctx SpecContext) {
-			check := run(ctx, "safe", queueload.Quorum("mqchaos.partition.quorum", 3))
-			Expect(check.Accepted).To(BeNumerically(">=", beforeCut), "%s", check)
-			Expect(check.Lost).To(BeEmpty(), "%s", check)
-			Expect(check.Unexpected).To(BeEmpty(), "%s", check)
+		d.It("holds with a quorum queue replicated on the three nodes", Label("safe"), func(ctx context.Context, t *T) {
+			check := run(ctx, t, "safe", queueload.Quorum("mqchaos.partition.quorum", 3))
+			t.Expect(check.Accepted).To(BeNumerically(">=", beforeCut), "%s", check)
+			t.Expect(check.Lost).To(BeEmpty(), "%s", check)
+			t.Expect(check.Unexpected).To(BeEmpty(), "%s", check)
 		}, SpecTimeout(5*time.Minute))
 
-		It("is caught with a classic queue of transient messages on the node cut off (no replication)", Label("unsafe"), func(ctx SpecContext) {
+		d.It("is caught with a classic queue of transient messages on the node cut off (no replication)", Label("unsafe"), func(ctx context.Context, t *T) {
 			q := queueload.Classic("mqchaos.partition.classic")
 			q.Transient = true
-			check := run(ctx, "control: classic queue", q)
+			check := run(ctx, t, "control: classic queue", q)
 			// The cut finds a backlog of about 200 (400 confirmed, half
 			// consumed), and the majority confirms into the downed queue
 			// for the 25 s or more until the heal: at least 50 lost is a
 			// margin no flake of the safe side comes near.
-			Expect(len(check.Lost)).To(BeNumerically(">=", 50), "the control must lose the backlog of the node cut off: %s", check)
+			t.Expect(len(check.Lost)).To(BeNumerically(">=", 50), "the control must lose the backlog of the node cut off: %s", check)
 		}, SpecTimeout(5*time.Minute))
 	})
 
-	Describe("A node cut off from the majority confirms nothing while cut off, and nothing confirmed is lost", Label("cluster", "guarantee:no-loss", "fault:partition"), func() {
+	d.Scenario("A node cut off from the majority confirms nothing while cut off, and nothing confirmed is lost", Label("cluster", "guarantee:no-loss", "fault:partition"), func() {
 		// Clients on both sides of the split: publisher 1 and consumer 1
 		// are pinned to rabbitmq-1 (through which the queue is declared,
 		// so it leads a quorum queue), publisher 2 and consumer 2 to the
@@ -116,12 +115,12 @@ func clusterPartition() {
 			confirmed []string   // the minority's publishes invoked and confirmed while cut off
 		}
 
-		run := func(ctx SpecContext, side string, q queueload.Queue) outcome {
-			c := startClusterLoad(ctx, "split-"+side, q, pin)
+		run := func(ctx context.Context, t *T, side string, q queueload.Queue) outcome {
+			c := startClusterLoad(ctx, t, "split-"+side, q, pin)
 			minority := c.inf.Nodes()[0]
-			leader := c.leader(ctx, beforeCut)
-			cut, healing, healed := c.cutOff(ctx, minority, hold)
-			ops, check := c.drain(ctx)
+			leader := c.leader(ctx, t, beforeCut)
+			cut, healing, healed := c.cutOff(ctx, t, minority, hold)
+			ops, check := c.drain(ctx, t)
 			checkBegan := time.Now()
 			var o outcome
 			o.check = check
@@ -134,33 +133,33 @@ func clusterPartition() {
 				}
 			}
 			failover := checker.LongestGap(publisherOps(ops, 2), queueload.KindEnqueue, history.OK, cut.Add(-time.Second), healed).Duration().Seconds()
-			c.record(ctx, report.Figures{
+			c.record(ctx, t, report.Figures{
 				Scenario: "split with clients on both sides", Side: side, RecoverSeconds: &failover,
 				Note: fmt.Sprintf("cluster formed in %.1fs; %s (leader %s) cut off at +%.1fs for %.1fs; over the cut, minority %s, majority %s; the majority's confirms stalled %.1fs; duplicated %d, recovered %d",
 					c.formed.Seconds(), minority.Alias, leader.Alias, cut.Sub(c.started).Seconds(), healing.Sub(cut).Seconds(),
 					o.sides[0], o.sides[1], failover, len(check.Duplicated), len(check.Recovered)),
 			}, check, cut, checkBegan)
-			AddReportEntry("sides over the cut", fmt.Sprintf("minority (%s): %s; majority: %s", minority.Alias, o.sides[0], o.sides[1]))
+			t.Entry("sides over the cut", fmt.Sprintf("minority (%s): %s; majority: %s", minority.Alias, o.sides[0], o.sides[1]))
 			return o
 		}
 
-		It("holds with a quorum queue replicated on the three nodes", Label("safe"), func(ctx SpecContext) {
-			o := run(ctx, "safe", queueload.Quorum("mqchaos.split.quorum", 3))
-			Expect(o.check.Accepted).To(BeNumerically(">=", beforeCut), "%s", o.check)
-			Expect(o.check.Lost).To(BeEmpty(), "%s", o.check)
-			Expect(o.check.Unexpected).To(BeEmpty(), "%s", o.check)
-			Expect(o.confirmed).To(BeEmpty(), "the minority confirmed publishes while cut off")
-			Expect(o.sides[1].ok).To(BeNumerically(">", 0), "the majority confirmed nothing while the minority was cut off")
+		d.It("holds with a quorum queue replicated on the three nodes", Label("safe"), func(ctx context.Context, t *T) {
+			o := run(ctx, t, "safe", queueload.Quorum("mqchaos.split.quorum", 3))
+			t.Expect(o.check.Accepted).To(BeNumerically(">=", beforeCut), "%s", o.check)
+			t.Expect(o.check.Lost).To(BeEmpty(), "%s", o.check)
+			t.Expect(o.check.Unexpected).To(BeEmpty(), "%s", o.check)
+			t.Expect(o.confirmed).To(BeEmpty(), "the minority confirmed publishes while cut off")
+			t.Expect(o.sides[1].ok).To(BeNumerically(">", 0), "the majority confirmed nothing while the minority was cut off")
 		}, SpecTimeout(5*time.Minute))
 
-		It("is caught with a classic queue of transient messages on the node cut off (no replication)", Label("unsafe"), func(ctx SpecContext) {
+		d.It("is caught with a classic queue of transient messages on the node cut off (no replication)", Label("unsafe"), func(ctx context.Context, t *T) {
 			q := queueload.Classic("mqchaos.split.classic")
 			q.Transient = true
-			o := run(ctx, "control: classic queue", q)
+			o := run(ctx, t, "control: classic queue", q)
 			// As for the leader partitioned: the backlog of about 200 on
 			// the node cut off, and what the majority confirms into the
 			// downed queue until the heal.
-			Expect(len(o.check.Lost)).To(BeNumerically(">=", 50), "the control must lose the backlog of the node cut off: %s", o.check)
+			t.Expect(len(o.check.Lost)).To(BeNumerically(">=", 50), "the control must lose the backlog of the node cut off: %s", o.check)
 		}, SpecTimeout(5*time.Minute))
 	})
 }
@@ -210,8 +209,7 @@ func countSide(ops []history.Op, i int, from, to time.Time) sideOps {
 // (rejoin). It returns when the split was in place, when the heal began
 // and when the cluster was whole again, and what the broker is known for
 // that it did meanwhile (see rejoin).
-func cutOff(ctx SpecContext, inf *stack.Infra, h *history.History, node *stack.Node, vhost string, quorumQueues []string, hold time.Duration) (cut, healing, rejoined time.Time, known []string) {
-	GinkgoHelper()
+func cutOff(ctx context.Context, t *T, inf *stack.Infra, h *history.History, node *stack.Node, vhost string, quorumQueues []string, hold time.Duration) (cut, healing, rejoined time.Time, known []string) {
 	var others []*stack.Node
 	for _, n := range inf.Nodes() {
 		if n != node {
@@ -219,11 +217,11 @@ func cutOff(ctx SpecContext, inf *stack.Infra, h *history.History, node *stack.N
 		}
 	}
 	split := fault.Split(inf.Docker(), stack.Targets(node), stack.Targets(others...))
-	Expect(fault.Inject(ctx, h, split)).To(Succeed())
+	t.Expect(fault.Inject(ctx, h, split)).To(Succeed())
 	cut = time.Now()
 	majority := others[0].Management("/")
-	By("waiting until the majority sees " + node.Alias + " down")
-	Eventually(ctx, func(g Gomega) {
+	t.By("waiting until the majority sees " + node.Alias + " down")
+	t.Eventually(ctx, func(g Gomega) {
 		ns, err := majority.Nodes(ctx)
 		g.Expect(err).NotTo(HaveOccurred())
 		for _, n := range ns {
@@ -233,27 +231,27 @@ func cutOff(ctx SpecContext, inf *stack.Infra, h *history.History, node *stack.N
 		}
 	}).Should(Succeed())
 	for _, q := range quorumQueues {
-		By("waiting for the majority to lead " + q)
-		Eventually(ctx, func() (string, error) { return others[0].Management(vhost).Leader(ctx, q) }).ShouldNot(Equal(node.NodeName))
+		t.By("waiting for the majority to lead " + q)
+		t.Eventually(ctx, func() (string, error) { return others[0].Management(vhost).Leader(ctx, q) }).ShouldNot(Equal(node.NodeName))
 	}
 	v, err := majority.Version(ctx)
-	Expect(err).NotTo(HaveOccurred())
+	t.Expect(err).NotTo(HaveOccurred())
 	if v.AtLeast("4.2") {
 		// Khepri, the metadata store of a new 4.2 cluster and the only
 		// one from 4.3, has no partition handling: the node does not
 		// pause, its clients stay on it, and its quorum queues' members
 		// there get no quorum. Not run here (no registry).
-		By(fmt.Sprintf("%s does not pause on %s (Khepri: no partition handling)", node.Alias, v))
+		t.By(fmt.Sprintf("%s does not pause on %s (Khepri: no partition handling)", node.Alias, v))
 	} else {
-		By("waiting until " + node.Alias + " pauses (pause_minority): it refuses clients")
-		Eventually(ctx, func() error { return node.Ready(ctx) }).ShouldNot(Succeed())
+		t.By("waiting until " + node.Alias + " pauses (pause_minority): it refuses clients")
+		t.Eventually(ctx, func() error { return node.Ready(ctx) }).ShouldNot(Succeed())
 	}
-	By(fmt.Sprintf("holding the split for %s", hold))
-	Expect(fault.Hold(ctx, hold)).To(Succeed())
-	By("healing the split and waiting until the three nodes see each other running")
+	t.By(fmt.Sprintf("holding the split for %s", hold))
+	t.Expect(fault.Hold(ctx, hold)).To(Succeed())
+	t.By("healing the split and waiting until the three nodes see each other running")
 	healing = time.Now()
-	Expect(fault.Heal(ctx, h, split)).To(Succeed())
-	known = rejoin(ctx, inf, h, node, v)
+	t.Expect(fault.Heal(ctx, h, split)).To(Succeed())
+	known = rejoin(ctx, t, inf, h, node, v)
 	return cut, healing, time.Now(), known
 }
 
@@ -263,10 +261,9 @@ func cutOff(ctx SpecContext, inf *stack.Infra, h *history.History, node *stack.N
 // run's history, and its container restarted, as an operator would; what
 // happened is returned for the figures. Any other node that does not
 // rejoin within 2 minutes fails the spec.
-func rejoin(ctx SpecContext, inf *stack.Infra, h *history.History, node *stack.Node, v broker.Version) []string {
-	GinkgoHelper()
+func rejoin(ctx context.Context, t *T, inf *stack.Infra, h *history.History, node *stack.Node, v broker.Version) []string {
 	var hang string
-	Eventually(ctx, func() error {
+	t.Eventually(ctx, func() error {
 		err := inf.Formed(ctx)
 		if err != nil {
 			if why, herr := node.KnownHang(ctx, v); herr == nil && why != "" {
@@ -279,9 +276,9 @@ func rejoin(ctx SpecContext, inf *stack.Infra, h *history.History, node *stack.N
 	if hang == "" {
 		return nil
 	}
-	By(hang + "; restarting its container")
-	AddReportEntry("known broker bug", hang)
-	Expect(fault.Inject(ctx, h, fault.Restart(inf.Docker(), node.Target(), 10*time.Second))).To(Succeed())
-	Eventually(ctx, inf.Formed).WithTimeout(2*time.Minute).Should(Succeed(), "%s never rejoined after its restart", node.Alias)
+	t.By(hang + "; restarting its container")
+	t.Entry("known broker bug", hang)
+	t.Expect(fault.Inject(ctx, h, fault.Restart(inf.Docker(), node.Target(), 10*time.Second))).To(Succeed())
+	t.Eventually(ctx, inf.Formed).WithTimeout(2*time.Minute).Should(Succeed(), "%s never rejoined after its restart", node.Alias)
 	return []string{node.Alias + " hung after the heal (rabbitmq-server#6034), restarted"}
 }

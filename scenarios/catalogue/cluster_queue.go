@@ -1,11 +1,11 @@
 package catalogue
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
 
-	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/mqchaos/mqchaos/harness/checker"
@@ -18,8 +18,8 @@ import (
 // clusterQueue runs against the broker alone (no service of the
 // described system), so it holds for any system: it proves what the
 // broker promises the services built on it.
-func clusterQueue() {
-	Describe("Confirmed messages survive the loss of the quorum queue's leader", Label("cluster", "guarantee:no-loss", "fault:broker-node"), func() {
+func clusterQueue(d *decl) {
+	d.Scenario("Confirmed messages survive the loss of the quorum queue's leader", Label("cluster", "guarantee:no-loss", "fault:broker-node"), func() {
 		// Three RabbitMQ nodes; the harness's own publishers wait for a
 		// confirm of every message and its consumers ack by hand, both
 		// failing over between the nodes. The consumers take half of what
@@ -50,26 +50,26 @@ func clusterQueue() {
 			figures report.Figures
 		}
 
-		run := func(ctx SpecContext, side string, q queueload.Queue) outcome {
-			c := startClusterLoad(ctx, "leader-"+side, q, nil)
-			leader := c.leader(ctx, beforeKill)
-			By(fmt.Sprintf("killing %s, which leads %s, with %d confirmed and %d delivered", leader.Alias, q.Name, accepted(c.h, queueload.KindEnqueue)(), c.wl.Deliveries()))
+		run := func(ctx context.Context, t *T, side string, q queueload.Queue) outcome {
+			c := startClusterLoad(ctx, t, "leader-"+side, q, nil)
+			leader := c.leader(ctx, t, beforeKill)
+			t.By(fmt.Sprintf("killing %s, which leads %s, with %d confirmed and %d delivered", leader.Alias, q.Name, accepted(c.h, queueload.KindEnqueue)(), c.wl.Deliveries()))
 			kill := fault.Kill(c.inf.Docker(), leader.Target())
 			killed := time.Now()
-			Expect(fault.Inject(ctx, c.h, kill)).To(Succeed())
+			t.Expect(fault.Inject(ctx, c.h, kill)).To(Succeed())
 			if q.Args["x-queue-type"] == "quorum" {
-				By("waiting for another node to lead the queue")
+				t.By("waiting for another node to lead the queue")
 				m := c.inf.Management("/")
-				Eventually(ctx, func() (string, error) { return m.Leader(ctx, q.Name) }).ShouldNot(Equal(leader.NodeName))
+				t.Eventually(ctx, func() (string, error) { return m.Leader(ctx, q.Name) }).ShouldNot(Equal(leader.NodeName))
 			}
-			By(fmt.Sprintf("holding %s down for %s", leader.Alias, hold))
-			Expect(fault.Hold(ctx, hold)).To(Succeed())
-			By("starting " + leader.Alias + " again and waiting until the three nodes see each other running")
-			Expect(fault.Heal(ctx, c.h, kill)).To(Succeed())
-			Expect(c.inf.WaitFormed(ctx)).To(Succeed())
+			t.By(fmt.Sprintf("holding %s down for %s", leader.Alias, hold))
+			t.Expect(fault.Hold(ctx, hold)).To(Succeed())
+			t.By("starting " + leader.Alias + " again and waiting until the three nodes see each other running")
+			t.Expect(fault.Heal(ctx, c.h, kill)).To(Succeed())
+			t.Expect(c.inf.WaitFormed(ctx)).To(Succeed())
 			rejoined := time.Now()
 
-			ops, check := c.drain(ctx)
+			ops, check := c.drain(ctx, t)
 			checkBegan := time.Now()
 			// The stall of confirms the kill caused: the longest stretch
 			// without a confirm from a little before the kill to the heal.
@@ -83,7 +83,7 @@ func clusterQueue() {
 			for i := 1; i <= 2; i++ {
 				worst = max(worst, checker.LongestGap(publisherOps(ops, i), queueload.KindEnqueue, history.OK, killed.Add(-time.Second), rejoined).Duration())
 			}
-			f := c.record(ctx, report.Figures{
+			f := c.record(ctx, t, report.Figures{
 				Scenario: "quorum queue leader lost", Side: side, RecoverSeconds: &failover,
 				Note: fmt.Sprintf("cluster formed in %.1fs; killed %s at +%.1fs; confirms stalled %.1fs (one publisher's %.1fs); duplicated %d, recovered %d",
 					c.formed.Seconds(), leader.Alias, killed.Sub(c.started).Seconds(), failover, worst.Seconds(), len(check.Duplicated), len(check.Recovered)),
@@ -91,21 +91,21 @@ func clusterQueue() {
 			return outcome{check: check, figures: f}
 		}
 
-		It("holds with a quorum queue replicated on the three nodes", Label("safe"), func(ctx SpecContext) {
-			o := run(ctx, "safe", queueload.Quorum("mqchaos.cluster.quorum", 3))
-			Expect(o.check.Accepted).To(BeNumerically(">=", beforeKill), "%s", o.check)
-			Expect(o.check.Lost).To(BeEmpty(), "%s", o.check)
-			Expect(o.check.Unexpected).To(BeEmpty(), "%s", o.check)
+		d.It("holds with a quorum queue replicated on the three nodes", Label("safe"), func(ctx context.Context, t *T) {
+			o := run(ctx, t, "safe", queueload.Quorum("mqchaos.cluster.quorum", 3))
+			t.Expect(o.check.Accepted).To(BeNumerically(">=", beforeKill), "%s", o.check)
+			t.Expect(o.check.Lost).To(BeEmpty(), "%s", o.check)
+			t.Expect(o.check.Unexpected).To(BeEmpty(), "%s", o.check)
 		}, SpecTimeout(5*time.Minute))
 
-		It("is caught with a classic queue of transient messages on the killed node (no replication)", Label("unsafe"), func(ctx SpecContext) {
+		d.It("is caught with a classic queue of transient messages on the killed node (no replication)", Label("unsafe"), func(ctx context.Context, t *T) {
 			q := queueload.Classic("mqchaos.cluster.classic")
 			q.Transient = true
-			o := run(ctx, "control: classic queue", q)
+			o := run(ctx, t, "control: classic queue", q)
 			// The kill finds a backlog of about 200 (400 confirmed at 50
 			// a second, half of them consumed): at least 50 lost is a
 			// margin no flake of the safe side comes near.
-			Expect(len(o.check.Lost)).To(BeNumerically(">=", 50), "the control must lose the backlog of the killed node: %s", o.check)
+			t.Expect(len(o.check.Lost)).To(BeNumerically(">=", 50), "the control must lose the backlog of the killed node: %s", o.check)
 		}, SpecTimeout(5*time.Minute))
 	})
 }

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/mqchaos/mqchaos/harness/checker"
@@ -27,8 +26,8 @@ import (
 // turn. The services must fail
 // over to a live node, declare their topology there and go on, and every
 // accepted unit must be applied once.
-func clusterServices() {
-	Describe("Every accepted order is applied once when RabbitMQ's nodes fail, and the services fail over", Label("cluster", "guarantee:no-loss", "guarantee:exactly-once-effect", "guarantee:reconnect", "fault:broker-node"), func() {
+func clusterServices(d *decl) {
+	d.Scenario("Every accepted order is applied once when RabbitMQ's nodes fail, and the services fail over", Label("cluster", "guarantee:no-loss", "guarantee:exactly-once-effect", "guarantee:reconnect", "fault:broker-node"), func() {
 		// 15 units a second over HTTP keep three nodes, PostgreSQL and
 		// three services within two cores.
 		const (
@@ -59,55 +58,53 @@ func clusterServices() {
 
 		// onCluster starts a cluster of three nodes and a database for
 		// this spec alone, and the system on it.
-		onCluster := func(ctx SpecContext, name string, opts ...stack.Option) cluster {
+		onCluster := func(ctx context.Context, t *T, name string, opts ...stack.Option) cluster {
 			var c cluster
-			By("starting a cluster of three RabbitMQ nodes" + map[bool]string{true: " and a database"}[sys.HasDatabase()] + " for this spec alone")
+			t.By("starting a cluster of three RabbitMQ nodes" + map[bool]string{true: " and a database"}[t.sys.HasDatabase()] + " for this spec alone")
 			began := time.Now()
-			inf, err := stack.StartInfra(ctx, images, stack.WithCluster(3), stack.WithDatabase(sys.HasDatabase()))
+			inf, err := stack.StartInfra(ctx, t.env.Images, stack.WithCluster(3), stack.WithDatabase(t.sys.HasDatabase()))
 			c.formed = time.Since(began)
-			spent().setup += c.formed
-			DeferCleanup(func(ctx SpecContext) { Expect(inf.Terminate(ctx)).To(Succeed()) }, NodeTimeout(time.Minute))
-			Expect(err).NotTo(HaveOccurred())
-			AddReportEntry("cluster formed", fmt.Sprintf("%.1fs", c.formed.Seconds()))
-			By(fmt.Sprintf("cluster formed in %.1fs", c.formed.Seconds()))
+			t.spent().setup += c.formed
+			t.Cleanup(func(ctx context.Context) { t.Expect(inf.Terminate(ctx)).To(Succeed()) })
+			t.Expect(err).NotTo(HaveOccurred())
+			t.Entry("cluster formed", fmt.Sprintf("%.1fs", c.formed.Seconds()))
+			t.By(fmt.Sprintf("cluster formed in %.1fs", c.formed.Seconds()))
 			c.inf = inf
-			c.s = start(ctx, name, append([]stack.Option{stack.OnInfra(inf)}, opts...)...)
+			c.s = t.start(ctx, name, append([]stack.Option{stack.OnInfra(inf)}, opts...)...)
 			return c
 		}
 
 		// placements reads where each queue the services consume lives,
 		// and says so.
-		placements := func(ctx context.Context, c cluster) map[string]string {
-			GinkgoHelper()
+		placements := func(ctx context.Context, t *T, c cluster) map[string]string {
 			out := map[string]string{}
 			var line []string
-			for _, svc := range sys.Services {
+			for _, svc := range t.sys.Services {
 				for _, q := range svc.Consumes {
 					p, err := c.s.Management().Placement(ctx, q.Queue)
-					Expect(err).NotTo(HaveOccurred())
+					t.Expect(err).NotTo(HaveOccurred())
 					out[q.Queue] = p.LeaderNode()
 					line = append(line, fmt.Sprintf("%s: %s on %s (members %s)", q.Queue, p.Type, p.LeaderNode(), strings.Join(p.Online, ",")))
 				}
 			}
-			AddReportEntry("queues", strings.Join(line, "; "))
-			By("queues: " + strings.Join(line, "; "))
+			t.Entry("queues", strings.Join(line, "; "))
+			t.By("queues: " + strings.Join(line, "; "))
 			return out
 		}
 
 		// expectReplicated asserts that every quorum queue the services
 		// declared has a member online on every node: RabbitMQ's default
 		// initial group size is the cluster's size.
-		expectReplicated := func(ctx context.Context, c cluster) {
-			GinkgoHelper()
-			for _, svc := range sys.Services {
+		expectReplicated := func(ctx context.Context, t *T, c cluster) {
+			for _, svc := range t.sys.Services {
 				for _, q := range svc.Consumes {
 					p, err := c.s.Management().Placement(ctx, q.Queue)
-					Expect(err).NotTo(HaveOccurred())
+					t.Expect(err).NotTo(HaveOccurred())
 					if p.Type != "quorum" {
 						continue
 					}
-					Expect(p.Members).To(HaveLen(len(c.inf.Nodes())), "quorum queue %s must have a member on every node: %+v", q.Queue, p)
-					Expect(p.Online).To(HaveLen(len(c.inf.Nodes())), "quorum queue %s must have every member online: %+v", q.Queue, p)
+					t.Expect(p.Members).To(HaveLen(len(c.inf.Nodes())), "quorum queue %s must have a member on every node: %+v", q.Queue, p)
+					t.Expect(p.Online).To(HaveLen(len(c.inf.Nodes())), "quorum queue %s must have every member online: %+v", q.Queue, p)
 				}
 			}
 		}
@@ -115,37 +112,37 @@ func clusterServices() {
 		// breakNodes is one of the faults: it breaks the cluster, heals
 		// it and returns once the cluster is whole again, with what the
 		// broker is known for that it did meanwhile (see rejoin).
-		type breakNodes func(ctx SpecContext, c cluster, h *history.History, queue string) (known []string)
+		type breakNodes func(ctx context.Context, t *T, c cluster, h *history.History, queue string) (known []string)
 
-		run := func(ctx SpecContext, scenario, side string, units int, breakNodes breakNodes, opts ...stack.Option) report.Figures {
-			input := httpInput("the services' stream must go on being accepted while the broker's nodes fail")
-			_, queue := consumer(input)
-			c := onCluster(ctx, scenario+"-"+side, opts...)
-			placements(ctx, c)
+		run := func(ctx context.Context, t *T, scenario, side string, units int, breakNodes breakNodes, opts ...stack.Option) report.Figures {
+			input := t.httpInput("the services' stream must go on being accepted while the broker's nodes fail")
+			_, queue := t.consumer(input)
+			c := onCluster(ctx, t, scenario+"-"+side, opts...)
+			placements(ctx, t, c)
 			if side == "safe" {
-				expectReplicated(ctx, c)
+				expectReplicated(ctx, t, c)
 			}
 			h := &history.History{}
 			started := time.Now()
-			By(fmt.Sprintf("streaming %d units through %s at %d per second", units, input, rate))
-			l := load(scenario+"-"+side, units)
+			t.By(fmt.Sprintf("streaming %d units through %s at %d per second", units, input, rate))
+			l := t.load(scenario+"-"+side, units)
 			l.Rate = rate
-			loaded := inBackground(func() { Expect(workload.Run(ctx, c.s, h, input, l)).To(Succeed()) })
-			Eventually(ctx, accepted(h, input)).Should(BeNumerically(">=", 10*rate))
+			loaded := t.Go(func() { t.Expect(workload.Run(ctx, c.s, h, input, l)).To(Succeed()) })
+			t.Eventually(ctx, accepted(h, input)).Should(BeNumerically(">=", 10*rate))
 
 			faulted := time.Now()
-			known := breakNodes(ctx, c, h, queue)
+			known := breakNodes(ctx, t, c, h, queue)
 			healed := time.Now()
 
-			By("waiting for every replica to be ready again")
-			for _, name := range sys.ServiceNames() {
+			t.By("waiting for every replica to be ready again")
+			for _, name := range t.sys.ServiceNames() {
 				for _, r := range c.s.Replicas(name) {
-					Eventually(ctx, r.Ready).Should(Succeed(), "%s did not become ready", r.Name)
+					t.Eventually(ctx, r.Ready).Should(Succeed(), "%s did not become ready", r.Name)
 				}
 			}
-			placements(ctx, c)
+			placements(ctx, t, c)
 			loaded()
-			obs := settled(ctx, c.s, 2*time.Second, input)
+			obs := t.settled(ctx, c.s, 2*time.Second, input)
 
 			// The services' failover: the longest stretch without a new
 			// effect, from a second before the fault until the end. The
@@ -154,34 +151,34 @@ func clusterServices() {
 			from := faulted.Add(-time.Second)
 			pause, pauses := longestPause(obs, from)
 			acceptGap := checker.LongestGap(h.Ops(), input, history.OK, from, healed).Duration()
-			f := verdictWith(ctx, scenario, side, c.s, h, obs, started, []string{input}, measured{recover: &pause},
+			f := t.verdictWith(ctx, scenario, side, c.s, h, obs, started, []string{input}, measured{recover: &pause},
 				withKnown(fmt.Sprintf("cluster formed in %.1fs; fault from +%.1fs to +%.1fs; longest pause in effects %.1fs (%s); longest gap between accepted units %.1fs",
 					c.formed.Seconds(), faulted.Sub(started).Seconds(), healed.Sub(started).Seconds(), pause.Seconds(), pauses, acceptGap.Seconds()), known))
-			AddReportEntry("failover", f.Note)
+			t.Entry("failover", f.Note)
 			return f
 		}
 
 		// kill SIGKILLs the node that leads queue (a classic queue's only
 		// node), holds it down, starts it again and waits until the
 		// three nodes see each other running.
-		kill := func(ctx SpecContext, c cluster, h *history.History, queue string) []string {
+		kill := func(ctx context.Context, t *T, c cluster, h *history.History, queue string) []string {
 			m := c.s.Management()
 			p, err := m.Placement(ctx, queue)
-			Expect(err).NotTo(HaveOccurred())
+			t.Expect(err).NotTo(HaveOccurred())
 			node := c.inf.NodeNamed(p.LeaderNode())
-			Expect(node).NotTo(BeNil(), "no node of the cluster is named %q (queue %s: %+v)", p.LeaderNode(), queue, p)
-			By(fmt.Sprintf("killing %s, where %s queue %s leads", node.Alias, p.Type, queue))
+			t.Expect(node).NotTo(BeNil(), "no node of the cluster is named %q (queue %s: %+v)", p.LeaderNode(), queue, p)
+			t.By(fmt.Sprintf("killing %s, where %s queue %s leads", node.Alias, p.Type, queue))
 			k := fault.Kill(c.inf.Docker(), node.Target())
-			Expect(fault.Inject(ctx, h, k)).To(Succeed())
+			t.Expect(fault.Inject(ctx, h, k)).To(Succeed())
 			if p.Type == "quorum" {
-				By("waiting for another node to lead " + queue)
-				Eventually(ctx, func() (string, error) { return m.Leader(ctx, queue) }).ShouldNot(Equal(node.NodeName))
+				t.By("waiting for another node to lead " + queue)
+				t.Eventually(ctx, func() (string, error) { return m.Leader(ctx, queue) }).ShouldNot(Equal(node.NodeName))
 			}
-			By(fmt.Sprintf("holding %s down for %s", node.Alias, hold))
-			Expect(fault.Hold(ctx, hold)).To(Succeed())
-			By("starting " + node.Alias + " again and waiting until the three nodes see each other running")
-			Expect(fault.Heal(ctx, h, k)).To(Succeed())
-			Expect(c.inf.WaitFormed(ctx)).To(Succeed())
+			t.By(fmt.Sprintf("holding %s down for %s", node.Alias, hold))
+			t.Expect(fault.Hold(ctx, hold)).To(Succeed())
+			t.By("starting " + node.Alias + " again and waiting until the three nodes see each other running")
+			t.Expect(fault.Heal(ctx, h, k)).To(Succeed())
+			t.Expect(c.inf.WaitFormed(ctx)).To(Succeed())
 			return nil
 		}
 
@@ -190,60 +187,60 @@ func clusterServices() {
 		// pauses (pause_minority), which closes its clients' connections:
 		// the services on it fail over to the majority. It holds the
 		// split, heals it and waits until the cluster is whole again.
-		partition := func(ctx SpecContext, c cluster, h *history.History, queue string) []string {
+		partition := func(ctx context.Context, t *T, c cluster, h *history.History, queue string) []string {
 			p, err := c.s.Management().Placement(ctx, queue)
-			Expect(err).NotTo(HaveOccurred())
+			t.Expect(err).NotTo(HaveOccurred())
 			node := c.inf.NodeNamed(p.LeaderNode())
-			Expect(node).NotTo(BeNil(), "no node of the cluster is named %q (queue %s: %+v)", p.LeaderNode(), queue, p)
-			By(fmt.Sprintf("cutting %s, where %s queue %s leads, off from the other nodes (the services still reach it)", node.Alias, p.Type, queue))
+			t.Expect(node).NotTo(BeNil(), "no node of the cluster is named %q (queue %s: %+v)", p.LeaderNode(), queue, p)
+			t.By(fmt.Sprintf("cutting %s, where %s queue %s leads, off from the other nodes (the services still reach it)", node.Alias, p.Type, queue))
 			var quorum []string
 			if p.Type == "quorum" {
 				quorum = []string{queue}
 			}
-			_, _, _, known := cutOff(ctx, c.inf, h, node, c.s.Tenant.VHost, quorum, hold)
+			_, _, _, known := cutOff(ctx, t, c.inf, h, node, c.s.Tenant.VHost, quorum, hold)
 			return known
 		}
 
 		// rolling restarts the three nodes one at a time, each stopped
 		// gracefully and started again, the next once the others see it
 		// running.
-		rolling := func(ctx SpecContext, c cluster, h *history.History, _ string) []string {
+		rolling := func(ctx context.Context, t *T, c cluster, h *history.History, _ string) []string {
 			var targets []fault.Target
 			for _, n := range c.inf.Nodes() {
 				targets = append(targets, n.Target())
 			}
 			rejoined := func(ctx context.Context, _ fault.Target) error { return c.inf.Formed(ctx) }
-			By("restarting the three nodes one at a time, each waited for until the others see it running")
-			Expect(fault.Inject(ctx, h, fault.RollingRestart(c.inf.Docker(), targets, 10*time.Second, rejoined))).To(Succeed())
+			t.By("restarting the three nodes one at a time, each waited for until the others see it running")
+			t.Expect(fault.Inject(ctx, h, fault.RollingRestart(c.inf.Docker(), targets, 10*time.Second, rejoined))).To(Succeed())
 			return nil
 		}
 
 		// sides declares a fault's safe side and its control; lostTo says
 		// where the control's losses went.
 		sides := func(scenario string, units int, breakNodes breakNodes, timeout time.Duration, lostTo string) {
-			It("holds with quorum queues, each with a member on every node", Label("safe"), func(ctx SpecContext) {
-				f := run(ctx, scenario, "safe", units, breakNodes)
-				expectHeld(f)
+			d.It("holds with quorum queues, each with a member on every node", Label("safe"), func(ctx context.Context, t *T) {
+				f := run(ctx, t, scenario, "safe", units, breakNodes)
+				t.expectHeld(f)
 			}, SpecTimeout(timeout))
 
-			It("is caught with classic queues on one node each (control "+unsafeControl+")", Label("unsafe"), func(ctx SpecContext) {
-				f := run(ctx, scenario, "control: "+unsafeControl, units, breakNodes, control(unsafeControl))
-				Expect(len(f.Lost())).To(BeNumerically(">=", 50), "the control must lose what was routed to %s: %s", lostTo, f)
+			d.It("is caught with classic queues on one node each (control "+unsafeControl+")", Label("unsafe"), func(ctx context.Context, t *T) {
+				f := run(ctx, t, scenario, "control: "+unsafeControl, units, breakNodes, t.control(unsafeControl))
+				t.Expect(len(f.Lost())).To(BeNumerically(">=", 50), "the control must lose what was routed to %s: %s", lostTo, f)
 			}, SpecTimeout(timeout))
 		}
 
-		When("the node leading the order queue is killed", func() {
+		d.When("the node leading the order queue is killed", func() {
 			// 40 s at 15 a second.
 			sides("cluster node killed", 600, kill, 6*time.Minute, "the killed node's queue")
 		})
 
-		When("the node leading the order queue is cut off from the other two", func() {
+		d.When("the node leading the order queue is cut off from the other two", func() {
 			// 60 s at 15 a second: the cut is seen after about 17 s, the
 			// node pauses, the split is held 10 s more, then healed.
 			sides("cluster node partitioned", 900, partition, 7*time.Minute, "the cut-off node's queue")
 		})
 
-		When("the three nodes are restarted one at a time", func() {
+		d.When("the three nodes are restarted one at a time", func() {
 			// 100 s at 15 a second: the three restarts took 92 s (each
 			// node stopped, started and seen running by the others).
 			sides("cluster rolling restart", 1500, rolling, 8*time.Minute, "a restarting node's queue")

@@ -1,13 +1,13 @@
 package catalogue
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
 	"time"
 
-	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/mqchaos/mqchaos/harness/effect"
@@ -17,8 +17,8 @@ import (
 	"github.com/mqchaos/mqchaos/harness/workload"
 )
 
-func competingConsumers() {
-	Describe("Competing consumers: replicas share a queue, each unit is applied once", Label("guarantee:exactly-once-effect", "guarantee:competing-consumers", labelSharedInfra), func() {
+func competingConsumers(d *decl) {
+	d.Scenario("Competing consumers: replicas share a queue, each unit is applied once", Label("guarantee:exactly-once-effect", "guarantee:competing-consumers", labelSharedInfra), func() {
 		// Three replicas of the consuming service share its queue: every
 		// unit is applied exactly once across them, and the work is spread
 		// over more than one replica. With the failpoint
@@ -27,27 +27,27 @@ func competingConsumers() {
 		// Needs: a consuming service; the control needs the failpoint.
 		const units = 150
 
-		run := func(ctx SpecContext, side string, opts ...stack.Option) (report.Figures, map[string]int) {
-			input := anyInput()
-			svc, _ := consumer(input)
-			opts = append(opts, stack.Replicas(svc, 3), tuning("spread-work"))
-			_, armed := sys.Failpoints["after-apply-before-ack"]
+		run := func(ctx context.Context, t *T, side string, opts ...stack.Option) (report.Figures, map[string]int) {
+			input := t.anyInput()
+			svc, _ := t.consumer(input)
+			opts = append(opts, stack.Replicas(svc, 3), t.tuning("spread-work"))
+			_, armed := t.sys.Failpoints["after-apply-before-ack"]
 			if armed {
-				fp, _ := failpoint("after-apply-before-ack")
+				fp, _ := t.failpoint("after-apply-before-ack")
 				opts = append(opts, fp)
 			}
-			s := startStack(ctx, "competing-"+side, opts...)
+			s := t.startStack(ctx, "competing-"+side, opts...)
 			h := &history.History{}
 			started := time.Now()
-			By(fmt.Sprintf("sending 150 units through %s to 3 replicas of %s", input, svc))
-			l := load("competing-"+side, units)
+			t.By(fmt.Sprintf("sending 150 units through %s to 3 replicas of %s", input, svc))
+			l := t.load("competing-"+side, units)
 			l.Concurrency = 6
-			Expect(workload.Run(ctx, s, h, input, l)).To(Succeed())
+			t.Expect(workload.Run(ctx, s, h, input, l)).To(Succeed())
 
 			if armed {
-				By("finding the replica that exited at the failpoint and starting it again")
+				t.By("finding the replica that exited at the failpoint and starting it again")
 				var crashed *stack.Replica
-				Eventually(ctx, func(g Gomega) {
+				t.Eventually(ctx, func(g Gomega) {
 					for _, r := range s.Replicas(svc) {
 						running, err := r.Running(ctx)
 						g.Expect(err).NotTo(HaveOccurred())
@@ -58,26 +58,26 @@ func competingConsumers() {
 					g.Expect(crashed).NotTo(BeNil(), "no %s replica exited", svc)
 				}).Should(Succeed())
 				h.Event(history.KindFault, "failpoint "+crashed.Name, "exited")
-				Expect(crashed.StartAgain(ctx)).To(Succeed())
-				Eventually(ctx, crashed.Ready).Should(Succeed())
+				t.Expect(crashed.StartAgain(ctx)).To(Succeed())
+				t.Eventually(ctx, crashed.Ready).Should(Succeed())
 				h.Event(history.KindFault, "failpoint "+crashed.Name, "restarted")
 			}
-			obs := settled(ctx, s, 1500*time.Millisecond, input)
-			spread := obs[effect.Name(effectOf(input, svc))].Replicas
-			return verdict(ctx, "competing consumers", side, s, h, obs, started, []string{input}, describeSpread(spread)), spread
+			obs := t.settled(ctx, s, 1500*time.Millisecond, input)
+			spread := obs[effect.Name(t.effectOf(input, svc))].Replicas
+			return t.verdict(ctx, "competing consumers", side, s, h, obs, started, []string{input}, describeSpread(spread)), spread
 		}
 
-		It("holds with durable idempotency", Label("safe"), func(ctx SpecContext) {
-			f, byReplica := run(ctx, "safe")
-			expectHeld(f)
-			expectProcessed(f, units)
-			Expect(len(byReplica)).To(BeNumerically(">", 1), "work went to one replica only: %v", byReplica)
+		d.It("holds with durable idempotency", Label("safe"), func(ctx context.Context, t *T) {
+			f, byReplica := run(ctx, t, "safe")
+			t.expectHeld(f)
+			t.expectProcessed(f, units)
+			t.Expect(len(byReplica)).To(BeNumerically(">", 1), "work went to one replica only: %v", byReplica)
 		}, SpecTimeout(4*time.Minute))
 
-		It("is caught with idempotency kept in each replica's memory (control memory-idempotency)", Label("unsafe"), func(ctx SpecContext) {
-			failpoint("after-apply-before-ack")
-			f, _ := run(ctx, "control: memory-idempotency", control("memory-idempotency"))
-			Expect(f.Duplicated()).NotTo(BeEmpty(), "the control must report a duplicated effect: %s", f)
+		d.It("is caught with idempotency kept in each replica's memory (control memory-idempotency)", Label("unsafe"), func(ctx context.Context, t *T) {
+			t.failpoint("after-apply-before-ack")
+			f, _ := run(ctx, t, "control: memory-idempotency", t.control("memory-idempotency"))
+			t.Expect(f.Duplicated()).NotTo(BeEmpty(), "the control must report a duplicated effect: %s", f)
 		}, SpecTimeout(4*time.Minute))
 	})
 }

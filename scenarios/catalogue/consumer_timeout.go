@@ -1,11 +1,11 @@
 package catalogue
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"time"
 
-	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/mqchaos/mqchaos/harness/broker"
@@ -17,8 +17,8 @@ import (
 	"github.com/mqchaos/mqchaos/harness/workload"
 )
 
-func consumerTimeout() {
-	Describe("A consumer held up past the broker's acknowledgement timeout consumes again, and applies every unit once", Label("guarantee:no-loss", "guarantee:reconnect", "fault:broker"), func() {
+func consumerTimeout(d *decl) {
+	d.Scenario("A consumer held up past the broker's acknowledgement timeout consumes again, and applies every unit once", Label("guarantee:no-loss", "guarantee:reconnect", "fault:broker"), func() {
 		// The broker's consumer_timeout is lowered to 4 s (RabbitMQ 3.10
 		// sets it node-wide at run time: a broker of its own), and the
 		// consumer's database is paused while a backlog waits. The
@@ -55,63 +55,63 @@ func consumerTimeout() {
 		// holdPastTimeout lowers the timeout, pauses the database with a
 		// backlog waiting, and waits until the broker has closed the
 		// consumer's channel; it returns once the database is back.
-		holdPastTimeout := func(ctx SpecContext, side string, opts ...stack.Option) run {
-			if !sys.HasDatabase() {
-				Skip(sys.Name + " has no database: nothing holds its consumer up")
+		holdPastTimeout := func(ctx context.Context, t *T, side string, opts ...stack.Option) run {
+			if !t.sys.HasDatabase() {
+				t.Skip(t.sys.Name + " has no database: nothing holds its consumer up")
 			}
 			var r run
-			r.input = amqpInput()
-			svc, queue := consumer(r.input)
+			r.input = t.amqpInput()
+			svc, queue := t.consumer(r.input)
 			r.queue = queue
-			r.s = startIsolatedStack(ctx, "timeout-"+side, append([]stack.Option{tuning("slow-consumer")}, opts...)...)
+			r.s = t.startIsolatedStack(ctx, "timeout-"+side, append([]stack.Option{t.tuning("slow-consumer")}, opts...)...)
 			r.h = &history.History{}
 			r.started = time.Now()
 			r.r = r.s.Replica(svc, 1)
 			b := r.s.Infra.Broker
-			By(fmt.Sprintf("lowering the broker's consumer_timeout to %s, checked every second", timeout))
-			Expect(fault.Inject(ctx, r.h, fault.ChannelTick(b, time.Second))).To(Succeed())
-			Expect(fault.Inject(ctx, r.h, fault.ConsumerTimeout(b, timeout))).To(Succeed())
-			By("closing " + r.r.Name + "'s connections, so that it opens its channels again under the new timeout")
-			closeConnections(ctx, r.s, r.h, r.r)
-			Eventually(ctx, r.r.Ready).Should(Succeed())
-			Eventually(ctx, consumers(r.s, r.queue)).Should(BeNumerically(">", 0))
+			t.By(fmt.Sprintf("lowering the broker's consumer_timeout to %s, checked every second", timeout))
+			t.Expect(fault.Inject(ctx, r.h, fault.ChannelTick(b, time.Second))).To(Succeed())
+			t.Expect(fault.Inject(ctx, r.h, fault.ConsumerTimeout(b, timeout))).To(Succeed())
+			t.By("closing " + r.r.Name + "'s connections, so that it opens its channels again under the new timeout")
+			t.closeConnections(ctx, r.s, r.h, r.r)
+			t.Eventually(ctx, r.r.Ready).Should(Succeed())
+			t.Eventually(ctx, consumers(r.s, r.queue)).Should(BeNumerically(">", 0))
 
 			pause := fault.Pause(r.s.Docker(), r.s.Infra.DatabaseTarget())
-			Expect(fault.Inject(ctx, r.h, pause)).To(Succeed())
+			t.Expect(fault.Inject(ctx, r.h, pause)).To(Succeed())
 			paused := time.Now()
-			By(fmt.Sprintf("publishing %d units through %s with the database paused", units, r.input))
-			Expect(workload.Run(ctx, r.s, r.h, r.input, load("timeout-"+side, units))).To(Succeed())
-			By("waiting until the broker logs that a consumer timed out")
-			Eventually(ctx, func(g Gomega) {
+			t.By(fmt.Sprintf("publishing %d units through %s with the database paused", units, r.input))
+			t.Expect(workload.Run(ctx, r.s, r.h, r.input, t.load("timeout-"+side, units))).To(Succeed())
+			t.By("waiting until the broker logs that a consumer timed out")
+			t.Eventually(ctx, func(g Gomega) {
 				logs, err := r.s.Infra.BrokerLogs(ctx)
 				g.Expect(err).NotTo(HaveOccurred())
 				g.Expect(timedOut.Match(logs)).To(BeTrue())
 			}).WithTimeout(hold).WithPolling(200 * time.Millisecond).Should(Succeed())
 			r.closed = time.Since(paused)
-			Expect(fault.Hold(ctx, hold-r.closed)).To(Succeed())
-			Expect(fault.Heal(ctx, r.h, pause)).To(Succeed())
+			t.Expect(fault.Hold(ctx, hold-r.closed)).To(Succeed())
+			t.Expect(fault.Heal(ctx, r.h, pause)).To(Succeed())
 			return r
 		}
 
-		It("holds when the consumer notices its closed channel and consumes again", Label("safe"), func(ctx SpecContext) {
-			r := holdPastTimeout(ctx, "safe")
+		d.It("holds when the consumer notices its closed channel and consumes again", Label("safe"), func(ctx context.Context, t *T) {
+			r := holdPastTimeout(ctx, t, "safe")
 			healed := time.Now()
-			obs := settled(ctx, r.s, 2*time.Second, r.input)
+			obs := t.settled(ctx, r.s, 2*time.Second, r.input)
 			recovery := time.Since(healed)
-			f := verdictWith(ctx, "consumer timeout", "safe", r.s, r.h, obs, r.started, []string{r.input}, measured{detect: &r.closed, recover: &recovery},
+			f := t.verdictWith(ctx, "consumer timeout", "safe", r.s, r.h, obs, r.started, []string{r.input}, measured{detect: &r.closed, recover: &recovery},
 				fmt.Sprintf("consumer_timeout %s, database paused %s: the broker closed the consumer's channel %.1fs into the pause; drained %.1fs after the heal", timeout, hold, r.closed.Seconds(), recovery.Seconds()))
-			expectHeld(f)
-			expectProcessed(f, units)
-			Expect(f.DeadLettered).To(BeZero(), "a consumer timeout is a transient failure: nothing may be dead-lettered")
+			t.expectHeld(f)
+			t.expectProcessed(f, units)
+			t.Expect(f.DeadLettered).To(BeZero(), "a consumer timeout is a transient failure: nothing may be dead-lettered")
 		}, SpecTimeout(4*time.Minute))
 
-		It("is caught when the consumer ends with its channel (control no-consumer-recovery)", Label("unsafe"), func(ctx SpecContext) {
+		d.It("is caught when the consumer ends with its channel (control no-consumer-recovery)", Label("unsafe"), func(ctx context.Context, t *T) {
 			const side = "control: no-consumer-recovery"
-			r := holdPastTimeout(ctx, side, control("no-consumer-recovery"))
-			e := effectOf(r.input, r.r.Service)
-			By(fmt.Sprintf("checking for %s after the heal that %s has no consumer, its backlog waits, and %s still reports ready", stuck, r.queue, r.r.Name))
+			r := holdPastTimeout(ctx, t, side, t.control("no-consumer-recovery"))
+			e := t.effectOf(r.input, r.r.Service)
+			t.By(fmt.Sprintf("checking for %s after the heal that %s has no consumer, its backlog waits, and %s still reports ready", stuck, r.queue, r.r.Name))
 			var q broker.Queue
-			Consistently(ctx, func(g Gomega) {
+			t.Consistently(ctx, func(g Gomega) {
 				got, err := r.s.Management().Queue(ctx, r.queue)
 				g.Expect(err).NotTo(HaveOccurred())
 				q = got
@@ -120,18 +120,18 @@ func consumerTimeout() {
 			}).WithTimeout(stuck).WithPolling(time.Second).Should(Succeed())
 			ready := r.r.Ready(ctx) == nil
 			o, err := effect.Read(ctx, r.s, e)
-			Expect(err).NotTo(HaveOccurred())
+			t.Expect(err).NotTo(HaveOccurred())
 			note := fmt.Sprintf("consumer_timeout %s: channel closed %.1fs into the pause; %s after the heal %d of %d applied, %d waiting in %s with no consumer, %s ready: %t",
 				timeout, r.closed.Seconds(), stuck, len(o.IDs), units, q.Ready, r.queue, r.r.Name, ready)
-			By(note)
-			f := report.Figures{Scenario: "consumer timeout", Side: side, System: sys.Name, Broker: brokerVersion(ctx, r.s.Management()), Input: r.input, Note: note,
-				Sent: len(opsOf(r.h, r.input)), Seconds: time.Since(r.started).Seconds(), Phases: spent().record()}
+			t.By(note)
+			f := report.Figures{Scenario: "consumer timeout", Side: side, System: t.sys.Name, Broker: t.brokerVersion(ctx, r.s.Management()), Input: r.input, Note: note,
+				Sent: len(opsOf(r.h, r.input)), Seconds: time.Since(r.started).Seconds(), Phases: t.recordTime()}
 			if len(o.IDs) < units && q.Consumers == 0 {
 				f.Violations = append(f.Violations, fmt.Sprintf("%s lost its consumer to the broker's consumer_timeout and never consumed again: %d of %d applied, %d waiting, the service reporting ready: %t",
 					r.queue, len(o.IDs), units, q.Ready, ready))
 			}
-			AddReportEntry(figuresEntry, f, ReportEntryVisibilityFailureOrVerbose)
-			Expect(f.Violations).NotTo(BeEmpty(), "the control must leave the queue without a consumer: %s", note)
+			t.recordFigures(f)
+			t.Expect(f.Violations).NotTo(BeEmpty(), "the control must leave the queue without a consumer: %s", note)
 		}, SpecTimeout(4*time.Minute))
 	})
 }
@@ -143,8 +143,8 @@ func consumerTimeout() {
 var timedOut = regexp.MustCompile(`timed out waiting for (a consumer |delivery )?acknowledgement`)
 
 // consumers is how many consumers the broker lists on queue.
-func consumers(s *stack.Stack, queue string) func(ctx SpecContext) (int, error) {
-	return func(ctx SpecContext) (int, error) {
+func consumers(s *stack.Stack, queue string) func(ctx context.Context, t *T) (int, error) {
+	return func(ctx context.Context, t *T) (int, error) {
 		q, err := s.Management().Queue(ctx, queue)
 		return q.Consumers, err
 	}

@@ -1,11 +1,11 @@
 package catalogue
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
 
-	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/mqchaos/mqchaos/harness/effect"
@@ -16,8 +16,8 @@ import (
 	"github.com/mqchaos/mqchaos/harness/workload"
 )
 
-func degradedNetwork() {
-	Describe("Orders flow over a slow, narrow, sliced link: nothing lost or duplicated", Label("guarantee:no-loss", "guarantee:exactly-once-effect", "fault:network", labelSharedInfra), func() {
+func degradedNetwork(d *decl) {
+	d.Scenario("Orders flow over a slow, narrow, sliced link: nothing lost or duplicated", Label("guarantee:no-loss", "guarantee:exactly-once-effect", "fault:network", labelSharedInfra), func() {
 		// Orders go in over HTTP at a steady rate while every service's
 		// links to the broker and the database (each through its own
 		// Toxiproxy) turn slow (latency with jitter), then narrow (a
@@ -48,22 +48,22 @@ func degradedNetwork() {
 			sliceDelay      = time.Millisecond
 		)
 
-		It("holds: every order stored, applied and noticed once, with its latencies", Label("safe"), func(ctx SpecContext) {
-			input := httpInput("this scenario places orders over HTTP")
-			svc, _ := consumer(input)
-			applied := effectOf(input, svc)
-			s := startStack(ctx, "degraded-safe", stack.WithToxiproxy())
+		d.It("holds: every order stored, applied and noticed once, with its latencies", Label("safe"), func(ctx context.Context, t *T) {
+			input := t.httpInput("this scenario places orders over HTTP")
+			svc, _ := t.consumer(input)
+			applied := t.effectOf(input, svc)
+			s := t.startStack(ctx, "degraded-safe", stack.WithToxiproxy())
 			h := &history.History{}
 			started := time.Now()
 
 			var links []fault.Proxy
-			for _, name := range sys.ServiceNames() {
+			for _, name := range t.sys.ServiceNames() {
 				p, err := s.Proxy(name, stack.ProxyAMQP)
-				Expect(err).NotTo(HaveOccurred())
+				t.Expect(err).NotTo(HaveOccurred())
 				links = append(links, p)
-				if sys.HasDatabase() {
+				if t.sys.HasDatabase() {
 					p, err := s.Proxy(name, stack.ProxyDatabase)
-					Expect(err).NotTo(HaveOccurred())
+					t.Expect(err).NotTo(HaveOccurred())
 					links = append(links, p)
 				}
 			}
@@ -90,11 +90,11 @@ func degradedNetwork() {
 			}
 
 			total := before + time.Duration(len(shapes))*hold
-			l := load("degraded-safe", int(rate*total.Seconds()))
+			l := t.load("degraded-safe", int(rate*total.Seconds()))
 			l.Rate, l.Concurrency = rate, 64 // enough in flight to keep the rate on a slow link
-			By(fmt.Sprintf("placing %d orders through %s at %.0f/s while the %d links of %s degrade", l.Count, input, rate, len(links), strings.Join(sys.ServiceNames(), ", ")))
+			t.By(fmt.Sprintf("placing %d orders through %s at %.0f/s while the %d links of %s degrade", l.Count, input, rate, len(links), strings.Join(t.sys.ServiceNames(), ", ")))
 			loadStarted := time.Now()
-			wait := inBackground(func() { Expect(workload.Run(ctx, s, h, input, l)).To(Succeed()) })
+			wait := t.Go(func() { t.Expect(workload.Run(ctx, s, h, input, l)).To(Succeed()) })
 
 			// A phase runs from its start to the next one's: a request
 			// belongs to the phase it was sent in. Each fault's phase starts
@@ -104,22 +104,22 @@ func degradedNetwork() {
 				from time.Time
 			}
 			phases := []phase{{name: "before", from: loadStarted}}
-			Expect(fault.Hold(ctx, before)).To(Succeed())
+			t.Expect(fault.Hold(ctx, before)).To(Succeed())
 			for _, sh := range shapes {
-				By("degrading every link: " + sh.fault.Name() + ", for " + hold.String())
+				t.By("degrading every link: " + sh.fault.Name() + ", for " + hold.String())
 				phases = append(phases, phase{name: "under " + sh.what, from: time.Now()})
-				Expect(fault.Inject(ctx, h, sh.fault)).To(Succeed())
-				Expect(fault.Hold(ctx, hold)).To(Succeed())
-				Expect(fault.Heal(ctx, h, sh.fault)).To(Succeed())
+				t.Expect(fault.Inject(ctx, h, sh.fault)).To(Succeed())
+				t.Expect(fault.Hold(ctx, hold)).To(Succeed())
+				t.Expect(fault.Heal(ctx, h, sh.fault)).To(Succeed())
 			}
 			phases = append(phases, phase{name: "after the faults", from: time.Now()})
 			wait()
 			for _, r := range s.Replicas(svc) {
-				Eventually(ctx, r.Ready).Should(Succeed())
+				t.Eventually(ctx, r.Ready).Should(Succeed())
 			}
-			obs := settled(ctx, s, 2*time.Second, input)
+			obs := t.settled(ctx, s, 2*time.Second, input)
 
-			By("measuring the latencies before and under each fault")
+			t.By("measuring the latencies before and under each fault")
 			at := obs[effect.Name(applied)].At
 			post := make([][]time.Duration, len(phases))
 			e2e := make([][]time.Duration, len(phases))
@@ -168,15 +168,15 @@ func degradedNetwork() {
 			} else if early > 0 {
 				lines = append(lines, fmt.Sprintf("%d applied before the harness read the answer to their POST, counted as 0", early))
 			}
-			AddReportEntry("latency", strings.Join(lines, "\n"))
+			t.Entry("latency", strings.Join(lines, "\n"))
 			var names []string
 			for _, sh := range shapes {
 				names = append(names, sh.what)
 			}
 			note := fmt.Sprintf("%s, each held %s on %d links; %s", strings.Join(names, ", "), hold, len(links), strings.Join(p99s, "; "))
-			f := verdictWith(ctx, "degraded network", "safe", s, h, obs, started, []string{input}, measured{latencies: lats}, note)
-			expectHeld(f)
-			Expect(f.DeadLettered).To(BeZero(), "a slow link is a transient condition: nothing may be dead-lettered")
+			f := t.verdictWith(ctx, "degraded network", "safe", s, h, obs, started, []string{input}, measured{latencies: lats}, note)
+			t.expectHeld(f)
+			t.Expect(f.DeadLettered).To(BeZero(), "a slow link is a transient condition: nothing may be dead-lettered")
 		}, SpecTimeout(4*time.Minute))
 	})
 }

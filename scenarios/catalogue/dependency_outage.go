@@ -1,9 +1,9 @@
 package catalogue
 
 import (
+	"context"
 	"time"
 
-	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/mqchaos/mqchaos/harness/fault"
@@ -13,47 +13,47 @@ import (
 	"github.com/mqchaos/mqchaos/harness/workload"
 )
 
-func dependencyOutage() {
-	Describe("Transient dependency failure: messages wait out a database outage", Label("guarantee:no-loss", "guarantee:retries", "fault:database"), func() {
+func dependencyOutage(d *decl) {
+	d.Scenario("Transient dependency failure: messages wait out a database outage", Label("guarantee:no-loss", "guarantee:retries", "fault:database"), func() {
 		// The database is paused for 3 s while units flow: the consumers
 		// retry, keep the messages unacked meanwhile, and succeed after
 		// recovery. Nothing is dead-lettered and nothing is lost.
 		// Needs: a database and an AMQP input.
 		const units = 200
 
-		run := func(ctx SpecContext, side string, opts ...stack.Option) report.Figures {
-			if !sys.HasDatabase() {
-				Skip(sys.Name + " has no database")
+		run := func(ctx context.Context, t *T, side string, opts ...stack.Option) report.Figures {
+			if !t.sys.HasDatabase() {
+				t.Skip(t.sys.Name + " has no database")
 			}
-			input := amqpInput()
-			s := startIsolatedStack(ctx, "dbpause-"+side, opts...)
+			input := t.amqpInput()
+			s := t.startIsolatedStack(ctx, "dbpause-"+side, opts...)
 			h := &history.History{}
 			started := time.Now()
-			By("streaming 200 units through " + input + " at 40 per second")
-			l := load("dbpause-"+side, units)
+			t.By("streaming 200 units through " + input + " at 40 per second")
+			l := t.load("dbpause-"+side, units)
 			l.Rate, l.Concurrency = 40, 2
-			loaded := inBackground(func() { Expect(workload.Run(ctx, s, h, input, l)).To(Succeed()) })
-			Eventually(ctx, accepted(h, input)).Should(BeNumerically(">=", 40))
-			By("pausing the database for 3 s")
+			loaded := t.Go(func() { t.Expect(workload.Run(ctx, s, h, input, l)).To(Succeed()) })
+			t.Eventually(ctx, accepted(h, input)).Should(BeNumerically(">=", 40))
+			t.By("pausing the database for 3 s")
 			pause := fault.Pause(s.Docker(), s.Infra.DatabaseTarget())
-			Expect(fault.Inject(ctx, h, pause)).To(Succeed())
-			Expect(fault.Hold(ctx, 3*time.Second)).To(Succeed())
-			Expect(fault.Heal(ctx, h, pause)).To(Succeed())
+			t.Expect(fault.Inject(ctx, h, pause)).To(Succeed())
+			t.Expect(fault.Hold(ctx, 3*time.Second)).To(Succeed())
+			t.Expect(fault.Heal(ctx, h, pause)).To(Succeed())
 			loaded()
-			obs := settled(ctx, s, 1500*time.Millisecond, input)
-			return verdict(ctx, "database paused", side, s, h, obs, started, []string{input})
+			obs := t.settled(ctx, s, 1500*time.Millisecond, input)
+			return t.verdict(ctx, "database paused", side, s, h, obs, started, []string{input})
 		}
 
-		It("holds with bounded retries and manual acks", Label("safe"), func(ctx SpecContext) {
-			f := run(ctx, "safe")
-			expectHeld(f)
-			expectProcessed(f, units)
-			Expect(f.DeadLettered).To(BeZero(), "a transient failure must not dead-letter")
+		d.It("holds with bounded retries and manual acks", Label("safe"), func(ctx context.Context, t *T) {
+			f := run(ctx, t, "safe")
+			t.expectHeld(f)
+			t.expectProcessed(f, units)
+			t.Expect(f.DeadLettered).To(BeZero(), "a transient failure must not dead-letter")
 		}, SpecTimeout(5*time.Minute))
 
-		It("is caught with auto-ack (control auto-ack)", Label("unsafe"), func(ctx SpecContext) {
-			f := run(ctx, "control: auto-ack", control("auto-ack"))
-			Expect(f.Lost()).NotTo(BeEmpty(), "the control must report lost units: %s", f)
+		d.It("is caught with auto-ack (control auto-ack)", Label("unsafe"), func(ctx context.Context, t *T) {
+			f := run(ctx, t, "control: auto-ack", t.control("auto-ack"))
+			t.Expect(f.Lost()).NotTo(BeEmpty(), "the control must report lost units: %s", f)
 		}, SpecTimeout(5*time.Minute))
 	})
 }

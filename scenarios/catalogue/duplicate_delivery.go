@@ -1,12 +1,12 @@
 package catalogue
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"sync"
 	"time"
 
-	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/mqchaos/mqchaos/harness/broker"
@@ -19,8 +19,8 @@ import (
 	"github.com/mqchaos/mqchaos/harness/workload"
 )
 
-func duplicateDelivery() {
-	Describe("Duplicate delivery: a message delivered again takes effect once", Label("guarantee:exactly-once-effect", "guarantee:idempotency", labelSharedInfra), func() {
+func duplicateDelivery(d *decl) {
+	d.Scenario("Duplicate delivery: a message delivered again takes effect once", Label("guarantee:exactly-once-effect", "guarantee:idempotency", labelSharedInfra), func() {
 		// The same message published twice, and one published 25 times at
 		// once, has each effect once; so does a message delivered again
 		// after its consumer restarted, when only durable state can tell
@@ -34,11 +34,10 @@ func duplicateDelivery() {
 		)
 
 		// publish sends msg as unit id's operation of input.
-		publish := func(ctx SpecContext, s *stack.Stack, h *history.History, input, id string, msg broker.Message) {
-			defer GinkgoRecover()
+		publish := func(ctx context.Context, t *T, s *stack.Stack, h *history.History, input, id string, msg broker.Message) {
 			op := h.Invoke(input, id)
 			u, err := s.AMQPURL(ctx)
-			Expect(err).NotTo(HaveOccurred())
+			t.Expect(err).NotTo(HaveOccurred())
 			if err := broker.PublishOnce(ctx, u, msg); err != nil {
 				h.Complete(op, history.Info, err.Error())
 				return
@@ -46,174 +45,171 @@ func duplicateDelivery() {
 			h.Complete(op, history.OK, "confirmed")
 		}
 
-		messages := func(input string, l workload.Load) ([]system.Unit, []broker.Message) {
+		messages := func(t *T, input string, l workload.Load) ([]system.Unit, []broker.Message) {
 			units := l.Units()
 			msgs := make([]broker.Message, len(units))
-			r := rng()
+			r := t.rng()
 			for i, u := range units {
-				m, err := workload.Message(sys.Inputs[input].AMQP, u, r)
-				Expect(err).NotTo(HaveOccurred())
+				m, err := workload.Message(t.sys.Inputs[input].AMQP, u, r)
+				t.Expect(err).NotTo(HaveOccurred())
 				msgs[i] = m
 			}
 			return units, msgs
 		}
 
-		When("a message is delivered twice in a row", func() {
-			run := func(ctx SpecContext, side string, opts ...stack.Option) report.Figures {
-				input := amqpInput()
-				s := startStack(ctx, "duplicates-"+side, opts...)
+		d.When("a message is delivered twice in a row", func() {
+			run := func(ctx context.Context, t *T, side string, opts ...stack.Option) report.Figures {
+				input := t.amqpInput()
+				s := t.startStack(ctx, "duplicates-"+side, opts...)
 				h := &history.History{}
 				started := time.Now()
-				us, msgs := messages(input, load("dup-"+side, units+1))
-				By(fmt.Sprintf("publishing %d messages through %s, then each of them again", units, input))
+				us, msgs := messages(t, input, t.load("dup-"+side, units+1))
+				t.By(fmt.Sprintf("publishing %d messages through %s, then each of them again", units, input))
 				for range 2 {
 					for i := range units {
-						publish(ctx, s, h, input, us[i].ID, msgs[i])
+						publish(ctx, t, s, h, input, us[i].ID, msgs[i])
 					}
 				}
-				By(fmt.Sprintf("publishing one more message %d times concurrently", copies))
+				t.By(fmt.Sprintf("publishing one more message %d times concurrently", copies))
 				var wg sync.WaitGroup
 				for range copies {
-					wg.Go(func() { publish(ctx, s, h, input, us[units].ID, msgs[units]) })
+					wg.Go(t.Go(func() { publish(ctx, t, s, h, input, us[units].ID, msgs[units]) }))
 				}
 				wg.Wait()
 				inputs := []string{input}
 				note := ""
-				if https := sys.InputNames("http"); len(https) > 0 && sys.Inputs[https[0]].HTTP.IDFromResponse == "" {
-					By(fmt.Sprintf("sending one unit %d times at once through %s, with the same id", posts, https[0]))
-					one := load("dup-http-"+side, 1)
+				if https := t.sys.InputNames("http"); len(https) > 0 && t.sys.Inputs[https[0]].HTTP.IDFromResponse == "" {
+					t.By(fmt.Sprintf("sending one unit %d times at once through %s, with the same id", posts, https[0]))
+					one := t.load("dup-http-"+side, 1)
 					for range posts {
-						wg.Go(func() {
-							defer GinkgoRecover()
-							Expect(workload.Run(ctx, s, h, https[0], one)).To(Succeed())
-						})
+						wg.Go(t.Go(func() { t.Expect(workload.Run(ctx, s, h, https[0], one)).To(Succeed()) }))
 					}
 					wg.Wait()
 					inputs = append(inputs, https[0])
 					note = fmt.Sprintf("and 1 unit sent %d times through %s", posts, https[0])
 				}
-				obs := settled(ctx, s, 1500*time.Millisecond, inputs...)
-				return verdict(ctx, "duplicate delivery", side, s, h, obs, started, inputs, note)
+				obs := t.settled(ctx, s, 1500*time.Millisecond, inputs...)
+				return t.verdict(ctx, "duplicate delivery", side, s, h, obs, started, inputs, note)
 			}
 
-			It("holds with durable idempotency", Label("safe"), func(ctx SpecContext) {
-				f := run(ctx, "safe")
-				expectHeld(f)
+			d.It("holds with durable idempotency", Label("safe"), func(ctx context.Context, t *T) {
+				f := run(ctx, t, "safe")
+				t.expectHeld(f)
 				for _, c := range f.Checks {
-					Expect(c.Processed).To(Equal(c.Accepted), "%s: %s", c.Service, f)
+					t.Expect(c.Processed).To(Equal(c.Accepted), "%s: %s", c.Service, f)
 				}
 			}, SpecTimeout(4*time.Minute))
 
-			It("is caught without idempotency (control no-idempotency)", Label("unsafe"), func(ctx SpecContext) {
-				f := run(ctx, "control: no-idempotency", control("no-idempotency"))
-				Expect(len(f.Duplicated())).To(BeNumerically(">=", units), "the control must report duplicated effects: %s", f)
+			d.It("is caught without idempotency (control no-idempotency)", Label("unsafe"), func(ctx context.Context, t *T) {
+				f := run(ctx, t, "control: no-idempotency", t.control("no-idempotency"))
+				t.Expect(len(f.Duplicated())).To(BeNumerically(">=", units), "the control must report duplicated effects: %s", f)
 			}, SpecTimeout(4*time.Minute))
 		})
 
-		When("a unit is sent again as a new message, with a new event id and other contents", func() {
+		d.When("a unit is sent again as a new message, with a new event id and other contents", func() {
 			// The first message for a unit wins everywhere: a later one
 			// for the same id (a client's retry that built a new event,
 			// perhaps with another quantity) has no second effect. run
 			// returns the units whose second message carried other
 			// contents.
-			run := func(ctx SpecContext, side string, opts ...stack.Option) (report.Figures, *stack.Stack, []string) {
-				input := amqpInput()
-				s := startStack(ctx, "resent-"+side, opts...)
+			run := func(ctx context.Context, t *T, side string, opts ...stack.Option) (report.Figures, *stack.Stack, []string) {
+				input := t.amqpInput()
+				s := t.startStack(ctx, "resent-"+side, opts...)
 				h := &history.History{}
 				started := time.Now()
-				l := load("resent-"+side, units)
-				in := sys.Inputs[input].AMQP
+				l := t.load("resent-"+side, units)
+				in := t.sys.Inputs[input].AMQP
 				// Each unit's messages draw from a seed of their own, so
 				// that what a message carries can be rendered again.
 				draw := func(round int, u system.Unit) *rand.Rand {
-					return rand.New(rand.NewPCG(uint64(GinkgoRandomSeed())+uint64(round), uint64(u.Seq)))
+					return rand.New(rand.NewPCG(uint64(t.Seed())+uint64(round), uint64(u.Seq)))
 				}
-				By(fmt.Sprintf("publishing %d messages through %s, then each unit again in a new message", units, input))
+				t.By(fmt.Sprintf("publishing %d messages through %s, then each unit again in a new message", units, input))
 				for round := range 2 {
 					for _, u := range l.Units() {
 						m, err := workload.Message(in, u, draw(round, u))
-						Expect(err).NotTo(HaveOccurred())
-						publish(ctx, s, h, input, u.ID, m)
+						t.Expect(err).NotTo(HaveOccurred())
+						publish(ctx, t, s, h, input, u.ID, m)
 					}
 				}
 				var differ []string
 				for _, u := range l.Units() {
 					a, err := workload.Contents(in, u, draw(0, u))
-					Expect(err).NotTo(HaveOccurred())
+					t.Expect(err).NotTo(HaveOccurred())
 					b, err := workload.Contents(in, u, draw(1, u))
-					Expect(err).NotTo(HaveOccurred())
+					t.Expect(err).NotTo(HaveOccurred())
 					if a != b {
 						differ = append(differ, u.ID)
 					}
 				}
-				obs := settled(ctx, s, 1500*time.Millisecond, input)
-				f := verdict(ctx, "resent as a new message", side, s, h, obs, started, []string{input},
+				obs := t.settled(ctx, s, 1500*time.Millisecond, input)
+				f := t.verdict(ctx, "resent as a new message", side, s, h, obs, started, []string{input},
 					fmt.Sprintf("%d of %d sent again with other contents", len(differ), units))
 				return f, s, differ
 			}
 
-			It("holds with idempotency keyed by the unit's id", Label("safe"), func(ctx SpecContext) {
-				f, s, differ := run(ctx, "safe")
-				expectHeld(f)
-				expectProcessed(f, units)
-				if sys.Conflicts == nil {
+			d.It("holds with idempotency keyed by the unit's id", Label("safe"), func(ctx context.Context, t *T) {
+				f, s, differ := run(ctx, t, "safe")
+				t.expectHeld(f)
+				t.expectProcessed(f, units)
+				if t.sys.Conflicts == nil {
 					return
 				}
-				By("reading where " + sys.Conflicts.Service + " records conflicting duplicates")
-				Expect(differ).NotTo(BeEmpty(), "no unit was sent again with other contents")
+				t.By("reading where " + t.sys.Conflicts.Service + " records conflicting duplicates")
+				t.Expect(differ).NotTo(BeEmpty(), "no unit was sent again with other contents")
 				var recorded effect.Observed
-				Eventually(ctx, func(g Gomega) {
+				t.Eventually(ctx, func(g Gomega) {
 					var err error
-					recorded, err = effect.Read(ctx, s, *sys.Conflicts)
+					recorded, err = effect.Read(ctx, s, *t.sys.Conflicts)
 					g.Expect(err).NotTo(HaveOccurred())
 					g.Expect(recorded.IDs).To(ConsistOf(differ), "each unit sent again with other contents is one conflict on record")
 				}).Should(Succeed())
-				GinkgoWriter.Printf("%d conflicts on record for %d units sent again with other contents\n", len(recorded.IDs), len(differ))
+				t.Printf("%d conflicts on record for %d units sent again with other contents\n", len(recorded.IDs), len(differ))
 			}, SpecTimeout(4*time.Minute))
 
-			It("is caught without idempotency (control no-idempotency)", Label("unsafe"), func(ctx SpecContext) {
-				f, _, _ := run(ctx, "control: no-idempotency", control("no-idempotency"))
-				Expect(len(f.Duplicated())).To(BeNumerically(">=", units), "the control must report duplicated effects: %s", f)
+			d.It("is caught without idempotency (control no-idempotency)", Label("unsafe"), func(ctx context.Context, t *T) {
+				f, _, _ := run(ctx, t, "control: no-idempotency", t.control("no-idempotency"))
+				t.Expect(len(f.Duplicated())).To(BeNumerically(">=", units), "the control must report duplicated effects: %s", f)
 			}, SpecTimeout(4*time.Minute))
 		})
 
-		When("a message is delivered again after its consumer restarted", func() {
-			run := func(ctx SpecContext, side string, opts ...stack.Option) report.Figures {
-				input := amqpInput()
-				svc, _ := consumer(input)
-				s := startStack(ctx, "redelivered-"+side, opts...)
+		d.When("a message is delivered again after its consumer restarted", func() {
+			run := func(ctx context.Context, t *T, side string, opts ...stack.Option) report.Figures {
+				input := t.amqpInput()
+				svc, _ := t.consumer(input)
+				s := t.startStack(ctx, "redelivered-"+side, opts...)
 				h := &history.History{}
 				started := time.Now()
-				us, msgs := messages(input, load("redelivered-"+side, units))
-				By(fmt.Sprintf("publishing %d messages through %s and waiting until %s applied them", units, input, svc))
+				us, msgs := messages(t, input, t.load("redelivered-"+side, units))
+				t.By(fmt.Sprintf("publishing %d messages through %s and waiting until %s applied them", units, input, svc))
 				for i := range units {
-					publish(ctx, s, h, input, us[i].ID, msgs[i])
+					publish(ctx, t, s, h, input, us[i].ID, msgs[i])
 				}
-				settled(ctx, s, time.Second, input)
-				By("restarting every replica of " + svc)
+				t.settled(ctx, s, time.Second, input)
+				t.By("restarting every replica of " + svc)
 				for _, r := range s.Replicas(svc) {
 					stop := fault.Stop(s.Docker(), r.Target(), 5*time.Second)
-					Expect(fault.Inject(ctx, h, stop)).To(Succeed())
-					Expect(fault.Heal(ctx, h, stop)).To(Succeed())
-					Eventually(ctx, r.Ready).Should(Succeed())
+					t.Expect(fault.Inject(ctx, h, stop)).To(Succeed())
+					t.Expect(fault.Heal(ctx, h, stop)).To(Succeed())
+					t.Eventually(ctx, r.Ready).Should(Succeed())
 				}
-				By("publishing the same messages again")
+				t.By("publishing the same messages again")
 				for i := range units {
-					publish(ctx, s, h, input, us[i].ID, msgs[i])
+					publish(ctx, t, s, h, input, us[i].ID, msgs[i])
 				}
-				obs := settled(ctx, s, 1500*time.Millisecond, input)
-				return verdict(ctx, "redelivered after restart", side, s, h, obs, started, []string{input})
+				obs := t.settled(ctx, s, 1500*time.Millisecond, input)
+				return t.verdict(ctx, "redelivered after restart", side, s, h, obs, started, []string{input})
 			}
 
-			It("holds with durable idempotency", Label("safe"), func(ctx SpecContext) {
-				f := run(ctx, "safe")
-				expectHeld(f)
-				expectProcessed(f, units)
+			d.It("holds with durable idempotency", Label("safe"), func(ctx context.Context, t *T) {
+				f := run(ctx, t, "safe")
+				t.expectHeld(f)
+				t.expectProcessed(f, units)
 			}, SpecTimeout(4*time.Minute))
 
-			It("is caught without idempotency (control no-idempotency)", Label("unsafe"), func(ctx SpecContext) {
-				f := run(ctx, "control: no-idempotency", control("no-idempotency"))
-				Expect(len(f.Duplicated())).To(BeNumerically(">=", units), "the control must report duplicated effects: %s", f)
+			d.It("is caught without idempotency (control no-idempotency)", Label("unsafe"), func(ctx context.Context, t *T) {
+				f := run(ctx, t, "control: no-idempotency", t.control("no-idempotency"))
+				t.Expect(len(f.Duplicated())).To(BeNumerically(">=", units), "the control must report duplicated effects: %s", f)
 			}, SpecTimeout(4*time.Minute))
 		})
 	})

@@ -1,10 +1,10 @@
 package catalogue
 
 import (
+	"context"
 	"fmt"
 	"time"
 
-	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/mqchaos/mqchaos/harness/effect"
@@ -14,8 +14,8 @@ import (
 	"github.com/mqchaos/mqchaos/harness/stack"
 )
 
-func halfOpen() {
-	Describe("A half-open connection: a consumer behind a black hole detects it by heartbeats and reconnects", Label("guarantee:no-loss", "guarantee:reconnect", "fault:network", labelSharedInfra), func() {
+func halfOpen(d *decl) {
+	d.Scenario("A half-open connection: a consumer behind a black hole detects it by heartbeats and reconnects", Label("guarantee:no-loss", "guarantee:reconnect", "fault:network", labelSharedInfra), func() {
 		// Mid-stream, everything between the consumer and the broker
 		// vanishes, both ways, and nothing is closed: each end believes the
 		// connection open until its heartbeats say otherwise. With
@@ -47,61 +47,61 @@ func halfOpen() {
 		}
 		// blackHole streams a backlog to the consumer and opens a black
 		// hole on its AMQP proxy mid-stream.
-		blackHole := func(ctx SpecContext, side string, opts ...stack.Option) run {
+		blackHole := func(ctx context.Context, t *T, side string, opts ...stack.Option) run {
 			var r run
-			r.input = amqpInput()
-			svc, queue := consumer(r.input)
+			r.input = t.amqpInput()
+			svc, queue := t.consumer(r.input)
 			r.queue = queue
-			r.s = startStack(ctx, "half-open-"+side, append([]stack.Option{stack.WithToxiproxy(), tuning("slow-consumer")}, opts...)...)
+			r.s = t.startStack(ctx, "half-open-"+side, append([]stack.Option{stack.WithToxiproxy(), t.tuning("slow-consumer")}, opts...)...)
 			r.h = &history.History{}
 			r.started = time.Now()
 			r.r = r.s.Replica(svc, 1)
 			p, err := r.s.Proxy(svc, stack.ProxyAMQP)
-			Expect(err).NotTo(HaveOccurred())
-			applied := streamBacklog(ctx, r.s, r.h, r.input, svc, "half-open-"+side, units)
+			t.Expect(err).NotTo(HaveOccurred())
+			applied := streamBacklog(ctx, t, r.s, r.h, r.input, svc, "half-open-"+side, units)
 			r.hole = fault.BlackHole(p)
-			Expect(fault.Inject(ctx, r.h, r.hole)).To(Succeed())
-			By(fmt.Sprintf("opened a black hole between %s and the broker, %d of %d units seen applied just before", r.r.Name, applied, units))
+			t.Expect(fault.Inject(ctx, r.h, r.hole)).To(Succeed())
+			t.By(fmt.Sprintf("opened a black hole between %s and the broker, %d of %d units seen applied just before", r.r.Name, applied, units))
 			return r
 		}
 
-		It("holds with heartbeats: detected, reconnected, nothing lost or applied twice", Label("safe"), func(ctx SpecContext) {
-			r := blackHole(ctx, "safe")
+		d.It("holds with heartbeats: detected, reconnected, nothing lost or applied twice", Label("safe"), func(ctx context.Context, t *T) {
+			r := blackHole(ctx, t, "safe")
 			injected := time.Now()
-			By("timing how long " + r.r.Name + " takes to notice (its readiness going false)")
-			Eventually(ctx, r.r.Ready).WithTimeout(hold).WithPolling(100 * time.Millisecond).ShouldNot(Succeed())
+			t.By("timing how long " + r.r.Name + " takes to notice (its readiness going false)")
+			t.Eventually(ctx, r.r.Ready).WithTimeout(hold).WithPolling(100 * time.Millisecond).ShouldNot(Succeed())
 			detect := time.Since(injected)
-			Expect(fault.Hold(ctx, hold-detect)).To(Succeed())
-			Expect(fault.Heal(ctx, r.h, r.hole)).To(Succeed())
+			t.Expect(fault.Hold(ctx, hold-detect)).To(Succeed())
+			t.Expect(fault.Heal(ctx, r.h, r.hole)).To(Succeed())
 			healed := time.Now()
-			By("timing how long " + r.r.Name + " takes to reconnect after the heal")
-			Eventually(ctx, r.r.Ready).WithPolling(100 * time.Millisecond).Should(Succeed())
+			t.By("timing how long " + r.r.Name + " takes to reconnect after the heal")
+			t.Eventually(ctx, r.r.Ready).WithPolling(100 * time.Millisecond).Should(Succeed())
 			recovery := time.Since(healed)
-			obs := settled(ctx, r.s, 2*time.Second, r.input)
+			obs := t.settled(ctx, r.s, 2*time.Second, r.input)
 			note := fmt.Sprintf("black hole %s: detected in %.1fs (readiness false), ready again %.1fs after the heal", hold, detect.Seconds(), recovery.Seconds())
-			AddReportEntry("detect and recover", note)
-			f := verdictWith(ctx, "half-open connection", "safe", r.s, r.h, obs, r.started, []string{r.input}, measured{detect: &detect, recover: &recovery}, note)
-			expectHeld(f)
-			expectProcessed(f, units)
-			Expect(f.DeadLettered).To(BeZero(), "a half-open connection is a transient failure: nothing may be dead-lettered")
+			t.Entry("detect and recover", note)
+			f := t.verdictWith(ctx, "half-open connection", "safe", r.s, r.h, obs, r.started, []string{r.input}, measured{detect: &detect, recover: &recovery}, note)
+			t.expectHeld(f)
+			t.expectProcessed(f, units)
+			t.Expect(f.DeadLettered).To(BeZero(), "a half-open connection is a transient failure: nothing may be dead-lettered")
 		}, SpecTimeout(4*time.Minute))
 
-		It("is caught with the broker's 60 s heartbeats: the consumer stays stuck after the heal (control no-heartbeats)", Label("unsafe"), func(ctx SpecContext) {
+		d.It("is caught with the broker's 60 s heartbeats: the consumer stays stuck after the heal (control no-heartbeats)", Label("unsafe"), func(ctx context.Context, t *T) {
 			const side = "control: no-heartbeats"
-			r := blackHole(ctx, side, control("no-heartbeats"))
-			By("holding it " + hold.String() + ": " + r.r.Name + " must not notice")
-			Consistently(ctx, r.r.Ready).WithTimeout(hold).WithPolling(500 * time.Millisecond).Should(Succeed())
-			Expect(fault.Heal(ctx, r.h, r.hole)).To(Succeed())
-			e := effectOf(r.input, r.r.Service)
+			r := blackHole(ctx, t, side, t.control("no-heartbeats"))
+			t.By("holding it " + hold.String() + ": " + r.r.Name + " must not notice")
+			t.Consistently(ctx, r.r.Ready).WithTimeout(hold).WithPolling(500 * time.Millisecond).Should(Succeed())
+			t.Expect(fault.Heal(ctx, r.h, r.hole)).To(Succeed())
+			e := t.effectOf(r.input, r.r.Service)
 			appliedNow := func() int {
 				o, err := effect.Read(ctx, r.s, e)
-				Expect(err).NotTo(HaveOccurred())
+				t.Expect(err).NotTo(HaveOccurred())
 				return len(o.IDs)
 			}
 			atHeal := appliedNow()
-			By(fmt.Sprintf("checking for %s after the heal that the backlog of %s is not drained and %s still reports ready", stuck, r.queue, r.r.Name))
+			t.By(fmt.Sprintf("checking for %s after the heal that the backlog of %s is not drained and %s still reports ready", stuck, r.queue, r.r.Name))
 			var q struct{ ready, unacked int }
-			Consistently(ctx, func(g Gomega) {
+			t.Consistently(ctx, func(g Gomega) {
 				got, err := r.s.Management().Queue(ctx, r.queue)
 				g.Expect(err).NotTo(HaveOccurred())
 				q.ready, q.unacked = got.Ready, got.Unacked
@@ -111,15 +111,15 @@ func halfOpen() {
 			after := appliedNow()
 			note := fmt.Sprintf("black hole %s: not detected; %s after the heal %d of %d applied (%d at the heal), %d ready and %d unacked in %s, consumer still ready",
 				hold, stuck, after, units, atHeal, q.ready, q.unacked, r.queue)
-			By(note)
-			f := report.Figures{Scenario: "half-open connection", Side: side, System: sys.Name, Broker: brokerVersion(ctx, r.s.Management()), Input: r.input, Note: note,
-				Sent: len(opsOf(r.h, r.input)), Seconds: time.Since(r.started).Seconds(), Phases: spent().record()}
+			t.By(note)
+			f := report.Figures{Scenario: "half-open connection", Side: side, System: t.sys.Name, Broker: t.brokerVersion(ctx, r.s.Management()), Input: r.input, Note: note,
+				Sent: len(opsOf(r.h, r.input)), Seconds: time.Since(r.started).Seconds(), Phases: t.recordTime()}
 			if after < units && q.ready+q.unacked > 0 {
 				f.Violations = append(f.Violations, fmt.Sprintf("the dead link was not noticed: %s after the heal %d of %d applied, %d ready and %d unacked in %s",
 					stuck, after, units, q.ready, q.unacked, r.queue))
 			}
-			AddReportEntry(figuresEntry, f, ReportEntryVisibilityFailureOrVerbose)
-			Expect(after).To(BeNumerically("<", units), "the control must leave units unapplied: %s", note)
+			t.recordFigures(f)
+			t.Expect(after).To(BeNumerically("<", units), "the control must leave units unapplied: %s", note)
 		}, SpecTimeout(4*time.Minute))
 	})
 }

@@ -1,10 +1,10 @@
 package catalogue
 
 import (
+	"context"
 	"fmt"
 	"time"
 
-	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/mqchaos/mqchaos/harness/history"
@@ -13,8 +13,8 @@ import (
 	"github.com/mqchaos/mqchaos/harness/workload"
 )
 
-func httpIdempotency() {
-	Describe("A retried POST /orders places the order once", Label("guarantee:idempotency", "guarantee:exactly-once-effect", labelSharedInfra), func() {
+func httpIdempotency(d *decl) {
+	d.Scenario("A retried POST /orders places the order once", Label("guarantee:idempotency", "guarantee:exactly-once-effect", labelSharedInfra), func() {
 		// A client whose response was lost sends the same request again,
 		// with the same key (the harness's id in the request). The system
 		// must take the retry as the order it already has: each order
@@ -28,37 +28,36 @@ func httpIdempotency() {
 		// Needs: an HTTP input whose request carries the harness's id.
 		const units = 50
 
-		run := func(ctx SpecContext, side string, opts ...stack.Option) report.Figures {
-			GinkgoHelper()
-			input := httpInput("this scenario retries a request")
-			if sys.Inputs[input].HTTP.IDFromResponse != "" {
-				Skip(fmt.Sprintf("%s's input %s takes the id from the response: a retry carries no key of the client's", sys.Name, input))
+		run := func(ctx context.Context, t *T, side string, opts ...stack.Option) report.Figures {
+			input := t.httpInput("this scenario retries a request")
+			if t.sys.Inputs[input].HTTP.IDFromResponse != "" {
+				t.Skip(fmt.Sprintf("%s's input %s takes the id from the response: a retry carries no key of the client's", t.sys.Name, input))
 			}
-			s := startStack(ctx, "http-retry-"+side, opts...)
+			s := t.startStack(ctx, "http-retry-"+side, opts...)
 			h := &history.History{}
 			started := time.Now()
-			l := load("http-retry-"+side, units)
-			By(fmt.Sprintf("sending %d units through %s", units, input))
-			Expect(workload.Run(ctx, s, h, input, l)).To(Succeed())
-			By("sending each of them again with the same key, as a client retrying after a lost response")
-			Expect(workload.RunUnits(ctx, s, h, input, l, l.Units())).To(Succeed())
-			obs := settled(ctx, s, 1500*time.Millisecond, input)
-			return verdict(ctx, "retried POST", side, s, h, obs, started, []string{input},
+			l := t.load("http-retry-"+side, units)
+			t.By(fmt.Sprintf("sending %d units through %s", units, input))
+			t.Expect(workload.Run(ctx, s, h, input, l)).To(Succeed())
+			t.By("sending each of them again with the same key, as a client retrying after a lost response")
+			t.Expect(workload.RunUnits(ctx, s, h, input, l, l.Units())).To(Succeed())
+			obs := t.settled(ctx, s, 1500*time.Millisecond, input)
+			return t.verdict(ctx, "retried POST", side, s, h, obs, started, []string{input},
 				fmt.Sprintf("%d units each sent twice with the same key", units))
 		}
 
-		It("holds when the key names the order", Label("safe"), func(ctx SpecContext) {
-			f := run(ctx, "safe")
-			expectHeld(f)
-			expectProcessed(f, units)
+		d.It("holds when the key names the order", Label("safe"), func(ctx context.Context, t *T) {
+			f := run(ctx, t, "safe")
+			t.expectHeld(f)
+			t.expectProcessed(f, units)
 			for _, c := range f.Checks {
-				Expect(c.Effects).To(Equal(units), "%s: each unit applied once: %s", c.Service, f)
+				t.Expect(c.Effects).To(Equal(units), "%s: each unit applied once: %s", c.Service, f)
 			}
 		}, SpecTimeout(3*time.Minute))
 
-		It("is caught when every request makes a new order (control http-no-idempotency)", Label("unsafe"), func(ctx SpecContext) {
-			f := run(ctx, "control: http-no-idempotency", control("http-no-idempotency"))
-			Expect(len(f.Duplicated())).To(BeNumerically(">=", units), "the control must report every retried order duplicated: %s", f)
+		d.It("is caught when every request makes a new order (control http-no-idempotency)", Label("unsafe"), func(ctx context.Context, t *T) {
+			f := run(ctx, t, "control: http-no-idempotency", t.control("http-no-idempotency"))
+			t.Expect(len(f.Duplicated())).To(BeNumerically(">=", units), "the control must report every retried order duplicated: %s", f)
 		}, SpecTimeout(3*time.Minute))
 	})
 }

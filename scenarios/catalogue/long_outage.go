@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/mqchaos/mqchaos/harness/broker"
@@ -16,8 +15,8 @@ import (
 	"github.com/mqchaos/mqchaos/harness/workload"
 )
 
-func longOutage() {
-	Describe("Long dependency outage: valid work waits out 30 s without its database, and nothing valid is dead-lettered", Label("guarantee:no-loss", "guarantee:retries", "fault:database"), func() {
+func longOutage(d *decl) {
+	d.Scenario("Long dependency outage: valid work waits out 30 s without its database, and nothing valid is dead-lettered", Label("guarantee:no-loss", "guarantee:retries", "fault:database"), func() {
 		// The database is killed for 30 s, longer than a consumer's retry
 		// budget, while units stream in: a consumer holds its delivery
 		// while its dependency is down instead of spending its retries, so
@@ -38,57 +37,57 @@ func longOutage() {
 			input   string
 			started time.Time
 		}
-		outageRun := func(ctx SpecContext, side string, opts ...stack.Option) run {
-			if !sys.HasDatabase() {
-				Skip(sys.Name + " has no database")
+		outageRun := func(ctx context.Context, t *T, side string, opts ...stack.Option) run {
+			if !t.sys.HasDatabase() {
+				t.Skip(t.sys.Name + " has no database")
 			}
-			r := run{input: amqpInput(), h: &history.History{}}
-			r.s = startIsolatedStack(ctx, "outage-"+side, opts...)
+			r := run{input: t.amqpInput(), h: &history.History{}}
+			r.s = t.startIsolatedStack(ctx, "outage-"+side, opts...)
 			r.started = time.Now()
-			By(fmt.Sprintf("streaming %d units through %s at 20 per second", units, r.input))
-			l := load("outage-"+side, units)
+			t.By(fmt.Sprintf("streaming %d units through %s at 20 per second", units, r.input))
+			l := t.load("outage-"+side, units)
 			l.Rate, l.Concurrency = 20, 2
-			loaded := inBackground(func() { Expect(workload.Run(ctx, r.s, r.h, r.input, l)).To(Succeed()) })
-			Eventually(ctx, accepted(r.h, r.input)).Should(BeNumerically(">=", 20))
-			By("killing the database and holding it down for 30 s")
+			loaded := t.Go(func() { t.Expect(workload.Run(ctx, r.s, r.h, r.input, l)).To(Succeed()) })
+			t.Eventually(ctx, accepted(r.h, r.input)).Should(BeNumerically(">=", 20))
+			t.By("killing the database and holding it down for 30 s")
 			kill := fault.Kill(r.s.Docker(), r.s.Infra.DatabaseTarget())
-			Expect(fault.Inject(ctx, r.h, kill)).To(Succeed())
-			Expect(fault.Hold(ctx, outage)).To(Succeed())
-			Expect(fault.Heal(ctx, r.h, kill)).To(Succeed())
-			Expect(r.s.Infra.WaitDatabase(ctx)).To(Succeed())
+			t.Expect(fault.Inject(ctx, r.h, kill)).To(Succeed())
+			t.Expect(fault.Hold(ctx, outage)).To(Succeed())
+			t.Expect(fault.Heal(ctx, r.h, kill)).To(Succeed())
+			t.Expect(r.s.Infra.WaitDatabase(ctx)).To(Succeed())
 			loaded()
 			return r
 		}
 
-		It("holds: consumers wait for the database, nothing is dead-lettered or lost", Label("safe"), func(ctx SpecContext) {
-			r := outageRun(ctx, "safe")
-			obs := settled(ctx, r.s, 2*time.Second, r.input)
-			f := verdict(ctx, "long database outage", "safe", r.s, r.h, obs, r.started, []string{r.input}, "database down 30 s")
-			expectHeld(f)
-			expectProcessed(f, units)
-			Expect(f.DeadLettered).To(BeZero(), "valid work was dead-lettered: %s", f)
+		d.It("holds: consumers wait for the database, nothing is dead-lettered or lost", Label("safe"), func(ctx context.Context, t *T) {
+			r := outageRun(ctx, t, "safe")
+			obs := t.settled(ctx, r.s, 2*time.Second, r.input)
+			f := t.verdict(ctx, "long database outage", "safe", r.s, r.h, obs, r.started, []string{r.input}, "database down 30 s")
+			t.expectHeld(f)
+			t.expectProcessed(f, units)
+			t.Expect(f.DeadLettered).To(BeZero(), "valid work was dead-lettered: %s", f)
 		}, SpecTimeout(5*time.Minute))
 
-		It("is caught when every failure counts against the retry budget (control count-outage-retries)", Label("unsafe"), func(ctx SpecContext) {
-			r := outageRun(ctx, "control: count-outage-retries", control("count-outage-retries"))
-			obs := settled(ctx, r.s, 2*time.Second, r.input)
-			f := verdict(ctx, "long database outage", "control: count-outage-retries", r.s, r.h, obs, r.started, []string{r.input}, "database down 30 s")
-			Expect(f.DeadLettered).To(BeNumerically(">", 0), "the control must dead-letter valid work: %s", f)
-			Expect(f.Lost()).NotTo(BeEmpty(), "what was dead-lettered is lost until replayed: %s", f)
+		d.It("is caught when every failure counts against the retry budget (control count-outage-retries)", Label("unsafe"), func(ctx context.Context, t *T) {
+			r := outageRun(ctx, t, "control: count-outage-retries", t.control("count-outage-retries"))
+			obs := t.settled(ctx, r.s, 2*time.Second, r.input)
+			f := t.verdict(ctx, "long database outage", "control: count-outage-retries", r.s, r.h, obs, r.started, []string{r.input}, "database down 30 s")
+			t.Expect(f.DeadLettered).To(BeNumerically(">", 0), "the control must dead-letter valid work: %s", f)
+			t.Expect(f.Lost()).NotTo(BeEmpty(), "what was dead-lettered is lost until replayed: %s", f)
 		}, SpecTimeout(5*time.Minute))
 
-		It("recovers what was dead-lettered with mqchaos-dlq-replay, interrupted half-way", Label("safe", "guarantee:dlq-replay"), func(ctx SpecContext) {
-			r := outageRun(ctx, "replay", control("count-outage-retries"))
-			settled(ctx, r.s, 2*time.Second, r.input)
+		d.It("recovers what was dead-lettered with mqchaos-dlq-replay, interrupted half-way", Label("safe", "guarantee:dlq-replay"), func(ctx context.Context, t *T) {
+			r := outageRun(ctx, t, "replay", t.control("count-outage-retries"))
+			t.settled(ctx, r.s, 2*time.Second, r.input)
 			dead, err := settle.DeadLetterCount(ctx, r.s)
-			Expect(err).NotTo(HaveOccurred())
-			Expect(dead).To(BeNumerically(">", 1), "the outage dead-lettered nothing to replay")
+			t.Expect(err).NotTo(HaveOccurred())
+			t.Expect(dead).To(BeNumerically(">", 1), "the outage dead-lettered nothing to replay")
 			u, err := r.s.AMQPURL(ctx)
-			Expect(err).NotTo(HaveOccurred())
-			opts := broker.ReplayOptions{ReasonHeader: sys.ReasonHeader, SourceHeader: sys.SourceHeader}
+			t.Expect(err).NotTo(HaveOccurred())
+			opts := broker.ReplayOptions{ReasonHeader: t.sys.ReasonHeader, SourceHeader: t.sys.SourceHeader}
 
 			half := dead / 2
-			By(fmt.Sprintf("replaying %d dead letters, and interrupting the replay after %d", dead, half))
+			t.By(fmt.Sprintf("replaying %d dead letters, and interrupting the replay after %d", dead, half))
 			interrupted, stop := context.WithCancel(ctx)
 			opts.Moved = func(broker.DeadLetter) {
 				if half--; half == 0 {
@@ -96,25 +95,25 @@ func longOutage() {
 				}
 			}
 			moved := 0
-			for _, dlq := range sys.DeadLetterQueues() {
+			for _, dlq := range t.sys.DeadLetterQueues() {
 				n, _ := broker.Replay(interrupted, u, dlq, opts)
 				moved += n
 			}
 			stop()
 			r.h.Event(history.KindFault, "dlq-replay", fmt.Sprintf("interrupted after %d", moved))
-			By(fmt.Sprintf("running the replay again to the end (%d moved before the interruption)", moved))
+			t.By(fmt.Sprintf("running the replay again to the end (%d moved before the interruption)", moved))
 			opts.Moved = nil
-			for _, dlq := range sys.DeadLetterQueues() {
+			for _, dlq := range t.sys.DeadLetterQueues() {
 				n, err := broker.Replay(ctx, u, dlq, opts)
-				Expect(err).NotTo(HaveOccurred())
+				t.Expect(err).NotTo(HaveOccurred())
 				moved += n
 			}
-			obs := settled(ctx, r.s, 2*time.Second, r.input)
-			f := verdict(ctx, "long database outage", "replayed", r.s, r.h, obs, r.started, []string{r.input},
+			obs := t.settled(ctx, r.s, 2*time.Second, r.input)
+			f := t.verdict(ctx, "long database outage", "replayed", r.s, r.h, obs, r.started, []string{r.input},
 				fmt.Sprintf("%d dead letters replayed in two runs", moved))
-			expectHeld(f)
-			expectProcessed(f, units)
-			Expect(f.DeadLettered).To(BeZero(), "dead letters left after the replay: %s", f)
+			t.expectHeld(f)
+			t.expectProcessed(f, units)
+			t.Expect(f.DeadLettered).To(BeZero(), "dead letters left after the replay: %s", f)
 		}, SpecTimeout(5*time.Minute))
 	})
 }

@@ -1,10 +1,10 @@
 package catalogue
 
 import (
+	"context"
 	"fmt"
 	"time"
 
-	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/mqchaos/mqchaos/harness/fault"
@@ -14,8 +14,8 @@ import (
 	"github.com/mqchaos/mqchaos/harness/workload"
 )
 
-func publishReset() {
-	Describe("Connections reset while publishing: unconfirmed events are published again and applied once", Label("guarantee:no-loss", "guarantee:no-duplicate-effect", "fault:network", labelSharedInfra), func() {
+func publishReset(d *decl) {
+	d.Scenario("Connections reset while publishing: unconfirmed events are published again and applied once", Label("guarantee:no-loss", "guarantee:no-duplicate-effect", "fault:network", labelSharedInfra), func() {
 		// While a service accepts a stream of work over HTTP and publishes
 		// its events, its connection to the broker is reset (TCP RST)
 		// again and again: each time, whatever is in flight is dropped.
@@ -36,22 +36,22 @@ func publishReset() {
 			resets = 12
 		)
 
-		run := func(ctx SpecContext, side string, opts ...stack.Option) (report.Figures, int) {
-			input := httpInput("this scenario resets a service's own publishing")
-			publisher := sys.Inputs[input].HTTP.Service
-			s := startStack(ctx, "reset-"+side, append([]stack.Option{stack.WithToxiproxy()}, opts...)...)
+		run := func(ctx context.Context, t *T, side string, opts ...stack.Option) (report.Figures, int) {
+			input := t.httpInput("this scenario resets a service's own publishing")
+			publisher := t.sys.Inputs[input].HTTP.Service
+			s := t.startStack(ctx, "reset-"+side, append([]stack.Option{stack.WithToxiproxy()}, opts...)...)
 			h := &history.History{}
 			started := time.Now()
 			p, err := s.Proxy(publisher, stack.ProxyAMQP)
-			Expect(err).NotTo(HaveOccurred())
+			t.Expect(err).NotTo(HaveOccurred())
 			r := s.Replica(publisher, 1)
-			By(fmt.Sprintf("streaming %d units through %s at %d per second", units, input, rate))
-			l := load("reset-"+side, units)
+			t.By(fmt.Sprintf("streaming %d units through %s at %d per second", units, input, rate))
+			l := t.load("reset-"+side, units)
 			l.Rate = rate
-			loaded := inBackground(func() { Expect(workload.Run(ctx, s, h, input, l)).To(Succeed()) })
-			Eventually(ctx, accepted(h, input)).Should(BeNumerically(">=", rate))
+			loaded := t.Go(func() { t.Expect(workload.Run(ctx, s, h, input, l)).To(Succeed()) })
+			t.Eventually(ctx, accepted(h, input)).Should(BeNumerically(">=", rate))
 
-			By(fmt.Sprintf("resetting %s's connection to the broker %d times, both ways and from the broker's side in turn, each as soon as data flows", r.Name, resets))
+			t.By(fmt.Sprintf("resetting %s's connection to the broker %d times, both ways and from the broker's side in turn, each as soon as data flows", r.Name, resets))
 			var down, back []time.Duration
 			done := 0
 			for done < resets && accepted(h, input)() < units-rate {
@@ -67,39 +67,39 @@ func publishReset() {
 					dir = fault.Downstream
 				}
 				reset := fault.ResetPeer(p, dir, 0)
-				Expect(fault.Inject(ctx, h, reset)).To(Succeed())
+				t.Expect(fault.Inject(ctx, h, reset)).To(Succeed())
 				at := time.Now()
-				Eventually(ctx, r.Ready).WithTimeout(10 * time.Second).WithPolling(20 * time.Millisecond).ShouldNot(Succeed())
+				t.Eventually(ctx, r.Ready).WithTimeout(10 * time.Second).WithPolling(20 * time.Millisecond).ShouldNot(Succeed())
 				down = append(down, time.Since(at))
-				Expect(fault.Heal(ctx, h, reset)).To(Succeed())
+				t.Expect(fault.Heal(ctx, h, reset)).To(Succeed())
 				at = time.Now()
-				Eventually(ctx, r.Ready).WithPolling(20 * time.Millisecond).Should(Succeed())
+				t.Eventually(ctx, r.Ready).WithPolling(20 * time.Millisecond).Should(Succeed())
 				back = append(back, time.Since(at))
 				done++
 			}
 			loaded()
-			obs := settled(ctx, s, 2*time.Second, input)
+			obs := t.settled(ctx, s, 2*time.Second, input)
 			lat := []report.Latency{report.LatencyOf(r.Name+" reset noticed", down), report.LatencyOf(r.Name+" ready again after the heal", back)}
-			f := verdictWith(ctx, "connections reset while publishing", side, s, h, obs, started, []string{input}, measured{latencies: lat},
+			f := t.verdictWith(ctx, "connections reset while publishing", side, s, h, obs, started, []string{input}, measured{latencies: lat},
 				fmt.Sprintf("%d resets of %s's broker connection, every other one from the broker's side only", done, r.Name))
 			return f, done
 		}
 
-		It("holds with publisher confirms, the outbox and idempotent consumers", Label("safe"), func(ctx SpecContext) {
-			f, resets := run(ctx, "safe")
-			Expect(resets).To(BeNumerically(">=", 3), "too few resets to prove anything")
-			expectHeld(f)
-			expectProcessed(f, units)
+		d.It("holds with publisher confirms, the outbox and idempotent consumers", Label("safe"), func(ctx context.Context, t *T) {
+			f, resets := run(ctx, t, "safe")
+			t.Expect(resets).To(BeNumerically(">=", 3), "too few resets to prove anything")
+			t.expectHeld(f)
+			t.expectProcessed(f, units)
 		}, SpecTimeout(4*time.Minute))
 
-		It("is caught without publisher confirms: dropped publishes are lost (control no-confirms)", Label("unsafe"), func(ctx SpecContext) {
-			f, _ := run(ctx, "control: no-confirms", control("no-confirms"))
-			Expect(f.Lost()).NotTo(BeEmpty(), "the control must report lost units: %s", f)
+		d.It("is caught without publisher confirms: dropped publishes are lost (control no-confirms)", Label("unsafe"), func(ctx context.Context, t *T) {
+			f, _ := run(ctx, t, "control: no-confirms", t.control("no-confirms"))
+			t.Expect(f.Lost()).NotTo(BeEmpty(), "the control must report lost units: %s", f)
 		}, SpecTimeout(4*time.Minute))
 
-		It("is caught without idempotency: copies whose confirm was dropped are applied twice (control no-idempotency)", Label("unsafe"), func(ctx SpecContext) {
-			f, _ := run(ctx, "control: no-idempotency", control("no-idempotency"))
-			Expect(f.Duplicated()).NotTo(BeEmpty(), "the control must report duplicated units: %s", f)
+		d.It("is caught without idempotency: copies whose confirm was dropped are applied twice (control no-idempotency)", Label("unsafe"), func(ctx context.Context, t *T) {
+			f, _ := run(ctx, t, "control: no-idempotency", t.control("no-idempotency"))
+			t.Expect(f.Duplicated()).NotTo(BeEmpty(), "the control must report duplicated units: %s", f)
 		}, SpecTimeout(4*time.Minute))
 	})
 }

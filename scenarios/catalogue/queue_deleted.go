@@ -1,11 +1,11 @@
 package catalogue
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
 
-	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/mqchaos/mqchaos/harness/fault"
@@ -15,8 +15,8 @@ import (
 	"github.com/mqchaos/mqchaos/harness/workload"
 )
 
-func queueDeleted() {
-	Describe("A queue deleted under its consumer is declared again and consumption resumes; only what it held is lost", Label("guarantee:reconnect", "fault:broker", labelSharedInfra), func() {
+func queueDeleted(d *decl) {
+	d.Scenario("A queue deleted under its consumer is declared again and consumption resumes; only what it held is lost", Label("guarantee:reconnect", "fault:broker", labelSharedInfra), func() {
 		// While a consumer works through a backlog, its queue is deleted
 		// (an operator's mistake, a clean-up script): the broker drops
 		// what the queue held and cancels the consumer. Nothing can bring
@@ -41,19 +41,19 @@ func queueDeleted() {
 			back = 20 * time.Second
 		)
 
-		run := func(ctx SpecContext, side string, opts ...stack.Option) (f report.Figures, redeclared bool) {
-			input := amqpInput()
-			svc, queue := consumer(input)
-			s := startStack(ctx, "deleted-"+side, append([]stack.Option{tuning("slow-consumer")}, opts...)...)
+		run := func(ctx context.Context, t *T, side string, opts ...stack.Option) (f report.Figures, redeclared bool) {
+			input := t.amqpInput()
+			svc, queue := t.consumer(input)
+			s := t.startStack(ctx, "deleted-"+side, append([]stack.Option{t.tuning("slow-consumer")}, opts...)...)
 			h := &history.History{}
 			started := time.Now()
-			applied := streamBacklog(ctx, s, h, input, svc, "deleted-"+side+"-before", units)
-			Expect(fault.Inject(ctx, h, fault.DeleteQueue(s.Management(), queue))).To(Succeed())
+			applied := streamBacklog(ctx, t, s, h, input, svc, "deleted-"+side+"-before", units)
+			t.Expect(fault.Inject(ctx, h, fault.DeleteQueue(s.Management(), queue))).To(Succeed())
 			deleted := time.Now()
-			By(fmt.Sprintf("deleted %s, %d of %d units seen applied just before", queue, applied, units))
-			By(fmt.Sprintf("waiting up to %s for %s to be declared again with a consumer", back, queue))
+			t.By(fmt.Sprintf("deleted %s, %d of %d units seen applied just before", queue, applied, units))
+			t.By(fmt.Sprintf("waiting up to %s for %s to be declared again with a consumer", back, queue))
 			missed := InterceptGomegaFailures(func() {
-				Eventually(ctx, func(g Gomega) {
+				t.Eventually(ctx, func(g Gomega) {
 					q, err := s.Management().Queue(ctx, queue)
 					g.Expect(err).NotTo(HaveOccurred())
 					g.Expect(q.Exists).To(BeTrue(), "%s not declared again", queue)
@@ -62,9 +62,9 @@ func queueDeleted() {
 			})
 			redeclared = len(missed) == 0
 			recovery := time.Since(deleted)
-			By(fmt.Sprintf("publishing %d more units through %s", after, input))
-			Expect(workload.Run(ctx, s, h, input, load("deleted-"+side+"-after", after))).To(Succeed())
-			obs := settled(ctx, s, 2*time.Second, input)
+			t.By(fmt.Sprintf("publishing %d more units through %s", after, input))
+			t.Expect(workload.Run(ctx, s, h, input, t.load("deleted-"+side+"-after", after))).To(Succeed())
+			obs := t.settled(ctx, s, 2*time.Second, input)
 			note := fmt.Sprintf("%s deleted with %d of %d units seen applied; declared again with a consumer: %t", queue, applied, units, redeclared)
 			m := measured{}
 			if redeclared {
@@ -73,33 +73,33 @@ func queueDeleted() {
 			} else {
 				m.violations = append(m.violations, fmt.Sprintf("%s not declared again within %s of its deletion: what is sent to it is dropped", queue, back))
 			}
-			f = verdictWith(ctx, "queue deleted", side, s, h, obs, started, []string{input}, m, note)
+			f = t.verdictWith(ctx, "queue deleted", side, s, h, obs, started, []string{input}, m, note)
 			return f, redeclared
 		}
 
-		It("holds when the service declares its queue again: every later unit applied once", Label("safe"), func(ctx SpecContext) {
-			f, redeclared := run(ctx, "safe")
-			Expect(redeclared).To(BeTrue(), "%s", f)
+		d.It("holds when the service declares its queue again: every later unit applied once", Label("safe"), func(ctx context.Context, t *T) {
+			f, redeclared := run(ctx, t, "safe")
+			t.Expect(redeclared).To(BeTrue(), "%s", f)
 			for _, c := range f.Checks {
-				Expect(c.Duplicated).To(BeEmpty(), "%s", f)
-				Expect(c.Unexpected).To(BeEmpty(), "%s", f)
+				t.Expect(c.Duplicated).To(BeEmpty(), "%s", f)
+				t.Expect(c.Unexpected).To(BeEmpty(), "%s", f)
 				for _, id := range c.Lost {
-					Expect(id).To(ContainSubstring("-before-"), "a unit sent after the queue came back was lost: %s", f)
+					t.Expect(id).To(ContainSubstring("-before-"), "a unit sent after the queue came back was lost: %s", f)
 				}
 			}
-			AddReportEntry("lost with the queue", fmt.Sprintf("%d of %d units sent before the deletion went with the queue; none of the %d sent after", len(f.Lost()), units, after))
+			t.Entry("lost with the queue", fmt.Sprintf("%d of %d units sent before the deletion went with the queue; none of the %d sent after", len(f.Lost()), units, after))
 		}, SpecTimeout(4*time.Minute))
 
-		It("is caught when the service ends with its cancelled consumer (control no-consumer-recovery)", Label("unsafe"), func(ctx SpecContext) {
-			f, redeclared := run(ctx, "control: no-consumer-recovery", control("no-consumer-recovery"))
-			Expect(redeclared).To(BeFalse(), "the control declared its queue again: %s", f)
+		d.It("is caught when the service ends with its cancelled consumer (control no-consumer-recovery)", Label("unsafe"), func(ctx context.Context, t *T) {
+			f, redeclared := run(ctx, t, "control: no-consumer-recovery", t.control("no-consumer-recovery"))
+			t.Expect(redeclared).To(BeFalse(), "the control declared its queue again: %s", f)
 			lostAfter := 0
 			for _, id := range f.Lost() {
 				if strings.Contains(id, "-after-") {
 					lostAfter++
 				}
 			}
-			Expect(lostAfter).To(BeNumerically(">", after/2), "the control must lose what is sent after the deletion: %s", f)
+			t.Expect(lostAfter).To(BeNumerically(">", after/2), "the control must lose what is sent after the deletion: %s", f)
 		}, SpecTimeout(4*time.Minute))
 	})
 }

@@ -11,25 +11,23 @@ import (
 	"sync"
 	"time"
 
-	. "github.com/onsi/ginkgo/v2"
-
 	"github.com/mqchaos/mqchaos/harness/history"
 	"github.com/mqchaos/mqchaos/harness/report"
 	"github.com/mqchaos/mqchaos/harness/stack"
 )
 
 // This file keeps every run's history and draws the suite's HTML report
-// from them; a report can be drawn again offline with mqchaos-report.
+// from them; a report can be drawn again offline with mqchaos report.
 
 // saveHistory writes h as JSON Lines to reports/histories under a name of
 // its own (see historyName) and returns that path relative to reports,
 // for Figures.History; "" when it could not be written (the verdict
 // stands without it; the reason goes to the spec's output).
-func saveHistory(h *history.History, scenario, side, tag string, started time.Time) string {
-	name := historyName(scenario, side, tag, started, GinkgoParallelProcess())
-	rel, err := writeHistory(reports, name, h)
+func (t *T) saveHistory(h *history.History, scenario, side, tag string, started time.Time) string {
+	name := historyName(scenario, side, tag, started, t.rt.Process())
+	rel, err := writeHistory(t.env.Reports, name, h)
 	if err != nil {
-		GinkgoWriter.Printf("history not kept: %v\n", err)
+		t.Printf("history not kept: %v\n", err)
 		return ""
 	}
 	return rel
@@ -90,7 +88,7 @@ func writeHistory(dir, name string, h *history.History) (string, error) {
 // ends, the previous run's report can still be drawn again. Nothing else
 // is removed: not the files of a run still in progress (its figures are
 // not written yet), not those of other reports directories merged by
-// mqchaos-report. It returns how many files it removed; a missing
+// mqchaos report. It returns how many files it removed; a missing
 // figures.json removes nothing.
 func clearHistories(dir string, next []report.Figures) (int, error) {
 	figs, err := report.ReadJSON(filepath.Join(dir, "figures.json"))
@@ -124,21 +122,6 @@ func clearHistories(dir string, next []report.Figures) (int, error) {
 	return n, nil
 }
 
-// writeHTMLReport draws reports/report.html from the figures and the
-// histories they name, and prints its path.
-func writeHTMLReport(all []report.Figures) {
-	runs, err := report.LoadRuns(reports, all)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "report without some histories:", err)
-	}
-	path := filepath.Join(reports, "report.html")
-	if err := report.WriteHTMLFile(path, runs); err != nil {
-		fmt.Fprintln(os.Stderr, "write html report:", err)
-		return
-	}
-	fmt.Fprintf(os.Stdout, "report: %s\n", path)
-}
-
 // samplers hold the state sampled over each stack's life (readiness of
 // each replica, depth of each queue), for the runs' histories.
 var (
@@ -148,7 +131,7 @@ var (
 
 // sample records s's state every second into a history of its own until
 // the returned stop is called.
-func sample(s *stack.Stack) (stop func()) {
+func (t *T) sample(s *stack.Stack) (stop func()) {
 	h := &history.History{}
 	samplersMu.Lock()
 	samplers[s] = h
@@ -160,7 +143,7 @@ func sample(s *stack.Stack) (stop func()) {
 		tick := time.NewTicker(time.Second)
 		defer tick.Stop()
 		for {
-			for _, name := range sys.ServiceNames() {
+			for _, name := range t.sys.ServiceNames() {
 				for _, r := range s.Replicas(name) {
 					rctx, rcancel := context.WithTimeout(ctx, time.Second)
 					ready := 0.0

@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/mqchaos/mqchaos/harness/broker"
@@ -64,8 +63,8 @@ func SoakFromEnv(getenv func(string) string, defaultSeed uint64) (SoakConfig, er
 	return c, errors.Join(errs...)
 }
 
-func soak() {
-	Describe("Soak: a long mixed load under a seeded random schedule of faults loses and duplicates nothing, and the system's invariants hold", Label("soak", "guarantee:no-loss", "guarantee:exactly-once-effect"), func() {
+func soak(d *decl) {
+	d.Scenario("Soak: a long mixed load under a seeded random schedule of faults loses and duplicates nothing, and the system's invariants hold", Label("soak", "guarantee:no-loss", "guarantee:exactly-once-effect"), func() {
 		// Every input sends units for the whole run (a tenth of the AMQP
 		// units twice, and a poison message every 20 s) while the nemesis
 		// breaks one thing at a time: replicas killed, stopped, paused or
@@ -73,51 +72,48 @@ func soak() {
 		// After the last heal the system settles, and every effect of every
 		// input is judged. The same seed gives the same schedule and load:
 		// a failure prints the command that replays it.
-		It("holds under the nemesis", func(ctx SpecContext) {
-			c, err := SoakFromEnv(os.Getenv, uint64(GinkgoRandomSeed()))
-			Expect(err).NotTo(HaveOccurred())
+		d.It("holds under the nemesis", func(ctx context.Context, t *T) {
+			c, err := SoakFromEnv(os.Getenv, uint64(t.Seed()))
+			t.Expect(err).NotTo(HaveOccurred())
 			if c.Duration == 0 {
-				Skip("soak: set MQCHAOS_SOAK_DURATION, or run `make soak SEED=... DURATION=10m`")
+				t.Skip("soak: set MQCHAOS_SOAK_DURATION, or run `make soak SEED=... DURATION=10m`")
 			}
 			side := "safe"
 			var opts []stack.Option
 			if c.Control != "" {
 				side = "control: " + c.Control
-				opts = append(opts, control(c.Control))
+				opts = append(opts, t.control(c.Control))
 			}
-			replay := fmt.Sprintf("make soak SEED=%d DURATION=%s SYSTEM=%s", c.Seed, c.Duration, sys.Dir+"/system.yaml")
+			replay := fmt.Sprintf("make soak SEED=%d DURATION=%s SYSTEM=%s", c.Seed, c.Duration, t.sys.Dir+"/system.yaml")
 			if c.Control != "" {
 				replay += " CONTROL=" + c.Control
 			}
-			steps := nemesis.Plan(c.Seed, c.Duration, sys.ServiceNames(), sys.HasDatabase(), nemesis.Options{})
+			steps := nemesis.Plan(c.Seed, c.Duration, t.sys.ServiceNames(), t.sys.HasDatabase(), nemesis.Options{})
 			schedule := make([]string, len(steps))
 			for i, st := range steps {
 				schedule[i] = st.String()
 			}
-			path := filepath.Join(reports, fmt.Sprintf("soak-%d-schedule.txt", c.Seed))
-			Expect(os.MkdirAll(reports, 0o755)).To(Succeed())
-			Expect(os.WriteFile(path, []byte(strings.Join(schedule, "\n")+"\n"), 0o644)).To(Succeed())
-			AddReportEntry("schedule", fmt.Sprintf("seed %d, %d faults over %s (%s):\n%s", c.Seed, len(steps), c.Duration, path, strings.Join(schedule, "\n")))
+			path := filepath.Join(t.env.Reports, fmt.Sprintf("soak-%d-schedule.txt", c.Seed))
+			t.Expect(os.MkdirAll(t.env.Reports, 0o755)).To(Succeed())
+			t.Expect(os.WriteFile(path, []byte(strings.Join(schedule, "\n")+"\n"), 0o644)).To(Succeed())
+			t.Entry("schedule", fmt.Sprintf("seed %d, %d faults over %s (%s):\n%s", c.Seed, len(steps), c.Duration, path, strings.Join(schedule, "\n")))
 
-			s := startIsolatedStack(ctx, "soak", opts...)
+			s := t.startIsolatedStack(ctx, "soak", opts...)
 			h := &history.History{}
 			started := time.Now()
-			always := sys.InvariantsWhen(system.Always)
-			if len(sys.Invariants) > 0 {
-				By(fmt.Sprintf("checking %s every %s while the soak runs, and every invariant once it has settled", invariantNames(always), invariantEvery))
+			always := t.sys.InvariantsWhen(system.Always)
+			if len(t.sys.Invariants) > 0 {
+				t.By(fmt.Sprintf("checking %s every %s while the soak runs, and every invariant once it has settled", invariantNames(always), invariantEvery))
 			}
 			watch := invariant.Watch(ctx, h, invariant.Read(s), always, invariantEvery)
 			defer watch.Stop()
-			inputs := append(sys.InputNames("http"), sys.InputNames("amqp")...)
-			By(fmt.Sprintf("sending %.0f units per second through each of %s for %s, under %d faults", c.Rate, strings.Join(inputs, ", "), c.Duration, len(steps)))
+			inputs := append(t.sys.InputNames("http"), t.sys.InputNames("amqp")...)
+			t.By(fmt.Sprintf("sending %.0f units per second through each of %s for %s, under %d faults", c.Rate, strings.Join(inputs, ", "), c.Duration, len(steps)))
 			var wg sync.WaitGroup
 			for i, in := range inputs {
 				l := workload.Load{Prefix: "soak-" + report.Slug(in), Count: int(c.Rate * c.Duration.Seconds()), Rate: c.Rate, Concurrency: 4, Seed: c.Seed + uint64(i)}
-				wg.Go(func() {
-					defer GinkgoRecover()
-					Expect(workload.Run(ctx, s, h, in, l)).To(Succeed())
-				})
-				if sys.Inputs[in].AMQP == nil {
+				wg.Go(t.Go(func() { t.Expect(workload.Run(ctx, s, h, in, l)).To(Succeed()) }))
+				if t.sys.Inputs[in].AMQP == nil {
 					continue
 				}
 				var again []system.Unit
@@ -128,15 +124,12 @@ func soak() {
 				}
 				dup := l
 				dup.Rate, dup.Concurrency = c.Rate/10, 1
-				wg.Go(func() {
-					defer GinkgoRecover()
-					Expect(workload.RunUnits(ctx, s, h, in, dup, again)).To(Succeed())
-				})
+				wg.Go(t.Go(func() { t.Expect(workload.RunUnits(ctx, s, h, in, dup, again)).To(Succeed()) }))
 			}
 			poisoned := 0
-			if amqp := sys.InputNames("amqp"); len(amqp) > 0 {
-				poison, err := workload.PoisonMessages(sys.Inputs[amqp[0]].AMQP, "soak-poison", rng())
-				Expect(err).NotTo(HaveOccurred())
+			if amqp := t.sys.InputNames("amqp"); len(amqp) > 0 {
+				poison, err := workload.PoisonMessages(t.sys.Inputs[amqp[0]].AMQP, "soak-poison", t.rng())
+				t.Expect(err).NotTo(HaveOccurred())
 				stop := make(chan struct{})
 				defer close(stop)
 				wg.Go(func() {
@@ -157,30 +150,30 @@ func soak() {
 					}
 				})
 			}
-			Expect(nemesis.Run(ctx, s, h, steps)).To(Succeed(), "replay: %s", replay)
-			By("the schedule is done and healed; waiting for the load to finish")
+			t.Expect(nemesis.Run(ctx, s, h, steps)).To(Succeed(), "replay: %s", replay)
+			t.By("the schedule is done and healed; waiting for the load to finish")
 			wg.Wait()
-			for _, name := range sys.ServiceNames() {
+			for _, name := range t.sys.ServiceNames() {
 				for _, r := range s.Replicas(name) {
-					Eventually(ctx, r.Ready).Should(Succeed(), "%s is not ready after the soak", r.Name)
+					t.Eventually(ctx, r.Ready).Should(Succeed(), "%s is not ready after the soak", r.Name)
 				}
 			}
 			checks := watch.Stop()
-			obs := settled(ctx, s, 3*time.Second, inputs...)
-			checks = append(checks, checkAtEnd(ctx, s, h)...)
+			obs := t.settled(ctx, s, 3*time.Second, inputs...)
+			checks = append(checks, checkAtEnd(ctx, t, s, h)...)
 			note := fmt.Sprintf("seed %d, %s, %d faults, %d poison messages sent; replay: %s", c.Seed, c.Duration, len(steps), poisoned, replay)
 			if sum := invariant.Summary(checks); len(sum) > 0 {
-				By("invariants: " + strings.Join(sum, "; "))
+				t.By("invariants: " + strings.Join(sum, "; "))
 				note += "; invariants: " + strings.Join(sum, "; ")
 			}
-			f := verdictWith(ctx, "soak", side, s, h, obs, started, inputs,
+			f := t.verdictWith(ctx, "soak", side, s, h, obs, started, inputs,
 				measured{tag: fmt.Sprintf("seed-%d", c.Seed), violations: invariant.Violations(checks, started)}, note)
 			if c.Control != "" {
-				Expect(f.Held()).To(BeFalse(), "the control must report a violation: %s", f)
+				t.Expect(f.Held()).To(BeFalse(), "the control must report a violation: %s", f)
 				return
 			}
-			Expect(f.Held()).To(BeTrue(), "%s\nreplay: %s", f, replay)
-			expectHeld(f)
+			t.Expect(f.Held()).To(BeTrue(), "%s\nreplay: %s", f, replay)
+			t.expectHeld(f)
 		}, SpecTimeout(3*time.Hour))
 	})
 }
@@ -192,16 +185,15 @@ const invariantEvery = 5 * time.Second
 // checkAtEnd checks every invariant of the system once the run has
 // settled, each until its rows could be read (a replica may still be
 // warming up) or for a minute at most, recorded in h.
-func checkAtEnd(ctx context.Context, s *stack.Stack, h *history.History) []invariant.Result {
-	GinkgoHelper()
+func checkAtEnd(ctx context.Context, t *T, s *stack.Stack, h *history.History) []invariant.Result {
 	var out []invariant.Result
-	for _, inv := range sys.InvariantsWhen(system.AtEnd) {
+	for _, inv := range t.sys.InvariantsWhen(system.AtEnd) {
 		var r invariant.Result
-		Eventually(ctx, func(g Gomega) {
+		t.Eventually(ctx, func(g Gomega) {
 			r = invariant.Check(ctx, h, invariant.Read(s), inv)
 			g.Expect(r.Err).NotTo(HaveOccurred(), "invariant %q not read", inv.Name)
 		}).WithTimeout(time.Minute).WithPolling(time.Second).Should(Succeed())
-		By(fmt.Sprintf("invariant %q (%s) at the end: %s", inv.Name, inv.When, r))
+		t.By(fmt.Sprintf("invariant %q (%s) at the end: %s", inv.Name, inv.When, r))
 		out = append(out, r)
 	}
 	return out

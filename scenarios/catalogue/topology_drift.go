@@ -1,13 +1,13 @@
 package catalogue
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"regexp"
 	"time"
 
-	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/mqchaos/mqchaos/harness/fault"
@@ -21,8 +21,8 @@ import (
 // other arguments.
 var refused = regexp.MustCompile(`PRECONDITION_FAILED|inequivalent arg`)
 
-func topologyDrift() {
-	Describe("A queue that exists with other arguments: the service says it is not ready and why, instead of running without a consumer", Label("guarantee:readiness", "fault:broker", labelSharedInfra), func() {
+func topologyDrift(d *decl) {
+	d.Scenario("A queue that exists with other arguments: the service says it is not ready and why, instead of running without a consumer", Label("guarantee:readiness", "fault:broker", labelSharedInfra), func() {
 		// The most common start-up failure against an existing broker:
 		// the queue a service declares is already there with other
 		// arguments (another type, another dead-letter exchange), left by
@@ -47,87 +47,87 @@ func topologyDrift() {
 			f         report.Figures
 		}
 
-		run := func(ctx SpecContext, side string, opts ...stack.Option) outcome {
-			input := amqpInput()
-			svc, queue := consumer(input)
-			if sys.Service(svc).Ready.HTTP == "" {
-				Skip(fmt.Sprintf("%s's readiness is not over HTTP: it cannot say why it is not ready", svc))
+		run := func(ctx context.Context, t *T, side string, opts ...stack.Option) outcome {
+			input := t.amqpInput()
+			svc, queue := t.consumer(input)
+			if t.sys.Service(svc).Ready.HTTP == "" {
+				t.Skip(fmt.Sprintf("%s's readiness is not over HTTP: it cannot say why it is not ready", svc))
 			}
-			s := startStack(ctx, "drift-"+side, opts...)
+			s := t.startStack(ctx, "drift-"+side, opts...)
 			h := &history.History{}
 			started := time.Now()
 			r := s.Replica(svc, 1)
 			q, err := s.Management().Queue(ctx, queue)
-			Expect(err).NotTo(HaveOccurred())
+			t.Expect(err).NotTo(HaveOccurred())
 			other := map[string]any{"x-queue-type": "classic"}
 			if q.Type == "classic" {
 				other["x-queue-type"] = "quorum"
 			}
-			By(fmt.Sprintf("stopping %s, and declaring %s again as a %s queue", r.Name, queue, other["x-queue-type"]))
+			t.By(fmt.Sprintf("stopping %s, and declaring %s again as a %s queue", r.Name, queue, other["x-queue-type"]))
 			stop := fault.Stop(s.Docker(), r.Target(), 5*time.Second)
-			Expect(fault.Inject(ctx, h, stop)).To(Succeed())
-			Expect(s.Management().DeleteQueue(ctx, queue)).To(Succeed())
-			Expect(s.Management().DeclareQueue(ctx, queue, other)).To(Succeed())
-			By("starting " + r.Name + " again against it")
-			Expect(fault.Heal(ctx, h, stop)).To(Succeed())
+			t.Expect(fault.Inject(ctx, h, stop)).To(Succeed())
+			t.Expect(s.Management().DeleteQueue(ctx, queue)).To(Succeed())
+			t.Expect(s.Management().DeclareQueue(ctx, queue, other)).To(Succeed())
+			t.By("starting " + r.Name + " again against it")
+			t.Expect(fault.Heal(ctx, h, stop)).To(Succeed())
 			var o outcome
-			By(fmt.Sprintf("watching %s's readiness and %s's consumers for %s", r.Name, queue, drift))
-			Consistently(ctx, func(g Gomega) {
+			t.By(fmt.Sprintf("watching %s's readiness and %s's consumers for %s", r.Name, queue, drift))
+			t.Consistently(ctx, func(g Gomega) {
 				if r.Ready(ctx) == nil {
 					o.ready = true
-				} else if body := readyBody(ctx, r); body != "" {
+				} else if body := readyBody(ctx, t, r); body != "" {
 					o.reason = body
 				}
 				got, err := s.Management().Queue(ctx, queue)
 				g.Expect(err).NotTo(HaveOccurred())
 				o.consumers = max(o.consumers, got.Consumers)
 			}).WithTimeout(drift).WithPolling(500 * time.Millisecond).Should(Succeed())
-			By("removing the stray queue, as an operator would")
+			t.By("removing the stray queue, as an operator would")
 			fix := fault.DeleteQueue(s.Management(), queue)
-			Expect(fault.Inject(ctx, h, fix)).To(Succeed())
+			t.Expect(fault.Inject(ctx, h, fix)).To(Succeed())
 			m := measured{}
 			if o.ready && o.consumers == 0 {
 				m.violations = append(m.violations, fmt.Sprintf("%s reported ready for %s with no consumer on %s, which the broker refused to declare", r.Name, drift, queue))
 			}
 			if len(m.violations) == 0 {
-				By(fmt.Sprintf("waiting for %s to declare %s and consume, then publishing %d units", r.Name, queue, units))
-				Eventually(ctx, func(g Gomega) {
+				t.By(fmt.Sprintf("waiting for %s to declare %s and consume, then publishing %d units", r.Name, queue, units))
+				t.Eventually(ctx, func(g Gomega) {
 					got, err := s.Management().Queue(ctx, queue)
 					g.Expect(err).NotTo(HaveOccurred())
 					g.Expect(got.Exists && got.Consumers > 0).To(BeTrue(), "%s not declared again with a consumer", queue)
 				}).WithTimeout(30 * time.Second).Should(Succeed())
-				Expect(workload.Run(ctx, s, h, input, load("drift-"+side, units))).To(Succeed())
+				t.Expect(workload.Run(ctx, s, h, input, t.load("drift-"+side, units))).To(Succeed())
 			}
-			obs := settled(ctx, s, 2*time.Second, input)
-			o.f = verdictWith(ctx, "topology drift", side, s, h, obs, started, []string{input}, m,
+			obs := t.settled(ctx, s, 2*time.Second, input)
+			o.f = t.verdictWith(ctx, "topology drift", side, s, h, obs, started, []string{input}, m,
 				fmt.Sprintf("%s declared as %s under %s for %s: ready %t, most consumers %d", queue, other["x-queue-type"], r.Name, drift, o.ready, o.consumers))
 			return o
 		}
 
-		It("holds: not ready, with the broker's reason, until the stray queue is gone", Label("safe"), func(ctx SpecContext) {
-			o := run(ctx, "safe")
-			Expect(o.ready).To(BeFalse(), "ready against a queue it could not declare: %s", o.f)
-			Expect(o.consumers).To(BeZero(), "%s", o.f)
-			Expect(refused.MatchString(o.reason)).To(BeTrue(), "readiness does not give the broker's reason: %q", o.reason)
-			expectHeld(o.f)
-			expectProcessed(o.f, units)
-			AddReportEntry("readiness while refused", o.reason)
+		d.It("holds: not ready, with the broker's reason, until the stray queue is gone", Label("safe"), func(ctx context.Context, t *T) {
+			o := run(ctx, t, "safe")
+			t.Expect(o.ready).To(BeFalse(), "ready against a queue it could not declare: %s", o.f)
+			t.Expect(o.consumers).To(BeZero(), "%s", o.f)
+			t.Expect(refused.MatchString(o.reason)).To(BeTrue(), "readiness does not give the broker's reason: %q", o.reason)
+			t.expectHeld(o.f)
+			t.expectProcessed(o.f, units)
+			t.Entry("readiness while refused", o.reason)
 		}, SpecTimeout(4*time.Minute))
 
-		It("is caught when the service swallows the error (control ignore-topology-errors)", Label("unsafe"), func(ctx SpecContext) {
-			o := run(ctx, "control: ignore-topology-errors", control("ignore-topology-errors"))
-			Expect(o.f.Violations).NotTo(BeEmpty(), "the control must report ready without a consumer: %s", o.f)
+		d.It("is caught when the service swallows the error (control ignore-topology-errors)", Label("unsafe"), func(ctx context.Context, t *T) {
+			o := run(ctx, t, "control: ignore-topology-errors", t.control("ignore-topology-errors"))
+			t.Expect(o.f.Violations).NotTo(BeEmpty(), "the control must report ready without a consumer: %s", o.f)
 		}, SpecTimeout(4*time.Minute))
 	})
 }
 
 // readyBody is what r's HTTP readiness check answers, "" if nothing.
-func readyBody(ctx SpecContext, r *stack.Replica) string {
+func readyBody(ctx context.Context, t *T, r *stack.Replica) string {
 	base, err := r.URL(ctx)
 	if err != nil {
 		return ""
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+sys.Service(r.Service).Ready.HTTP, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+t.sys.Service(r.Service).Ready.HTTP, nil)
 	if err != nil {
 		return ""
 	}

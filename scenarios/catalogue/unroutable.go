@@ -1,11 +1,11 @@
 package catalogue
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"time"
 
-	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/mqchaos/mqchaos/harness/fault"
@@ -15,8 +15,8 @@ import (
 	"github.com/mqchaos/mqchaos/harness/workload"
 )
 
-func unroutable() {
-	Describe("Publishes that no queue receives are noticed and sent again, not silently dropped", Label("guarantee:no-loss", "fault:broker", labelSharedInfra), func() {
+func unroutable(d *decl) {
+	d.Scenario("Publishes that no queue receives are noticed and sent again, not silently dropped", Label("guarantee:no-loss", "fault:broker", labelSharedInfra), func() {
 		// While a service accepts work over HTTP, the queues its events
 		// feed lose their bindings (a botched deployment, a hand edit):
 		// the broker routes those events to no queue, confirms them, and
@@ -37,12 +37,12 @@ func unroutable() {
 			hold  = 6 * time.Second
 		)
 
-		run := func(ctx SpecContext, side string, opts ...stack.Option) report.Figures {
-			input := httpInput("the publisher under test is a service")
+		run := func(ctx context.Context, t *T, side string, opts ...stack.Option) report.Figures {
+			input := t.httpInput("the publisher under test is a service")
 			var queues []string
-			for _, e := range sys.EffectsOf(input) {
-				svc := sys.Service(e.Service)
-				if svc.Name == sys.Inputs[input].HTTP.Service {
+			for _, e := range t.sys.EffectsOf(input) {
+				svc := t.sys.Service(e.Service)
+				if svc.Name == t.sys.Inputs[input].HTTP.Service {
 					continue
 				}
 				for _, c := range svc.Consumes {
@@ -52,55 +52,54 @@ func unroutable() {
 				}
 			}
 			if len(queues) == 0 {
-				Skip(fmt.Sprintf("no service of %s applies what %s accepts from a queue", sys.Name, input))
+				t.Skip(fmt.Sprintf("no service of %s applies what %s accepts from a queue", t.sys.Name, input))
 			}
-			s := startStack(ctx, "unroutable-"+side, opts...)
+			s := t.startStack(ctx, "unroutable-"+side, opts...)
 			h := &history.History{}
 			started := time.Now()
-			By(fmt.Sprintf("streaming %d units through %s at %d per second", units, input, rate))
-			l := load("unroutable-"+side, units)
+			t.By(fmt.Sprintf("streaming %d units through %s at %d per second", units, input, rate))
+			l := t.load("unroutable-"+side, units)
 			l.Rate = rate
-			loaded := inBackground(func() { Expect(workload.Run(ctx, s, h, input, l)).To(Succeed()) })
-			Eventually(ctx, accepted(h, input)).Should(BeNumerically(">=", rate))
+			loaded := t.Go(func() { t.Expect(workload.Run(ctx, s, h, input, l)).To(Succeed()) })
+			t.Eventually(ctx, accepted(h, input)).Should(BeNumerically(">=", rate))
 			unbind := fault.Unbind(s.Management(), queues...)
-			whilePaused(ctx, s, h, func() { Expect(fault.Inject(ctx, h, unbind)).To(Succeed()) })
+			whilePaused(ctx, t, s, h, func() { t.Expect(fault.Inject(ctx, h, unbind)).To(Succeed()) })
 			during := accepted(h, input)()
-			Expect(fault.Hold(ctx, hold)).To(Succeed())
-			whilePaused(ctx, s, h, func() { Expect(fault.Heal(ctx, h, unbind)).To(Succeed()) })
+			t.Expect(fault.Hold(ctx, hold)).To(Succeed())
+			whilePaused(ctx, t, s, h, func() { t.Expect(fault.Heal(ctx, h, unbind)).To(Succeed()) })
 			during = accepted(h, input)() - during
 			loaded()
-			obs := settled(ctx, s, 2*time.Second, input)
-			return verdict(ctx, "unroutable publish", side, s, h, obs, started, []string{input},
+			obs := t.settled(ctx, s, 2*time.Second, input)
+			return t.verdict(ctx, "unroutable publish", side, s, h, obs, started, []string{input},
 				fmt.Sprintf("%s unbound for %s, %d units accepted meanwhile", queues, hold, during))
 		}
 
-		It("holds with mandatory publishes and returns handled", Label("safe"), func(ctx SpecContext) {
-			f := run(ctx, "safe")
-			expectHeld(f)
-			expectProcessed(f, units)
+		d.It("holds with mandatory publishes and returns handled", Label("safe"), func(ctx context.Context, t *T) {
+			f := run(ctx, t, "safe")
+			t.expectHeld(f)
+			t.expectProcessed(f, units)
 		}, SpecTimeout(4*time.Minute))
 
-		It("is caught without mandatory: events routed nowhere are lost (control no-mandatory)", Label("unsafe"), func(ctx SpecContext) {
-			f := run(ctx, "control: no-mandatory", control("no-mandatory"))
-			Expect(f.Lost()).NotTo(BeEmpty(), "the control must report lost units: %s", f)
+		d.It("is caught without mandatory: events routed nowhere are lost (control no-mandatory)", Label("unsafe"), func(ctx context.Context, t *T) {
+			f := run(ctx, t, "control: no-mandatory", t.control("no-mandatory"))
+			t.Expect(f.Lost()).NotTo(BeEmpty(), "the control must report lost units: %s", f)
 		}, SpecTimeout(4*time.Minute))
 	})
 }
 
 // whilePaused runs f with every replica of s paused, so that nothing the
 // services do sees a change f makes half done.
-func whilePaused(ctx SpecContext, s *stack.Stack, h *history.History, f func()) {
-	GinkgoHelper()
+func whilePaused(ctx context.Context, t *T, s *stack.Stack, h *history.History, f func()) {
 	var paused []fault.Fault
-	for _, name := range sys.ServiceNames() {
+	for _, name := range t.sys.ServiceNames() {
 		for _, r := range s.Replicas(name) {
 			p := fault.Pause(s.Docker(), r.Target())
-			Expect(fault.Inject(ctx, h, p)).To(Succeed())
+			t.Expect(fault.Inject(ctx, h, p)).To(Succeed())
 			paused = append(paused, p)
 		}
 	}
 	f()
 	for _, p := range paused {
-		Expect(fault.Heal(ctx, h, p)).To(Succeed())
+		t.Expect(fault.Heal(ctx, h, p)).To(Succeed())
 	}
 }

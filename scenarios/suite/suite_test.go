@@ -1,4 +1,4 @@
-package catalogue
+package suite
 
 import (
 	"encoding/json"
@@ -9,6 +9,7 @@ import (
 	"github.com/onsi/ginkgo/v2/types"
 
 	"github.com/mqchaos/mqchaos/harness/report"
+	"github.com/mqchaos/mqchaos/scenarios/catalogue"
 )
 
 func spec(state types.SpecState, labels ...string) types.SpecReport {
@@ -18,14 +19,15 @@ func spec(state types.SpecState, labels ...string) types.SpecReport {
 // The shared broker is started during the set-up only when a spec that
 // will run needs it.
 func TestSharedInfraStartsOnlyForASpecThatRunsOnIt(t *testing.T) {
+	const shared = "infra:shared"
 	cases := []struct {
 		name  string
 		specs []types.SpecReport
 		want  bool
 	}{
-		{"a shared spec will run", []types.SpecReport{spec(types.SpecStateSkipped, labelSharedInfra), spec(types.SpecStatePassed, labelSharedInfra)}, true},
-		{"only specs with a broker of their own run", []types.SpecReport{spec(types.SpecStatePassed, "fault:broker"), spec(types.SpecStateSkipped, labelSharedInfra)}, false},
-		{"nothing runs", []types.SpecReport{spec(types.SpecStateSkipped, labelSharedInfra), spec(types.SpecStatePending, labelSharedInfra)}, false},
+		{"a shared spec will run", []types.SpecReport{spec(types.SpecStateSkipped, shared), spec(types.SpecStatePassed, shared)}, true},
+		{"only specs with a broker of their own run", []types.SpecReport{spec(types.SpecStatePassed, "fault:broker"), spec(types.SpecStateSkipped, shared)}, false},
+		{"nothing runs", []types.SpecReport{spec(types.SpecStateSkipped, shared), spec(types.SpecStatePending, shared)}, false},
 	}
 	for _, c := range cases {
 		if got := sharedInfraWillRun(types.Report{SpecReports: c.specs}); got != c.want {
@@ -36,37 +38,36 @@ func TestSharedInfraStartsOnlyForASpecThatRunsOnIt(t *testing.T) {
 
 // The summary has a line per spec that ran, from this process's entries
 // and from another process's, sent as JSON.
-func TestWhereTheTimeWentHasALinePerSpec(t *testing.T) {
+func TestSummaryHasALinePerSpecFromEveryProcess(t *testing.T) {
 	own := spec(types.SpecStatePassed)
 	own.RunTime = 20 * time.Second
 	own.ReportEntries = types.ReportEntries{
-		{Name: timeEntry, Value: types.WrapEntryValue(specTime{Total: 19, Setup: 6, Run: 10, Settle: 2.5, Check: 0.5})},
-		{Name: figuresEntry, Value: types.WrapEntryValue(report.Figures{Scenario: "broker restart", Side: "safe"})},
+		{Name: catalogue.TimeEntry, Value: types.WrapEntryValue(catalogue.SpecTime{Total: 19, Setup: 6, Run: 10, Settle: 2.5, Check: 0.5})},
+		{Name: catalogue.FiguresEntry, Value: types.WrapEntryValue(report.Figures{Scenario: "broker restart", Side: "safe"})},
 	}
 	other := spec(types.SpecStatePassed)
 	other.RunTime = 12 * time.Second
-	tj, _ := json.Marshal(specTime{Total: 11, Setup: 1, Run: 8, Settle: 2, Check: 0})
+	tj, _ := json.Marshal(catalogue.SpecTime{Total: 11, Setup: 1, Run: 8, Settle: 2, Check: 0})
 	fj, _ := json.Marshal(report.Figures{Scenario: "broker restart", Side: "control: transient-queues"})
 	other.ReportEntries = types.ReportEntries{
-		{Name: timeEntry, Value: types.ReportEntryValue{AsJSON: string(tj)}},
-		{Name: figuresEntry, Value: types.ReportEntryValue{AsJSON: string(fj)}},
+		{Name: catalogue.TimeEntry, Value: types.ReportEntryValue{AsJSON: string(tj)}},
+		{Name: catalogue.FiguresEntry, Value: types.ReportEntryValue{AsJSON: string(fj)}},
 	}
 	failed := spec(types.SpecStateFailed)
 	failed.LeafNodeText = "holds"
 	failed.RunTime = 3 * time.Second
-	setup := types.SpecReport{LeafNodeType: types.NodeTypeSynchronizedBeforeSuite, RunTime: 900 * time.Millisecond}
-	got := whereTheTimeWent(types.Report{SpecReports: []types.SpecReport{setup, own, other, failed, spec(types.SpecStateSkipped)}})
+	var b strings.Builder
+	catalogue.Summarize(&b, nil, results(types.Report{SpecReports: []types.SpecReport{own, other, failed, spec(types.SpecStateSkipped)}}), catalogue.SetupTimes{Total: 900 * time.Millisecond})
+	got := b.String()
 	for _, want := range []string{
-		"suite set-up 0.9s",
+		"set-up 0.9s",
 		"  broker restart (safe): 19.0s: set-up 6.0s, load and faults 10.0s, settle 2.5s, check 0.5s, teardown 1.0s\n",
 		"  broker restart (control: transient-queues): 11.0s: set-up 1.0s, load and faults 8.0s, settle 2.0s, check 0.0s, teardown 1.0s\n",
 		"  holds: 3.0s, failed before any verdict\n",
+		"scenarios: 2 passed, 1 failed, 1 skipped\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("no %q in\n%s", want, got)
 		}
-	}
-	if n := strings.Count(got, "\n"); n != 5 {
-		t.Errorf("%d lines, want a heading, the set-up and three specs:\n%s", n, got)
 	}
 }

@@ -1,0 +1,59 @@
+package catalogue
+
+import (
+	"regexp"
+	"slices"
+	"testing"
+)
+
+// Every spec of the catalogue is a side that can run: it has a body, a
+// timeout, a name no other spec has, and is the safe side or a control
+// (the soak, the one spec that is either by its settings, aside).
+func TestEverySpecIsASideThatCanRun(t *testing.T) {
+	seen := map[string]bool{}
+	n := 0
+	for _, sc := range All() {
+		if sc.Name == "" || len(sc.Specs) == 0 {
+			t.Errorf("scenario %q has no name or no spec", sc.Name)
+		}
+		for _, sp := range sc.Specs {
+			n++
+			name := sp.FullText(sc)
+			if sp.Run == nil || sp.Timeout <= 0 {
+				t.Errorf("%s: no body or no timeout", name)
+			}
+			if seen[name] {
+				t.Errorf("%s: declared twice", name)
+			}
+			seen[name] = true
+			labels := sp.AllLabels(sc)
+			if !slices.Contains(labels, "safe") && !slices.Contains(labels, "unsafe") && !slices.Contains(labels, "soak") {
+				t.Errorf("%s: neither safe nor unsafe", name)
+			}
+		}
+	}
+	if n < 50 {
+		t.Errorf("%d specs, want the catalogue's 50 and more", n)
+	}
+}
+
+// A run picks specs by their full text and by a label filter, as ginkgo's
+// --focus and --label-filter do.
+func TestSelectByNameAndLabels(t *testing.T) {
+	all := All()
+	got, err := Select(all, regexp.MustCompile(`^Broker restart`), "safe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Scenario.Name[:14] != "Broker restart" || !slices.Contains(got[0].Spec.Labels, "safe") {
+		t.Errorf("picked %+v, want broker restart's safe side alone", got)
+	}
+	every, _ := Select(all, nil, "")
+	noCluster, _ := Select(all, nil, "!soak && !cluster")
+	if len(noCluster) >= len(every) || len(noCluster) == 0 {
+		t.Errorf("the filter kept %d of %d", len(noCluster), len(every))
+	}
+	if _, err := Select(all, nil, "safe &&"); err == nil {
+		t.Error("a bad label filter was accepted")
+	}
+}
