@@ -54,6 +54,17 @@ type Config struct {
 	DBMaxConns       int           // DB_MAX_CONNS, default 10
 	ShutdownTimeout  time.Duration // SHUTDOWN_TIMEOUT, default 20s
 	MaxHTTPBody      int64         // MAX_HTTP_BODY_BYTES, default 16384
+
+	// HTTP limits: every phase of a request and the connections held
+	// open (see httpserver.Limits). Each must be positive;
+	// UNSAFE_NO_HTTP_LIMITS turns them all off.
+	HTTPHeaderTimeout  time.Duration // HTTP_HEADER_TIMEOUT: request line and headers, default 5s
+	HTTPBodyTimeout    time.Duration // HTTP_BODY_TIMEOUT: the body, after the headers, default 10s
+	HTTPHandlerTimeout time.Duration // HTTP_HANDLER_TIMEOUT: the request's context deadline, default 30s
+	HTTPWriteTimeout   time.Duration // HTTP_WRITE_TIMEOUT: end of headers to end of response, default 60s
+	HTTPIdleTimeout    time.Duration // HTTP_IDLE_TIMEOUT: a keep-alive connection between requests, default 60s
+	HTTPMaxHeaderBytes int           // HTTP_MAX_HEADER_BYTES, default 65536
+	HTTPMaxConns       int           // HTTP_MAX_CONNS: connections open at once, default 512
 	InitialStock     string        // INITIAL_STOCK (inventory): "item=qty,item=qty"
 	Failpoints       string        // FAILPOINTS: "name=count,name=count"
 
@@ -87,6 +98,11 @@ type Config struct {
 	// service reports ready without starting its consumers, as a start-up
 	// hook that swallows its error does.
 	UnsafeIgnoreTopologyErrors bool
+	// UNSAFE_NO_HTTP_LIMITS: no HTTP time limit (header, body, handler,
+	// write, idle) and no cap on connections, so slow and idle clients
+	// hold connections and goroutines for as long as they like. The body
+	// and header size limits stay.
+	UnsafeNoHTTPLimits bool
 }
 
 // Unsafe lists the guarantees this configuration switches off, by variable.
@@ -109,6 +125,7 @@ func (c Config) Unsafe() []string {
 	add(c.UnsafeNoMandatory, "UNSAFE_NO_MANDATORY")
 	add(c.UnsafeHTTPNoIdempotency, "UNSAFE_HTTP_NO_IDEMPOTENCY")
 	add(c.UnsafeIgnoreTopologyErrors, "UNSAFE_IGNORE_TOPOLOGY_ERRORS")
+	add(c.UnsafeNoHTTPLimits, "UNSAFE_NO_HTTP_LIMITS")
 	return u
 }
 
@@ -148,6 +165,15 @@ func Load(service string, getenv func(string) string) (Config, error) {
 		DBMaxConns:       r.int("DB_MAX_CONNS", 10),
 		ShutdownTimeout:  r.dur("SHUTDOWN_TIMEOUT", 20*time.Second),
 		MaxHTTPBody:      int64(r.int("MAX_HTTP_BODY_BYTES", 16<<10)),
+
+		HTTPHeaderTimeout:  r.dur("HTTP_HEADER_TIMEOUT", 5*time.Second),
+		HTTPBodyTimeout:    r.dur("HTTP_BODY_TIMEOUT", 10*time.Second),
+		HTTPHandlerTimeout: r.dur("HTTP_HANDLER_TIMEOUT", 30*time.Second),
+		HTTPWriteTimeout:   r.dur("HTTP_WRITE_TIMEOUT", 60*time.Second),
+		HTTPIdleTimeout:    r.dur("HTTP_IDLE_TIMEOUT", 60*time.Second),
+		HTTPMaxHeaderBytes: r.int("HTTP_MAX_HEADER_BYTES", 64<<10),
+		HTTPMaxConns:       r.int("HTTP_MAX_CONNS", 512),
+
 		InitialStock:     r.str("INITIAL_STOCK", "widget-a=1000,widget-b=1000,gadget-c=1000"),
 		Failpoints:       r.str("FAILPOINTS", ""),
 
@@ -165,6 +191,7 @@ func Load(service string, getenv func(string) string) (Config, error) {
 		UnsafeHTTPNoIdempotency:  r.bool("UNSAFE_HTTP_NO_IDEMPOTENCY"),
 
 		UnsafeIgnoreTopologyErrors: r.bool("UNSAFE_IGNORE_TOPOLOGY_ERRORS"),
+		UnsafeNoHTTPLimits:         r.bool("UNSAFE_NO_HTTP_LIMITS"),
 	}
 	errs := r.errs
 	var err error
@@ -184,12 +211,13 @@ func Load(service string, getenv func(string) string) (Config, error) {
 	default:
 		errs = append(errs, fmt.Errorf("IDEMPOTENCY %q: want durable, memory or none", c.Idempotency))
 	}
-	positive := map[string]int{"PREFETCH": c.Prefetch, "CONSUMER_WORKERS": c.Workers, "CONSUME_BATCH": c.ConsumeBatch, "RETRY_MAX_ATTEMPTS": c.RetryMaxAttempts, "OUTBOX_BATCH": c.OutboxBatch, "DB_MAX_CONNS": c.DBMaxConns, "MAX_HTTP_BODY_BYTES": int(c.MaxHTTPBody)}
-	for _, name := range []string{"PREFETCH", "CONSUMER_WORKERS", "CONSUME_BATCH", "RETRY_MAX_ATTEMPTS", "OUTBOX_BATCH", "DB_MAX_CONNS", "MAX_HTTP_BODY_BYTES"} {
+	positive := map[string]int{"PREFETCH": c.Prefetch, "CONSUMER_WORKERS": c.Workers, "CONSUME_BATCH": c.ConsumeBatch, "RETRY_MAX_ATTEMPTS": c.RetryMaxAttempts, "OUTBOX_BATCH": c.OutboxBatch, "DB_MAX_CONNS": c.DBMaxConns, "MAX_HTTP_BODY_BYTES": int(c.MaxHTTPBody), "HTTP_MAX_CONNS": c.HTTPMaxConns}
+	for _, name := range []string{"PREFETCH", "CONSUMER_WORKERS", "CONSUME_BATCH", "RETRY_MAX_ATTEMPTS", "OUTBOX_BATCH", "DB_MAX_CONNS", "MAX_HTTP_BODY_BYTES", "HTTP_MAX_CONNS"} {
 		if positive[name] <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive, got %d", name, positive[name]))
 		}
 	}
+	errs = append(errs, c.checkHTTPLimits()...)
 	if c.OutageBudget <= 0 || c.OutageBudget > 25*time.Minute {
 		errs = append(errs, fmt.Errorf("OUTAGE_BUDGET %s: want more than 0 and at most 25m, under the broker's 30m consumer_timeout (UNSAFE_COUNT_OUTAGE_RETRIES turns holding off)", c.OutageBudget))
 	}
@@ -212,6 +240,29 @@ func Load(service string, getenv func(string) string) (Config, error) {
 		return c, fmt.Errorf("config of %s-service: %w", service, err)
 	}
 	return c, nil
+}
+
+// checkHTTPLimits: every HTTP time limit positive (0 would turn one off
+// unnoticed; UNSAFE_NO_HTTP_LIMITS is the way to turn them off), the
+// write limit above the body's and the handler's together (it runs from
+// the end of the headers, through both), and room for ordinary headers.
+func (c Config) checkHTTPLimits() []error {
+	var errs []error
+	for _, l := range []struct {
+		name string
+		d    time.Duration
+	}{{"HTTP_HEADER_TIMEOUT", c.HTTPHeaderTimeout}, {"HTTP_BODY_TIMEOUT", c.HTTPBodyTimeout}, {"HTTP_HANDLER_TIMEOUT", c.HTTPHandlerTimeout}, {"HTTP_WRITE_TIMEOUT", c.HTTPWriteTimeout}, {"HTTP_IDLE_TIMEOUT", c.HTTPIdleTimeout}} {
+		if l.d <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be positive, got %s (UNSAFE_NO_HTTP_LIMITS turns the HTTP limits off)", l.name, l.d))
+		}
+	}
+	if c.HTTPWriteTimeout <= c.HTTPBodyTimeout+c.HTTPHandlerTimeout {
+		errs = append(errs, fmt.Errorf("HTTP_WRITE_TIMEOUT %s must be above HTTP_BODY_TIMEOUT + HTTP_HANDLER_TIMEOUT (%s): it runs from the end of the headers through both", c.HTTPWriteTimeout, c.HTTPBodyTimeout+c.HTTPHandlerTimeout))
+	}
+	if c.HTTPMaxHeaderBytes < 4096 {
+		errs = append(errs, fmt.Errorf("HTTP_MAX_HEADER_BYTES must be at least 4096, got %d", c.HTTPMaxHeaderBytes))
+	}
+	return errs
 }
 
 // ParseAMQPURLs splits AMQP_URL's value at commas into the URLs of a

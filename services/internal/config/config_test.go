@@ -162,3 +162,34 @@ func TestAMQPURLNamesEveryBadURL(t *testing.T) {
 		}
 	}
 }
+
+func TestHTTPLimits(t *testing.T) {
+	base := map[string]string{"AMQP_URL": "amqp://a", "DATABASE_URL": "d"}
+	c, err := Load("order", env(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTPHeaderTimeout != 5*time.Second || c.HTTPBodyTimeout != 10*time.Second || c.HTTPHandlerTimeout != 30*time.Second ||
+		c.HTTPWriteTimeout != time.Minute || c.HTTPIdleTimeout != time.Minute || c.HTTPMaxHeaderBytes != 64<<10 || c.HTTPMaxConns != 512 || c.UnsafeNoHTTPLimits {
+		t.Fatalf("defaults %+v", c)
+	}
+	bad := map[string]string{
+		"HTTP_HEADER_TIMEOUT": "0s", "HTTP_IDLE_TIMEOUT": "0", "HTTP_BODY_TIMEOUT": "40s", "HTTP_MAX_CONNS": "0", "HTTP_MAX_HEADER_BYTES": "100", "UNSAFE_NO_HTTP_LIMITS": "yes please",
+	}
+	for k, v := range base {
+		bad[k] = v
+	}
+	_, err = Load("order", env(bad))
+	for _, want := range []string{
+		"HTTP_HEADER_TIMEOUT must be positive", "HTTP_IDLE_TIMEOUT must be positive", "HTTP_WRITE_TIMEOUT 1m0s must be above HTTP_BODY_TIMEOUT + HTTP_HANDLER_TIMEOUT (1m10s)",
+		"HTTP_MAX_CONNS must be positive", "HTTP_MAX_HEADER_BYTES must be at least 4096", `UNSAFE_NO_HTTP_LIMITS "yes please"`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	base["UNSAFE_NO_HTTP_LIMITS"] = "true"
+	if c, err := Load("order", env(base)); err != nil || strings.Join(c.Unsafe(), " ") != "UNSAFE_NO_HTTP_LIMITS" {
+		t.Fatalf("unsafe %v, %v", c.Unsafe(), err)
+	}
+}

@@ -37,6 +37,9 @@ func WriteError(w http.ResponseWriter, status int, reason string) {
 type RequestError struct {
 	Status int
 	Reason string
+	// Close answers with Connection: close: the client broke a limit and
+	// what it still sends is not read.
+	Close bool
 }
 
 func (e *RequestError) Error() string { return e.Reason }
@@ -51,19 +54,25 @@ func BadRequest(format string, args ...any) *RequestError {
 // and no content encoding, valid UTF-8, no duplicate or unknown keys, one
 // object and nothing after it, every field of its type. Its error is a
 // *RequestError that says what was wrong: 415 for the media, 413 for a
-// body over maxBytes, 400 for everything else.
+// body over maxBytes, 408 for a body that did not arrive within the
+// server's Limits.BodyTimeout (both with Connection: close), 400 for
+// everything else.
 func DecodeJSON(w http.ResponseWriter, r *http.Request, maxBytes int64, dst any) error {
 	if err := contract.CheckMedia(r.Header.Get("Content-Type"), r.Header.Get("Content-Encoding")); err != nil {
 		return Invalid(err)
 	}
-	tooLarge := &RequestError{Status: http.StatusRequestEntityTooLarge, Reason: fmt.Sprintf("body too large: limit is %d bytes", maxBytes)}
+	tooLarge := &RequestError{Status: http.StatusRequestEntityTooLarge, Reason: fmt.Sprintf("body too large: limit is %d bytes", maxBytes), Close: true}
 	if r.ContentLength > maxBytes { // judged by its declared size, before reading a byte of it
 		return tooLarge
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBytes))
 	if err != nil {
-		if errors.As(err, new(*http.MaxBytesError)) {
+		var slow *BodyTimeoutError
+		switch {
+		case errors.As(err, new(*http.MaxBytesError)):
 			return tooLarge
+		case errors.As(err, &slow):
+			return &RequestError{Status: http.StatusRequestTimeout, Reason: slow.Error() + ": send it at once, or not at all", Close: true}
 		}
 		return BadRequest("body not read: %v", err)
 	}
@@ -181,6 +190,9 @@ func IntBetween(raw json.RawMessage, min, max int) (int, bool) {
 func Respond(w http.ResponseWriter, err error) {
 	var re *RequestError
 	if errors.As(err, &re) {
+		if re.Close {
+			w.Header().Set("Connection", "close")
+		}
 		WriteError(w, re.Status, re.Reason)
 		return
 	}

@@ -24,7 +24,10 @@ type Metrics struct {
 	Nacked       *prometheus.CounterVec // by exchange: publish not confirmed
 	Returned     *prometheus.CounterVec // by exchange: mandatory publishes the broker returned, no queue bound
 	ConsumerLost *prometheus.CounterVec // by queue: consumers the broker ended (channel closed, basic.cancel)
-	Reconnects   prometheus.Counter
+	// HTTPRefused: requests and connections an HTTP limit cut off, by
+	// limit: connections, header, body, handler or write.
+	HTTPRefused *prometheus.CounterVec
+	Reconnects  prometheus.Counter
 	// Blocked is 1 while the broker blocks the connection (a memory or
 	// disk alarm: connection.blocked), 0 otherwise.
 	Blocked prometheus.Gauge
@@ -57,6 +60,7 @@ func New() *Metrics {
 		Nacked:       vec("messages_unconfirmed_total", "Publishes nacked or not confirmed in time.", "exchange"),
 		Returned:     vec("messages_returned_total", "Mandatory publishes returned by the broker (basic.return): no queue bound to receive them.", "exchange"),
 		ConsumerLost: vec("consumers_lost_total", "Consumers the broker ended while the connection lived on: channel closed (consumer_timeout) or basic.cancel (queue deleted).", "queue"),
+		HTTPRefused:  vec("http_refused_total", "Requests and connections an HTTP limit cut off (connections: answered 503 at once; header, body: 408; handler: past its deadline; write: the client did not read its answer in time).", "limit"),
 		Reconnects:   prometheus.NewCounter(prometheus.CounterOpts{Namespace: "mqchaos", Name: "amqp_reconnects_total", Help: "AMQP connections re-established after a loss."}),
 		Blocked:      prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "mqchaos", Name: "amqp_blocked", Help: "1 while the broker blocks the AMQP connection (connection.blocked: a memory or disk alarm), else 0."}),
 	}

@@ -176,7 +176,7 @@ func Run(ctx context.Context, svc Service, getenv func(string) string, logOut io
 		}
 		return append(checks, db)
 	})
-	srv := &http.Server{Addr: cfg.HTTPAddr, Handler: rt.Mux, ReadHeaderTimeout: 5 * time.Second}
+	srv := httpserver.NewServer(rt.Mux, HTTPLimits(cfg), func(limit string) { m.HTTPRefused.WithLabelValues(limit).Inc() })
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
@@ -191,7 +191,7 @@ func Run(ctx context.Context, svc Service, getenv func(string) string, logOut io
 	relayCtx, stopRelay := context.WithCancel(ctx)
 	relayDone := make(chan struct{})
 	go func() { ob.Run(relayCtx); close(relayDone) }()
-	log.Info("started", "http", cfg.HTTPAddr, "queue_type", cfg.QueueType, "prefetch", cfg.Prefetch, "idempotency", cfg.Idempotency)
+	log.Info("started", "http", cfg.HTTPAddr, "http_limits", !cfg.UnsafeNoHTTPLimits, "queue_type", cfg.QueueType, "prefetch", cfg.Prefetch, "idempotency", cfg.Idempotency)
 
 	select {
 	case <-ctx.Done():
@@ -227,6 +227,18 @@ func Run(ctx context.Context, svc Service, getenv func(string) string, logOut io
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// HTTPLimits are the limits of cfg's HTTP server: none with
+// UNSAFE_NO_HTTP_LIMITS but the header size.
+func HTTPLimits(cfg config.Config) httpserver.Limits {
+	if cfg.UnsafeNoHTTPLimits {
+		return httpserver.Limits{MaxHeaderBytes: cfg.HTTPMaxHeaderBytes}
+	}
+	return httpserver.Limits{
+		HeaderTimeout: cfg.HTTPHeaderTimeout, BodyTimeout: cfg.HTTPBodyTimeout, HandlerTimeout: cfg.HTTPHandlerTimeout,
+		WriteTimeout: cfg.HTTPWriteTimeout, IdleTimeout: cfg.HTTPIdleTimeout, MaxHeaderBytes: cfg.HTTPMaxHeaderBytes, MaxConns: cfg.HTTPMaxConns,
+	}
 }
 
 func healthcheck(addr string) int {
