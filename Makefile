@@ -159,10 +159,10 @@ bench: images
 # Remove the containers, networks and volumes of mqchaos runs whose process
 # is gone (a run in progress keeps its own); clean-all removes every one.
 clean-containers:
-	go run ./harness/cmd/mqchaos-clean
+	go run ./cmd/mqchaos clean
 
 clean-all:
-	go run ./harness/cmd/mqchaos-clean -all
+	go run ./cmd/mqchaos clean -all
 
 print-images:
 	@echo RABBITMQ_IMAGE=$(RABBITMQ_IMAGE) POSTGRES_IMAGE=$(POSTGRES_IMAGE)
@@ -190,7 +190,7 @@ DLQ    ?=
 REASON ?=
 .PHONY: dlq-replay
 dlq-replay:
-	go run ./harness/cmd/mqchaos-dlq-replay -url 'amqp://$(or $(RABBITMQ_USER),mqchaos):$(or $(RABBITMQ_PASSWORD),mqchaos-dev)@127.0.0.1:5672/' -system systems/reference/system.yaml -dlq '$(DLQ)' -reason '$(REASON)'
+	go run ./cmd/mqchaos dlq-replay -url 'amqp://$(or $(RABBITMQ_USER),mqchaos):$(or $(RABBITMQ_PASSWORD),mqchaos-dev)@127.0.0.1:5672/' -system systems/reference/system.yaml -dlq '$(DLQ)' -reason '$(REASON)'
 
 # Toxiproxy's server, built from its Go module into an image FROM scratch
 # (mqchaos/toxiproxy:2.12.0), for the network faults. The harness builds it
@@ -205,4 +205,4 @@ toxiproxy-image:
 REPORTS ?= reports
 .PHONY: report
 report:
-	go run ./harness/cmd/mqchaos-report -in '$(REPORTS)' -out reports/report.html
+	go run ./cmd/mqchaos report -in '$(REPORTS)' -out reports/report.html

@@ -48,6 +48,7 @@ const (
 func startClusterLoad(ctx context.Context, t *T, prefix string, q queueload.Queue, pin func(*stack.Infra, *queueload.Config)) *clusterLoad {
 	c := &clusterLoad{h: &history.History{}, q: q, started: time.Now()}
 	t.By("starting a cluster of three RabbitMQ nodes for this spec alone")
+	t.wouldStart()
 	inf, err := stack.StartInfra(ctx, t.env.Images, stack.WithCluster(3))
 	c.inf = inf
 	c.formed = time.Since(c.started)

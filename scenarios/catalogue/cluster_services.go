@@ -62,6 +62,7 @@ func clusterServices(d *decl) {
 			var c cluster
 			t.By("starting a cluster of three RabbitMQ nodes" + map[bool]string{true: " and a database"}[t.sys.HasDatabase()] + " for this spec alone")
 			began := time.Now()
+			t.wouldStart()
 			inf, err := stack.StartInfra(ctx, t.env.Images, stack.WithCluster(3), stack.WithDatabase(t.sys.HasDatabase()))
 			c.formed = time.Since(began)
 			t.spent().setup += c.formed

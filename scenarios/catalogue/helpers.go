@@ -32,6 +32,7 @@ func (t *T) load(prefix string, n int) workload.Load {
 // database, in a vhost and database of their own, and removes it after
 // the spec.
 func (t *T) startStack(ctx context.Context, name string, opts ...stack.Option) *stack.Stack {
+	t.wouldStart()
 	what := "this process's shared broker" + map[bool]string{true: " and database"}[t.sys.HasDatabase()]
 	switch {
 	case !t.env.shared.started(): // a spec without the label: started now
@@ -88,6 +89,7 @@ func (t *T) startIsolatedStack(ctx context.Context, name string, opts ...stack.O
 }
 
 func (t *T) start(ctx context.Context, name string, opts ...stack.Option) *stack.Stack {
+	t.wouldStart()
 	t.By("starting " + t.sys.Name + " as " + name)
 	began := time.Now()
 	s, err := stack.Start(ctx, t.sys, t.env.Images, append([]stack.Option{stack.Name(name)}, opts...)...)

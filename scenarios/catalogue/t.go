@@ -54,6 +54,9 @@ type T struct {
 	sys     *system.System
 	phases  timings
 	figures []report.Figures
+	// plan is set while CheckAll plans the spec: it ends where a run
+	// would start something.
+	plan bool
 }
 
 // NewT is a spec's T in env, on the front end's runtime rt.

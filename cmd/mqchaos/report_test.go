@@ -55,12 +55,12 @@ func reportsDir(t *testing.T, scenario string, lost []string) string {
 	return dir
 }
 
-func TestRunMergesReportsDirectories(t *testing.T) {
+func TestReportMergesReportsDirectories(t *testing.T) {
 	a := reportsDir(t, "fanout", nil)
 	b := reportsDir(t, "publisher crash", []string{"publisher crash-0001"})
 	out := filepath.Join(t.TempDir(), "merged", "report.html")
 	var warnings bytes.Buffer
-	n, err := run([]string{a, " " + b, ""}, out, &warnings)
+	n, err := drawReport([]string{a, " " + b, ""}, out, &warnings)
 	if err != nil || n != 2 {
 		t.Fatalf("run = %d, %v; want 2 runs", n, err)
 	}
@@ -78,19 +78,19 @@ func TestRunMergesReportsDirectories(t *testing.T) {
 	}
 }
 
-func TestRunWarnsOfMissingHistory(t *testing.T) {
+func TestReportWarnsOfMissingHistory(t *testing.T) {
 	dir := reportsDir(t, "fanout", nil)
 	if err := os.RemoveAll(filepath.Join(dir, "histories")); err != nil {
 		t.Fatal(err)
 	}
 	var warnings bytes.Buffer
-	if n, err := run([]string{dir}, filepath.Join(dir, "report.html"), &warnings); err != nil || n != 1 {
+	if n, err := drawReport([]string{dir}, filepath.Join(dir, "report.html"), &warnings); err != nil || n != 1 {
 		t.Fatalf("run = %d, %v; want the run drawn from its figures", n, err)
 	}
 	if !strings.Contains(warnings.String(), "fanout (safe)") {
 		t.Errorf("warnings %q do not name the run", warnings.String())
 	}
-	if _, err := run([]string{t.TempDir()}, filepath.Join(dir, "x.html"), &warnings); err == nil {
+	if _, err := drawReport([]string{t.TempDir()}, filepath.Join(dir, "x.html"), &warnings); err == nil {
 		t.Error("a directory without figures.json gave no error")
 	}
 }
@@ -98,12 +98,12 @@ func TestRunWarnsOfMissingHistory(t *testing.T) {
 // TestRunMergesRunsOfTheSameName merges two soaks' reports directories:
 // the same scenario and side, each run's history found in its own
 // directory.
-func TestRunMergesRunsOfTheSameName(t *testing.T) {
+func TestReportMergesRunsOfTheSameName(t *testing.T) {
 	a := reportsDir(t, "soak", nil)
 	b := reportsDir(t, "soak", []string{"soak-0001"})
 	out := filepath.Join(t.TempDir(), "report.html")
 	var warnings bytes.Buffer
-	if n, err := run([]string{a, b}, out, &warnings); err != nil || n != 2 || warnings.Len() > 0 {
+	if n, err := drawReport([]string{a, b}, out, &warnings); err != nil || n != 2 || warnings.Len() > 0 {
 		t.Fatalf("run = %d, %v, warnings %q; want 2 runs with their histories", n, err, warnings.String())
 	}
 	page, err := os.ReadFile(out)

@@ -1,0 +1,30 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/moby/moby/client"
+)
+
+// ensureImage makes sure image is on this machine, pulling it if it is
+// not; an image that is neither there nor pullable is an error that says
+// what to do.
+func ensureImage(ctx context.Context, image string) error {
+	cli, err := client.New(client.FromEnv)
+	if err != nil {
+		return fmt.Errorf("docker: %w", err)
+	}
+	defer cli.Close()
+	if _, err := cli.ImageInspect(ctx, image); err == nil {
+		return nil
+	}
+	pull, err := cli.ImagePull(ctx, image, client.ImagePullOptions{})
+	if err == nil {
+		err = pull.Wait(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("image %s: not on this machine and not pulled (%v); on a machine without a registry build it (LOCAL_IMAGES=1 make images in mqchaos's repository) or name another with -rabbitmq-image/-postgres-image", image, err)
+	}
+	return nil
+}

@@ -1,0 +1,121 @@
+// Command mqchaos tests a described system's messaging guarantees on
+// RabbitMQ: it starts the system in containers, breaks it, drives it,
+// records what happened and judges it with mqchaos's scenario catalogue.
+//
+//	mqchaos init                       # system.yaml from ./docker-compose.yml
+//	mqchaos check -system system.yaml  # which scenarios will run, and why not
+//	mqchaos run -system system.yaml    # the catalogue; exit 0, 1 or 2
+//
+// Exit status: 0 when every verdict is as it must be, 1 when a guarantee
+// is violated or a control is not caught, 2 when mqchaos could not run
+// (a bad description or flag, no Docker, an image it cannot build).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+)
+
+// Exit statuses.
+const (
+	exitHeld     = 0
+	exitViolated = 1
+	exitCannot   = 2
+)
+
+// usageError is a command line or input mqchaos cannot work with: exit 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func cannot(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+// violated is a run whose verdicts are not all as they must be: exit 1.
+var errViolated = errors.New("a verdict is not as it must be")
+
+type command struct {
+	name, summary string
+	run           func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+func commands() []command {
+	return []command{
+		{"init", "write a system description from a docker-compose.yml", cmdInit},
+		{"check", "validate a description; say which scenarios will run or be skipped, and why", cmdCheck},
+		{"run", "run the catalogue (or part of it) against a described system", cmdRun},
+		{"soak", "a long mixed load under a seeded schedule of faults", cmdSoak},
+		{"report", "draw the HTML report again from runs' directories", cmdReport},
+		{"clean", "remove the containers and networks of interrupted runs", cmdClean},
+		{"dlq-replay", "move dead-lettered messages back to their queues", cmdDLQReplay},
+		{"version", "print mqchaos's version", cmdVersion},
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := mainArgs(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// mainArgs runs the subcommand args name and returns the exit status.
+func mainArgs(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
+		usage(stderr)
+		if len(args) == 0 {
+			return exitCannot
+		}
+		return exitHeld
+	}
+	for _, c := range commands() {
+		if c.name != args[0] {
+			continue
+		}
+		err := c.run(ctx, args[1:], stdout, stderr)
+		var ue usageError
+		switch {
+		case err == nil:
+			return exitHeld
+		case errors.Is(err, errViolated):
+			fmt.Fprintf(stderr, "mqchaos %s: %v\n", c.name, err)
+			return exitViolated
+		case errors.As(err, &ue):
+			fmt.Fprintf(stderr, "mqchaos %s: %v\n", c.name, err)
+			return exitCannot
+		default:
+			fmt.Fprintf(stderr, "mqchaos %s: %v\n", c.name, err)
+			return exitCannot
+		}
+	}
+	fmt.Fprintf(stderr, "mqchaos: no command %q\n", args[0])
+	usage(stderr)
+	return exitCannot
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: mqchaos <command> [flags]   (mqchaos <command> -h for its flags)")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
+	}
+}
+
+// version is the module's version as built (go install ...@v1.2.3), or
+// "devel".
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
+
+func cmdVersion(_ context.Context, _ []string, stdout, _ io.Writer) error {
+	fmt.Fprintln(stdout, "mqchaos", version())
+	return nil
+}

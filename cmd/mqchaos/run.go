@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/mqchaos/mqchaos/harness/stack"
+	"github.com/mqchaos/mqchaos/harness/system"
+	"github.com/mqchaos/mqchaos/scenarios/catalogue"
+)
+
+// getenv is the process's environment, read here and only here.
+var getenv = os.Getenv
+
+// runConfig is a run of the catalogue, from run's or soak's flags.
+type runConfig struct {
+	system, scenario, label, out string
+	seed                         int64
+	procs                        int
+	rabbitmq, postgres           string
+}
+
+func (c *runConfig) flags(fs *flag.FlagSet, label string) {
+	fs.StringVar(&c.system, "system", "system.yaml", "the system description")
+	fs.StringVar(&c.scenario, "scenario", "", "run only the specs whose full name matches this regular expression")
+	fs.StringVar(&c.label, "label", label, "a label filter (safe, unsafe, guarantee:no-loss, cluster, soak; && || ! and parentheses); empty: every spec")
+	fs.Int64Var(&c.seed, "seed", time.Now().UnixNano()%1_000_000_000, "the random seed of loads and schedules; the same seed gives the same ones")
+	fs.IntVar(&c.procs, "procs", 2, "specs run side by side, each process with a broker of its own")
+	fs.StringVar(&c.out, "out", "", "the run's directory, new or empty (default: reports/run-<UTC time>)")
+	fs.StringVar(&c.rabbitmq, "rabbitmq-image", "", "the broker's image (default $RABBITMQ_IMAGE, else rabbitmq:4-management, else a local build)")
+	fs.StringVar(&c.postgres, "postgres-image", "", "the database's image (default $POSTGRES_IMAGE, else postgres:15)")
+}
+
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flags("run", stderr)
+	var c runConfig
+	c.flags(fs, "!soak && !cluster")
+	if help, err := parse(fs, args); help || err != nil {
+		return err
+	}
+	return runCatalogue(ctx, c, "run", stdout, stderr)
+}
+
+func cmdSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flags("soak", stderr)
+	var c runConfig
+	c.flags(fs, "soak")
+	duration := fs.Duration("duration", 10*time.Minute, "how long the load and the faults go on (30s or more)")
+	control := fs.String("control", "", "run against this control of the system, which must show its violation")
+	rate := fs.Float64("rate", 5, "units per second through each input")
+	if help, err := parse(fs, args); help || err != nil {
+		return err
+	}
+	for k, v := range map[string]string{
+		"MQCHAOS_SOAK_DURATION": duration.String(), "MQCHAOS_SOAK_SEED": strconv.FormatInt(c.seed, 10),
+		"MQCHAOS_SOAK_CONTROL": *control, "MQCHAOS_SOAK_RATE": strconv.FormatFloat(*rate, 'f', -1, 64),
+	} {
+		os.Setenv(k, v)
+	}
+	if _, err := catalogue.SoakFromEnv(os.Getenv, uint64(c.seed)); err != nil {
+		return usageError{err}
+	}
+	return runCatalogue(ctx, c, "soak", stdout, stderr)
+}
+
+// runCatalogue runs the specs c picks against c's system and writes what
+// CI reads: the summary, JUnit XML, figures, histories, the report and,
+// under GitHub Actions, a step summary and an annotation per failure.
+func runCatalogue(ctx context.Context, c runConfig, how string, stdout, stderr io.Writer) error {
+	sys, err := system.Load(c.system)
+	if err != nil {
+		return usageError{err}
+	}
+	var focus *regexp.Regexp
+	if c.scenario != "" {
+		if focus, err = regexp.Compile(c.scenario); err != nil {
+			return cannot("-scenario: %v", err)
+		}
+	}
+	picked, err := catalogue.Select(catalogue.All(), focus, c.label)
+	if err != nil {
+		return usageError{err}
+	}
+	if len(picked) == 0 {
+		return cannot("no spec matches -scenario %q and -label %q", c.scenario, c.label)
+	}
+	out, err := newRunDir(c.out, time.Now())
+	if err != nil {
+		return usageError{err}
+	}
+	for k, v := range stack.TestcontainersDefaults(ctx, getenv) {
+		os.Setenv(k, v) // before testcontainers first reads its configuration
+	}
+	if c.rabbitmq != "" {
+		os.Setenv("RABBITMQ_IMAGE", c.rabbitmq)
+	}
+	if c.postgres != "" {
+		os.Setenv("POSTGRES_IMAGE", c.postgres)
+	}
+	images := stack.ImagesFromEnv(ctx, os.Getenv)
+	fmt.Fprintf(stdout, "mqchaos %s %s: %d specs against %s (%s), seed %d, %d processes; broker %s, database %s; results in %s\n",
+		how, version(), len(picked), sys.Name, c.system, c.seed, c.procs, images.RabbitMQ, images.Postgres, out)
+
+	var setup catalogue.SetupTimes
+	began := time.Now()
+	if _, _, err := stack.Clean(ctx, true); err != nil {
+		return cannot("docker: %v", err)
+	}
+	setup.Clean = time.Since(began)
+	built, err := stack.BuildImages(ctx, sys)
+	setup.Build, setup.Built, setup.Builds = time.Since(began)-setup.Clean, built, catalogue.Builds(sys)
+	setup.Total = time.Since(began)
+	if err != nil {
+		return cannot("images of %s: %v", c.system, err)
+	}
+	needed := []string{images.RabbitMQ}
+	if sys.HasDatabase() {
+		needed = append(needed, images.Postgres)
+	}
+	for _, img := range needed {
+		if err := ensureImage(ctx, img); err != nil {
+			return cannot("%v", err)
+		}
+	}
+
+	results := catalogue.Run(ctx, sys, images, picked, catalogue.RunOptions{Seed: c.seed, Procs: c.procs, Reports: out, Progress: stdout})
+	setup.SharedWhen = "" // each process's shared broker starts in its own time
+	catalogue.Summarize(stdout, sys, results, setup)
+	catalogue.WriteOutputs(out, results, stdout)
+	rep := reproducer{system: c.system, seed: c.seed}
+	if err := writeJUnit(filepath.Join(out, "junit.xml"), sys.Name, results, rep); err != nil {
+		fmt.Fprintln(stderr, "junit:", err)
+	} else {
+		fmt.Fprintf(stdout, "junit: %s\n", filepath.Join(out, "junit.xml"))
+	}
+	if getenv("GITHUB_ACTIONS") == "true" {
+		if err := githubOutputs(stdout, getenv("GITHUB_STEP_SUMMARY"), sys.Name, results, rep); err != nil {
+			fmt.Fprintln(stderr, "github step summary:", err)
+		}
+	}
+	_, failed, _ := catalogue.Counts(results)
+	for _, r := range results {
+		if r.State == catalogue.Failed {
+			fmt.Fprintf(stdout, "reproduce %q: %s\n", r.Spec, rep.command(r))
+		}
+	}
+	if ctx.Err() != nil {
+		return cannot("interrupted: %v", ctx.Err())
+	}
+	if failed > 0 {
+		return fmt.Errorf("%w: %d of %d specs failed", errViolated, failed, len(results))
+	}
+	return nil
+}
+
+// newRunDir makes a run's directory: dir, which must not exist or be
+// empty, or a new reports/run-<UTC time> (with -2, -3... if taken). It
+// never reuses a directory that holds another run's files.
+func newRunDir(dir string, now time.Time) (string, error) {
+	if dir != "" {
+		entries, err := os.ReadDir(dir)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return dir, os.MkdirAll(dir, 0o755)
+		case err != nil:
+			return "", fmt.Errorf("-out %s: %w", dir, err)
+		case len(entries) > 0:
+			return "", fmt.Errorf("-out %s: not empty; a run never writes over another run's files", dir)
+		}
+		return dir, nil
+	}
+	if err := os.MkdirAll("reports", 0o755); err != nil {
+		return "", fmt.Errorf("reports: %w", err)
+	}
+	base := filepath.Join("reports", "run-"+now.UTC().Format("20060102T150405Z"))
+	for n := 1; ; n++ {
+		d := base
+		if n > 1 {
+			d = fmt.Sprintf("%s-%d", base, n)
+		}
+		switch err := os.Mkdir(d, 0o755); {
+		case err == nil:
+			return d, nil
+		case !errors.Is(err, fs.ErrExist):
+			return "", fmt.Errorf("reports: %w", err)
+		}
+	}
+}
+
+// reproducer makes the command that runs one spec again as it ran.
+type reproducer struct {
+	system string
+	seed   int64
+}
+
+func (r reproducer) command(res catalogue.Result) string {
+	return fmt.Sprintf("mqchaos run -system %s -scenario '^%s$' -label= -seed %d -procs 1", r.system, regexp.QuoteMeta(res.Spec), r.seed)
+}
