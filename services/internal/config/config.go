@@ -54,6 +54,8 @@ type Config struct {
 	DBMaxConns       int           // DB_MAX_CONNS, default 10
 	ShutdownTimeout  time.Duration // SHUTDOWN_TIMEOUT, default 20s
 	MaxHTTPBody      int64         // MAX_HTTP_BODY_BYTES, default 16384
+	InitialStock     string        // INITIAL_STOCK (inventory): "item=qty,item=qty"
+	Failpoints       string        // FAILPOINTS: "name=count,name=count"
 
 	// HTTP limits: every phase of a request and the connections held
 	// open (see httpserver.Limits). Each must be positive;
@@ -65,8 +67,6 @@ type Config struct {
 	HTTPIdleTimeout    time.Duration // HTTP_IDLE_TIMEOUT: a keep-alive connection between requests, default 60s
 	HTTPMaxHeaderBytes int           // HTTP_MAX_HEADER_BYTES, default 65536
 	HTTPMaxConns       int           // HTTP_MAX_CONNS: connections open at once, default 512
-	InitialStock     string        // INITIAL_STOCK (inventory): "item=qty,item=qty"
-	Failpoints       string        // FAILPOINTS: "name=count,name=count"
 
 	// Unsafe switches: each turns one guarantee off, for demonstrations.
 	UnsafeAutoAck         bool   // UNSAFE_AUTO_ACK: auto-ack instead of manual acks
@@ -165,6 +165,8 @@ func Load(service string, getenv func(string) string) (Config, error) {
 		DBMaxConns:       r.int("DB_MAX_CONNS", 10),
 		ShutdownTimeout:  r.dur("SHUTDOWN_TIMEOUT", 20*time.Second),
 		MaxHTTPBody:      int64(r.int("MAX_HTTP_BODY_BYTES", 16<<10)),
+		InitialStock:     r.str("INITIAL_STOCK", "widget-a=1000,widget-b=1000,gadget-c=1000"),
+		Failpoints:       r.str("FAILPOINTS", ""),
 
 		HTTPHeaderTimeout:  r.dur("HTTP_HEADER_TIMEOUT", 5*time.Second),
 		HTTPBodyTimeout:    r.dur("HTTP_BODY_TIMEOUT", 10*time.Second),
@@ -173,9 +175,6 @@ func Load(service string, getenv func(string) string) (Config, error) {
 		HTTPIdleTimeout:    r.dur("HTTP_IDLE_TIMEOUT", 60*time.Second),
 		HTTPMaxHeaderBytes: r.int("HTTP_MAX_HEADER_BYTES", 64<<10),
 		HTTPMaxConns:       r.int("HTTP_MAX_CONNS", 512),
-
-		InitialStock:     r.str("INITIAL_STOCK", "widget-a=1000,widget-b=1000,gadget-c=1000"),
-		Failpoints:       r.str("FAILPOINTS", ""),
 
 		UnsafeAutoAck:         r.bool("UNSAFE_AUTO_ACK"),
 		UnsafeTransientQueues: r.bool("UNSAFE_TRANSIENT_QUEUES"),
