@@ -93,6 +93,10 @@ func (s *Server) Serve(ln net.Listener) error {
 // active ones to finish, or for ctx; see http.Server.Shutdown.
 func (s *Server) Shutdown(ctx context.Context) error { return s.http.Shutdown(ctx) }
 
+// Open is the number of connections the server holds open now, those it
+// is refusing past MaxConns aside. Safe for concurrent use.
+func (s *Server) Open() int { return int(s.open.Load()) }
+
 // Close closes the listener and every connection at once.
 func (s *Server) Close() error { return s.http.Close() }
 
@@ -200,7 +204,7 @@ func (l *listener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		if max := int64(l.s.limits.MaxConns); max > 0 && l.s.open.Add(1) > max {
+		if n, max := l.s.open.Add(1), int64(l.s.limits.MaxConns); max > 0 && n > max {
 			l.s.open.Add(-1)
 			l.s.refused("connections")
 			l.s.refuse(c)
@@ -262,7 +266,7 @@ type conn struct {
 	mu      sync.Mutex
 	waiting bool // StateNew or StateIdle: between requests, or reading headers
 	partial bool // bytes read since the connection became waiting
-	counted bool // its slot under MaxConns is given back
+	counted bool // taken off Server.open
 }
 
 func (c *conn) Read(p []byte) (int, error) {
@@ -300,9 +304,7 @@ func (s *Server) connState(nc net.Conn, state http.ConnState) {
 	case http.StateClosed, http.StateHijacked:
 		if !c.counted {
 			c.counted = true
-			if s.limits.MaxConns > 0 {
-				s.open.Add(-1)
-			}
+			s.open.Add(-1)
 		}
 	}
 }

@@ -49,6 +49,12 @@ func (r *refusals) has(limit string) bool {
 // serve starts h under l on a free port and returns its address.
 func serve(t *testing.T, h http.Handler, l Limits) (string, *refusals) {
 	t.Helper()
+	addr, seen, _ := serveWith(t, h, l)
+	return addr, seen
+}
+
+func serveWith(t *testing.T, h http.Handler, l Limits) (string, *refusals, *Server) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +69,7 @@ func serve(t *testing.T, h http.Handler, l Limits) (string, *refusals) {
 			t.Errorf("serve: %v", err)
 		}
 	})
-	return ln.Addr().String(), seen
+	return ln.Addr().String(), seen, s
 }
 
 // decodeHandler is a POST handler as the services' are: DecodeJSON, then 200.
@@ -247,7 +253,7 @@ func TestAClientThatDoesNotReadIsCutOff(t *testing.T) {
 func TestConnectionsPastTheCapAre503AndClosed(t *testing.T) {
 	l := everyLimitLong
 	l.MaxConns = 2
-	addr, seen := serve(t, decodeHandler, l)
+	addr, seen, srv := serveWith(t, decodeHandler, l)
 	held := []net.Conn{dial(t, addr), dial(t, addr)}
 	for _, c := range held {
 		// Half a request each: the server holds them, waiting.
@@ -263,6 +269,9 @@ func TestConnectionsPastTheCapAre503AndClosed(t *testing.T) {
 	}
 	if !seen.has("connections") {
 		t.Fatalf("refusals %v: want connections", seen.got)
+	}
+	if n := srv.Open(); n != 2 {
+		t.Fatalf("Open() = %d, want the 2 held", n)
 	}
 	// A held connection finishes its request and is served.
 	if _, err := io.WriteString(held[0], "Host: t\r\nContent-Length: 12\r\nConnection: close\r\n\r\n{\"item\":\"a\"}"); err != nil {

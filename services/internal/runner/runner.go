@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mqchaos/mqchaos/services/contract"
 	"github.com/mqchaos/mqchaos/services/internal/config"
@@ -177,6 +178,10 @@ func Run(ctx context.Context, svc Service, getenv func(string) string, logOut io
 		return append(checks, db)
 	})
 	srv := httpserver.NewServer(rt.Mux, HTTPLimits(cfg), func(limit string) { m.HTTPRefused.WithLabelValues(limit).Inc() })
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "mqchaos", Name: "http_connections",
+		Help: "HTTP connections the server holds open now (at most HTTP_MAX_CONNS unless UNSAFE_NO_HTTP_LIMITS).",
+	}, func() float64 { return float64(srv.Open()) }))
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
