@@ -128,27 +128,23 @@ func Describe(composePath, outPath string) ([]byte, Summary, error) {
 // project is the parts of a compose file Init reads.
 type project struct {
 	name     string
-	dir      string // absolute
 	services []*service
 }
 
 // service is one compose service, its values interpolated.
 type service struct {
 	name        string
-	line        int
 	image       string
 	build       *build
 	command     []string
-	entrypoint  []string
 	env         map[string]string
 	ports       []int // container TCP ports, published or exposed, in order
 	health      []string
-	healthOff   bool
 	replicas    int
 	hosts       []string // names it is reached by: its name, container_name, hostname, aliases
-	volumes     bool
 	unresolved  []string // ${VAR}s with no value, by field
 	unsupported []string // compose keys Init does not carry, with why
+	unread      []string // compose keys Init does not know
 	// fromEnvironment are the keys environment: set, which win over an
 	// env_file's.
 	fromEnvironment []string
@@ -158,7 +154,6 @@ type build struct {
 	context    string // absolute, or a URL
 	dockerfile string
 	args       map[string]string
-	target     string
 }
 
 type parser struct {
@@ -202,7 +197,7 @@ func (p *parser) parse(b []byte) (*project, error) {
 	if err != nil {
 		return nil, fmt.Errorf("init: %w", err)
 	}
-	proj := &project{dir: abs, name: filepath.Base(abs)}
+	proj := &project{name: filepath.Base(abs)}
 	if n := get(root, "name"); n != nil {
 		if proj.name, err = p.str(n, "name"); err != nil {
 			return nil, err
@@ -219,7 +214,7 @@ func (p *parser) parse(b []byte) (*project, error) {
 		return nil, p.fail(svcs, "services", "none declared")
 	}
 	for _, kv := range pairs(svcs) {
-		s, err := p.service(kv.key.Value, kv.key.Line, kv.val)
+		s, err := p.service(kv.key.Value, kv.val)
 		if err != nil {
 			return nil, err
 		}
@@ -252,7 +247,7 @@ var (
 	}
 )
 
-func (p *parser) service(name string, line int, n *yaml.Node) (*service, error) {
+func (p *parser) service(name string, n *yaml.Node) (*service, error) {
 	f := "services." + name
 	if n.Kind != yaml.MappingNode {
 		if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
@@ -260,7 +255,7 @@ func (p *parser) service(name string, line int, n *yaml.Node) (*service, error) 
 		}
 		return nil, p.fail(n, f, "want a mapping, not %s", kindOf(n))
 	}
-	s := &service{name: name, line: line, env: map[string]string{}, replicas: 1, hosts: []string{name}}
+	s := &service{name: name, env: map[string]string{}, replicas: 1, hosts: []string{name}}
 	for _, kv := range pairs(n) {
 		k, v := kv.key.Value, kv.val
 		kf := f + "." + k
@@ -273,7 +268,7 @@ func (p *parser) service(name string, line int, n *yaml.Node) (*service, error) 
 		case "command":
 			s.command, err = p.words(s, v, kf)
 		case "entrypoint":
-			s.entrypoint, err = p.words(s, v, kf)
+			_, err = p.words(s, v, kf) // read for its errors only
 			s.unsupported = append(s.unsupported, k+": "+unsupportedKeys[k])
 		case "environment":
 			err = p.environment(s, v, kf)
@@ -296,7 +291,6 @@ func (p *parser) service(name string, line int, n *yaml.Node) (*service, error) 
 			h, err = p.istr(s, v, kf)
 			s.hosts = append(s.hosts, h)
 		case "volumes":
-			s.volumes = true
 			s.unsupported = append(s.unsupported, k+": "+unsupportedKeys[k])
 		default:
 			if _, ok := ignored[k]; ok || strings.HasPrefix(k, "x-") {
@@ -306,7 +300,7 @@ func (p *parser) service(name string, line int, n *yaml.Node) (*service, error) 
 				s.unsupported = append(s.unsupported, k+": "+why)
 				break
 			}
-			s.unsupported = append(s.unsupported, k+": not read by mqchaos init")
+			s.unread = append(s.unread, k)
 		}
 		if err != nil {
 			return nil, err
@@ -410,8 +404,9 @@ func (p *parser) build(s *service, n *yaml.Node, field string) (*build, error) {
 			case "args":
 				b.args, err = p.keyValues(s, kv.val, kf)
 			case "target":
-				b.target, err = p.istr(s, kv.val, kf)
-				s.unsupported = append(s.unsupported, "build.target: mqchaos builds the Dockerfile's last stage: move "+b.target+" last or into a Dockerfile of its own")
+				var target string
+				target, err = p.istr(s, kv.val, kf)
+				s.unsupported = append(s.unsupported, "build.target: mqchaos builds the Dockerfile's last stage: move "+target+" last or into a Dockerfile of its own")
 			case "dockerfile_inline":
 				s.unsupported = append(s.unsupported, "build.dockerfile_inline: write the Dockerfile to a file")
 			}
@@ -613,7 +608,6 @@ func (p *parser) healthcheck(s *service, n *yaml.Node, field string) error {
 		return p.fail(n, field, "want a mapping, not %s", kindOf(n))
 	}
 	if d := get(n, "disable"); d != nil && d.Value == "true" {
-		s.healthOff = true
 		return nil
 	}
 	t := get(n, "test")
@@ -638,7 +632,7 @@ func (p *parser) healthcheck(s *service, n *yaml.Node, field string) error {
 		return p.fail(t, field+".test", "want a string or a list, not %s", kindOf(t))
 	}
 	if len(s.health) > 0 && s.health[0] == "NONE" {
-		s.health, s.healthOff = nil, true
+		s.health = nil
 	}
 	return nil
 }

@@ -16,7 +16,6 @@ type described struct {
 	database bool
 	services []*outService
 	broker   *service // the first broker service, or nil
-	db       *service // the first database service, or nil
 
 	brokerHosts map[string]bool
 	dbHosts     map[string]bool
@@ -106,8 +105,8 @@ func describe(p *project, outDir string) *described {
 				d.brokerHosts[h] = true
 			}
 		case isPostgres(s):
-			if d.db == nil {
-				d.db, d.database, d.sum.Database = s, true, s.name
+			if !d.database {
+				d.database, d.sum.Database = true, s.name
 			} else {
 				d.sum.Notes = append(d.sum.Notes, fmt.Sprintf("%s is PostgreSQL too: every service gets the one database of its run", s.name))
 			}
@@ -260,8 +259,9 @@ func (d *described) fill(o *outService) {
 	for _, u := range s.unresolved {
 		o.todos = append(o.todos, strings.TrimPrefix(u, "services."+s.name+"."))
 	}
-	for _, u := range s.unsupported {
-		o.todos = append(o.todos, u)
+	o.todos = append(o.todos, s.unsupported...)
+	for _, k := range s.unread {
+		d.sum.Notes = append(d.sum.Notes, fmt.Sprintf("services.%s.%s: not read by mqchaos init", s.name, k))
 	}
 }
 
