@@ -1,6 +1,9 @@
 package contract
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // HTTP API types: the bodies the services serve, shared with clients.
 
@@ -67,6 +70,20 @@ type Conflict struct {
 	FirstQuantity int       `json:"first_quantity"`
 	Replica       string    `json:"replica"`
 	SeenAt        time.Time `json:"seen_at"`
+}
+
+// EventConflict is a delivery whose event id a service took in before
+// with other contents (type or data): the first event of an event id
+// stood, this one was recorded and not applied. Every consuming service's
+// GET /conflicts. Contents are {"type": ..., "data": {...}}; an event's
+// occurred_at is not part of them.
+type EventConflict struct {
+	EventID       string          `json:"event_id"`
+	Contents      json.RawMessage `json:"contents"`
+	FirstContents json.RawMessage `json:"first_contents"`
+	Queue         string          `json:"queue"`
+	Replica       string          `json:"replica"`
+	SeenAt        time.Time       `json:"seen_at"`
 }
 
 // Notification kinds.

@@ -18,7 +18,7 @@ type Metrics struct {
 	Retried      *prometheus.CounterVec // by queue
 	Held         *prometheus.CounterVec // by queue: failed attempts not counted, the dependency being down
 	Duplicates   *prometheus.CounterVec // by queue
-	Conflicts    *prometheus.CounterVec // by queue: duplicates of an order id with other contents
+	Conflicts    *prometheus.CounterVec // by queue: an order id or an event id reused with other contents
 	Published    *prometheus.CounterVec // by exchange
 	Confirmed    *prometheus.CounterVec // by exchange
 	Nacked       *prometheus.CounterVec // by exchange: publish not confirmed
@@ -54,7 +54,7 @@ func New() *Metrics {
 		Retried:      vec("messages_retried_total", "Handler attempts retried after a transient failure.", "queue"),
 		Held:         vec("messages_held_total", "Failed attempts not counted against the retry budget because the dependency was down.", "queue"),
 		Duplicates:   vec("messages_duplicate_total", "Deliveries whose effect was applied before.", "queue"),
-		Conflicts:    vec("conflicts_total", "Duplicates of an applied order id with another item or quantity: recorded, not applied.", "queue"),
+		Conflicts:    vec("conflicts_total", "Deliveries that reused an applied order id with another item or quantity, or an event id with other contents: recorded, not applied.", "queue"),
 		Published:    vec("messages_published_total", "Messages published.", "exchange"),
 		Confirmed:    vec("messages_confirmed_total", "Publishes confirmed by the broker.", "exchange"),
 		Nacked:       vec("messages_unconfirmed_total", "Publishes nacked or not confirmed in time.", "exchange"),

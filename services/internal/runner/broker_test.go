@@ -164,9 +164,22 @@ func TestBrokerFailuresShowInReadinessMetricsAndTheOutbox(t *testing.T) {
 		"AMQP_URL": amqpURL, "DATABASE_URL": dbURL, "HTTP_ADDR": addr, "REPLICA_ID": "rtest-1",
 		"RECONNECT_MIN_DELAY": "50ms", "RECONNECT_MAX_DELAY": "500ms", "CONFIRM_TIMEOUT": "2s", "OUTBOX_POLL_INTERVAL": "100ms",
 	}
+	var (
+		mu      sync.Mutex
+		applied []string // the quantities of the OrderPlaced that reached the handler
+	)
 	svc := Service{Name: "rtest", Setup: func(_ context.Context, rt *Runtime) error {
 		rt.Consume(rabbit.Binding{Queue: queue, Exchange: contract.OrdersExchange, Keys: []string{key}},
-			func(_ context.Context, ds []amqp.Delivery) []error { return make([]error, len(ds)) })
+			func(_ context.Context, ds []amqp.Delivery) []error {
+				mu.Lock()
+				defer mu.Unlock()
+				for _, d := range ds {
+					if _, o, err := contract.DecodeOrderPlacedDelivery(d.ContentType, d.ContentEncoding, d.Body); err == nil {
+						applied = append(applied, fmt.Sprint(o.Quantity))
+					}
+				}
+				return make([]error, len(ds))
+			})
 		return nil
 	}}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -222,6 +235,42 @@ func TestBrokerFailuresShowInReadinessMetricsAndTheOutbox(t *testing.T) {
 	if body["amqp"] != "connected" {
 		t.Fatalf("amqp %q", body["amqp"])
 	}
+
+	// An event id reused with another quantity (issue 22's case): the
+	// first stands, the second is a conflict on record and never applied;
+	// the first sent again is a redelivery.
+	for _, qty := range []int{1, 2, 1} {
+		body, err := contract.NewEvent("reused-1", contract.TypeOrderPlaced, time.Now(), contract.OrderPlaced{OrderID: "x", Item: "widget-a", Quantity: qty})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ch.PublishWithContext(context.Background(), contract.OrdersExchange, key, false, false, amqp.Publishing{ContentType: "application/json", Body: body}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	poll(t, 10*time.Second, "the three deliveries handled", func() bool {
+		return metric(`mqchaos_messages_acked_total{queue="`+queue+`"}`) == `mqchaos_messages_acked_total{queue="`+queue+`"} 3`
+	})
+	mu.Lock()
+	got := strings.Join(applied, " ")
+	mu.Unlock()
+	if got != "1 1" {
+		t.Fatalf("quantities applied %q, want \"1 1\": the conflicting 2 must not be", got)
+	}
+	if m := metric("mqchaos_conflicts_total"); m != `mqchaos_conflicts_total{queue="`+queue+`"} 1` {
+		t.Fatalf("%q: want one conflict on %s", m, queue)
+	}
+	resp, err := http.Get("http://" + addr + "/conflicts?event_id=reused-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var listed []contract.EventConflict
+	err = json.NewDecoder(resp.Body).Decode(&listed)
+	resp.Body.Close()
+	if err != nil || len(listed) != 1 || !strings.Contains(string(listed[0].Contents), `"quantity":2`) || !strings.Contains(string(listed[0].FirstContents), `"quantity":1`) {
+		t.Fatalf("GET /conflicts: %+v, %v: want the one conflict, quantity 2 against 1", listed, err)
+	}
+	t.Logf("reused event id: applied %q, %s, /conflicts %s", got, metric("mqchaos_conflicts_total"), listed[0].Contents)
 
 	// Unroutable: one outbox row to a key no queue is bound to, one to the service's own.
 	db, err := pgx.Connect(context.Background(), dbURL)

@@ -25,6 +25,7 @@ import (
 	"github.com/mqchaos/mqchaos/services/contract"
 	"github.com/mqchaos/mqchaos/services/internal/config"
 	"github.com/mqchaos/mqchaos/services/internal/consume"
+	"github.com/mqchaos/mqchaos/services/internal/eventid"
 	"github.com/mqchaos/mqchaos/services/internal/failpoint"
 	"github.com/mqchaos/mqchaos/services/internal/httpserver"
 	"github.com/mqchaos/mqchaos/services/internal/idempotency"
@@ -58,12 +59,19 @@ type Runtime struct {
 
 	rabbit   *rabbit.Client
 	bindings []rabbit.Binding
+	events   *eventid.Ledger
 }
 
 // Consume binds queue to exchange with keys and processes its deliveries
-// with f, under the configured ack, retry and dead-letter policy.
+// with f, under the configured ack, retry and dead-letter policy. With
+// durable idempotency each delivery's event id is checked first
+// (eventid.Ledger.Guard): an id reused with other contents is recorded
+// as a conflict and never reaches f.
 func (rt *Runtime) Consume(b rabbit.Binding, f consume.Func) {
 	rt.bindings = append(rt.bindings, b)
+	if rt.Idem.Durable() {
+		f = rt.events.Guard(b.Queue, f)
+	}
 	p := &consume.Processor{
 		Queue: b.Queue, Replica: rt.Config.Replica, Pub: rt.rabbit, Log: rt.Log, Metrics: rt.Metrics,
 		Outage: outage.New("database", "consumer "+b.Queue, rt.Log, rt.Metrics.Outages),
@@ -117,7 +125,7 @@ func Run(ctx context.Context, svc Service, getenv func(string) string, logOut io
 		log.Error("UNSAFE MODE: guarantees are switched off; this service WILL lose, duplicate or stall messages", "switches", strings.Join(unsafe, " "))
 	}
 
-	migrations := append([]string{outbox.Migration, idempotency.Migration, failpoint.Migration}, svc.Migrations...)
+	migrations := append([]string{outbox.Migration, idempotency.Migration, failpoint.Migration, eventid.Migration}, svc.Migrations...)
 	pool, err := postgres.Open(ctx, log, cfg.DatabaseURL, svc.Name, cfg.DBMaxConns, migrations...)
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
@@ -147,7 +155,10 @@ func Run(ctx context.Context, svc Service, getenv func(string) string, logOut io
 	rt := &Runtime{
 		Config: cfg, Log: log, Pool: pool, Mux: http.NewServeMux(), Outbox: ob,
 		Idem: idempotency.New(cfg.Idempotency), Failpoints: fps, Metrics: m, rabbit: rc,
+		events: &eventid.Ledger{Pool: pool, Replica: cfg.Replica, Log: log, Conflicts: m.Conflicts},
 	}
+	// Every service lists the event ids it took in reused with other contents.
+	rt.Mux.HandleFunc("GET /conflicts", rt.events.List)
 	if err := svc.Setup(ctx, rt); err != nil {
 		return fmt.Errorf("set up %s-service: %w", svc.Name, err)
 	}
