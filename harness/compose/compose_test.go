@@ -284,3 +284,68 @@ func TestInitNeverOverwrites(t *testing.T) {
 		t.Errorf("the file was overwritten: %q", b)
 	}
 }
+
+// A cluster of brokers, a bitnami database, and what init cannot carry.
+func TestClusterAndWhatCannotBeCarried(t *testing.T) {
+	dir := t.TempDir()
+	text := `
+name: Ledger
+services:
+  rmq1: {image: "bitnami/rabbitmq:3.12", environment: {RABBITMQ_USERNAME: l, RABBITMQ_PASSWORD: p}}
+  rmq2: {image: "bitnami/rabbitmq:3.12"}
+  pg: {image: bitnami/postgresql:15}
+  Ledger_Writer:
+    build: {context: ., target: prod}
+    environment:
+      AMQP_NODES: rmq1:5672,rmq2:5672
+      JDBC: jdbc:postgresql://pg:5432/ledger
+      HTTP_PORT: "8080"
+    ports: ["8080"]
+    healthcheck: {test: ["CMD", "/bin/check"]}
+    mem_reservation: 64m
+  poller:
+    image: ledger/poller
+    command: ["poll", "--db", "postgres://l:p@pg/ledger"]
+    healthcheck: {disable: true}
+`
+	p := filepath.Join(dir, "docker-compose.yml")
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	made, sum, err := compose.Describe(p, filepath.Join(dir, "system.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	expectOnlyTODOsMissing(t, made)
+	if sum.Name != "Ledger" || !slices.Equal(sum.Broker, []string{"rmq1", "rmq2"}) || sum.Database != "pg" || !slices.Equal(sum.Services, []string{"ledger-writer", "poller"}) {
+		t.Errorf("summary %+v", sum)
+	}
+	todos := strings.Join(sum.TODOs, "\n")
+	for _, want := range []string{
+		"services[ledger-writer].build.target: mqchaos builds the Dockerfile's last stage",
+		"services[ledger-writer].ready: the health check (/bin/check) cannot be carried over",
+		"services[ledger-writer].env.AMQP_NODES: a list of broker nodes",
+		`services[poller].command: "postgres://l:***@pg/ledger" names`,
+		"services[poller].ready: how mqchaos knows",
+	} {
+		if !strings.Contains(todos, want) {
+			t.Errorf("no TODO %q in\n%s", want, todos)
+		}
+	}
+	notes := strings.Join(sum.Notes, "\n")
+	for _, want := range []string{"2 RabbitMQ services (rmq1, rmq2)", "services.Ledger_Writer.mem_reservation: not read"} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("no note %q in\n%s", want, notes)
+		}
+	}
+	for _, want := range []string{
+		"  - name: ledger-writer\n    # Ledger_Writer in the compose file\n    image: ledger-ledger-writer\n",
+		`JDBC: "jdbc:postgresql://{{.DBHost}}:{{.DBPort}}/{{.Database}}"`,
+		`HTTP_PORT: "8080"` + "\n",
+		"database: postgres",
+	} {
+		if !strings.Contains(string(made), want) {
+			t.Errorf("the description has no %q:\n%s", want, made)
+		}
+	}
+}
