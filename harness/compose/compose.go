@@ -72,9 +72,9 @@ func (r Replacement) String() string {
 // description are relative to outPath's directory.
 func Init(composePath, outPath string) (Summary, error) {
 	if _, err := os.Lstat(outPath); err == nil {
-		return Summary{}, fmt.Errorf("init: %s already exists; mqchaos init never overwrites a file: move it away or name another", outPath)
+		return Summary{}, fmt.Errorf("%s already exists; mqchaos init never overwrites a file: move it away or name another", outPath)
 	} else if !errors.Is(err, fs.ErrNotExist) {
-		return Summary{}, fmt.Errorf("init: %w", err)
+		return Summary{}, err
 	}
 	text, sum, err := Describe(composePath, outPath)
 	if err != nil {
@@ -82,17 +82,17 @@ func Init(composePath, outPath string) (Summary, error) {
 	}
 	f, err := os.OpenFile(outPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if errors.Is(err, fs.ErrExist) {
-		return sum, fmt.Errorf("init: %s already exists; mqchaos init never overwrites a file: move it away or name another", outPath)
+		return sum, fmt.Errorf("%s already exists; mqchaos init never overwrites a file: move it away or name another", outPath)
 	}
 	if err != nil {
-		return sum, fmt.Errorf("init: %w", err)
+		return sum, err
 	}
 	if _, err := f.Write(text); err != nil {
 		f.Close()
-		return sum, fmt.Errorf("init: write %s: %w", outPath, err)
+		return sum, fmt.Errorf("write %s: %w", outPath, err)
 	}
 	if err := f.Close(); err != nil {
-		return sum, fmt.Errorf("init: write %s: %w", outPath, err)
+		return sum, fmt.Errorf("write %s: %w", outPath, err)
 	}
 	return sum, nil
 }
@@ -105,7 +105,7 @@ func Init(composePath, outPath string) (Summary, error) {
 func Describe(composePath, outPath string) ([]byte, Summary, error) {
 	b, err := os.ReadFile(composePath)
 	if err != nil {
-		return nil, Summary{}, fmt.Errorf("init: %w", err)
+		return nil, Summary{}, err
 	}
 	p := &parser{file: composePath, dir: filepath.Dir(composePath)}
 	if p.vars, err = readEnvFile(filepath.Join(p.dir, ".env"), true); err != nil {
@@ -117,7 +117,7 @@ func Describe(composePath, outPath string) ([]byte, Summary, error) {
 	}
 	outDir, err := filepath.Abs(filepath.Dir(outPath))
 	if err != nil {
-		return nil, Summary{}, fmt.Errorf("init: %w", err)
+		return nil, Summary{}, err
 	}
 	d := describe(proj, outDir)
 	text := d.write(filepath.Base(composePath))
@@ -172,18 +172,18 @@ func (p *parser) fail(n *yaml.Node, field, format string, args ...any) error {
 		msg = field + ": " + msg
 	}
 	if n != nil && n.Line > 0 {
-		return fmt.Errorf("init: %s:%d: %s", p.file, n.Line, msg)
+		return fmt.Errorf("%s:%d: %s", p.file, n.Line, msg)
 	}
-	return fmt.Errorf("init: %s: %s", p.file, msg)
+	return fmt.Errorf("%s: %s", p.file, msg)
 }
 
 func (p *parser) parse(b []byte) (*project, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(b, &doc); err != nil {
 		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-			return nil, fmt.Errorf("init: %s:%s: %s", p.file, m[1], m[2])
+			return nil, fmt.Errorf("%s:%s: %s", p.file, m[1], m[2])
 		}
-		return nil, fmt.Errorf("init: %s: %s", p.file, strings.TrimPrefix(err.Error(), "yaml: "))
+		return nil, fmt.Errorf("%s: %s", p.file, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	if len(doc.Content) == 0 {
 		return nil, p.fail(nil, "", "empty: want a compose file with services")
@@ -195,7 +195,7 @@ func (p *parser) parse(b []byte) (*project, error) {
 	p.root = root
 	abs, err := filepath.Abs(p.dir)
 	if err != nil {
-		return nil, fmt.Errorf("init: %w", err)
+		return nil, err
 	}
 	proj := &project{name: filepath.Base(abs)}
 	if n := get(root, "name"); n != nil {
@@ -424,7 +424,7 @@ func (p *parser) build(s *service, n *yaml.Node, field string) (*build, error) {
 	} else {
 		abs, err := filepath.Abs(filepath.Join(p.dir, ctx))
 		if err != nil {
-			return nil, fmt.Errorf("init: %w", err)
+			return nil, err
 		}
 		b.context = abs
 	}
@@ -532,7 +532,7 @@ func (p *parser) envFiles(s *service, n *yaml.Node, field string) error {
 		}
 		vars, err := readEnvFile(filepath.Join(p.dir, rel), !required)
 		if err != nil {
-			return p.fail(pn, fmt.Sprintf("%s[%d]", field, i), "%v", errors.Unwrap(err))
+			return p.fail(pn, fmt.Sprintf("%s[%d]", field, i), "%v", err)
 		}
 		for k, v := range vars {
 			if !slices.Contains(s.fromEnvironment, k) {
@@ -708,7 +708,7 @@ func readEnvFile(path string, optional bool) (map[string]string, error) {
 		return out, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("init: %w", err)
+		return nil, err
 	}
 	for i, line := range strings.Split(string(b), "\n") {
 		line = strings.TrimSpace(strings.TrimSuffix(line, "\r"))
@@ -719,7 +719,7 @@ func readEnvFile(path string, optional bool) (map[string]string, error) {
 		k, v, ok := strings.Cut(line, "=")
 		k = strings.TrimSpace(k)
 		if !ok || k == "" {
-			return nil, fmt.Errorf("init: %w", fmt.Errorf("%s:%d: %q: want KEY=VALUE", path, i+1, line))
+			return nil, fmt.Errorf("%s:%d: %q: want KEY=VALUE", path, i+1, line)
 		}
 		v = strings.TrimSpace(v)
 		if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
