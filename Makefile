@@ -80,12 +80,42 @@ lint:
 	go vet ./...
 	go tool staticcheck ./...
 
-# The test command: unit tests, the services against a real broker, then the whole scenario suite (safe and
+# The test command: unit tests, the services against a real broker, the
+# mqchaos command end to end, then the whole scenario suite (safe and
 # unsafe sides). Reports: reports/scenarios-junit.xml, reports/figures.json.
-test: unit broker-tests scenarios
+test: unit broker-tests e2e scenarios
 
 unit:
-	go test ./services/... ./harness/... ./systems/... ./scenarios/catalogue
+	go test ./services/... ./harness/... ./systems/... ./scenarios/catalogue ./scenarios/suite ./cmd/...
+
+# The mqchaos command as a team runs it: built, run from a directory
+# outside the repository on one scenario, its exit statuses, JUnit,
+# report, GitHub annotations and step summary checked (needs the images).
+.PHONY: e2e
+e2e:
+	MQCHAOS_E2E=1 go test -count=1 -run '^TestEndToEnd$$' ./cmd/mqchaos
+
+# The mqchaos command, built into bin/ (go install ./cmd/mqchaos puts it
+# on the PATH).
+.PHONY: mqchaos
+mqchaos:
+	@mkdir -p bin
+	CGO_ENABLED=0 go build -trimpath -o bin/mqchaos ./cmd/mqchaos
+
+# The command as an image FROM scratch (mqchaos/mqchaos:$(SERVICE_TAG)),
+# run with the Docker socket mounted and --network host (see
+# deploy/mqchaos/Dockerfile). It runs systems whose images are built;
+# a description's build commands need a shell and the docker CLI.
+.PHONY: mqchaos-image
+mqchaos-image: mqchaos
+	docker build -q -f deploy/mqchaos/Dockerfile -t mqchaos/mqchaos:$(SERVICE_TAG) . >/dev/null
+	@echo "built mqchaos/mqchaos:$(SERVICE_TAG)"
+
+# docs/catalogue.md, written anew from the scenarios (a unit test fails
+# when the committed page is stale).
+.PHONY: catalogue-page
+catalogue-page:
+	go run ./cmd/mqchaos catalogue > docs/catalogue.md
 
 # The services' AMQP client and runtime against a real RabbitMQ and
 # PostgreSQL (consumer timeout, deleted queue, unroutable publish, alarms,

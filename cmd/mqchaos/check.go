@@ -58,3 +58,13 @@ func cmdCheck(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	return nil
 }
+
+// cmdCatalogue writes the catalogue's reference page, docs/catalogue.md.
+func cmdCatalogue(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flags("catalogue", stderr)
+	if help, err := parse(fs, args); help || err != nil {
+		return err
+	}
+	catalogue.WritePage(stdout, catalogue.All())
+	return nil
+}

@@ -52,6 +52,7 @@ func commands() []command {
 		{"run", "run the catalogue (or part of it) against a described system", cmdRun},
 		{"soak", "a long mixed load under a seeded schedule of faults", cmdSoak},
 		{"report", "draw the HTML report again from runs' directories", cmdReport},
+		{"catalogue", "write the catalogue's reference page (Markdown) to stdout", cmdCatalogue},
 		{"clean", "remove the containers and networks of interrupted runs", cmdClean},
 		{"dlq-replay", "move dead-lettered messages back to their queues", cmdDLQReplay},
 		{"version", "print mqchaos's version", cmdVersion},

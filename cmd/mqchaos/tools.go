@@ -50,13 +50,17 @@ func cmdInit(_ context.Context, args []string, stdout, stderr io.Writer) error {
 		return usageError{err}
 	}
 	fmt.Fprintf(stdout, "wrote %s (%d lines): services %s", *out, sum.Lines, strings.Join(sum.Services, ", "))
+	var own []string
 	if len(sum.Broker) > 0 {
-		fmt.Fprintf(stdout, "; broker %s and", strings.Join(sum.Broker, ", "))
+		own = append(own, "broker "+strings.Join(sum.Broker, ", "))
 	}
 	if sum.Database != "" {
-		fmt.Fprintf(stdout, " database %s", sum.Database)
+		own = append(own, "database "+sum.Database)
 	}
-	fmt.Fprintln(stdout, " replaced by mqchaos's own")
+	if len(own) > 0 {
+		fmt.Fprintf(stdout, "; %s replaced by mqchaos's own", strings.Join(own, " and "))
+	}
+	fmt.Fprintln(stdout)
 	for _, r := range sum.Replaced {
 		fmt.Fprintln(stdout, "  "+r.String())
 	}

@@ -15,10 +15,9 @@ import (
 )
 
 func backlogDrain(d *decl) {
-	d.Scenario("Backlog drain: a consumer that was down works off its whole backlog", Label("guarantee:no-loss", "guarantee:backlog", labelSharedInfra), func() {
-		// With the consumer stopped, 1,000 units queue up; started again,
-		// it drains its queue to zero and processes every unit once. The
-		// drain rate is reported.
+	d.Scenario("Backlog drain: a consumer that was down works off its whole backlog", Label("guarantee:no-loss", "guarantee:backlog", labelSharedInfra), Doc(`With the consumer stopped, 1,000 units queue up; started again,
+it drains its queue to zero and processes every unit once. The
+drain rate is reported.`), func() {
 		const units = 1000
 
 		type run struct {

@@ -21,20 +21,17 @@ func brokerAlarm(d *decl) {
 	// it; with the other process's spec beside it on two cores (load
 	// average 15, in a fresh-clone run) order-service accepted 60 orders
 	// in 27 s instead of 2 and published nothing the broker could block.
-	d.Scenario("A broker alarm: blocked publishers lose nothing, apply nothing twice, and flow again when it clears", Serial, Label("guarantee:no-loss", "guarantee:no-duplicate-effect", "fault:broker"), func() {
-		// Mid-stream the broker's memory (or disk) alarm goes off, and
-		// RabbitMQ blocks every connection that publishes
-		// (connection.blocked) while consumers go on. A service that
-		// accepts work over HTTP must keep what it accepted until it can
-		// publish it, and publish it once the alarm clears: with an
-		// outbox, the events wait in the database. Control no-outbox: the
-		// service publishes right after its commit, the broker does not
-		// take the publish while it blocks the connection, and the
-		// service gives up: every order accepted during the alarm is
-		// stored and never reaches the other services. The POST latency
-		// before, during and after the alarm is reported.
-		// Needs: an HTTP input; a broker of its own (an alarm blocks the
-		// whole node).
+	d.Scenario("A broker alarm: blocked publishers lose nothing, apply nothing twice, and flow again when it clears", Serial, Label("guarantee:no-loss", "guarantee:no-duplicate-effect", "fault:broker"), Doc(`Mid-stream the broker's memory (or disk) alarm goes off, and
+RabbitMQ blocks every connection that publishes
+(connection.blocked) while consumers go on. A service that
+accepts work over HTTP must keep what it accepted until it can
+publish it, and publish it once the alarm clears: with an
+outbox, the events wait in the database. Control no-outbox: the
+service publishes right after its commit, the broker does not
+take the publish while it blocks the connection, and the
+service gives up: every order accepted during the alarm is
+stored and never reaches the other services. The POST latency
+before, during and after the alarm is reported.`), Needs("an HTTP input; a broker of its own (an alarm blocks the whole node)."), func() {
 		const (
 			// 20 s of load: it goes on past the alarm's end (rabbitmqctl
 			// takes a few seconds to raise and to clear it).

@@ -15,13 +15,12 @@ import (
 )
 
 func brokerRestart(d *decl) {
-	d.Scenario("Broker restart: accepted work survives RabbitMQ restarting mid-stream", Label("guarantee:no-loss", "guarantee:reconnect", "fault:broker"), func() {
-		// RabbitMQ is restarted while units stream in and while the
-		// consumer is down with a backlog waiting for it: the services
-		// reconnect by themselves, and every accepted unit is processed
-		// once. Durable queues and persistent messages keep the backlog;
-		// a service that accepts work over HTTP must not lose what it
-		// accepted while the broker was away.
+	d.Scenario("Broker restart: accepted work survives RabbitMQ restarting mid-stream", Label("guarantee:no-loss", "guarantee:reconnect", "fault:broker"), Doc(`RabbitMQ is restarted while units stream in and while the
+consumer is down with a backlog waiting for it: the services
+reconnect by themselves, and every accepted unit is processed
+once. Durable queues and persistent messages keep the backlog;
+a service that accepts work over HTTP must not lose what it
+accepted while the broker was away.`), func() {
 		const units = 200
 
 		run := func(ctx context.Context, t *T, side string, opts ...stack.Option) report.Figures {

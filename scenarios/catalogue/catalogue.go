@@ -22,14 +22,26 @@ import (
 	"github.com/mqchaos/mqchaos/harness/system"
 )
 
-// controlsAsked is every control a scenario of the catalogue asks for.
-var controlsAsked = []string{"shared-queue", "memory-idempotency", "no-idempotency", "requeue-forever", "auto-ack", "transient-queues", "classic-queues", "count-outage-retries", "no-outbox", "no-heartbeats", "no-confirms", "no-consumer-recovery", "no-mandatory", "ignore-topology-errors", "http-no-idempotency"}
+// ControlsAsked is every control the scenarios' specs name, in order
+// ("is caught ... (control no-outbox)"); a test holds each spec's name to
+// the control it asks the system for.
+func ControlsAsked(scenarios []Scenario) []string {
+	var out []string
+	for _, sc := range scenarios {
+		for _, c := range controls(sc) {
+			if !slices.Contains(out, c) {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
 
 // MissingControls is every control the catalogue asks for that sys does
 // not provide.
 func MissingControls(sys *system.System) []string {
 	var missing []string
-	for _, c := range controlsAsked {
+	for _, c := range ControlsAsked(All()) {
 		if _, ok := sys.Controls[c]; !ok {
 			missing = append(missing, c)
 		}
@@ -128,6 +140,18 @@ func Summarize(w io.Writer, sys *system.System, results []Result, setup SetupTim
 		}
 	}
 	passed, failed, skipped := Counts(results)
+	// Last, so that a log's tail keeps them: what each failed spec said,
+	// and its figures.
+	for _, r := range results {
+		if r.State != Failed {
+			continue
+		}
+		msg, _, _ := strings.Cut(r.Message, "\n")
+		fmt.Fprintf(w, "FAILED %s\n  %s\n", r.Spec, msg)
+		for _, f := range r.Figures {
+			fmt.Fprintf(w, "  %s\n", f)
+		}
+	}
 	fmt.Fprintf(w, "scenarios: %d passed, %d failed, %d skipped\n", passed, failed, skipped)
 }
 

@@ -19,6 +19,8 @@ type Plan struct {
 	Picked
 	Runs   bool
 	Reason string // why it is skipped, or why it cannot be told
+	// Controls are the controls the spec asked the system for.
+	Controls []string
 }
 
 // CheckAll plans every picked spec against sys without starting
@@ -65,6 +67,7 @@ func check(env *Env, p Picked) Plan {
 		}()
 		p.Spec.Run(ctx, t)
 	}()
+	plan.Controls = t.asked
 	if !plan.Runs && !rt.skipped && plan.Reason != "" && rt.failed {
 		plan.Reason = "cannot tell: " + plan.Reason
 	}

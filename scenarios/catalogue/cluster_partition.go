@@ -38,13 +38,12 @@ func clusterPartition(d *decl) {
 		hold = 10 * time.Second
 	)
 
-	d.Scenario("Confirmed messages survive a partition that cuts the quorum queue's leader off", Label("cluster", "guarantee:no-loss", "fault:partition"), func() {
-		// Every publisher and consumer is given the three nodes and fails
-		// over between them. The leader's node is cut off from the other
-		// two mid-stream, with a backlog in the queue; its clients lose it
-		// when it pauses and carry on on the majority. The failover time
-		// is the longest stretch without any confirm from the cut to the
-		// heal.
+	d.Scenario("Confirmed messages survive a partition that cuts the quorum queue's leader off", Label("cluster", "guarantee:no-loss", "fault:partition"), Doc(`Every publisher and consumer is given the three nodes and fails
+over between them. The leader's node is cut off from the other
+two mid-stream, with a backlog in the queue; its clients lose it
+when it pauses and carry on on the majority. The failover time
+is the longest stretch without any confirm from the cut to the
+heal.`), func() {
 		run := func(ctx context.Context, t *T, side string, q queueload.Queue) checker.Result {
 			c := startClusterLoad(ctx, t, "minority-"+side, q, nil)
 			leader := c.leader(ctx, t, beforeCut)
@@ -83,15 +82,14 @@ func clusterPartition(d *decl) {
 		}, SpecTimeout(5*time.Minute))
 	})
 
-	d.Scenario("A node cut off from the majority confirms nothing while cut off, and nothing confirmed is lost", Label("cluster", "guarantee:no-loss", "fault:partition"), func() {
-		// Clients on both sides of the split: publisher 1 and consumer 1
-		// are pinned to rabbitmq-1 (through which the queue is declared,
-		// so it leads a quorum queue), publisher 2 and consumer 2 to the
-		// other two nodes. rabbitmq-1 is cut off from the others mid-
-		// stream. Its publisher's messages must get no confirm while it
-		// is cut off (a confirm there would be a split brain: the
-		// minority has no quorum), the majority's must go on, and after
-		// the heal nothing confirmed on either side is missing.
+	d.Scenario("A node cut off from the majority confirms nothing while cut off, and nothing confirmed is lost", Label("cluster", "guarantee:no-loss", "fault:partition"), Doc(`Clients on both sides of the split: publisher 1 and consumer 1
+are pinned to rabbitmq-1 (through which the queue is declared,
+so it leads a quorum queue), publisher 2 and consumer 2 to the
+other two nodes. rabbitmq-1 is cut off from the others mid-
+stream. Its publisher's messages must get no confirm while it
+is cut off (a confirm there would be a split brain: the
+minority has no quorum), the majority's must go on, and after
+the heal nothing confirmed on either side is missing.`), func() {
 		pin := func(inf *stack.Infra, cfg *queueload.Config) {
 			nodes := inf.Nodes()
 			sides := [][]*stack.Node{nodes[:1], nodes[1:]}

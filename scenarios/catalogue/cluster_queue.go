@@ -19,27 +19,26 @@ import (
 // described system), so it holds for any system: it proves what the
 // broker promises the services built on it.
 func clusterQueue(d *decl) {
-	d.Scenario("Confirmed messages survive the loss of the quorum queue's leader", Label("cluster", "guarantee:no-loss", "fault:broker-node"), func() {
-		// Three RabbitMQ nodes; the harness's own publishers wait for a
-		// confirm of every message and its consumers ack by hand, both
-		// failing over between the nodes. The consumers take half of what
-		// the publishers send, so a backlog waits in the queue when its
-		// leader's node is killed (SIGKILL) mid-stream. The node is held
-		// down, started again, the cluster is whole again, the queue is
-		// drained, and the history is judged as Jepsen's total-queue
-		// checker does: lost (confirmed, never consumed), unexpected,
-		// duplicated and recovered (outcome unknown, consumed).
-		//
-		// The control is a classic queue with transient messages on the
-		// node that is killed: one copy, in that node's memory. (With
-		// persistent messages a classic queue confirms only once they are
-		// on its node's disk, and a killed node brings them back when it
-		// starts again: only losing that disk would lose them, which a
-		// transient message shows without wiping a volume. Publishing
-		// without confirms during the leader's death loses only what was
-		// in flight, a few messages or none: no wide margin.) The control
-		// loses the whole backlog the kill finds, and every message
-		// confirmed while its node is down.
+	d.Scenario("Confirmed messages survive the loss of the quorum queue's leader", Label("cluster", "guarantee:no-loss", "fault:broker-node"), Doc(`Three RabbitMQ nodes; the harness's own publishers wait for a
+confirm of every message and its consumers ack by hand, both
+failing over between the nodes. The consumers take half of what
+the publishers send, so a backlog waits in the queue when its
+leader's node is killed (SIGKILL) mid-stream. The node is held
+down, started again, the cluster is whole again, the queue is
+drained, and the history is judged as Jepsen's total-queue
+checker does: lost (confirmed, never consumed), unexpected,
+duplicated and recovered (outcome unknown, consumed).
+
+The control is a classic queue with transient messages on the
+node that is killed: one copy, in that node's memory. (With
+persistent messages a classic queue confirms only once they are
+on its node's disk, and a killed node brings them back when it
+starts again: only losing that disk would lose them, which a
+transient message shows without wiping a volume. Publishing
+without confirms during the leader's death loses only what was
+in flight, a few messages or none: no wide margin.) The control
+loses the whole backlog the kill finds, and every message
+confirmed while its node is down.`), func() {
 		const (
 			beforeKill = 400
 			hold       = 10 * time.Second

@@ -27,9 +27,8 @@ import (
 // over to a live node, declare their topology there and go on, and every
 // accepted unit must be applied once.
 func clusterServices(d *decl) {
-	d.Scenario("Every accepted order is applied once when RabbitMQ's nodes fail, and the services fail over", Label("cluster", "guarantee:no-loss", "guarantee:exactly-once-effect", "guarantee:reconnect", "fault:broker-node"), func() {
-		// 15 units a second over HTTP keep three nodes, PostgreSQL and
-		// three services within two cores.
+	d.Scenario("Every accepted order is applied once when RabbitMQ's nodes fail, and the services fail over", Label("cluster", "guarantee:no-loss", "guarantee:exactly-once-effect", "guarantee:reconnect", "fault:broker-node"), Doc(`15 units a second over HTTP keep three nodes, PostgreSQL and
+three services within two cores.`), func() {
 		const (
 			rate = 15
 			hold = 10 * time.Second

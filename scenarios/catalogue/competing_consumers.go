@@ -18,13 +18,11 @@ import (
 )
 
 func competingConsumers(d *decl) {
-	d.Scenario("Competing consumers: replicas share a queue, each unit is applied once", Label("guarantee:exactly-once-effect", "guarantee:competing-consumers", labelSharedInfra), func() {
-		// Three replicas of the consuming service share its queue: every
-		// unit is applied exactly once across them, and the work is spread
-		// over more than one replica. With the failpoint
-		// after-apply-before-ack, the first replica to apply a unit exits
-		// before its ack, and another replica must not apply it again.
-		// Needs: a consuming service; the control needs the failpoint.
+	d.Scenario("Competing consumers: replicas share a queue, each unit is applied once", Label("guarantee:exactly-once-effect", "guarantee:competing-consumers", labelSharedInfra), Doc(`Three replicas of the consuming service share its queue: every
+unit is applied exactly once across them, and the work is spread
+over more than one replica. With the failpoint
+after-apply-before-ack, the first replica to apply a unit exits
+before its ack, and another replica must not apply it again.`), Needs("a consuming service; the control needs the failpoint."), func() {
 		const units = 150
 
 		run := func(ctx context.Context, t *T, side string, opts ...stack.Option) (report.Figures, map[string]int) {

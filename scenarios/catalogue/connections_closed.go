@@ -13,12 +13,10 @@ import (
 )
 
 func connectionsClosed(d *decl) {
-	d.Scenario("Connections closed by the broker: a consumer reconnects by itself and loses nothing", Label("guarantee:no-loss", "guarantee:reconnect", "fault:broker", labelSharedInfra), func() {
-		// While the consumer works through a backlog, the broker closes its
-		// connections (the management API's DELETE /api/connections, as an
-		// operator or a policy does). What it had not acked goes back to
-		// the queue; it reconnects by itself and applies every unit once.
-		// Needs: an AMQP input.
+	d.Scenario("Connections closed by the broker: a consumer reconnects by itself and loses nothing", Label("guarantee:no-loss", "guarantee:reconnect", "fault:broker", labelSharedInfra), Doc(`While the consumer works through a backlog, the broker closes its
+connections (the management API's DELETE /api/connections, as an
+operator or a policy does). What it had not acked goes back to
+the queue; it reconnects by itself and applies every unit once.`), Needs("an AMQP input."), func() {
 		const units = 1000
 
 		run := func(ctx context.Context, t *T, side string, opts ...stack.Option) report.Figures {

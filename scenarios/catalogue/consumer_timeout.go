@@ -18,20 +18,18 @@ import (
 )
 
 func consumerTimeout(d *decl) {
-	d.Scenario("A consumer held up past the broker's acknowledgement timeout consumes again, and applies every unit once", Label("guarantee:no-loss", "guarantee:reconnect", "fault:broker"), func() {
-		// The broker's consumer_timeout is lowered to 4 s (RabbitMQ 3.10
-		// sets it node-wide at run time: a broker of its own), and the
-		// consumer's database is paused while a backlog waits. The
-		// consumer holds its deliveries until the database returns,
-		// longer than the timeout, so the broker closes its channel
-		// (PRECONDITION_FAILED) and puts them back in the queue, while
-		// the connection stays open. The consumer must notice that its
-		// channel is gone and consume again; once the database is back,
-		// every unit is applied once. Control no-consumer-recovery: the
-		// consumer's worker ends with its channel, the service stays
-		// ready on its open connection, and the queue has no consumer:
-		// the backlog waits for ever.
-		// Needs: an AMQP input and a database.
+	d.Scenario("A consumer held up past the broker's acknowledgement timeout consumes again, and applies every unit once", Label("guarantee:no-loss", "guarantee:reconnect", "fault:broker"), Doc(`The broker's consumer_timeout is lowered to 4 s (RabbitMQ 3.10
+sets it node-wide at run time: a broker of its own), and the
+consumer's database is paused while a backlog waits. The
+consumer holds its deliveries until the database returns,
+longer than the timeout, so the broker closes its channel
+(PRECONDITION_FAILED) and puts them back in the queue, while
+the connection stays open. The consumer must notice that its
+channel is gone and consume again; once the database is back,
+every unit is applied once. Control no-consumer-recovery: the
+consumer's worker ends with its channel, the service stays
+ready on its open connection, and the queue has no consumer:
+the backlog waits for ever.`), Needs("an AMQP input and a database."), func() {
 		const (
 			units   = 200
 			timeout = 4 * time.Second
@@ -143,8 +141,8 @@ func consumerTimeout(d *decl) {
 var timedOut = regexp.MustCompile(`timed out waiting for (a consumer |delivery )?acknowledgement`)
 
 // consumers is how many consumers the broker lists on queue.
-func consumers(s *stack.Stack, queue string) func(ctx context.Context, t *T) (int, error) {
-	return func(ctx context.Context, t *T) (int, error) {
+func consumers(s *stack.Stack, queue string) func(ctx context.Context) (int, error) {
+	return func(ctx context.Context) (int, error) {
 		q, err := s.Management().Queue(ctx, queue)
 		return q.Consumers, err
 	}

@@ -17,24 +17,21 @@ import (
 )
 
 func degradedNetwork(d *decl) {
-	d.Scenario("Orders flow over a slow, narrow, sliced link: nothing lost or duplicated", Label("guarantee:no-loss", "guarantee:exactly-once-effect", "fault:network", labelSharedInfra), func() {
-		// Orders go in over HTTP at a steady rate while every service's
-		// links to the broker and the database (each through its own
-		// Toxiproxy) turn slow (latency with jitter), then narrow (a
-		// bandwidth limit), then sliced (every frame in small pieces),
-		// each held for a while and healed before the next. Such a link
-		// delays bytes and loses none, so every order must still be
-		// stored, applied and noticed once; the verdict judges exactly
-		// that and fails on any loss or duplicate. The run also reports
-		// what the faults cost: POST latency and end-to-end latency
-		// (accepted, to applied by the consumer as it records the time)
-		// as p50, p95 and p99 before and under each fault.
-		// No control: a degraded link breaks no guarantee by itself, so no
-		// switch of the system turns a loss on here; the controls of the
-		// half-open and partition scenarios show what the same links do to
-		// a system without heartbeats or manual acks.
-		// Needs: an HTTP input; end-to-end latency needs an `at:` on the
-		// consumer's effect (skipped from the figures without one).
+	d.Scenario("Orders flow over a slow, narrow, sliced link: nothing lost or duplicated", Label("guarantee:no-loss", "guarantee:exactly-once-effect", "fault:network", labelSharedInfra), Doc(`Orders go in over HTTP at a steady rate while every service's
+links to the broker and the database (each through its own
+Toxiproxy) turn slow (latency with jitter), then narrow (a
+bandwidth limit), then sliced (every frame in small pieces),
+each held for a while and healed before the next. Such a link
+delays bytes and loses none, so every order must still be
+stored, applied and noticed once; the verdict judges exactly
+that and fails on any loss or duplicate. The run also reports
+what the faults cost: POST latency and end-to-end latency
+(accepted, to applied by the consumer as it records the time)
+as p50, p95 and p99 before and under each fault.
+No control: a degraded link breaks no guarantee by itself, so no
+switch of the system turns a loss on here; the controls of the
+half-open and partition scenarios show what the same links do to
+a system without heartbeats or manual acks.`), Needs("an HTTP input; end-to-end latency needs an `at:` on the consumer's effect (skipped from the figures without one)."), func() {
 		const (
 			rate   = 20.0 // orders per second
 			before = 5 * time.Second

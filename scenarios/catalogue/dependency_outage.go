@@ -14,11 +14,9 @@ import (
 )
 
 func dependencyOutage(d *decl) {
-	d.Scenario("Transient dependency failure: messages wait out a database outage", Label("guarantee:no-loss", "guarantee:retries", "fault:database"), func() {
-		// The database is paused for 3 s while units flow: the consumers
-		// retry, keep the messages unacked meanwhile, and succeed after
-		// recovery. Nothing is dead-lettered and nothing is lost.
-		// Needs: a database and an AMQP input.
+	d.Scenario("Transient dependency failure: messages wait out a database outage", Label("guarantee:no-loss", "guarantee:retries", "fault:database"), Doc(`The database is paused for 3 s while units flow: the consumers
+retry, keep the messages unacked meanwhile, and succeed after
+recovery. Nothing is dead-lettered and nothing is lost.`), Needs("a database and an AMQP input."), func() {
 		const units = 200
 
 		run := func(ctx context.Context, t *T, side string, opts ...stack.Option) report.Figures {

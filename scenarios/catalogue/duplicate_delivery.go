@@ -20,13 +20,11 @@ import (
 )
 
 func duplicateDelivery(d *decl) {
-	d.Scenario("Duplicate delivery: a message delivered again takes effect once", Label("guarantee:exactly-once-effect", "guarantee:idempotency", labelSharedInfra), func() {
-		// The same message published twice, and one published 25 times at
-		// once, has each effect once; so does a message delivered again
-		// after its consumer restarted, when only durable state can tell
-		// it was seen. Where the HTTP input carries the harness's id, one
-		// request sent 20 times at once has its effects once too.
-		// Needs: an AMQP input.
+	d.Scenario("Duplicate delivery: a message delivered again takes effect once", Label("guarantee:exactly-once-effect", "guarantee:idempotency", labelSharedInfra), Doc(`The same message published twice, and one published 25 times at
+once, has each effect once; so does a message delivered again
+after its consumer restarted, when only durable state can tell
+it was seen. Where the HTTP input carries the harness's id, one
+request sent 20 times at once has its effects once too.`), Needs("an AMQP input."), func() {
 		const (
 			units  = 30
 			copies = 25

@@ -12,10 +12,8 @@ import (
 )
 
 func fanout(d *decl) {
-	d.Scenario("Multi-service fanout: every service gets every unit of work", Label("guarantee:fanout", "guarantee:no-loss", labelSharedInfra), func() {
-		// Every accepted unit has every effect the description declares,
-		// once: each consuming service has a queue of its own.
-		// Needs: an input whose units two or more services act on.
+	d.Scenario("Multi-service fanout: every service gets every unit of work", Label("guarantee:fanout", "guarantee:no-loss", labelSharedInfra), Doc(`Every accepted unit has every effect the description declares,
+once: each consuming service has a queue of its own.`), Needs("an input whose units two or more services act on."), func() {
 		const units = 60
 
 		run := func(ctx context.Context, t *T, side string, opts ...stack.Option) report.Figures {

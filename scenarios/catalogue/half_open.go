@@ -15,16 +15,14 @@ import (
 )
 
 func halfOpen(d *decl) {
-	d.Scenario("A half-open connection: a consumer behind a black hole detects it by heartbeats and reconnects", Label("guarantee:no-loss", "guarantee:reconnect", "fault:network", labelSharedInfra), func() {
-		// Mid-stream, everything between the consumer and the broker
-		// vanishes, both ways, and nothing is closed: each end believes the
-		// connection open until its heartbeats say otherwise. With
-		// heartbeats every 2 s the consumer notices within about three
-		// intervals, drops the connection and reconnects once the hole
-		// heals; what it had not acked goes back to the queue. With the
-		// broker's 60 s the consumer stays ready on a dead connection and
-		// the backlog stays where it was long after the heal.
-		// Needs: an AMQP input.
+	d.Scenario("A half-open connection: a consumer behind a black hole detects it by heartbeats and reconnects", Label("guarantee:no-loss", "guarantee:reconnect", "fault:network", labelSharedInfra), Doc(`Mid-stream, everything between the consumer and the broker
+vanishes, both ways, and nothing is closed: each end believes the
+connection open until its heartbeats say otherwise. With
+heartbeats every 2 s the consumer notices within about three
+intervals, drops the connection and reconnects once the hole
+heals; what it had not acked goes back to the queue. With the
+broker's 60 s the consumer stays ready on a dead connection and
+the backlog stays where it was long after the heal.`), Needs("an AMQP input."), func() {
 		const (
 			units = 1000
 			// hold is five heartbeat intervals of the reference tuning

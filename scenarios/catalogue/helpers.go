@@ -111,11 +111,12 @@ func (t *T) start(ctx context.Context, name string, opts ...stack.Option) *stack
 // control is the stack option that turns the named safety mechanism off;
 // the spec is skipped when the system provides no such switch.
 func (t *T) control(name string) stack.Option {
+	t.asked = append(t.asked, name)
 	c, ok := t.sys.Controls[name]
 	if !ok {
 		t.Skip(fmt.Sprintf("%s provides no control %q, so this violation cannot be shown", t.sys.Name, name))
 	}
-	return stack.WithEnvSet(c.Env)
+	return stack.WithControl(c)
 }
 
 // failpoint is the stack option that arms the named failpoint, and the
@@ -349,7 +350,7 @@ func (t *T) expectHeld(f report.Figures) {
 	t.Expect(f.Checks).NotTo(BeEmpty(), "nothing was judged")
 	for _, c := range f.Checks {
 		t.Expect(c.Lost).To(BeEmpty(), "%s", f)
-		t.Expect(c.Duplicated).To(BeEmpty(), "%s", f)
+		t.Expect(c.DuplicatedViolations()).To(BeEmpty(), "%s", f)
 		t.Expect(c.Unexpected).To(BeEmpty(), "%s", f)
 		t.Expect(c.Accepted).To(BeNumerically(">", 0), "nothing was accepted: %s", f)
 	}

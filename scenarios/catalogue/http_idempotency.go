@@ -14,18 +14,16 @@ import (
 )
 
 func httpIdempotency(d *decl) {
-	d.Scenario("A retried POST /orders places the order once", Label("guarantee:idempotency", "guarantee:exactly-once-effect", labelSharedInfra), func() {
-		// A client whose response was lost sends the same request again,
-		// with the same key (the harness's id in the request). The system
-		// must take the retry as the order it already has: each order
-		// stored once and applied once downstream. A careless API that
-		// makes a new order for every request stores the retry as a second
-		// order; the order effect, read by the client's key, shows it
-		// twice. Downstream, where consumers key on the order's own id,
-		// the retry is a genuinely new order: no effect there carries the
-		// client's key, so the control reports every unit lost and twice
-		// as many unexpected ids there.
-		// Needs: an HTTP input whose request carries the harness's id.
+	d.Scenario("A retried POST /orders places the order once", Label("guarantee:idempotency", "guarantee:exactly-once-effect", labelSharedInfra), Doc(`A client whose response was lost sends the same request again,
+with the same key (the harness's id in the request). The system
+must take the retry as the order it already has: each order
+stored once and applied once downstream. A careless API that
+makes a new order for every request stores the retry as a second
+order; the order effect, read by the client's key, shows it
+twice. Downstream, where consumers key on the order's own id,
+the retry is a genuinely new order: no effect there carries the
+client's key, so the control reports every unit lost and twice
+as many unexpected ids there.`), Needs("an HTTP input whose request carries the harness's id."), func() {
 		const units = 50
 
 		run := func(ctx context.Context, t *T, side string, opts ...stack.Option) report.Figures {

@@ -16,16 +16,14 @@ import (
 )
 
 func longOutage(d *decl) {
-	d.Scenario("Long dependency outage: valid work waits out 30 s without its database, and nothing valid is dead-lettered", Label("guarantee:no-loss", "guarantee:retries", "fault:database"), func() {
-		// The database is killed for 30 s, longer than a consumer's retry
-		// budget, while units stream in: a consumer holds its delivery
-		// while its dependency is down instead of spending its retries, so
-		// nothing valid reaches a dead-letter queue and nothing is lost.
-		// Valid work that was dead-lettered anyway (the control) comes back
-		// with mqchaos-dlq-replay, even when the replay is interrupted
-		// half-way: each message leaves the dead-letter queue only after
-		// its republish was confirmed.
-		// Needs: a database and an AMQP input.
+	d.Scenario("Long dependency outage: valid work waits out 30 s without its database, and nothing valid is dead-lettered", Label("guarantee:no-loss", "guarantee:retries", "fault:database"), Doc(`The database is killed for 30 s, longer than a consumer's retry
+budget, while units stream in: a consumer holds its delivery
+while its dependency is down instead of spending its retries, so
+nothing valid reaches a dead-letter queue and nothing is lost.
+Valid work that was dead-lettered anyway (the control) comes back
+with mqchaos-dlq-replay, even when the replay is interrupted
+half-way: each message leaves the dead-letter queue only after
+its republish was confirmed.`), Needs("a database and an AMQP input."), func() {
 		const (
 			units  = 120
 			outage = 30 * time.Second
@@ -76,7 +74,7 @@ func longOutage(d *decl) {
 			t.Expect(f.Lost()).NotTo(BeEmpty(), "what was dead-lettered is lost until replayed: %s", f)
 		}, SpecTimeout(5*time.Minute))
 
-		d.It("recovers what was dead-lettered with mqchaos-dlq-replay, interrupted half-way", Label("safe", "guarantee:dlq-replay"), func(ctx context.Context, t *T) {
+		d.It("recovers what was dead-lettered with mqchaos dlq-replay, interrupted half-way (control count-outage-retries dead-letters the work first)", Label("safe", "guarantee:dlq-replay"), func(ctx context.Context, t *T) {
 			r := outageRun(ctx, t, "replay", t.control("count-outage-retries"))
 			t.settled(ctx, r.s, 2*time.Second, r.input)
 			dead, err := settle.DeadLetterCount(ctx, r.s)

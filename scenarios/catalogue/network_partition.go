@@ -14,12 +14,10 @@ import (
 )
 
 func networkPartition(d *decl) {
-	d.Scenario("Network partition: a consumer cut off mid-stream reconnects and loses nothing", Label("guarantee:no-loss", "guarantee:reconnect", "fault:network", labelSharedInfra), func() {
-		// The consumer is cut off from the stack's network, broker and
-		// database both, while it works through a backlog. What it had not
-		// acked stays the broker's; after the heal it reconnects by itself,
-		// finishes the backlog and applies every unit once.
-		// Needs: an AMQP input.
+	d.Scenario("Network partition: a consumer cut off mid-stream reconnects and loses nothing", Label("guarantee:no-loss", "guarantee:reconnect", "fault:network", labelSharedInfra), Doc(`The consumer is cut off from the stack's network, broker and
+database both, while it works through a backlog. What it had not
+acked stays the broker's; after the heal it reconnects by itself,
+finishes the backlog and applies every unit once.`), Needs("an AMQP input."), func() {
 		const units = 1000
 
 		run := func(ctx context.Context, t *T, side string, opts ...stack.Option) report.Figures {

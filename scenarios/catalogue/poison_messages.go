@@ -16,14 +16,12 @@ import (
 )
 
 func poisonMessages(d *decl) {
-	d.Scenario("Poison messages: a bad message is dead-lettered with its reason and never stops a consumer", Label("guarantee:dead-lettering", "guarantee:no-loss", labelSharedInfra), func() {
-		// Messages no consumer can take (invalid JSON, an empty body, a
-		// JSON value that is not an object, invalid UTF-8, an oversized
-		// body, and the description's own bad bodies) interleaved with
-		// valid units: each lands in the dead-letter queue of every queue
-		// that received it, every valid unit is processed, and the
-		// consumers keep consuming.
-		// Needs: an AMQP input whose queues have dead-letter queues.
+	d.Scenario("Poison messages: a bad message is dead-lettered with its reason and never stops a consumer", Label("guarantee:dead-lettering", "guarantee:no-loss", labelSharedInfra), Doc(`Messages no consumer can take (invalid JSON, an empty body, a
+JSON value that is not an object, invalid UTF-8, an oversized
+body, and the description's own bad bodies) interleaved with
+valid units: each lands in the dead-letter queue of every queue
+that received it, every valid unit is processed, and the
+consumers keep consuming.`), Needs("an AMQP input whose queues have dead-letter queues."), func() {
 		const valid = 21
 
 		type setup struct {

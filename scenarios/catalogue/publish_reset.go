@@ -15,19 +15,16 @@ import (
 )
 
 func publishReset(d *decl) {
-	d.Scenario("Connections reset while publishing: unconfirmed events are published again and applied once", Label("guarantee:no-loss", "guarantee:no-duplicate-effect", "fault:network", labelSharedInfra), func() {
-		// While a service accepts a stream of work over HTTP and publishes
-		// its events, its connection to the broker is reset (TCP RST)
-		// again and again: each time, whatever is in flight is dropped.
-		// A publish dropped on its way to the broker is never confirmed,
-		// so the outbox publishes it again; a publish the broker took but
-		// whose confirm was dropped on the way back is published again
-		// too, and reaches the consumers twice, where idempotency absorbs
-		// it. Controls: without confirms, a dropped publish counts as
-		// sent and is lost; without idempotency, the copy is applied
-		// again.
-		// Needs: an HTTP input (the publisher under test is the service
-		// it calls).
+	d.Scenario("Connections reset while publishing: unconfirmed events are published again and applied once", Label("guarantee:no-loss", "guarantee:no-duplicate-effect", "fault:network", labelSharedInfra), Doc(`While a service accepts a stream of work over HTTP and publishes
+its events, its connection to the broker is reset (TCP RST)
+again and again: each time, whatever is in flight is dropped.
+A publish dropped on its way to the broker is never confirmed,
+so the outbox publishes it again; a publish the broker took but
+whose confirm was dropped on the way back is published again
+too, and reaches the consumers twice, where idempotency absorbs
+it. Controls: without confirms, a dropped publish counts as
+sent and is lost; without idempotency, the copy is applied
+again.`), Needs("an HTTP input (the publisher under test is the service it calls)."), func() {
 		const (
 			units = 600
 			rate  = 40

@@ -13,13 +13,10 @@ import (
 )
 
 func publisherCrash(d *decl) {
-	d.Scenario("Publisher crash between commit and publish: the work is published after restart", Label("guarantee:no-loss", "guarantee:outbox", labelSharedInfra), func() {
-		// The service that accepts work over HTTP dies right after storing
-		// a unit and before its message leaves: kept in an outbox, the
-		// message is published after a restart and the unit has every
-		// effect.
-		// Needs: the failpoint after-commit-before-publish, in the service
-		// an HTTP input calls.
+	d.Scenario("Publisher crash between commit and publish: the work is published after restart", Label("guarantee:no-loss", "guarantee:outbox", labelSharedInfra), Doc(`The service that accepts work over HTTP dies right after storing
+a unit and before its message leaves: kept in an outbox, the
+message is published after a restart and the unit has every
+effect.`), Needs("the failpoint after-commit-before-publish, in the service an HTTP input calls."), func() {
 		const units = 20
 
 		run := func(ctx context.Context, t *T, side string, opts ...stack.Option) report.Figures {

@@ -16,19 +16,17 @@ import (
 )
 
 func queueDeleted(d *decl) {
-	d.Scenario("A queue deleted under its consumer is declared again and consumption resumes; only what it held is lost", Label("guarantee:reconnect", "fault:broker", labelSharedInfra), func() {
-		// While a consumer works through a backlog, its queue is deleted
-		// (an operator's mistake, a clean-up script): the broker drops
-		// what the queue held and cancels the consumer. Nothing can bring
-		// those messages back, and the harness reports how many went with
-		// the queue. What matters next is that the service declares its
-		// queue again and consumes: units sent afterwards are all applied
-		// once. Control no-consumer-recovery: the service takes the
-		// cancel as the end of its consumer and stays ready without one;
-		// the queue is never declared again, and everything sent to it
-		// afterwards is silently dropped (the exchange still routes to
-		// the other queues bound to it).
-		// Needs: an AMQP input.
+	d.Scenario("A queue deleted under its consumer is declared again and consumption resumes; only what it held is lost", Label("guarantee:reconnect", "fault:broker", labelSharedInfra), Doc(`While a consumer works through a backlog, its queue is deleted
+(an operator's mistake, a clean-up script): the broker drops
+what the queue held and cancels the consumer. Nothing can bring
+those messages back, and the harness reports how many went with
+the queue. What matters next is that the service declares its
+queue again and consumes: units sent afterwards are all applied
+once. Control no-consumer-recovery: the service takes the
+cancel as the end of its consumer and stays ready without one;
+the queue is never declared again, and everything sent to it
+afterwards is silently dropped (the exchange still routes to
+the other queues bound to it).`), Needs("an AMQP input."), func() {
 		const (
 			units = 600
 			after = 100
@@ -52,15 +50,12 @@ func queueDeleted(d *decl) {
 			deleted := time.Now()
 			t.By(fmt.Sprintf("deleted %s, %d of %d units seen applied just before", queue, applied, units))
 			t.By(fmt.Sprintf("waiting up to %s for %s to be declared again with a consumer", back, queue))
-			missed := InterceptGomegaFailures(func() {
-				t.Eventually(ctx, func(g Gomega) {
-					q, err := s.Management().Queue(ctx, queue)
-					g.Expect(err).NotTo(HaveOccurred())
-					g.Expect(q.Exists).To(BeTrue(), "%s not declared again", queue)
-					g.Expect(q.Consumers).To(BeNumerically(">", 0), "%s has no consumer", queue)
-				}).WithTimeout(back).WithPolling(200 * time.Millisecond).Should(Succeed())
-			})
-			redeclared = len(missed) == 0
+			redeclared = t.Quietly().Eventually(ctx, func(g Gomega) {
+				q, err := s.Management().Queue(ctx, queue)
+				g.Expect(err).NotTo(HaveOccurred())
+				g.Expect(q.Exists).To(BeTrue(), "%s not declared again", queue)
+				g.Expect(q.Consumers).To(BeNumerically(">", 0), "%s has no consumer", queue)
+			}).WithTimeout(back).WithPolling(200 * time.Millisecond).Should(Succeed())
 			recovery := time.Since(deleted)
 			t.By(fmt.Sprintf("publishing %d more units through %s", after, input))
 			t.Expect(workload.Run(ctx, s, h, input, t.load("deleted-"+side+"-after", after))).To(Succeed())
@@ -81,7 +76,7 @@ func queueDeleted(d *decl) {
 			f, redeclared := run(ctx, t, "safe")
 			t.Expect(redeclared).To(BeTrue(), "%s", f)
 			for _, c := range f.Checks {
-				t.Expect(c.Duplicated).To(BeEmpty(), "%s", f)
+				t.Expect(c.DuplicatedViolations()).To(BeEmpty(), "%s", f)
 				t.Expect(c.Unexpected).To(BeEmpty(), "%s", f)
 				for _, id := range c.Lost {
 					t.Expect(id).To(ContainSubstring("-before-"), "a unit sent after the queue came back was lost: %s", f)

@@ -56,9 +56,17 @@ type RunOptions struct {
 	Procs int // workers, each with a shared broker of its own; 1 if less
 	// Reports is where histories, figures and the report go.
 	Reports string
-	// Progress gets a line as each spec starts, at each of its steps and
-	// with its verdict; nil: none.
-	Progress io.Writer
+	// Progress hears of each spec's start, steps and end; nil: nothing.
+	Progress Progress
+}
+
+// Progress is told how a run goes: i is the spec's place in the run,
+// from 1, of n. Its methods are called from the run's workers, one at a
+// time.
+type Progress interface {
+	Started(i, n int, spec string)
+	Step(i, n int, step string)
+	Ended(i, n int, r Result)
 }
 
 // Run runs the picked specs against sys, Procs at a time (the serial
@@ -77,30 +85,22 @@ func Run(ctx context.Context, sys *system.System, images stack.Images, picked []
 			envs[0].StartShared(ctx, "beside the run's set-up")
 		}
 	}
-	var progress sync.Mutex
-	say := func(format string, a ...any) {
+	var mu sync.Mutex
+	tell := func(f func(Progress)) {
 		if o.Progress == nil {
 			return
 		}
-		progress.Lock()
-		defer progress.Unlock()
-		fmt.Fprintf(o.Progress, format+"\n", a...)
+		mu.Lock()
+		defer mu.Unlock()
+		f(o.Progress)
 	}
-	began := time.Now()
+	n := len(picked)
 	runOne := func(i int, env *Env, proc int) {
 		p := picked[i]
-		name := p.Spec.FullText(p.Scenario)
-		say("[%d/%d %s] %s", i+1, len(picked), since(began), name)
-		r := runSpec(ctx, env, p, o.Seed, proc, func(step string) { say("    [%d/%d %s] %s", i+1, len(picked), since(began), step) })
+		tell(func(pr Progress) { pr.Started(i+1, n, p.Spec.FullText(p.Scenario)) })
+		r := runSpec(ctx, env, p, o.Seed, proc, func(step string) { tell(func(pr Progress) { pr.Step(i+1, n, step) }) })
 		results[i] = r
-		line := fmt.Sprintf("[%d/%d %s] %s: %s", i+1, len(picked), since(began), r.State, name)
-		if r.State != Passed && r.Message != "" {
-			line += "\n    " + firstLine(r.Message)
-		}
-		for _, f := range r.Figures {
-			line += "\n    " + f.String()
-		}
-		say("%s", line)
+		tell(func(pr Progress) { pr.Ended(i+1, n, r) })
 	}
 	var parallel, serial []int
 	for i, p := range picked {
@@ -130,20 +130,11 @@ func Run(ctx context.Context, sys *system.System, images stack.Images, picked []
 	for _, env := range envs {
 		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		if err := env.Terminate(tctx); err != nil {
-			say("shared broker not removed: %v", err)
+			tell(func(pr Progress) { pr.Step(0, n, fmt.Sprintf("shared broker not removed: %v", err)) })
 		}
 		cancel()
 	}
 	return results
-}
-
-func since(t time.Time) string { return time.Since(t).Round(time.Second).String() }
-
-func firstLine(s string) string {
-	if i := bytes.IndexByte([]byte(s), '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
 }
 
 // endSpec is what Fail and Skip panic with, to end the spec; the runner

@@ -13,7 +13,12 @@ import (
 // against a described system and ends with a verdict. A front end runs
 // them: Run (the mqchaos command) or the Ginkgo suite in scenarios/.
 type Scenario struct {
-	Name   string
+	Name string
+	// Doc says how the scenario goes and what its control breaks.
+	Doc string
+	// Needs says what a system must have for the scenario to run; a
+	// system without it has the scenario skipped, with the reason.
+	Needs  string
 	Labels []string
 	// Serial specs run alone, never beside another spec.
 	Serial bool
@@ -47,6 +52,18 @@ type Labels []string
 // Label makes Labels.
 func Label(l ...string) Labels { return Labels(l) }
 
+// doc is a scenario's Doc.
+type doc string
+
+// Doc says how a scenario goes.
+func Doc(s string) doc { return doc(s) }
+
+// needs is a scenario's Needs.
+type needs string
+
+// Needs says what a system must have for a scenario to run.
+func Needs(s string) needs { return needs(s) }
+
 // specTimeout is how long a spec may run.
 type specTimeout time.Duration
 
@@ -77,6 +94,10 @@ func (d *decl) Scenario(name string, args ...any) {
 			sc.Labels = append(sc.Labels, v...)
 		case serial:
 			sc.Serial = true
+		case doc:
+			sc.Doc = string(v)
+		case needs:
+			sc.Needs = string(v)
 		case func():
 			body = v
 		}

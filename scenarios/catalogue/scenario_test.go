@@ -1,9 +1,13 @@
 package catalogue
 
 import (
+	"os"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/mqchaos/mqchaos/harness/system"
 )
 
 // Every spec of the catalogue is a side that can run: it has a body, a
@@ -55,5 +59,41 @@ func TestSelectByNameAndLabels(t *testing.T) {
 	}
 	if _, err := Select(all, nil, "safe &&"); err == nil {
 		t.Error("a bad label filter was accepted")
+	}
+}
+
+// A spec's name says the control it asks the system for, so the list of
+// controls the catalogue asks for (ControlsAsked) is read from the names:
+// planned against the reference system, each spec asks for exactly the
+// controls its name gives.
+func TestEachSpecNamesTheControlItAsksFor(t *testing.T) {
+	sys, err := system.Load("../../systems/reference/system.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := All()
+	picked, _ := Select(all, nil, "")
+	for _, p := range CheckAll(sys, picked) {
+		named := controls(Scenario{Specs: []Spec{p.Spec}})
+		if !slices.Equal(named, p.Controls) {
+			t.Errorf("%s: named %v, asked for %v", p.Spec.FullText(p.Scenario), named, p.Controls)
+		}
+	}
+	if asked := ControlsAsked(all); len(asked) < 15 {
+		t.Errorf("controls asked: %v", asked)
+	}
+}
+
+// docs/catalogue.md is the page the scenarios write: when a scenario
+// changes, `mqchaos catalogue > docs/catalogue.md` writes it anew.
+func TestCataloguePageIsCurrent(t *testing.T) {
+	committed, err := os.ReadFile("../../docs/catalogue.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	WritePage(&b, All())
+	if b.String() != string(committed) {
+		t.Errorf("docs/catalogue.md is stale: run `go run ./cmd/mqchaos catalogue > docs/catalogue.md`")
 	}
 }

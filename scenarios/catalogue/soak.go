@@ -64,14 +64,13 @@ func SoakFromEnv(getenv func(string) string, defaultSeed uint64) (SoakConfig, er
 }
 
 func soak(d *decl) {
-	d.Scenario("Soak: a long mixed load under a seeded random schedule of faults loses and duplicates nothing, and the system's invariants hold", Label("soak", "guarantee:no-loss", "guarantee:exactly-once-effect"), func() {
-		// Every input sends units for the whole run (a tenth of the AMQP
-		// units twice, and a poison message every 20 s) while the nemesis
-		// breaks one thing at a time: replicas killed, stopped, paused or
-		// cut off, the broker restarted, the database paused or killed.
-		// After the last heal the system settles, and every effect of every
-		// input is judged. The same seed gives the same schedule and load:
-		// a failure prints the command that replays it.
+	d.Scenario("Soak: a long mixed load under a seeded random schedule of faults loses and duplicates nothing, and the system's invariants hold", Label("soak", "guarantee:no-loss", "guarantee:exactly-once-effect"), Doc(`Every input sends units for the whole run (a tenth of the AMQP
+units twice, and a poison message every 20 s) while the nemesis
+breaks one thing at a time: replicas killed, stopped, paused or
+cut off, the broker restarted, the database paused or killed.
+After the last heal the system settles, and every effect of every
+input is judged. The same seed gives the same schedule and load:
+a failure prints the command that replays it.`), func() {
 		d.It("holds under the nemesis", func(ctx context.Context, t *T) {
 			c, err := SoakFromEnv(os.Getenv, uint64(t.Seed()))
 			t.Expect(err).NotTo(HaveOccurred())

@@ -57,6 +57,8 @@ type T struct {
 	// plan is set while CheckAll plans the spec: it ends where a run
 	// would start something.
 	plan bool
+	// asked is every control the spec asked the system for.
+	asked []string
 }
 
 // NewT is a spec's T in env, on the front end's runtime rt.
@@ -67,6 +69,15 @@ func NewT(rt Runtime, env *Env) *T {
 	g.SetDefaultConsistentlyDuration(2 * time.Second)
 	g.SetDefaultConsistentlyPollingInterval(250 * time.Millisecond)
 	return &T{Gomega: g, rt: rt, env: env, sys: env.System, phases: timings{began: rt.Started()}}
+}
+
+// Quietly is Gomega whose failures do not end the spec: its assertions
+// return whether they held (a wait that may time out on purpose).
+func (t *T) Quietly() gomega.Gomega {
+	g := gomega.NewGomega(func(string, ...int) {})
+	g.SetDefaultEventuallyTimeout(90 * time.Second)
+	g.SetDefaultEventuallyPollingInterval(200 * time.Millisecond)
+	return g
 }
 
 // By announces a step of the spec's timeline.

@@ -22,18 +22,15 @@ import (
 var refused = regexp.MustCompile(`PRECONDITION_FAILED|inequivalent arg`)
 
 func topologyDrift(d *decl) {
-	d.Scenario("A queue that exists with other arguments: the service says it is not ready and why, instead of running without a consumer", Label("guarantee:readiness", "fault:broker", labelSharedInfra), func() {
-		// The most common start-up failure against an existing broker:
-		// the queue a service declares is already there with other
-		// arguments (another type, another dead-letter exchange), left by
-		// an older version or made by hand. The broker refuses the
-		// declare (PRECONDITION_FAILED). The service must stay not ready,
-		// with the broker's reason where its readiness says why, and
-		// consume as soon as an operator removes the stray queue. Control
-		// ignore-topology-errors: the service swallows the error and
-		// reports ready with no consumer on the queue, while units wait.
-		// Needs: an AMQP input, a service that declares its queue, and
-		// an HTTP readiness check.
+	d.Scenario("A queue that exists with other arguments: the service says it is not ready and why, instead of running without a consumer", Label("guarantee:readiness", "fault:broker", labelSharedInfra), Doc(`The most common start-up failure against an existing broker:
+the queue a service declares is already there with other
+arguments (another type, another dead-letter exchange), left by
+an older version or made by hand. The broker refuses the
+declare (PRECONDITION_FAILED). The service must stay not ready,
+with the broker's reason where its readiness says why, and
+consume as soon as an operator removes the stray queue. Control
+ignore-topology-errors: the service swallows the error and
+reports ready with no consumer on the queue, while units wait.`), Needs("an AMQP input, a service that declares its queue, and an HTTP readiness check."), func() {
 		const (
 			units = 100
 			// drift is how long the stray queue is left in place.

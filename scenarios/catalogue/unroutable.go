@@ -16,21 +16,18 @@ import (
 )
 
 func unroutable(d *decl) {
-	d.Scenario("Publishes that no queue receives are noticed and sent again, not silently dropped", Label("guarantee:no-loss", "fault:broker", labelSharedInfra), func() {
-		// While a service accepts work over HTTP, the queues its events
-		// feed lose their bindings (a botched deployment, a hand edit):
-		// the broker routes those events to no queue, confirms them, and
-		// drops them. A publisher that asks for them back (mandatory)
-		// learns that each was returned and keeps it to publish again;
-		// once the bindings are back, every unit is applied once. Control
-		// no-mandatory: the confirm is all the publisher sees, and every
-		// event published while the bindings were missing is lost.
-		// A publish that reaches some of its queues is not returned, so
-		// the bindings are removed and restored while every replica is
-		// paused: each publish finds all of them or none, as when the
-		// only queue for an event loses its binding.
-		// Needs: an HTTP input whose effects other services apply from a
-		// queue.
+	d.Scenario("Publishes that no queue receives are noticed and sent again, not silently dropped", Label("guarantee:no-loss", "fault:broker", labelSharedInfra), Doc(`While a service accepts work over HTTP, the queues its events
+feed lose their bindings (a botched deployment, a hand edit):
+the broker routes those events to no queue, confirms them, and
+drops them. A publisher that asks for them back (mandatory)
+learns that each was returned and keeps it to publish again;
+once the bindings are back, every unit is applied once. Control
+no-mandatory: the confirm is all the publisher sees, and every
+event published while the bindings were missing is lost.
+A publish that reaches some of its queues is not returned, so
+the bindings are removed and restored while every replica is
+paused: each publish finds all of them or none, as when the
+only queue for an event loses its binding.`), Needs("an HTTP input whose effects other services apply from a queue."), func() {
 		const (
 			units = 400
 			rate  = 40
