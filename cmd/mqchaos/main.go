@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 )
 
@@ -80,24 +81,31 @@ func mainArgs(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			continue
 		}
 		err := c.run(ctx, args[1:], stdout, stderr)
-		var ue usageError
-		switch {
-		case err == nil:
+		if err == nil {
 			return exitHeld
-		case errors.Is(err, errViolated):
-			fmt.Fprintf(stderr, "mqchaos %s: %v\n", c.name, err)
-			return exitViolated
-		case errors.As(err, &ue):
-			fmt.Fprintf(stderr, "mqchaos %s: %v\n", c.name, err)
-			return exitCannot
-		default:
-			fmt.Fprintf(stderr, "mqchaos %s: %v\n", c.name, err)
-			return exitCannot
 		}
+		fmt.Fprintf(stderr, "mqchaos %s: %s\n", c.name, oneLine(err.Error()))
+		if errors.Is(err, errViolated) {
+			return exitViolated
+		}
+		return exitCannot
 	}
 	fmt.Fprintf(stderr, "mqchaos: no command %q\n", args[0])
 	usage(stderr)
 	return exitCannot
+}
+
+// oneLine is an error's message on one line: a CI log's tail, or a
+// terminal, shows the whole reason (YAML's and the description's
+// validation errors come a line each).
+func oneLine(msg string) string {
+	var parts []string
+	for _, l := range strings.Split(msg, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			parts = append(parts, l)
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 func usage(w io.Writer) {

@@ -21,6 +21,8 @@ func TestExitTwoWhenItCannotRun(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(bad, []byte("name: x\nservices: [{name: a}]\n"), 0o644)
+	badType := filepath.Join(dir, "badtype.yaml")
+	os.WriteFile(badType, []byte("name: x\nservices: [{name: a, port: nope}]\n"), 0o644)
 	full := filepath.Join(dir, "full")
 	os.MkdirAll(full, 0o755)
 	os.WriteFile(filepath.Join(full, "figures.json"), []byte("[]"), 0o644)
@@ -33,12 +35,13 @@ func TestExitTwoWhenItCannotRun(t *testing.T) {
 		{[]string{"run", "-nope"}, "flag provided but not defined"},
 		{[]string{"run", "-system", filepath.Join(dir, "missing.yaml")}, "missing.yaml"},
 		{[]string{"check", "-system", bad}, "bad.yaml"},
+		{[]string{"check", "-system", badType}, "badtype.yaml"},
 		{[]string{"run", "-system", ref, "-scenario", "no such scenario"}, "no spec matches"},
 		{[]string{"run", "-system", ref, "-scenario", "fanout", "-out", full}, "not empty"},
 	} {
 		var out, errb bytes.Buffer
 		code := mainArgs(context.Background(), c.args, &out, &errb)
-		if code != exitCannot || !strings.Contains(errb.String(), c.want) {
+		if code != exitCannot || !strings.Contains(errb.String(), c.want) || (len(c.args) > 1 && !strings.HasPrefix(c.args[1], "-") && strings.Count(errb.String(), "\n") != 1) {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", c.args, code, errb.String(), c.want)
 		}
 	}

@@ -7,11 +7,14 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"time"
+
+	tclog "github.com/testcontainers/testcontainers-go/log"
 
 	"github.com/mqchaos/mqchaos/harness/stack"
 	"github.com/mqchaos/mqchaos/harness/system"
@@ -96,6 +99,11 @@ func runCatalogue(ctx context.Context, c runConfig, how string, stdout, stderr i
 	out, err := newRunDir(c.out, time.Now())
 	if err != nil {
 		return usageError{err}
+	}
+	// testcontainers' chatter goes to the run's directory, not the log.
+	if f, err := os.Create(filepath.Join(out, "containers.log")); err == nil {
+		defer f.Close()
+		tclog.SetDefault(log.New(f, "", log.LstdFlags))
 	}
 	for k, v := range stack.TestcontainersDefaults(ctx, getenv) {
 		os.Setenv(k, v) // before testcontainers first reads its configuration
