@@ -1,4 +1,4 @@
-// Command inventory-service runs mqchaos's inventory-service; see README.md for its configuration.
+// Command inventory-service runs mqchaos's inventory-service; see services/README.md for its configuration.
 package main
 
 import (

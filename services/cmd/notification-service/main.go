@@ -1,4 +1,4 @@
-// Command notification-service runs mqchaos's notification-service; see README.md for its configuration.
+// Command notification-service runs mqchaos's notification-service; see services/README.md for its configuration.
 package main
 
 import (

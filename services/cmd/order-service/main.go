@@ -1,4 +1,4 @@
-// Command order-service runs mqchaos's order-service; see README.md for its configuration.
+// Command order-service runs mqchaos's order-service; see services/README.md for its configuration.
 package main
 
 import (
