@@ -141,7 +141,6 @@ func runCatalogue(ctx context.Context, c runConfig, how string, stdout, stderr i
 	}
 
 	results := catalogue.Run(ctx, sys, images, picked, catalogue.RunOptions{Seed: c.seed, Procs: c.procs, Reports: out, Progress: newLines(stdout)})
-	setup.SharedWhen = "" // each process's shared broker starts in its own time
 	catalogue.Summarize(stdout, sys, results, setup)
 	catalogue.WriteOutputs(out, results, stdout)
 	rep := reproducer{system: c.system, seed: c.seed}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"regexp"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -80,10 +81,8 @@ func Run(ctx context.Context, sys *system.System, images stack.Images, picked []
 	for i := range envs {
 		envs[i] = NewEnv(sys, images, o.Reports)
 	}
-	for i, p := range picked {
-		if UsesSharedInfra(p.Spec.AllLabels(p.Scenario)) && i < procs*2 {
-			envs[0].StartShared(ctx, "beside the run's set-up")
-		}
+	if slices.ContainsFunc(picked, func(p Picked) bool { return UsesSharedInfra(p.Spec.AllLabels(p.Scenario)) }) {
+		envs[0].StartShared(ctx, "beside the run's set-up")
 	}
 	var mu sync.Mutex
 	tell := func(f func(Progress)) {
@@ -153,7 +152,7 @@ type plainRuntime struct {
 	proc     int
 	started  time.Time
 	step     func(string)
-	entries  map[string]any
+	spent    *SpecTime // where its time went, once it has a verdict
 }
 
 func (r *plainRuntime) By(text string) {
@@ -225,8 +224,8 @@ func (r *plainRuntime) Out() io.Writer { return r }
 func (r *plainRuntime) Entry(name string, value any, _ bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if name == TimeEntry {
-		r.entries[name] = value
+	if v, ok := value.(SpecTime); ok && name == TimeEntry {
+		r.spent = &v
 	}
 	if name != FiguresEntry && name != TimeEntry {
 		fmt.Fprintf(&r.out, "%s: %v\n", name, value)
@@ -246,7 +245,7 @@ func (r *plainRuntime) Failed() bool {
 // runSpec runs one spec in env and returns how it ended; its cleanups run
 // after it, last registered first, each with a minute of its own.
 func runSpec(ctx context.Context, env *Env, p Picked, seed int64, proc int, step func(string)) Result {
-	rt := &plainRuntime{seed: seed, proc: proc, started: time.Now(), step: step, entries: map[string]any{}}
+	rt := &plainRuntime{seed: seed, proc: proc, started: time.Now(), step: step}
 	t := NewT(rt, env)
 	sctx, cancel := context.WithTimeout(ctx, p.Spec.Timeout)
 	func() {
@@ -270,13 +269,10 @@ func runSpec(ctx context.Context, env *Env, p Picked, seed int64, proc int, step
 	}
 	res := Result{
 		Scenario: p.Scenario.Name, Spec: p.Spec.FullText(p.Scenario), Labels: p.Spec.AllLabels(p.Scenario),
-		State: rt.state, Message: rt.message, Figures: t.Figures(), RunTime: time.Since(rt.started),
+		State: rt.state, Message: rt.message, Figures: t.Figures(), Time: rt.spent, RunTime: time.Since(rt.started),
 	}
 	if res.State == "" {
 		res.State = Passed
-	}
-	if v, ok := rt.entries[TimeEntry].(SpecTime); ok {
-		res.Time = &v
 	}
 	if res.State == Failed {
 		res.Output = rt.out.String()
