@@ -4,26 +4,21 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/moby/moby/client"
+	"github.com/mqchaos/mqchaos/harness/images"
 )
 
 // ensureImage makes sure image is on this machine, pulling it if it is
 // not; an image that is neither there nor pullable is an error that says
 // what to do.
 func ensureImage(ctx context.Context, image string) error {
-	cli, err := client.New(client.FromEnv)
+	have, err := images.Exists(ctx, image)
 	if err != nil {
 		return fmt.Errorf("docker: %w", err)
 	}
-	defer cli.Close()
-	if _, err := cli.ImageInspect(ctx, image); err == nil {
+	if have {
 		return nil
 	}
-	pull, err := cli.ImagePull(ctx, image, client.ImagePullOptions{})
-	if err == nil {
-		err = pull.Wait(ctx)
-	}
-	if err != nil {
+	if err := images.Pull(ctx, image); err != nil {
 		return fmt.Errorf("image %s: not on this machine and not pulled (%v); on a machine without a registry build it (LOCAL_IMAGES=1 make images in mqchaos's repository) or name another with -rabbitmq-image/-postgres-image", image, err)
 	}
 	return nil

@@ -6,7 +6,7 @@
 #
 # Usage: build.sh [-force] [-image NAME]
 # An image built from the same recipe (a digest label) is kept. The recipe
-# lives in harness/stack/toxiproxy.go, which the harness also runs by itself
+# lives in harness/images/toxiproxy.go, which the harness also runs by itself
 # the first time a stack is started WithToxiproxy: one recipe, two doors.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/mqchaos/mqchaos/harness/images"
 	"github.com/mqchaos/mqchaos/harness/system"
 )
 
@@ -28,10 +29,15 @@ const (
 type Images struct {
 	RabbitMQ  string
 	Postgres  string
-	Toxiproxy string // default LocalToxiproxy, built when a stack needs it
+	Toxiproxy string // default images.Toxiproxy, built when a stack needs it
+	// ToxiproxyServer is Toxiproxy's server binary to build the Toxiproxy
+	// image from; "" looks beside the executable, then runs go install
+	// (images.BuildToxiproxy).
+	ToxiproxyServer string
 }
 
-// ImagesFromEnv reads RABBITMQ_IMAGE, POSTGRES_IMAGE and TOXIPROXY_IMAGE from getenv. With LOCAL_IMAGES=1 the Debian-built images
+// ImagesFromEnv reads RABBITMQ_IMAGE, POSTGRES_IMAGE, TOXIPROXY_IMAGE and
+// MQCHAOS_TOXIPROXY_SERVER from getenv. With LOCAL_IMAGES=1 the Debian-built images
 // are the defaults; otherwise the public ones, unless only the local build
 // is present on the engine (so nothing is pulled that cannot be).
 func ImagesFromEnv(ctx context.Context, getenv func(string) string) Images {
@@ -45,24 +51,29 @@ func ImagesFromEnv(ctx context.Context, getenv func(string) string) Images {
 		return public
 	}
 	return Images{
-		RabbitMQ:  pick("RABBITMQ_IMAGE", PublicRabbitMQ, LocalRabbitMQ),
-		Postgres:  pick("POSTGRES_IMAGE", PublicPostgres, LocalPostgres),
-		Toxiproxy: cmp.Or(getenv("TOXIPROXY_IMAGE"), LocalToxiproxy),
+		RabbitMQ:        pick("RABBITMQ_IMAGE", PublicRabbitMQ, LocalRabbitMQ),
+		Postgres:        pick("POSTGRES_IMAGE", PublicPostgres, LocalPostgres),
+		Toxiproxy:       cmp.Or(getenv("TOXIPROXY_IMAGE"), images.Toxiproxy),
+		ToxiproxyServer: getenv("MQCHAOS_TOXIPROXY_SERVER"),
 	}
 }
 
 func imagePresent(ctx context.Context, image string) bool {
-	return exec.CommandContext(ctx, "docker", "image", "inspect", image).Run() == nil
+	ok, _ := images.Exists(ctx, image)
+	return ok
 }
 
 // BuildImages builds the image of every service of sys that has a Build,
 // and then every image a control builds (system.Control.Build): it runs
-// the build's command, if any, in its context, then docker build.
-// Services and controls that share an image are built once. A build that names its
-// Sources is skipped, command and docker build, when the image already
-// carries their recipe (LabelRecipe, see SourcesRecipe); one without is
-// built every time (docker's cache keeps that cheap). It returns the
-// images it built. It blocks until done; run it once per suite.
+// the build's command, if any, in its context with sh, then builds the
+// image through the Docker Engine API (images.Build). Services and
+// controls that share an image are built once. A build that names its
+// Sources is skipped, command and image build, when the image already
+// carries their recipe (images.LabelRecipe, see SourcesRecipe); one
+// without is built every time (the engine's cache keeps that cheap). A
+// command where there is no sh (the mqchaos image) is an error that says
+// to build the image beforehand. It returns the images it built. It
+// blocks until done; run it once per suite.
 func BuildImages(ctx context.Context, sys *system.System) (built []string, err error) {
 	ran := map[string]bool{}
 	done := map[string]bool{}
@@ -80,31 +91,44 @@ func BuildImages(ctx context.Context, sys *system.System) (built []string, err e
 		if err != nil {
 			return built, fmt.Errorf("build %s: %w", svc.Name, err)
 		}
-		if recipe != "" && imageRecipe(ctx, svc.Image) == recipe {
-			continue
+		if recipe != "" {
+			have, err := images.Label(ctx, svc.Image, images.LabelRecipe)
+			if err != nil {
+				return built, fmt.Errorf("build %s: %w", svc.Name, err)
+			}
+			if have == recipe {
+				continue
+			}
 		}
 		if b.Run != "" && !ran[dir+"\x00"+b.Run] {
-			cmd := exec.CommandContext(ctx, "sh", "-c", b.Run)
-			cmd.Dir = dir
-			if out, err := cmd.CombinedOutput(); err != nil {
-				return built, fmt.Errorf("build %s: %s: %w: %s", svc.Name, b.Run, err, out)
+			if err := runBuildCommand(ctx, dir, b.Run); err != nil {
+				return built, fmt.Errorf("build %s: %w", svc.Name, err)
 			}
 			ran[dir+"\x00"+b.Run] = true
 		}
-		args := []string{"build", "-q", "-f", filepath.Join(dir, b.Dockerfile), "-t", svc.Image}
-		for _, k := range slices.Sorted(maps.Keys(b.Args)) {
-			args = append(args, "--build-arg", k+"="+b.Args[k])
-		}
+		spec := images.Spec{Context: dir, Dockerfile: b.Dockerfile, Tag: svc.Image, Args: b.Args}
 		if recipe != "" {
-			args = append(args, "--label", LabelRecipe+"="+recipe)
+			spec.Labels = map[string]string{images.LabelRecipe: recipe}
 		}
-		cmd := exec.CommandContext(ctx, "docker", append(args, dir)...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return built, fmt.Errorf("build image %s: %w: %s", svc.Image, err, out)
+		if err := images.Build(ctx, spec); err != nil {
+			return built, err
 		}
 		built = append(built, svc.Image)
 	}
 	return built, nil
+}
+
+// runBuildCommand runs a description's build command with sh in dir.
+func runBuildCommand(ctx context.Context, dir, run string) error {
+	if _, err := exec.LookPath("sh"); err != nil {
+		return fmt.Errorf("%q needs a shell and there is none here (the mqchaos image has none): build the image beforehand, outside the container, or drop the build from the description", run)
+	}
+	cmd := exec.CommandContext(ctx, "sh", "-c", run)
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%s: %w: %s", run, err, out)
+	}
+	return nil
 }
 
 // imageBuilds is every image sys builds, as services: the services' own,
@@ -150,8 +174,7 @@ func TestcontainersDefaults(ctx context.Context, getenv func(string) string) map
 		set["TESTCONTAINERS_HOST_OVERRIDE"] = "127.0.0.1"
 	}
 	if getenv("TESTCONTAINERS_RYUK_DISABLED") == "" {
-		out, _ := exec.CommandContext(ctx, "docker", "images", "-q", "testcontainers/ryuk").Output()
-		if len(strings.TrimSpace(string(out))) == 0 {
+		if have, _ := images.AnyTagged(ctx, "testcontainers/ryuk"); !have {
 			set["TESTCONTAINERS_RYUK_DISABLED"] = "true"
 		}
 	}

@@ -1,14 +1,12 @@
 package stack
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io/fs"
 	"maps"
 	"os"
-	"os/exec"
 	"path"
 	"path/filepath"
 	"slices"
@@ -16,21 +14,6 @@ import (
 
 	"github.com/mqchaos/mqchaos/harness/system"
 )
-
-// LabelRecipe is the label on an image the harness or `make images`
-// builds: a digest of what the image is built from. An image whose label
-// matches the current recipe is up to date and is not built again.
-const LabelRecipe = "io.mqchaos.recipe"
-
-// imageRecipe is image's LabelRecipe, or "" when the image is missing or
-// has none.
-func imageRecipe(ctx context.Context, image string) string {
-	out, err := exec.CommandContext(ctx, "docker", "image", "inspect", "-f", `{{index .Config.Labels "`+LabelRecipe+`"}}`, image).Output()
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(out))
-}
 
 // SourcesRecipe is the digest of what a service's image is built from,
 // with b's context at dir: the Dockerfile, the build args and the run

@@ -79,7 +79,7 @@ func WithEnvSet(set system.EnvSet) Option {
 // variables point at its own proxies, so a network fault on one proxy
 // (package fault) cuts one service off while the others keep talking.
 // Stack.Proxy returns them. The image is Images.Toxiproxy, built first
-// if it is the local one and missing or stale (EnsureToxiproxyImage).
+// if it is the local one and missing or stale (images.EnsureToxiproxy).
 func WithToxiproxy() Option { return func(o *options) { o.toxiproxy = true } }
 
 // Stack is the services of one test, on an Infra.

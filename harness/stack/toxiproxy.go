@@ -2,18 +2,11 @@ package stack
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"time"
 
 	toxiproxy "github.com/Shopify/toxiproxy/v2/client"
@@ -21,12 +14,7 @@ import (
 	"github.com/testcontainers/testcontainers-go/wait"
 
 	"github.com/mqchaos/mqchaos/harness/fault"
-)
-
-// Toxiproxy's version and the image the harness builds of it.
-const (
-	ToxiproxyVersion = "v2.12.0"
-	LocalToxiproxy   = "mqchaos/toxiproxy:2.12.0" // built by EnsureToxiproxyImage or `make toxiproxy-image`
+	"github.com/mqchaos/mqchaos/harness/images"
 )
 
 // What a proxy stands in front of, as Stack.Proxy names it.
@@ -34,82 +22,6 @@ const (
 	ProxyAMQP     = "amqp"
 	ProxyDatabase = "database"
 )
-
-// toxiproxyDockerfile is the image's whole recipe, with the binary that
-// `go install` builds: like Toxiproxy's own image, FROM scratch.
-const toxiproxyDockerfile = `FROM scratch
-COPY toxiproxy /toxiproxy
-EXPOSE 8474
-ENTRYPOINT ["/toxiproxy"]
-CMD ["-host=0.0.0.0"]
-`
-
-// toxiproxyRecipe is a digest of what the image is built from; an image
-// with another recipe (an older version) is rebuilt.
-func toxiproxyRecipe() string {
-	sum := sha256.Sum256([]byte(ToxiproxyVersion + "\x00" + runtime.GOARCH + "\x00" + toxiproxyDockerfile))
-	return hex.EncodeToString(sum[:])[:16]
-}
-
-var ensured struct {
-	sync.Mutex
-	done map[string]bool
-}
-
-// EnsureToxiproxyImage builds image (LocalToxiproxy) from Toxiproxy's Go
-// module when it is missing or was built from another recipe; any other
-// image name is left to the engine (e.g. ghcr.io/shopify/toxiproxy:2.12.0
-// where it can be pulled). It blocks until done, and checks once per
-// process; safe for concurrent use. Two processes may both build it.
-func EnsureToxiproxyImage(ctx context.Context, image string) error {
-	if image != LocalToxiproxy {
-		return nil
-	}
-	ensured.Lock()
-	defer ensured.Unlock()
-	if ensured.done[image] {
-		return nil
-	}
-	if imageRecipe(ctx, image) != toxiproxyRecipe() {
-		if err := BuildToxiproxyImage(ctx, image); err != nil {
-			return err
-		}
-	}
-	if ensured.done == nil {
-		ensured.done = map[string]bool{}
-	}
-	ensured.done[image] = true
-	return nil
-}
-
-// BuildToxiproxyImage builds image: `go install` of Toxiproxy's server at
-// ToxiproxyVersion (CGO off, a static binary; it needs the Go module
-// proxy, or the module in the cache), then a docker build FROM scratch
-// labelled with the recipe. It blocks until done.
-func BuildToxiproxyImage(ctx context.Context, image string) error {
-	dir, err := os.MkdirTemp("", "mqchaos-toxiproxy-")
-	if err != nil {
-		return fmt.Errorf("build %s: %w", image, err)
-	}
-	defer os.RemoveAll(dir)
-	install := exec.CommandContext(ctx, "go", "install", "github.com/Shopify/toxiproxy/v2/cmd/server@"+ToxiproxyVersion)
-	install.Dir = dir // outside any module, so go.work and go.mod play no part
-	install.Env = append(os.Environ(), "CGO_ENABLED=0", "GOBIN="+dir, "GOFLAGS=-trimpath")
-	if out, err := install.CombinedOutput(); err != nil {
-		return fmt.Errorf("build %s: go install toxiproxy %s: %w: %s", image, ToxiproxyVersion, err, out)
-	}
-	if err := os.Rename(filepath.Join(dir, "server"), filepath.Join(dir, "toxiproxy")); err != nil {
-		return fmt.Errorf("build %s: %w", image, err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(toxiproxyDockerfile), 0o644); err != nil {
-		return fmt.Errorf("build %s: %w", image, err)
-	}
-	build := exec.CommandContext(ctx, "docker", "build", "-q", "-t", image, "--label", LabelRecipe+"="+toxiproxyRecipe(), dir)
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("build %s: docker build: %w: %s", image, err, out)
-	}
-	return nil
-}
 
 // proxies is a stack's Toxiproxy: one container on the stack's network and,
 // for each service, a proxy to the broker (and one to the database).
@@ -123,9 +35,9 @@ type proxies struct {
 func (s *Stack) startToxiproxy(ctx context.Context) error {
 	image := s.Infra.Images.Toxiproxy
 	if image == "" {
-		image = LocalToxiproxy
+		image = images.Toxiproxy
 	}
-	if err := EnsureToxiproxyImage(ctx, image); err != nil {
+	if err := images.EnsureToxiproxy(ctx, image, s.Infra.Images.ToxiproxyServer); err != nil {
 		return err
 	}
 	tp := &proxies{alias: "toxiproxy-" + strings.ReplaceAll(s.Name, "_", "-"), byName: map[string]*Proxy{}}
