@@ -33,6 +33,7 @@ const (
 	LabelRun     = "io.mqchaos.run"     // the infra's id
 	LabelPID     = "io.mqchaos.pid"     // the process that created it
 	LabelHost    = "io.mqchaos.host"    // that process's host name
+	LabelPIDNS   = "io.mqchaos.pidns"   // that process's PID namespace, see Clean
 )
 
 // Network aliases: how services reach the broker and the database.
@@ -83,7 +84,7 @@ func StartInfra(ctx context.Context, images Images, opts ...InfraOption) (*Infra
 	id := newID()
 	inf := &Infra{ID: id, Images: images, User: "mqchaos", Password: "mqchaos-" + id}
 	host, _ := os.Hostname()
-	inf.labels = map[string]string{LabelManaged: "true", LabelRun: id, LabelPID: strconv.Itoa(os.Getpid()), LabelHost: host}
+	inf.labels = map[string]string{LabelManaged: "true", LabelRun: id, LabelPID: strconv.Itoa(os.Getpid()), LabelHost: host, LabelPIDNS: pidNamespace()}
 	docker, err := testcontainers.NewDockerClientWithOpts(ctx)
 	if err != nil {
 		return inf, fmt.Errorf("docker client: %w", err)
