@@ -48,7 +48,7 @@ func writeJUnit(path, system string, results []catalogue.Result, rep reproducer)
 		switch r.State {
 		case catalogue.Failed:
 			s.Failures++
-			c.Failure = &junitText{Message: firstLine(r.Message), Body: r.Message + "\n\n" + figuresText(r) + "\nreproduce: " + rep.command(r) + "\n\n" + r.Output}
+			c.Failure = &junitText{Message: r.Headline(), Body: r.Message + "\n\n" + figuresText(r) + "\nreproduce: " + rep.command(r) + "\n\n" + r.Output}
 		case catalogue.Skipped:
 			s.Skipped++
 			c.Skipped = &junitText{Message: r.Message}
@@ -71,11 +71,6 @@ func figuresText(r catalogue.Result) string {
 		b.WriteString(f.String() + "\n")
 	}
 	return b.String()
-}
-
-func firstLine(s string) string {
-	first, _, _ := strings.Cut(s, "\n")
-	return first
 }
 
 // githubOutputs appends the verdict table to the step summary file (when
@@ -115,7 +110,7 @@ func stepSummary(system string, results []catalogue.Result, rep reproducer) stri
 		verdict := map[catalogue.State]string{catalogue.Passed: "as it must be", catalogue.Failed: "**not as it must be**", catalogue.Skipped: "skipped"}[r.State]
 		figs := figuresText(r)
 		if r.State != catalogue.Passed && r.Message != "" {
-			figs = firstLine(r.Message) + "\n" + figs
+			figs = r.Headline() + "\n" + figs
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", cell(r.Scenario), cell(strings.TrimPrefix(r.Spec, r.Scenario)), verdict, cell(figs))
 	}

@@ -65,7 +65,7 @@ func (l *lines) Ended(i, n int, r catalogue.Result) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s: %s\n", l.prefix(i, n), verdictWord(r.State), r.Spec)
 	if r.State != catalogue.Passed && r.Message != "" {
-		fmt.Fprintf(&b, "    %s\n", firstLine(r.Message))
+		fmt.Fprintf(&b, "    %s\n", r.Headline())
 	}
 	for _, f := range r.Figures {
 		fmt.Fprintf(&b, "    %s\n", f.String())

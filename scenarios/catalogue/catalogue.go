@@ -146,8 +146,7 @@ func Summarize(w io.Writer, sys *system.System, results []Result, setup SetupTim
 		if r.State != Failed {
 			continue
 		}
-		msg, _, _ := strings.Cut(r.Message, "\n")
-		fmt.Fprintf(w, "FAILED %s\n  %s\n", r.Spec, msg)
+		fmt.Fprintf(w, "FAILED %s\n  %s\n", r.Spec, r.Headline())
 		for _, f := range r.Figures {
 			fmt.Fprintf(w, "  %s\n", f)
 		}
@@ -155,10 +154,27 @@ func Summarize(w io.Writer, sys *system.System, results []Result, setup SetupTim
 	fmt.Fprintf(w, "scenarios: %d passed, %d failed, %d skipped\n", passed, failed, skipped)
 }
 
-// WriteOutputs writes dir/figures.json and dir/report.html from the
-// results and the histories their figures name, after removing the
-// histories of the previous run in dir (see clearHistories). Errors go to
-// errw: the verdicts stand without these files.
+// Headline is the line of the spec's failure message that says what went
+// wrong: its first, or for an unexpected error the error's own text
+// rather than Gomega's "Unexpected error:" and the error's type.
+func (r Result) Headline() string {
+	lines := strings.Split(r.Message, "\n")
+	if strings.TrimSpace(lines[0]) != "Unexpected error:" {
+		return lines[0]
+	}
+	for _, l := range lines[1:] {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "<") {
+			return l
+		}
+	}
+	return lines[0]
+}
+
+// WriteOutputs writes dir/figures.json, dir/results.json (each spec's
+// outcome, see Outcome) and dir/report.html from the results and the
+// histories their figures name, after removing the histories of the
+// previous run in dir (see clearHistories). Errors go to errw: the
+// verdicts stand without these files.
 func WriteOutputs(dir string, results []Result, errw io.Writer) {
 	all := AllFigures(results)
 	if _, err := clearHistories(dir, all); err != nil {
@@ -170,6 +186,9 @@ func WriteOutputs(dir string, results []Result, errw io.Writer) {
 	}
 	if err := report.WriteJSON(filepath.Join(dir, "figures.json"), all); err != nil {
 		fmt.Fprintln(errw, "write figures:", err)
+	}
+	if err := WriteOutcomes(filepath.Join(dir, OutcomesFile), results); err != nil {
+		fmt.Fprintln(errw, "write outcomes:", err)
 	}
 	runs, err := report.LoadRuns(dir, all)
 	if err != nil {

@@ -96,3 +96,16 @@ func TestClearHistoriesRemovesOnlyThePreviousRunsOwn(t *testing.T) {
 		}
 	}
 }
+
+func TestHeadlineSaysWhatWentWrong(t *testing.T) {
+	for msg, want := range map[string]string{
+		"lost 3 of 40\nmore": "lost 3 of 40",
+		"Unexpected error:\n    <*fmt.wrapError | 0x26>: \n    read effect \"x\": no running replica\n    {": `read effect "x": no running replica`,
+		"Unexpected error:": "Unexpected error:",
+		"":                  "",
+	} {
+		if got := (Result{Message: msg}).Headline(); got != want {
+			t.Errorf("Headline of %q = %q, want %q", msg, got, want)
+		}
+	}
+}
