@@ -102,12 +102,20 @@ mqchaos:
 	@mkdir -p bin
 	CGO_ENABLED=0 go build -trimpath -o bin/mqchaos ./cmd/mqchaos
 
+# Toxiproxy's server, static, for the mqchaos image: mqchaos builds the
+# Toxiproxy image from the toxiproxy-server beside it.
+bin/toxiproxy-server:
+	@mkdir -p bin/.toxiproxy
+	cd bin/.toxiproxy && CGO_ENABLED=0 GOBIN=$(CURDIR)/bin/.toxiproxy go install -trimpath github.com/Shopify/toxiproxy/v2/cmd/server@v2.12.0
+	mv bin/.toxiproxy/server $@ && rmdir bin/.toxiproxy
+
 # The command as an image FROM scratch (mqchaos/mqchaos:$(SERVICE_TAG)),
-# run with the Docker socket mounted and --network host (see
-# deploy/mqchaos/Dockerfile). It runs systems whose images are built;
-# a description's build commands need a shell and the docker CLI.
+# with Toxiproxy's server beside it; run with the Docker socket mounted,
+# --network host and --pid host (see deploy/mqchaos/Dockerfile). It runs
+# systems whose images are built: it has no shell for a description's
+# build commands.
 .PHONY: mqchaos-image
-mqchaos-image: mqchaos
+mqchaos-image: mqchaos bin/toxiproxy-server
 	docker build -q -f deploy/mqchaos/Dockerfile -t mqchaos/mqchaos:$(SERVICE_TAG) . >/dev/null
 	@echo "built mqchaos/mqchaos:$(SERVICE_TAG)"
 
