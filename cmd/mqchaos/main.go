@@ -5,10 +5,13 @@
 //	mqchaos init                       # system.yaml from ./docker-compose.yml
 //	mqchaos check -system system.yaml  # which scenarios will run, and why not
 //	mqchaos run -system system.yaml    # the catalogue; exit 0, 1 or 2
+//	mqchaos run -system system.yaml -expect expected-verdicts.yaml
 //
 // Exit status: 0 when every verdict is as it must be, 1 when a guarantee
 // is violated or a control is not caught, 2 when mqchaos could not run
-// (a bad description or flag, no Docker, an image it cannot build).
+// (a bad description, table or flag, no Docker, an image it cannot
+// build). With -expect, 0 and 1 say whether every verdict is the one the
+// table expects, failed specs or not.
 package main
 
 import (
@@ -51,6 +54,7 @@ func commands() []command {
 		{"init", "write a system description from a docker-compose.yml", cmdInit},
 		{"check", "validate a description; say which scenarios will run or be skipped, and why", cmdCheck},
 		{"run", "run the catalogue (or part of it) against a described system", cmdRun},
+		{"expect", "hold a finished run's verdicts to an expected-verdict table", cmdExpect},
 		{"soak", "a long mixed load under a seeded schedule of faults", cmdSoak},
 		{"report", "draw the HTML report again from runs' directories", cmdReport},
 		{"catalogue", "write the catalogue's reference page (Markdown) to stdout", cmdCatalogue},

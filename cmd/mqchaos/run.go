@@ -19,6 +19,7 @@ import (
 	"github.com/mqchaos/mqchaos/harness/stack"
 	"github.com/mqchaos/mqchaos/harness/system"
 	"github.com/mqchaos/mqchaos/scenarios/catalogue"
+	"github.com/mqchaos/mqchaos/scenarios/catalogue/expect"
 )
 
 // getenv is the process's environment, read here and only here.
@@ -27,6 +28,7 @@ var getenv = os.Getenv
 // runConfig is a run of the catalogue, from run's or soak's flags.
 type runConfig struct {
 	system, scenario, label, out string
+	expect                       string // an expected-verdict table: exit by it
 	seed                         int64
 	procs                        int
 	rabbitmq, postgres           string
@@ -47,6 +49,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := flags("run", stderr)
 	var c runConfig
 	c.flags(fs, "!soak && !cluster")
+	fs.StringVar(&c.expect, "expect", "", "an expected-verdict table (systems/warehouse/expected-verdicts.yaml): exit 1 only when a verdict differs from it")
 	if help, err := parse(fs, args); help || err != nil {
 		return err
 	}
@@ -82,6 +85,12 @@ func runCatalogue(ctx context.Context, c runConfig, how string, stdout, stderr i
 	sys, err := system.Load(c.system)
 	if err != nil {
 		return usageError{err}
+	}
+	var table *expect.Table
+	if c.expect != "" {
+		if table, err = expect.Load(c.expect); err != nil {
+			return usageError{err}
+		}
 	}
 	var focus *regexp.Regexp
 	if c.scenario != "" {
@@ -162,6 +171,9 @@ func runCatalogue(ctx context.Context, c runConfig, how string, stdout, stderr i
 	}
 	if ctx.Err() != nil {
 		return cannot("interrupted: %v", ctx.Err())
+	}
+	if table != nil {
+		return compareRun(stdout, table, catalogue.Outcomes(results))
 	}
 	if failed > 0 {
 		return fmt.Errorf("%w: %d of %d specs failed", errViolated, failed, len(results))
