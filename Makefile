@@ -197,6 +197,21 @@ pyshop:
 warehouse:
 	$(GINKGO) $(SCENARIO_FLAGS) --label-filter='!soak && !cluster' ./scenarios -- -system=systems/warehouse/system.yaml
 
+# pyshop and the warehouse as regression tests of the harness: the
+# catalogue through `mqchaos run`, each run in a directory of its own
+# (reports/run-<UTC time>), held to the system's expected-verdict table.
+# Exit 1 only when a verdict differs from the table, with a line per
+# difference and its figures; specs that fail by design are no failure.
+# EXPECT_FLAGS narrows the run (EXPECT_FLAGS="-scenario 'fanout|Backlog'"
+# or -label); the table's other entries are then not compared.
+EXPECT_FLAGS ?=
+.PHONY: pyshop-expect warehouse-expect
+pyshop-expect:
+	go run ./cmd/mqchaos run -system systems/pyshop/system.yaml -expect systems/pyshop/expected-verdicts.yaml $(EXPECT_FLAGS)
+
+warehouse-expect:
+	go run ./cmd/mqchaos run -system systems/warehouse/system.yaml -expect systems/warehouse/expected-verdicts.yaml $(EXPECT_FLAGS)
+
 warehouse-image:
 	systems/warehouse/build.sh
 
