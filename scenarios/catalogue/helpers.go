@@ -344,10 +344,12 @@ func accepted(h *history.History, input string) func() int {
 	return func() int { return len(h.IDs(input, history.OK)) }
 }
 
-// expectHeld asserts that no effect was lost, duplicated or unexpected,
-// and that every effect processed all the accepted units.
+// expectHeld asserts that the scenario observed no violation of its own
+// and no effect was lost, duplicated or unexpected, and that every effect
+// saw some accepted units: what the figures' verdict says, asserted.
 func (t *T) expectHeld(f report.Figures) {
 	t.Expect(f.Checks).NotTo(BeEmpty(), "nothing was judged")
+	t.Expect(f.Violations).To(BeEmpty(), "%s", f)
 	for _, c := range f.Checks {
 		t.Expect(c.Lost).To(BeEmpty(), "%s", f)
 		t.Expect(c.DuplicatedViolations()).To(BeEmpty(), "%s", f)

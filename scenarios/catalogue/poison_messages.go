@@ -3,6 +3,7 @@ package catalogue
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	. "github.com/onsi/gomega"
@@ -80,8 +81,10 @@ consumers keep consuming.`), Needs("an AMQP input whose queues have dead-letter 
 			obs := t.settled(ctx, s, time.Second, st.input)
 			dead, err := settle.DeadLettered(ctx, s)
 			t.Expect(err).NotTo(HaveOccurred())
-			f := t.verdict(ctx, "poison messages", "safe", s, h, obs, started, []string{st.input},
-				fmt.Sprintf("%d poison messages x %d queues", len(st.poison), len(st.queues)))
+			// What is not dead-lettered, or a consumer that stopped, is
+			// a violation in the figures, so that they and the spec say
+			// the same.
+			var violations []string
 			for _, q := range st.queues {
 				dlq := t.sys.DeadLetterOf(q)
 				t.By("reading " + dlq)
@@ -89,16 +92,27 @@ consumers keep consuming.`), Needs("an AMQP input whose queues have dead-letter 
 				for _, d := range dead[dlq] {
 					reasons[d.MessageID] = d.Reason
 				}
+				var missing []string
 				for _, p := range st.poison {
-					t.Expect(reasons).To(HaveKeyWithValue(p.Message.MessageID, Not(BeEmpty())), "poison %s not dead-lettered from %s", p.Name, q)
+					if reasons[p.Message.MessageID] == "" {
+						missing = append(missing, p.Name)
+						continue
+					}
 					t.Printf("%s %-22s -> %s\n", q, p.Name, reasons[p.Message.MessageID])
 				}
-				t.Eventually(ctx, func(g Gomega) {
+				if len(missing) > 0 {
+					violations = append(violations, fmt.Sprintf("%d of %d poison messages not dead-lettered with a reason from %s: %s", len(missing), len(st.poison), q, strings.Join(missing, ", ")))
+				}
+				if !t.Quietly().Eventually(ctx, func(g Gomega) {
 					info, err := s.Management().Queue(ctx, q)
 					g.Expect(err).NotTo(HaveOccurred())
-					g.Expect(info.Consumers).To(BeNumerically(">=", 1), "the consumer of %s stopped", q)
-				}).Should(Succeed())
+					g.Expect(info.Consumers).To(BeNumerically(">=", 1))
+				}).WithTimeout(10 * time.Second).Should(Succeed()) {
+					violations = append(violations, "the consumer of "+q+" stopped")
+				}
 			}
+			f := t.verdictWith(ctx, "poison messages", "safe", s, h, obs, started, []string{st.input}, measured{violations: violations},
+				fmt.Sprintf("%d poison messages x %d queues", len(st.poison), len(st.queues)))
 			t.expectHeld(f)
 			t.expectProcessed(f, valid)
 			t.Expect(f.DeadLettered).To(Equal(len(st.poison)*len(st.queues)), "%s", f)
