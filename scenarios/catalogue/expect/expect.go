@@ -239,7 +239,7 @@ func Observe(o catalogue.Outcome) Observed {
 func (o Observed) String() string {
 	s := string(o.Verdict)
 	if o.Verdict == Error || o.Verdict == Skipped && o.Message != "" {
-		s += ": " + firstLine(cmp.Or(o.Failure, o.Message))
+		s += ": " + catalogue.Result{Message: cmp.Or(o.Failure, o.Message)}.Headline()
 	}
 	var figs []string
 	for _, f := range o.Figures {
@@ -372,11 +372,6 @@ func quote(s string) string {
 		return s
 	}
 	return fmt.Sprintf("%q", s)
-}
-
-func firstLine(s string) string {
-	first, _, _ := strings.Cut(s, "\n")
-	return first
 }
 
 func plural(n int, one, many string) string {
