@@ -141,6 +141,7 @@ type service struct {
 	ports       []int // container TCP ports, published or exposed, in order
 	health      []string
 	replicas    int
+	ulimits     map[string]int64
 	hosts       []string // names it is reached by: its name, container_name, hostname, aliases
 	unresolved  []string // ${VAR}s with no value, by field
 	unsupported []string // compose keys Init does not carry, with why
@@ -230,7 +231,7 @@ var (
 		"depends_on": "", "restart": "", "networks": "", "labels": "", "logging": "", "profiles": "",
 		"stop_grace_period": "", "stop_signal": "", "init": "", "pull_policy": "", "platform": "",
 		"extra_hosts": "", "links": "", "tty": "", "stdin_open": "", "mem_limit": "", "cpus": "",
-		"ulimits": "", "security_opt": "", "cap_add": "", "cap_drop": "",
+		"security_opt": "", "cap_add": "", "cap_drop": "",
 	}
 	unsupportedKeys = map[string]string{
 		"entrypoint":   "mqchaos runs the image's entrypoint: put it in the image, or its arguments in command",
@@ -286,6 +287,8 @@ func (p *parser) service(name string, n *yaml.Node) (*service, error) {
 			}
 		case "scale":
 			s.replicas, err = p.count(v, kf)
+		case "ulimits":
+			s.ulimits, err = p.ulimits(v, kf)
 		case "container_name", "hostname":
 			var h string
 			h, err = p.istr(s, v, kf)
@@ -348,6 +351,33 @@ func (p *parser) count(n *yaml.Node, field string) (int, error) {
 		return 0, p.fail(n, field, "%q: want a number of replicas", v)
 	}
 	return max(i, 1), nil
+}
+
+// ulimits are compose's ulimits, each a number or {soft, hard}: the hard
+// limit is kept, since a description sets both to one number (and a Go
+// program raises its soft limit to the hard one).
+func (p *parser) ulimits(n *yaml.Node, field string) (map[string]int64, error) {
+	n = resolve(n)
+	if n.Kind != yaml.MappingNode {
+		return nil, p.fail(n, field, "want a mapping of limits, not %s", kindOf(n))
+	}
+	out := map[string]int64{}
+	for _, kv := range pairs(n) {
+		f, v := field+"."+kv.key.Value, resolve(kv.val)
+		if hard := get(v, "hard"); v.Kind == yaml.MappingNode && hard != nil {
+			f, v = f+".hard", resolve(hard)
+		}
+		s, err := p.str(v, f)
+		if err != nil {
+			return nil, err
+		}
+		i, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || i < 1 {
+			return nil, p.fail(v, f, "%q: want a number", s)
+		}
+		out[kv.key.Value] = i
+	}
+	return out, nil
 }
 
 // words is a command: a list, or a string split as a shell would.

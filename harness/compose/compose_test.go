@@ -238,6 +238,8 @@ func TestBadComposeFilesSayWhatAndWhere(t *testing.T) {
 		{"missing env file", "services:\n  web:\n    image: x\n    env_file: nope.env\n", "docker-compose.yml:4: services.web.env_file[0]: open "},
 		{"required variable", "services:\n  web:\n    image: \"shop/web:${TAG:?set TAG}\"\n", "docker-compose.yml:3: services.web.image: TAG: set TAG"},
 		{"unterminated quote", "services:\n  web:\n    image: x\n    command: run 'me\n", `docker-compose.yml:4: services.web.command: "run 'me": unterminated ' quote`},
+		{"ulimits a list", "services:\n  web:\n    image: x\n    ulimits: [nofile]\n", "docker-compose.yml:4: services.web.ulimits: want a mapping of limits, not a list"},
+		{"bad ulimit", "services:\n  web:\n    image: x\n    ulimits:\n      nofile: {soft: 1, hard: lots}\n", `docker-compose.yml:5: services.web.ulimits.nofile.hard: "lots": want a number`},
 		{"bad health check", "services:\n  web:\n    image: x\n    healthcheck: curl\n", "docker-compose.yml:4: services.web.healthcheck: want a mapping"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

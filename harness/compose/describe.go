@@ -33,6 +33,7 @@ type outService struct {
 	ready    string // "{http: /health}", "{tcp: 8080}" or ""
 	readyWhy string
 	replicas int
+	ulimits  map[string]int64
 	env      []envLine
 	todos    []string // comment lines: each TODO, in the service
 	notes    []string // plain comment lines
@@ -125,7 +126,7 @@ func describe(p *project, outDir string) *described {
 	}
 	images := map[string]*outService{}
 	for _, s := range apps {
-		o := &outService{name: serviceName(s.name), from: s, image: s.image, command: s.command, replicas: s.replicas}
+		o := &outService{name: serviceName(s.name), from: s, image: s.image, command: s.command, replicas: s.replicas, ulimits: s.ulimits}
 		if o.name != s.name {
 			o.notes = append(o.notes, fmt.Sprintf("%s in the compose file", s.name))
 		}

@@ -2,6 +2,7 @@ package compose
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -178,6 +179,13 @@ func (d *described) writeService(w *writer, o *outService) {
 	}
 	if o.replicas > 1 {
 		w.line(4, "replicas: %d", o.replicas)
+	}
+	if len(o.ulimits) > 0 {
+		var ls []string
+		for _, name := range slices.Sorted(maps.Keys(o.ulimits)) {
+			ls = append(ls, fmt.Sprintf("%s: %d", name, o.ulimits[name]))
+		}
+		w.line(4, "ulimits: {%s}", strings.Join(ls, ", "))
 	}
 	if len(o.env) > 0 {
 		w.line(4, "env:")

@@ -18,10 +18,12 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
@@ -319,6 +321,14 @@ func (r *Replica) run(ctx context.Context, extra map[string]string) error {
 	}
 	if len(r.spec.Command) > 0 {
 		opts = append(opts, testcontainers.WithCmd(r.spec.Command...))
+	}
+	if len(r.spec.Ulimits) > 0 {
+		opts = append(opts, testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
+			for _, name := range slices.Sorted(maps.Keys(r.spec.Ulimits)) {
+				n := r.spec.Ulimits[name]
+				hc.Ulimits = append(hc.Ulimits, &container.Ulimit{Name: name, Soft: n, Hard: n})
+			}
+		}))
 	}
 	if w := r.readiness(); w != nil {
 		opts = append(opts, testcontainers.WithWaitStrategyAndDeadline(90*time.Second, w))

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"text/template"
@@ -122,6 +124,10 @@ func (s *System) SetDefaults() {
 
 var serviceName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}$`)
 
+// ulimitNames are the limits a container can be given (docker run
+// --ulimit, compose's ulimits).
+var ulimitNames = []string{"core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack"}
+
 // Validate returns every problem of the description, joined; each names
 // the field, as a path, and what is wrong.
 func (s *System) Validate() error {
@@ -162,6 +168,14 @@ func (s *System) Validate() error {
 		}
 		if svc.Port < 0 || svc.Port > 65535 {
 			bad(f+".port", "%d: want a port number", svc.Port)
+		}
+		for _, name := range slices.Sorted(maps.Keys(svc.Ulimits)) {
+			switch {
+			case !slices.Contains(ulimitNames, name):
+				bad(f+".ulimits."+name, "not a limit Docker knows: want one of %s", strings.Join(ulimitNames, ", "))
+			case svc.Ulimits[name] < 1:
+				bad(f+".ulimits."+name, "%d: want 1 or more", svc.Ulimits[name])
+			}
 		}
 		if svc.Build != nil {
 			checkBuild(bad, f+".build", svc.Build)

@@ -63,6 +63,7 @@ func TestMalformedDescriptionsNameTheField(t *testing.T) {
 		{"service without image", "image: shop/worker:1", "", []string{"services[worker].image: missing"}},
 		{"bad service name", "name: worker", "name: Worker_1", []string{`services[Worker_1].name: "Worker_1": want lowercase`}},
 		{"negative replicas", "port: 8080", "port: 8080\n    replicas: -1", []string{"services[worker].replicas: -1: want 1 or more"}},
+		{"unknown ulimit", "port: 8080", "port: 8080\n    ulimits: {files: 1024, nofile: 0}", []string{"services[worker].ulimits.files: not a limit Docker knows: want one of core,", "services[worker].ulimits.nofile: 0: want 1 or more"}},
 		{"ready path without port", "    port: 8080\n", "", []string{"services[worker].ready.http: needs the service's port"}},
 		{"two readiness checks", "ready: {http: /health}", "ready: {http: /health, tcp: 8080}", []string{"services[worker].ready: set one of http, tcp and log"}},
 		{"bad env template", "port: 8080", "port: 8080\n    env: {URL: '{{.Nope}}'}", []string{"services[worker].env.URL:"}},

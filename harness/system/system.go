@@ -67,6 +67,11 @@ type Service struct {
 	Port     int               `yaml:"port"`     // HTTP port, if any
 	Ready    Ready             `yaml:"ready"`
 	Consumes []Consume         `yaml:"consumes"`
+	// Ulimits are the replicas' resource limits, by the names Docker and
+	// compose give them (nofile: 1024), each set as both soft and hard:
+	// a program that raises its soft limit to the hard one (Go does)
+	// still gets the number written here.
+	Ulimits map[string]int64 `yaml:"ulimits"`
 	// Options are passed through to testcontainers for every replica,
 	// after the harness's own: anything a container can be given, a
 	// service can. Go only.
