@@ -34,6 +34,10 @@ type Load struct {
 	Count       int     // how many
 	Rate        float64 // units per second; 0: as fast as Concurrency allows
 	Concurrency int     // in flight at once; default 4
+	// NewConnections sends every HTTP request on a connection of its
+	// own, as clients that each come once do, instead of reusing a pool
+	// of kept-alive ones.
+	NewConnections bool
 	// Seed draws the templates' choices: the same seed renders the same
 	// units, whatever the concurrency.
 	Seed uint64
@@ -70,6 +74,11 @@ func RunUnits(ctx context.Context, s *stack.Stack, h *history.History, input str
 	switch {
 	case in.HTTP != nil:
 		c := &http.Client{Timeout: 10 * time.Second, Transport: probe.Transport}
+		if l.NewConnections {
+			t := probe.Transport.Clone()
+			t.DisableKeepAlives = true
+			c.Transport = t
+		}
 		l.run(ctx, units, func(ctx context.Context, u system.Unit) {
 			sendHTTP(ctx, c, s.URL(in.HTTP.Service), h, input, in.HTTP, u, l.rng(u))
 		})

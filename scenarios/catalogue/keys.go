@@ -79,6 +79,7 @@ var figureNames = map[[2]string]string{
 	{"A queue that exists with other arguments: the service says it is not ready and why, instead of running without a consumer", ""}:                                 "topology drift",
 	{"A retried POST /orders places the order once", ""}:                                                                                                              "retried POST",
 	{"Orders flow over a slow, narrow, sliced link: nothing lost or duplicated", ""}:                                                                                  "degraded network",
+	{"Hostile clients holding connections open do not starve honest ones", ""}:                                                                                        "hostile clients",
 	{"Confirmed messages survive the loss of the quorum queue's leader", ""}:                                                                                          "quorum queue leader lost",
 	{"Confirmed messages survive a partition that cuts the quorum queue's leader off", ""}:                                                                            "quorum queue leader partitioned",
 	{"A node cut off from the majority confirms nothing while cut off, and nothing confirmed is lost", ""}:                                                            "split with clients on both sides",

@@ -141,7 +141,7 @@ func All() []Scenario {
 		fanout, competingConsumers, duplicateDelivery, poisonMessages, consumerKilled,
 		brokerRestart, backlogDrain, networkPartition, connectionsClosed, dependencyOutage,
 		longOutage, publisherCrash, halfOpen, brokerAlarm, publishReset, consumerTimeout,
-		queueDeleted, unroutable, topologyDrift, httpIdempotency, degradedNetwork,
+		queueDeleted, unroutable, topologyDrift, httpIdempotency, degradedNetwork, hostileClients,
 		clusterQueue, clusterPartition, clusterServices, soak,
 	} {
 		declare(d)
