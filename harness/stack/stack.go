@@ -370,6 +370,27 @@ func (r *Replica) URL(ctx context.Context) (string, error) {
 	return "http://" + hp, nil
 }
 
+// Direct is the replica's HTTP address on the stack's network, as
+// "host:port", looked up now: reachable from where the containers' own
+// addresses route (a Linux host), without Docker's port proxy between.
+func (r *Replica) Direct(ctx context.Context) (string, error) {
+	if r.Container == nil {
+		return "", fmt.Errorf("%s not started", r.Name)
+	}
+	if r.spec.Port == 0 {
+		return "", fmt.Errorf("%s has no port", r.Name)
+	}
+	in, err := r.Container.Inspect(ctx)
+	if err != nil {
+		return "", fmt.Errorf("address of %s: %w", r.Name, err)
+	}
+	ep, ok := in.NetworkSettings.Networks[r.stack.Infra.Network.Name]
+	if !ok || !ep.IPAddress.IsValid() {
+		return "", fmt.Errorf("address of %s: not on network %s", r.Name, r.stack.Infra.Network.Name)
+	}
+	return net.JoinHostPort(ep.IPAddress.String(), fmt.Sprint(r.spec.Port)), nil
+}
+
 // Addresses are the replica's IP addresses on its networks, looked up
 // now: what the broker sees as its connections' peer host.
 func (r *Replica) Addresses(ctx context.Context) ([]string, error) {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -27,9 +26,12 @@ import (
 // It has a fault's Name, Inject and Heal, so fault.Inject records it in a
 // history.
 type Hostile struct {
-	Service string                                // for its name
-	URL     func(context.Context) (string, error) // the service's base URL
-	Path    string                                // the slow bodies' POST path, e.g. "/orders"
+	Service string // for its name
+	// Addr is the service's HTTP address, "host:port": best the
+	// container's own (stack.Replica.Direct), so that what the crowd
+	// wears out is the service, not a proxy in front of it.
+	Addr string
+	Path string // the slow bodies' POST path, e.g. "/orders"
 	// SlowBodies and Silent are connections opened per second of each
 	// kind.
 	SlowBodies, Silent float64
@@ -67,14 +69,6 @@ func (c *Hostile) Name() string {
 
 // Inject starts opening connections and returns at once.
 func (c *Hostile) Inject(ctx context.Context) error {
-	base, err := c.URL(ctx)
-	if err != nil {
-		return fmt.Errorf("hostile clients on %s: %w", c.Service, err)
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		return fmt.Errorf("hostile clients on %s: %w", c.Service, err)
-	}
 	run, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	c.cancel = cancel
 	for _, k := range []struct {
@@ -92,7 +86,7 @@ func (c *Hostile) Inject(ctx context.Context) error {
 				case <-run.Done():
 					return
 				case <-tick.C:
-					c.wg.Go(func() { c.hold(run, u.Host, k.kind) })
+					c.wg.Go(func() { c.hold(run, c.Addr, k.kind) })
 				}
 			}
 		})

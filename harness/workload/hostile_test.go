@@ -1,7 +1,6 @@
 package workload_test
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,7 +14,7 @@ import (
 // counts its connections' ends by kind and how.
 func crowd(t *testing.T, srv *httptest.Server, hold time.Duration) map[[2]string]int {
 	t.Helper()
-	c := &workload.Hostile{Service: "test", URL: func(context.Context) (string, error) { return srv.URL, nil }, Path: "/orders", SlowBodies: 20, Silent: 20}
+	c := &workload.Hostile{Service: "test", Addr: srv.Listener.Addr().String(), Path: "/orders", SlowBodies: 20, Silent: 20}
 	if err := c.Inject(t.Context()); err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package catalogue
 import (
 	"context"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"time"
@@ -32,7 +33,7 @@ connection: their number grows until the service can open no
 more (its open files, as its description bounds them), and the
 honest clients' requests wait unanswered. The figures give, per
 kind of hostile connection, how the server ended it and after
-how long: which limit cut it.`), Needs("an HTTP input; the control needs the service's open files bounded (ulimits: nofile) above its connection limit."), func() {
+how long: which limit cut it.`), Needs("an HTTP input, and a harness that reaches the containers' own addresses (on the Docker host, or in its network); the control needs the service's open files bounded (ulimits: nofile) above its connection limit."), func() {
 		const (
 			rate   = 20.0 // honest orders per second
 			before = 10 * time.Second
@@ -55,6 +56,16 @@ how long: which limit cut it.`), Needs("an HTTP input; the control needs the ser
 			input := t.httpInput("hostile clients hold HTTP connections")
 			svc := t.sys.Inputs[input].HTTP.Service
 			s := t.startStack(ctx, "hostile-"+side, opts...)
+			// The crowd goes to the container's own address: through
+			// Docker's port proxy it would wear out the proxy first (it
+			// stops listening when it can take no more connections).
+			addr, err := s.Replica(svc, 1).Direct(ctx)
+			t.Expect(err).NotTo(HaveOccurred())
+			if conn, err := (&net.Dialer{Timeout: 2 * time.Second}).DialContext(ctx, "tcp", addr); err != nil {
+				t.Skip(fmt.Sprintf("the harness cannot reach %s's container at %s (%v): run it on the Docker host, or in its network", svc, addr, err))
+			} else {
+				conn.Close()
+			}
 			h := &history.History{}
 			started := time.Now()
 
@@ -65,7 +76,7 @@ how long: which limit cut it.`), Needs("an HTTP input; the control needs the ser
 			wait := t.Go(func() { t.Expect(workload.Run(ctx, s, h, input, l)).To(Succeed()) })
 
 			t.Expect(fault.Hold(ctx, before)).To(Succeed())
-			crowd := &workload.Hostile{Service: svc, URL: s.URL(svc), Path: t.sys.Inputs[input].HTTP.Path, SlowBodies: slowBodies, Silent: silent}
+			crowd := &workload.Hostile{Service: svc, Addr: addr, Path: t.sys.Inputs[input].HTTP.Path, SlowBodies: slowBodies, Silent: silent}
 			t.By(crowd.Name() + ", for " + attack.String())
 			attacked := time.Now()
 			t.Expect(fault.Inject(ctx, h, crowd)).To(Succeed())
