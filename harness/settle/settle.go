@@ -19,33 +19,69 @@ import (
 	"github.com/mqchaos/mqchaos/harness/system"
 )
 
-// Queues returns nil when every queue of the vhost, the skipped ones (the
-// dead-letter queues) aside, has nothing ready and nothing unacked;
-// otherwise an error that says which queue holds what. The management
-// API's figures lag: call it until it holds for a while.
-func Queues(ctx context.Context, m *broker.Management, skip []string) error {
+// Held is what a queue holds by the management API's figures.
+type Held struct {
+	Queue          string
+	Ready, Unacked int
+}
+
+func (h Held) String() string {
+	return fmt.Sprintf("%s: %d ready, %d unacked", h.Queue, h.Ready, h.Unacked)
+}
+
+// Holding lists the queues of m's vhost, the skipped ones (the dead-letter
+// queues) aside, that hold anything ready or unacked. The management
+// API's figures lag: a queue drained a moment ago may still be listed.
+func Holding(ctx context.Context, m *broker.Management, skip []string) ([]Held, error) {
 	qs, err := m.Queues(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var busy []string
+	var out []Held
 	for _, q := range qs {
 		if slices.Contains(skip, q.Name) {
 			continue
 		}
 		if q.Ready > 0 || q.Unacked > 0 {
-			busy = append(busy, fmt.Sprintf("%s: %d ready, %d unacked", q.Name, q.Ready, q.Unacked))
+			out = append(out, Held{Queue: q.Name, Ready: q.Ready, Unacked: q.Unacked})
 		}
 	}
-	if len(busy) > 0 {
-		return errors.New("not settled: " + strings.Join(busy, "; "))
+	return out, nil
+}
+
+// Queues returns nil when every queue of the vhost, the skipped ones (the
+// dead-letter queues) aside, has nothing ready and nothing unacked;
+// otherwise an error that says which queue holds what. The management
+// API's figures lag: call it until it holds for a while.
+func Queues(ctx context.Context, m *broker.Management, skip []string) error {
+	held, err := Holding(ctx, m, skip)
+	if err != nil {
+		return err
+	}
+	if len(held) > 0 {
+		return errors.New("not settled: " + Describe(held))
 	}
 	return nil
+}
+
+// Describe says what the queues hold: "q1: 2 ready, 0 unacked; q2: ...".
+func Describe(held []Held) string {
+	s := make([]string, len(held))
+	for i, h := range held {
+		s[i] = h.String()
+	}
+	return strings.Join(s, "; ")
 }
 
 // Stack is Queues for s's vhost, skipping the system's dead-letter queues.
 func Stack(ctx context.Context, s *stack.Stack) error {
 	return Queues(ctx, s.Management(), s.System.DeadLetterQueues())
+}
+
+// StackHolding is Holding for s's vhost, skipping the system's
+// dead-letter queues.
+func StackHolding(ctx context.Context, s *stack.Stack) ([]Held, error) {
+	return Holding(ctx, s.Management(), s.System.DeadLetterQueues())
 }
 
 // DeadLettered reads every dead-letter queue of the system (and puts the

@@ -231,29 +231,57 @@ func (t *T) waitApplied(ctx context.Context, s *stack.Stack, e system.Effect, n 
 	return seen
 }
 
-// settled waits until every queue is drained, nothing is unacked, and the
-// effects of input have not changed for quiet; it returns them.
+// settled waits until the queues are drained with nothing unacked and
+// the effects have not changed for quiet, and returns them. A queue that
+// still holds messages when neither it nor the effects have changed for
+// stuckFor is left so: the system will not take them, and the verdict
+// says so as a violation (unseen at the end), instead of the spec timing
+// out with no verdict.
 func (t *T) settled(ctx context.Context, s *stack.Stack, quiet time.Duration, inputs ...string) map[string]effect.Observed {
 	t.By("settling: queues drained, nothing unacked, effects unchanged for " + quiet.String())
 	defer func(began time.Time) { t.spent().settle += time.Since(began) }(time.Now())
 	var (
-		obs   map[string]effect.Observed
-		last  string
-		since time.Time
+		obs              map[string]effect.Observed
+		left             []settle.Held
+		last, held       string
+		since, heldSince time.Time
 	)
 	effects := t.effectsOf(inputs)
 	t.Eventually(ctx, func(g Gomega) {
-		g.Expect(settle.Stack(ctx, s)).To(Succeed())
+		hs, err := settle.StackHolding(ctx, s)
+		g.Expect(err).NotTo(HaveOccurred())
 		cur, err := effect.ReadAll(ctx, s, effects)
 		g.Expect(err).NotTo(HaveOccurred())
 		if fp := settle.Fingerprint(cur); fp != last {
 			last, since = fp, time.Now()
 		}
-		obs = cur
-		g.Expect(time.Since(since)).To(BeNumerically(">=", quiet), "effects still changing: %s", last)
+		// Ready and unacked apart, a message requeued in a loop moves
+		// between them: only what each queue holds in all counts.
+		var totals []string
+		for _, h := range hs {
+			totals = append(totals, fmt.Sprintf("%s=%d", h.Queue, h.Ready+h.Unacked))
+		}
+		if fp := strings.Join(totals, ","); fp != held {
+			held, heldSince = fp, time.Now()
+		}
+		obs, left = cur, hs
+		if len(hs) == 0 {
+			g.Expect(time.Since(since)).To(BeNumerically(">=", quiet), "effects still changing: %s", last)
+			return
+		}
+		g.Expect(min(time.Since(since), time.Since(heldSince))).To(BeNumerically(">=", stuckFor), "not settled: %s", settle.Describe(hs))
 	}).WithTimeout(3 * time.Minute).Should(Succeed())
+	if len(left) > 0 {
+		t.unseen = append(t.unseen, fmt.Sprintf("unseen at the end: %s, unchanged for %s while nothing took effect", settle.Describe(left), stuckFor))
+		t.By(t.unseen[len(t.unseen)-1])
+	}
 	return obs
 }
+
+// stuckFor is how long a queue that is not drained, and the effects,
+// must stay unchanged before settled takes what the queue holds as left
+// there for good: several of the management API's 5-second samples.
+const stuckFor = 30 * time.Second
 
 func (t *T) effectsOf(inputs []string) []system.Effect {
 	var out []system.Effect
@@ -287,7 +315,8 @@ type measured struct {
 // verdictWith is verdict with what the scenario measured itself.
 func (t *T) verdictWith(ctx context.Context, scenario, side string, s *stack.Stack, h *history.History, obs map[string]effect.Observed, started time.Time, inputs []string, m measured, note ...string) report.Figures {
 	began := time.Now()
-	f := report.Figures{Scenario: scenario, Side: side, System: t.sys.Name, Input: strings.Join(inputs, "+"), Note: strings.Join(note, "; "), Violations: m.violations, Latencies: m.latencies}
+	f := report.Figures{Scenario: scenario, Side: side, System: t.sys.Name, Input: strings.Join(inputs, "+"), Note: strings.Join(note, "; "), Violations: append(m.violations, t.unseen...), Latencies: m.latencies}
+	t.unseen = nil
 	if m.detect != nil {
 		d := m.detect.Seconds()
 		f.DetectSeconds = &d

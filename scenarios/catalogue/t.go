@@ -59,6 +59,9 @@ type T struct {
 	plan bool
 	// asked is every control the spec asked the system for.
 	asked []string
+	// unseen is what settled found left in a queue for good, for the
+	// next verdict.
+	unseen []string
 }
 
 // NewT is a spec's T in env, on the front end's runtime rt.
