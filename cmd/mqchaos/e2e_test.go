@@ -79,8 +79,22 @@ func TestEndToEnd(t *testing.T) {
 	if code != 1 {
 		t.Errorf("a control that is not caught: exit %d, want 1", code)
 	}
-	if !strings.Contains(out, "::error title=mqchaos%3A Multi-service fanout") || !strings.Contains(out, "reproduce: mqchaos run -system broken-control.yaml -scenario") {
-		t.Errorf("no annotation with the command that reproduces it")
+	repros, _ := filepath.Glob(filepath.Join(work, "violated", "repro", "*.json"))
+	if len(repros) != 1 {
+		t.Fatalf("reproductions: %v, want one for the failed spec", repros)
+	}
+	repro, _ := filepath.Rel(work, repros[0])
+	if !strings.Contains(out, "::error title=mqchaos%3A Multi-service fanout") || !strings.Contains(out, "reproduce: mqchaos replay "+repro) {
+		t.Errorf("no annotation with the command that reproduces it (mqchaos replay %s)", repro)
+	}
+	// The failure, replayed with one command, fails the same way; a
+	// description changed since is refused.
+	if code, out := mqchaos(nil, "replay", "-out", "replayed", repro); code != 1 || !strings.Contains(out, "scenarios: 0 passed, 1 failed") || !strings.Contains(out, "the control must report lost units") {
+		t.Errorf("replay: exit %d, want 1 and the same failure again", code)
+	}
+	os.WriteFile(filepath.Join(work, "broken-control.yaml"), append(broken, "# changed\n"...), 0o644)
+	if code, out := mqchaos(nil, "replay", repro); code != 2 || !strings.Contains(out, "changed since the run") {
+		t.Errorf("replay of a changed description: exit %d, want 2", code)
 	}
 	if b, _ := os.ReadFile(summary); !bytes.Contains(b, []byte("**not as it must be**")) {
 		t.Errorf("step summary:\n%s", b)

@@ -56,10 +56,24 @@ func readOutcomes(dir string) ([]catalogue.Outcome, error) {
 // compareRun holds outcomes to t, writes a line per difference and the
 // summary to w, and returns errViolated when a verdict differs.
 func compareRun(w io.Writer, t *expect.Table, outcomes []catalogue.Outcome) error {
-	if sys := expect.SystemOf(outcomes); t.System != "" && sys != "" && sys != t.System {
-		return cannot("%s is the table of %s, and the run is of %s", t.Path, t.System, sys)
+	c, err := holdTo(t, outcomes)
+	if err != nil {
+		return err
 	}
-	c := expect.Compare(t, outcomes)
+	return compared(w, t, c)
+}
+
+// holdTo compares outcomes with t, which must be the table of their
+// system.
+func holdTo(t *expect.Table, outcomes []catalogue.Outcome) (expect.Comparison, error) {
+	if sys := expect.SystemOf(outcomes); t.System != "" && sys != "" && sys != t.System {
+		return expect.Comparison{}, cannot("%s is the table of %s, and the run is of %s", t.Path, t.System, sys)
+	}
+	return expect.Compare(t, outcomes), nil
+}
+
+// compared prints c, a run held to t, and fails when a verdict differs.
+func compared(w io.Writer, t *expect.Table, c expect.Comparison) error {
 	for _, d := range c.Differences {
 		fmt.Fprintf(w, "DIFFERS %s\n", d)
 	}

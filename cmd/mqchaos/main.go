@@ -55,6 +55,7 @@ func commands() []command {
 		{"check", "validate a description; say which scenarios will run or be skipped, and why", cmdCheck},
 		{"run", "run the catalogue (or part of it) against a described system", cmdRun},
 		{"expect", "hold a finished run's verdicts to an expected-verdict table", cmdExpect},
+		{"replay", "run a failed spec again from the reproduction its run wrote", cmdReplay},
 		{"soak", "a long mixed load under a seeded schedule of faults", cmdSoak},
 		{"report", "draw the HTML report again from runs' directories", cmdReport},
 		{"catalogue", "write the catalogue's reference page (Markdown) to stdout", cmdCatalogue},

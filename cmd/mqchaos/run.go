@@ -152,7 +152,37 @@ func runCatalogue(ctx context.Context, c runConfig, how string, stdout, stderr i
 	results := catalogue.Run(ctx, sys, images, picked, catalogue.RunOptions{Seed: c.seed, Procs: c.procs, Reports: out, Progress: newLines(stdout)})
 	catalogue.Summarize(stdout, sys, results, setup)
 	catalogue.WriteOutputs(out, results, stdout)
-	rep := reproducer{system: c.system, seed: c.seed}
+	// Each verdict not as it must be (a failed spec; with a table, one
+	// that differs from it) leaves a reproduction, which JUnit, the CI
+	// annotations and the last lines name.
+	unexpected := map[string]string{}
+	for _, r := range results {
+		if r.State == catalogue.Failed {
+			unexpected[r.Spec] = r.Headline()
+		}
+	}
+	var comparison *expect.Comparison
+	if table != nil {
+		cmp, err := holdTo(table, catalogue.Outcomes(results))
+		if err != nil {
+			return err
+		}
+		comparison, unexpected = &cmp, map[string]string{}
+		for _, d := range cmp.Differences {
+			unexpected[d.Observed.Spec] = d.String()
+		}
+	}
+	rep := reproducer{system: c.system, seed: c.seed, files: map[string]string{}}
+	for _, r := range results {
+		if verdict, ok := unexpected[r.Spec]; ok && ctx.Err() == nil {
+			path, err := writeReproduction(out, c, [2]string{images.RabbitMQ, images.Postgres}, r, verdict)
+			if err != nil {
+				fmt.Fprintln(stderr, err)
+				continue
+			}
+			rep.files[r.Spec] = path
+		}
+	}
 	if err := writeJUnit(filepath.Join(out, "junit.xml"), sys.Name, results, rep); err != nil {
 		fmt.Fprintln(stderr, "junit:", err)
 	} else {
@@ -165,15 +195,15 @@ func runCatalogue(ctx context.Context, c runConfig, how string, stdout, stderr i
 	}
 	_, failed, _ := catalogue.Counts(results)
 	for _, r := range results {
-		if r.State == catalogue.Failed {
+		if _, ok := unexpected[r.Spec]; ok {
 			fmt.Fprintf(stdout, "reproduce %q: %s\n", r.Spec, rep.command(r))
 		}
 	}
 	if ctx.Err() != nil {
 		return cannot("interrupted: %v", ctx.Err())
 	}
-	if table != nil {
-		return compareRun(stdout, table, catalogue.Outcomes(results))
+	if comparison != nil {
+		return compared(stdout, table, *comparison)
 	}
 	if failed > 0 {
 		return fmt.Errorf("%w: %d of %d specs failed", errViolated, failed, len(results))
@@ -215,12 +245,17 @@ func newRunDir(dir string, now time.Time) (string, error) {
 	}
 }
 
-// reproducer makes the command that runs one spec again as it ran.
+// reproducer makes the command that runs one spec again as it ran:
+// replay of its reproduction file where the run wrote one.
 type reproducer struct {
 	system string
 	seed   int64
+	files  map[string]string // reproduction files by spec
 }
 
 func (r reproducer) command(res catalogue.Result) string {
+	if f, ok := r.files[res.Spec]; ok {
+		return "mqchaos replay " + f
+	}
 	return fmt.Sprintf("mqchaos run -system %s -scenario '^%s$' -label= -seed %d -procs 1", r.system, regexp.QuoteMeta(res.Spec), r.seed)
 }

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+
+	"github.com/mqchaos/mqchaos/harness/history"
+	"github.com/mqchaos/mqchaos/harness/report"
+	"github.com/mqchaos/mqchaos/scenarios/catalogue"
+)
+
+// reproduction is the file a spec whose verdict was not as it must be
+// leaves in its run's directory (repro/<spec>.json): what replay needs to
+// run it again as it ran, and what the run saw. The spec's code, the seed
+// and the description make the load and the faults again; the broker's
+// and the system's own timing are not in it.
+type reproduction struct {
+	Mqchaos string `json:"mqchaos"` // the version that ran it
+	// System is the description's path as the run was given it, and
+	// SystemSHA256 its digest then: replay refuses a description that
+	// changed since.
+	System       string `json:"system"`
+	SystemSHA256 string `json:"system_sha256"`
+	Spec         string `json:"spec"`
+	Scenario     string `json:"scenario,omitempty"`
+	Side         string `json:"side,omitempty"` // "safe" or "control: <name>"
+	Seed         int64  `json:"seed"`
+	RabbitMQ     string `json:"rabbitmq_image"`
+	Postgres     string `json:"postgres_image"`
+	// Verdict is what the run said: the failure's headline, or the
+	// expected-verdict table's difference.
+	Verdict string `json:"verdict"`
+	// Faults are the faults as the history recorded them, from the
+	// spec's first operation: "kill inventory-1 injected at +3.2s".
+	Faults []string `json:"faults,omitempty"`
+	// Sent is the units of work sent, by input.
+	Sent map[string]int `json:"sent,omitempty"`
+}
+
+// writeReproduction writes res's reproduction under out/repro and
+// returns its path. verdict is what was not as it must be.
+func writeReproduction(out string, c runConfig, images [2]string, res catalogue.Result, verdict string) (string, error) {
+	b, err := os.ReadFile(c.system)
+	if err != nil {
+		return "", fmt.Errorf("reproduction: %w", err)
+	}
+	k, _ := catalogue.KeyOf(res)
+	r := reproduction{
+		Mqchaos: version(), System: c.system, SystemSHA256: sha(b),
+		Spec: res.Spec, Scenario: k.Scenario, Side: k.Side, Seed: c.seed,
+		RabbitMQ: images[0], Postgres: images[1], Verdict: verdict,
+	}
+	for _, f := range res.Figures {
+		if f.History == "" {
+			continue
+		}
+		h, err := readHistory(filepath.Join(out, f.History))
+		if err != nil {
+			return "", fmt.Errorf("reproduction of %s: %w", res.Spec, err)
+		}
+		ops := h.Ops()
+		if len(ops) == 0 {
+			continue
+		}
+		r.Faults = append(r.Faults, h.Faults(ops[0].Invoked)...)
+		for _, op := range ops {
+			if op.Kind != history.KindFault && op.ID != "" {
+				if r.Sent == nil {
+					r.Sent = map[string]int{}
+				}
+				r.Sent[op.Kind]++
+			}
+		}
+	}
+	dir := filepath.Join(out, "repro")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("reproduction: %w", err)
+	}
+	path := filepath.Join(dir, report.Slug(res.Spec)+".json")
+	j, _ := json.MarshalIndent(r, "", "  ")
+	return path, os.WriteFile(path, append(j, '\n'), 0o644)
+}
+
+// sha is b's SHA-256, in hex.
+func sha(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+func readHistory(path string) (*history.History, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return history.ReadJSONL(f)
+}
+
+// cmdReplay runs a reproduction's spec again, with its seed, images and
+// description, in a directory of its own.
+func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flags("replay", stderr)
+	out := fs.String("out", "", "the replay's directory, new or empty (default: reports/run-<UTC time>)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: mqchaos replay [-out DIR] FILE\n\nFILE is a reproduction a run wrote (its directory's repro/*.json).")
+		fs.PrintDefaults()
+	}
+	switch err := fs.Parse(args); {
+	case err == flag.ErrHelp:
+		return nil
+	case err != nil:
+		return usageError{err}
+	case fs.NArg() != 1:
+		return usageError{fmt.Errorf("replay: want one reproduction file, got %d arguments", fs.NArg())}
+	}
+	path := fs.Arg(0)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return usageError{fmt.Errorf("replay: %w", err)}
+	}
+	var r reproduction
+	if err := json.Unmarshal(b, &r); err != nil {
+		return usageError{fmt.Errorf("replay: %s: %w", path, err)}
+	}
+	if r.Spec == "" || r.System == "" {
+		return usageError{fmt.Errorf("replay: %s: not a reproduction (no spec or system)", path)}
+	}
+	desc, err := os.ReadFile(r.System)
+	if err != nil {
+		return usageError{fmt.Errorf("replay: %s: the description: %w", path, err)}
+	}
+	if now := sha(desc); now != r.SystemSHA256 {
+		return usageError{fmt.Errorf("replay: %s: %s changed since the run (sha256 %.12s then, %.12s now): it would not be the same run", path, r.System, r.SystemSHA256, now)}
+	}
+	if !slices.ContainsFunc(catalogue.All(), func(sc catalogue.Scenario) bool {
+		return slices.ContainsFunc(sc.Specs, func(sp catalogue.Spec) bool { return sp.FullText(sc) == r.Spec })
+	}) {
+		return usageError{fmt.Errorf("replay: %s: this mqchaos (%s) has no spec %q (the run was %s)", path, version(), r.Spec, r.Mqchaos)}
+	}
+	if r.Mqchaos != version() {
+		fmt.Fprintf(stdout, "replay: recorded by mqchaos %s, replayed by %s\n", r.Mqchaos, version())
+	}
+	fmt.Fprintf(stdout, "replay: %s (%s), seed %d; it said: %s\n", r.Spec, r.Side, r.Seed, r.Verdict)
+	c := runConfig{system: r.System, scenario: "^" + regexp.QuoteMeta(r.Spec) + "$", seed: r.Seed, procs: 1, out: *out, rabbitmq: r.RabbitMQ, postgres: r.Postgres}
+	return runCatalogue(ctx, c, "replay", stdout, stderr)
+}

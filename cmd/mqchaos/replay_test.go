@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mqchaos/mqchaos/harness/history"
+	"github.com/mqchaos/mqchaos/harness/report"
+	"github.com/mqchaos/mqchaos/scenarios/catalogue"
+)
+
+// A failed spec's reproduction carries what replay needs (description
+// and its digest, spec, side, seed, images) and what the run saw (its
+// faults and the work it sent), read from the spec's history.
+func TestAReproductionCarriesTheRunAndItsFaults(t *testing.T) {
+	dir := t.TempDir()
+	desc := filepath.Join(dir, "system.yaml")
+	os.WriteFile(desc, []byte("name: shop\n"), 0o644)
+	h := &history.History{}
+	op := h.Invoke("order_http", "u-1")
+	h.Complete(op, history.OK, "201")
+	f := h.Invoke(history.KindFault, "kill orders-1")
+	h.Complete(f, history.OK, "injected")
+	os.MkdirAll(filepath.Join(dir, "histories"), 0o755)
+	hf, _ := os.Create(filepath.Join(dir, "histories", "h.jsonl"))
+	if err := h.WriteJSONL(hf); err != nil {
+		t.Fatal(err)
+	}
+	hf.Close()
+	sc := catalogue.All()[0]
+	res := catalogue.Result{Spec: sc.Specs[0].FullText(sc), State: catalogue.Failed, Message: "lost 3",
+		Figures: []report.Figures{{Scenario: "fanout", Side: "safe", History: "histories/h.jsonl"}}}
+
+	path, err := writeReproduction(dir, runConfig{system: desc, seed: 42}, [2]string{"rmq:1", "pg:1"}, res, "lost 3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r reproduction
+	b, _ := os.ReadFile(path)
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Spec != res.Spec || r.Side != "safe" || r.Seed != 42 || r.System != desc || len(r.SystemSHA256) != 64 || r.RabbitMQ != "rmq:1" || r.Verdict != "lost 3" {
+		t.Errorf("reproduction %+v does not carry the run", r)
+	}
+	if len(r.Faults) != 1 || !strings.HasPrefix(r.Faults[0], "kill orders-1 injected at +") || r.Sent["order_http"] != 1 {
+		t.Errorf("faults %q, sent %v: want the kill and 1 unit of order_http", r.Faults, r.Sent)
+	}
+}
+
+// replay refuses, with one line and exit 2, what would not be the same
+// run: a description changed since, a spec this mqchaos does not have.
+func TestReplayRefusesWhatWouldNotBeTheSameRun(t *testing.T) {
+	dir := t.TempDir()
+	desc := filepath.Join(dir, "system.yaml")
+	os.WriteFile(desc, []byte("name: shop\n"), 0o644)
+	sc := catalogue.All()[0]
+	write := func(name string, r reproduction) string {
+		p := filepath.Join(dir, name)
+		b, _ := json.Marshal(r)
+		os.WriteFile(p, b, 0o644)
+		return p
+	}
+	changed := write("changed.json", reproduction{System: desc, SystemSHA256: strings.Repeat("0", 64), Spec: sc.Specs[0].FullText(sc)})
+	good := func(spec string) reproduction {
+		b, _ := os.ReadFile(desc)
+		r := reproduction{System: desc, Spec: spec}
+		r.SystemSHA256 = sha(b)
+		return r
+	}
+	unknown := write("unknown.json", good("No such scenario holds"))
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"replay"}, "want one reproduction file"},
+		{[]string{"replay", filepath.Join(dir, "missing.json")}, "missing.json"},
+		{[]string{"replay", changed}, "changed since the run"},
+		{[]string{"replay", unknown}, `has no spec "No such scenario holds"`},
+	} {
+		var out, errb bytes.Buffer
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		code := mainArgs(ctx, c.args, &out, &errb)
+		cancel()
+		if code != exitCannot || !strings.Contains(errb.String(), c.want) || strings.Count(errb.String(), "\n") != 1 {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and one line with %q", c.args, code, errb.String(), c.want)
+		}
+	}
+}
