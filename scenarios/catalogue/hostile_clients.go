@@ -27,7 +27,7 @@ connect and send nothing. A server that bounds every phase of a
 request and the connections it holds cuts each of them off in a
 few seconds, so their number stays bounded and the honest
 clients are served as before: no more errors, a p99 within a
-stated margin of the minute before, and every order stored and
+stated margin of the 10 s before it, and every order stored and
 applied once. A server without those limits keeps every hostile
 connection: their number grows until the service can open no
 more (its open files, as its description bounds them), and the
