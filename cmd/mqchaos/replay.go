@@ -11,10 +11,10 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 
 	"github.com/mqchaos/mqchaos/harness/history"
 	"github.com/mqchaos/mqchaos/harness/report"
+	"github.com/mqchaos/mqchaos/harness/stack"
 	"github.com/mqchaos/mqchaos/scenarios/catalogue"
 )
 
@@ -46,24 +46,55 @@ type reproduction struct {
 	Sent map[string]int `json:"sent,omitempty"`
 }
 
-// writeReproduction writes res's reproduction under out/repro and
-// returns its path. verdict is what was not as it must be.
-func writeReproduction(out string, c runConfig, images [2]string, res catalogue.Result, verdict string) (string, error) {
+// writeReproductions writes the reproduction of each result whose spec
+// is in unexpected (spec: what was not as it must be) and returns their
+// paths by spec. What cannot be written is said on stderr.
+func writeReproductions(out string, c runConfig, images stack.Images, results []catalogue.Result, unexpected map[string]string, stderr io.Writer) map[string]string {
+	files := map[string]string{}
+	if len(unexpected) == 0 {
+		return files
+	}
+	base, err := newReproduction(c, images)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return files
+	}
+	for _, r := range results {
+		verdict, ok := unexpected[r.Spec]
+		if !ok {
+			continue
+		}
+		path, err := base.write(out, r, verdict)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			continue
+		}
+		files[r.Spec] = path
+	}
+	return files
+}
+
+// newReproduction is what every reproduction of a run shares: the
+// version, the description and its digest, the seed and the images.
+func newReproduction(c runConfig, images stack.Images) (reproduction, error) {
 	b, err := os.ReadFile(c.system)
 	if err != nil {
-		return "", fmt.Errorf("reproduction: %w", err)
+		return reproduction{}, fmt.Errorf("reproduction: %w", err)
 	}
+	return reproduction{Mqchaos: version(), System: c.system, SystemSHA256: sha(b), Seed: c.seed, RabbitMQ: images.RabbitMQ, Postgres: images.Postgres}, nil
+}
+
+// write writes r, completed with res's spec, side, faults and work,
+// under out/repro and returns its path. verdict is what was not as it
+// must be.
+func (r reproduction) write(out string, res catalogue.Result, verdict string) (string, error) {
 	k, _ := catalogue.KeyOf(res)
-	r := reproduction{
-		Mqchaos: version(), System: c.system, SystemSHA256: sha(b),
-		Spec: res.Spec, Scenario: k.Scenario, Side: k.Side, Seed: c.seed,
-		RabbitMQ: images[0], Postgres: images[1], Verdict: verdict,
-	}
+	r.Spec, r.Scenario, r.Side, r.Verdict = res.Spec, k.Scenario, k.Side, verdict
 	for _, f := range res.Figures {
 		if f.History == "" {
 			continue
 		}
-		h, err := readHistory(filepath.Join(out, f.History))
+		h, err := history.ReadFile(filepath.Join(out, f.History))
 		if err != nil {
 			return "", fmt.Errorf("reproduction of %s: %w", res.Spec, err)
 		}
@@ -94,15 +125,6 @@ func writeReproduction(out string, c runConfig, images [2]string, res catalogue.
 func sha(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
-}
-
-func readHistory(path string) (*history.History, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return history.ReadJSONL(f)
 }
 
 // cmdReplay runs a reproduction's spec again, with its seed, images and
@@ -141,9 +163,7 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if now := sha(desc); now != r.SystemSHA256 {
 		return usageError{fmt.Errorf("replay: %s: %s changed since the run (sha256 %.12s then, %.12s now): it would not be the same run", path, r.System, r.SystemSHA256, now)}
 	}
-	if !slices.ContainsFunc(catalogue.All(), func(sc catalogue.Scenario) bool {
-		return slices.ContainsFunc(sc.Specs, func(sp catalogue.Spec) bool { return sp.FullText(sc) == r.Spec })
-	}) {
+	if _, _, ok := catalogue.SpecNamed(r.Spec); !ok {
 		return usageError{fmt.Errorf("replay: %s: this mqchaos (%s) has no spec %q (the run was %s)", path, version(), r.Spec, r.Mqchaos)}
 	}
 	if r.Mqchaos != version() {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/mqchaos/mqchaos/harness/history"
 	"github.com/mqchaos/mqchaos/harness/report"
+	"github.com/mqchaos/mqchaos/harness/stack"
 	"github.com/mqchaos/mqchaos/scenarios/catalogue"
 )
 
@@ -37,7 +38,11 @@ func TestAReproductionCarriesTheRunAndItsFaults(t *testing.T) {
 	res := catalogue.Result{Spec: sc.Specs[0].FullText(sc), State: catalogue.Failed, Message: "lost 3",
 		Figures: []report.Figures{{Scenario: "fanout", Side: "safe", History: "histories/h.jsonl"}}}
 
-	path, err := writeReproduction(dir, runConfig{system: desc, seed: 42}, [2]string{"rmq:1", "pg:1"}, res, "lost 3")
+	base, err := newReproduction(runConfig{system: desc, seed: 42}, stack.Images{RabbitMQ: "rmq:1", Postgres: "pg:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path, err := base.write(dir, res, "lost 3")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -172,16 +172,9 @@ func runCatalogue(ctx context.Context, c runConfig, how string, stdout, stderr i
 			unexpected[d.Observed.Spec] = d.String()
 		}
 	}
-	rep := reproducer{system: c.system, seed: c.seed, files: map[string]string{}}
-	for _, r := range results {
-		if verdict, ok := unexpected[r.Spec]; ok && ctx.Err() == nil {
-			path, err := writeReproduction(out, c, [2]string{images.RabbitMQ, images.Postgres}, r, verdict)
-			if err != nil {
-				fmt.Fprintln(stderr, err)
-				continue
-			}
-			rep.files[r.Spec] = path
-		}
+	rep := reproducer{system: c.system, seed: c.seed}
+	if ctx.Err() == nil {
+		rep.files = writeReproductions(out, c, images, results, unexpected, stderr)
 	}
 	if err := writeJUnit(filepath.Join(out, "junit.xml"), sys.Name, results, rep); err != nil {
 		fmt.Fprintln(stderr, "junit:", err)

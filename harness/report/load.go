@@ -33,7 +33,7 @@ func LoadRuns(dir string, figs []Figures) ([]Run, error) {
 	for _, f := range figs {
 		r := Run{Figures: f}
 		if f.History != "" {
-			h, err := readHistory(filepath.Join(dir, f.History))
+			h, err := history.ReadFile(filepath.Join(dir, f.History))
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s (%s): %w", f.Scenario, f.Side, err))
 			} else {
@@ -43,19 +43,6 @@ func LoadRuns(dir string, figs []Figures) ([]Run, error) {
 		runs = append(runs, r)
 	}
 	return runs, errors.Join(errs...)
-}
-
-func readHistory(path string) (*history.History, error) {
-	fh, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer fh.Close()
-	h, err := history.ReadJSONL(fh)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return h, nil
 }
 
 // WriteHTMLFile writes the HTML report of runs to path, creating its

@@ -86,7 +86,7 @@ func (c *Hostile) Inject(ctx context.Context) error {
 				case <-run.Done():
 					return
 				case <-tick.C:
-					c.wg.Go(func() { c.hold(run, c.Addr, k.kind) })
+					c.wg.Go(func() { c.hold(run, k.kind) })
 				}
 			}
 		})
@@ -111,16 +111,16 @@ func (c *Hostile) Ends() []HostileEnd {
 	return slices.Clone(c.ends)
 }
 
-// hold opens one connection of kind to addr and keeps it as long as the
-// server and run allow.
-func (c *Hostile) hold(run context.Context, addr, kind string) {
+// hold opens one connection of kind to c.Addr and keeps it as long as
+// the server and run allow.
+func (c *Hostile) hold(run context.Context, kind string) {
 	start := time.Now()
 	end := func(how string) {
 		c.mu.Lock()
 		c.ends = append(c.ends, HostileEnd{Kind: kind, How: how, After: time.Since(start)})
 		c.mu.Unlock()
 	}
-	conn, err := (&net.Dialer{Timeout: 5 * time.Second}).DialContext(run, "tcp", addr)
+	conn, err := (&net.Dialer{Timeout: 5 * time.Second}).DialContext(run, "tcp", c.Addr)
 	if err != nil {
 		if run.Err() != nil {
 			return // healed while dialling: never opened
@@ -132,7 +132,7 @@ func (c *Hostile) hold(run context.Context, addr, kind string) {
 	stop := context.AfterFunc(run, func() { conn.SetDeadline(time.Now()) })
 	defer stop()
 	if kind == KindSlowBody {
-		head := fmt.Sprintf("POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 4096\r\n\r\n", c.Path, addr)
+		head := fmt.Sprintf("POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 4096\r\n\r\n", c.Path, c.Addr)
 		if _, err := conn.Write([]byte(head)); err != nil {
 			end(c.closed(run, nil))
 			return

@@ -20,14 +20,23 @@ func KeyOf(r Result) (k Key, ok bool) {
 	if len(r.Figures) > 0 {
 		return Key{r.Figures[0].Scenario, r.Figures[0].Side}, true
 	}
+	if sc, sp, ok := SpecNamed(r.Spec); ok {
+		return SpecKey(sc, sp)
+	}
+	return Key{}, false
+}
+
+// SpecNamed is the catalogue's spec whose full text is name, and its
+// scenario; ok is false if there is none.
+func SpecNamed(name string) (sc Scenario, sp Spec, ok bool) {
 	for _, sc := range All() {
 		for _, sp := range sc.Specs {
-			if sp.FullText(sc) == r.Spec {
-				return SpecKey(sc, sp)
+			if sp.FullText(sc) == name {
+				return sc, sp, true
 			}
 		}
 	}
-	return Key{}, false
+	return Scenario{}, Spec{}, false
 }
 
 // SpecKey is the key a spec's figures carry, known before it runs: the
