@@ -115,7 +115,14 @@ func (d *described) write(composeFile string) []byte {
 	w.line(0, "#   order_amqp:")
 	w.line(0, "#     amqp: {exchange: orders, routing_key: order.created, body: '{\"id\": \"{{.ID}}\"}', queues: [%s]}", amqpQueue)
 	w.line(0, "")
-	w.comment(0, "TODO(effects): where mqchaos reads which ids each service applied, one entry per time it applied one: a JSON list over HTTP (objects, with id: the field that holds the id, or a plain list of ids), a log line whose first group is the id, or a SQL query. An effect that may repeat by design is delivery: at-least-once.")
+	todo := "TODO(effects): where mqchaos reads which ids each service applied, one entry per time it applied one: a JSON list over HTTP (objects, with id: the field that holds the id, or a plain list of ids), a log line whose first group is the id, or a SQL query. An effect that may repeat by design is delivery: at-least-once."
+	for _, o := range d.services {
+		if o.replicas > 1 && o.port != 0 {
+			todo += fmt.Sprintf(" An HTTP effect of %s, which runs %d replicas, is read from one of them: if each replica lists only its own work, add replicas: each to its http.", o.name, o.replicas)
+			break
+		}
+	}
+	w.comment(0, todo)
 	w.line(0, "effects:")
 	if ex := d.own(); len(ex) > 0 {
 		w.line(0, "#   - service: %s", ex[0].name)

@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -72,12 +73,79 @@ func ReadAll(ctx context.Context, s *stack.Stack, effects []system.Effect) (map[
 	return out, nil
 }
 
+// readHTTP reads src from one running replica of its service, or, with
+// src.Replicas ReplicasEach, from every running one.
 func readHTTP(ctx context.Context, s *stack.Stack, src *system.HTTPEffect) (Observed, error) {
-	var body any
-	if err := probe.GetJSON(ctx, s.URL(src.Service), src.Path, &body); err != nil {
+	if src.Replicas != system.ReplicasEach {
+		var body any
+		if err := probe.GetJSON(ctx, s.URL(src.Service), src.Path, &body); err != nil {
+			return Observed{}, err
+		}
+		return FromJSON(body, src)
+	}
+	var rs []replica
+	for _, r := range s.Replicas(src.Service) {
+		rs = append(rs, replica{name: r.Name, url: r.URL})
+	}
+	return readEach(ctx, rs, src)
+}
+
+// replica is one replica of an effect's service: its name and where it
+// answers.
+type replica struct {
+	name string
+	url  probe.BaseURL
+}
+
+// readEach reads src from every replica in rs that runs and puts what
+// they show together: their ids, the earliest time of each, and how many
+// each applied (by src.Replica if set, otherwise by the replica's name).
+// A replica whose address cannot be looked up is not running, stopped on
+// purpose, and skipped, as Stack.URL skips it; one that runs and cannot
+// be read is an error naming it, since leaving out its work would show
+// that work as lost. With none running, it is an error.
+func readEach(ctx context.Context, rs []replica, src *system.HTTPEffect) (Observed, error) {
+	o := Observed{Replicas: map[string]int{}}
+	var notRunning []error
+	for _, r := range rs {
+		u, err := r.url(ctx)
+		if err != nil {
+			notRunning = append(notRunning, err)
+			continue
+		}
+		var body any
+		if err := probe.GetJSON(ctx, probe.At(u), src.Path, &body); err != nil {
+			return Observed{}, fmt.Errorf("%s: %w", r.name, err)
+		}
+		ro, err := FromJSON(body, src)
+		if err != nil {
+			return Observed{}, fmt.Errorf("%s: %w", r.name, err)
+		}
+		o.IDs = append(o.IDs, ro.IDs...)
+		if src.Replica != "" {
+			for name, n := range ro.Replicas {
+				o.Replicas[name] += n
+			}
+		} else if len(ro.IDs) > 0 {
+			o.Replicas[r.name] += len(ro.IDs)
+		}
+		for id, at := range ro.At {
+			if o.At == nil {
+				o.At = map[string]time.Time{}
+			}
+			if first, ok := o.At[id]; !ok || at.Before(first) {
+				o.At[id] = at
+			}
+		}
+	}
+	if len(notRunning) == len(rs) {
+		err := fmt.Errorf("no running %s replica", src.Service)
+		if len(notRunning) > 0 {
+			err = fmt.Errorf("%w: %w", err, errors.Join(notRunning...))
+		}
 		return Observed{}, err
 	}
-	return FromJSON(body, src)
+	return o, nil
 }
 
 // FromJSON picks the effects out of a decoded JSON body: one per item of

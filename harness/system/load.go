@@ -115,6 +115,9 @@ func (s *System) SetDefaults() {
 		if e.HTTP != nil && e.HTTP.Service == "" {
 			e.HTTP.Service = e.Service
 		}
+		if e.HTTP != nil && e.HTTP.Replicas == "" {
+			e.HTTP.Replicas = ReplicasShared
+		}
 		if e.Log != nil && e.Log.Service == "" {
 			e.Log.Service = e.Service
 		}
@@ -311,6 +314,9 @@ func (s *System) checkEffect(bad func(string, string, ...any), f string, e Effec
 		}
 		if !strings.HasPrefix(e.HTTP.Path, "/") {
 			bad(f+".http.path", "%q: want a path starting with /", e.HTTP.Path)
+		}
+		if r := e.HTTP.Replicas; r != "" && r != ReplicasShared && r != ReplicasEach {
+			bad(f+".http.replicas", "%q: want %s (one replica shows what all did) or %s (each shows its own)", r, ReplicasShared, ReplicasEach)
 		}
 		if e.HTTP.ID == "" {
 			// A list of ids: there is no item to read anything else from.

@@ -97,6 +97,7 @@ func TestMalformedDescriptionsNameTheField(t *testing.T) {
 		{"control build without its image", "name: shop", "name: shop\ncontrols: {no-acks: {command: {worker: [x]}, build: {worker: {context: ., sources: [../x]}}}}", []string{"controls.no-acks.build.worker: builds no image: set controls.no-acks.image.worker", `controls.no-acks.build.worker.sources[0]: "../x": want a clean path`}},
 		{"control build without context", "name: shop", "name: shop\ncontrols: {no-acks: {image: {worker: a}, build: {worker: {dockerfile: D}}}}", []string{"controls.no-acks.build.worker.context: missing"}},
 		{"unknown delivery", "  - service: worker\n", "  - service: worker\n    delivery: maybe-once\n", []string{`effects[0].delivery: "maybe-once": want exactly-once or at-least-once`}},
+		{"unknown replicas", "    log: {pattern: 'done (\\S+)'}\n", "    http: {path: /done, replicas: all}\n", []string{`effects[0].http.replicas: "all": want shared`, "or each (each shows its own)"}},
 		{"id list with fields", "    log: {pattern: 'done (\\S+)'}\n", "    http: {path: /done, where: {k: v}, at: t}\n", []string{"effects[0].http.where: needs id", "effects[0].http.at: needs id"}},
 		{"invariant named twice", "name: shop", "name: shop\ninvariants: [{name: x, service: worker, http: {path: /x}, none: true}, {name: x, service: worker, http: {path: /y}, none: true}]", []string{`invariants[x].name: "x" declared twice`}},
 	}
@@ -206,11 +207,23 @@ controls:
 		t.Errorf("control %+v", c)
 	}
 	e := s.Effects[0]
-	if !e.AllowsDuplicates() || e.HTTP.ID != "" || e.HTTP.Service != "worker" {
+	if !e.AllowsDuplicates() || e.HTTP.ID != "" || e.HTTP.Service != "worker" || e.HTTP.Replicas != system.ReplicasShared {
 		t.Errorf("effect %+v %+v", e, e.HTTP)
 	}
 	if s, err := system.Parse([]byte(minimal)); err != nil || s.Effects[0].Delivery != system.ExactlyOnce || s.Effects[0].AllowsDuplicates() {
 		t.Errorf("default delivery: %v %v", s, err)
+	}
+}
+
+// An HTTP effect whose replicas each show their own work says so.
+func TestHTTPEffectReadFromEachReplicaParses(t *testing.T) {
+	text := strings.Replace(minimal, "    log: {pattern: 'done (\\S+)'}\n", "    http: {path: /done, id: id, replicas: each}\n", 1)
+	s, err := system.Parse([]byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := s.Effects[0].HTTP.Replicas; r != system.ReplicasEach {
+		t.Errorf("replicas %q, want %q", r, system.ReplicasEach)
 	}
 }
 

@@ -187,7 +187,21 @@ type HTTPEffect struct {
 	// At is the dotted path to when the effect was applied, an RFC 3339
 	// time (optional): scenarios that time work end to end read it.
 	At string `yaml:"at"`
+	// Replicas is how the service's replicas are read: ReplicasShared
+	// (the default) or ReplicasEach.
+	Replicas string `yaml:"replicas"`
 }
+
+// How an HTTP effect's replicas are read (HTTPEffect.Replicas).
+const (
+	// ReplicasShared: every replica shows the same state, kept where they
+	// all reach it (a database), so one running replica is read.
+	ReplicasShared = "shared"
+	// ReplicasEach: each replica shows only the work it did itself (kept
+	// in its memory), so every running replica is read and their ids put
+	// together.
+	ReplicasEach = "each"
+)
 
 // LogEffect is a log line per effect in every replica's log: Pattern is a
 // regular expression whose first group is the id.
