@@ -18,7 +18,14 @@ func backlogDrain(d *decl) {
 	d.Scenario("Backlog drain: a consumer that was down works off its whole backlog", Label("guarantee:no-loss", "guarantee:backlog", labelSharedInfra), Doc(`With the consumer stopped, 1,000 units queue up; started again,
 it drains its queue to zero and processes every unit once. The
 drain rate is reported.`), func() {
-		const units = 1000
+		const (
+			units = 1000
+			// backlogWait bounds each wait on the system's work on the
+			// whole backlog (relaying it into the queue, draining it):
+			// the default 90 s would fail a consumer slower than 11
+			// units a second, which is slow but not wrong.
+			backlogWait = 2 * time.Minute
+		)
 
 		type run struct {
 			s       *stack.Stack
@@ -60,11 +67,11 @@ drain rate is reported.`), func() {
 				q, err := r.s.Management().Queue(ctx, r.queue)
 				g.Expect(err).NotTo(HaveOccurred())
 				g.Expect(q.Ready).To(Equal(units))
-			}).Should(Succeed())
+			}).WithTimeout(backlogWait).Should(Succeed())
 			t.By("starting " + r.svc + " and timing the drain")
 			heal(ctx, t, r)
 			healed := time.Now()
-			t.waitApplied(ctx, r.s, t.effectOf(r.input, r.svc), units, 50*time.Millisecond)
+			t.waitApplied(ctx, r.s, t.effectOf(r.input, r.svc), units, backlogWait, 50*time.Millisecond)
 			drain := time.Since(healed)
 			obs := t.settled(ctx, r.s, 1500*time.Millisecond, r.input)
 			rate := fmt.Sprintf("drained %d in %.2fs from start: %.0f units/s", units, drain.Seconds(), float64(units)/drain.Seconds())
@@ -76,7 +83,7 @@ drain rate is reported.`), func() {
 		d.It("is caught when the queue goes away with its consumer (control transient-queues)", Label("unsafe"), func(ctx context.Context, t *T) {
 			r := backlog(ctx, t, "control: transient-queues", t.control("transient-queues"))
 			t.By("waiting until every other queue is drained, so every message was published")
-			t.Eventually(ctx, func() error { return settle.Stack(ctx, r.s) }).Should(Succeed())
+			t.Eventually(ctx, func() error { return settle.Stack(ctx, r.s) }).WithTimeout(backlogWait).Should(Succeed())
 			q, err := r.s.Management().Queue(ctx, r.queue)
 			t.Expect(err).NotTo(HaveOccurred())
 			depth := fmt.Sprintf("%s with %s down: exists %v, %d ready", r.queue, r.svc, q.Exists, q.Ready)

@@ -219,15 +219,16 @@ func (t *T) effectOf(input, service string) system.Effect {
 	return system.Effect{}
 }
 
-// waitApplied waits until e shows at least n effects, and returns how many.
-func (t *T) waitApplied(ctx context.Context, s *stack.Stack, e system.Effect, n int, poll time.Duration) int {
+// waitApplied waits up to within until e shows at least n effects, and
+// returns how many.
+func (t *T) waitApplied(ctx context.Context, s *stack.Stack, e system.Effect, n int, within, poll time.Duration) int {
 	seen := 0
 	t.Eventually(ctx, func(g Gomega) {
 		o, err := effect.Read(ctx, s, e)
 		g.Expect(err).NotTo(HaveOccurred())
 		seen = len(o.IDs)
 		g.Expect(seen).To(BeNumerically(">=", n))
-	}).WithPolling(poll).Should(Succeed())
+	}).WithTimeout(within).WithPolling(poll).Should(Succeed())
 	return seen
 }
 

@@ -126,7 +126,7 @@ consumers keep consuming.`), Needs("an AMQP input whose queues have dead-letter 
 			publish(ctx, t, s, h, st, "unsafe")
 			consumerEffect := t.effectOf(st.input, t.sys.ConsumerOf(st.queues[0]).Name)
 			t.By("waiting until every valid unit is processed")
-			t.waitApplied(ctx, s, consumerEffect, valid, 200*time.Millisecond)
+			t.waitApplied(ctx, s, consumerEffect, valid, defaultWait, 200*time.Millisecond)
 			t.By("seeing the poison messages cycle: never dead-lettered, never drained")
 			// The management API's queue figures lag by a few seconds: first
 			// wait until they show the cycling messages, then hold.

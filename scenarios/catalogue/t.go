@@ -64,10 +64,19 @@ type T struct {
 	unseen []string
 }
 
-// NewT is a spec's T in env, on the front end's runtime rt.
+// defaultWait is how long an Eventually waits when it does not say: the
+// limit holds with a context too (Gomega, left to itself, waits for a
+// context's end and for ever on one without a deadline). A wait that
+// needs longer says WithTimeout.
+const defaultWait = 90 * time.Second
+
+// NewT is a spec's T in env, on the front end's runtime rt. Its
+// Eventually gives up after defaultWait unless it says otherwise, with a
+// context or without.
 func NewT(rt Runtime, env *Env) *T {
 	g := gomega.NewGomega(rt.Fail)
-	g.SetDefaultEventuallyTimeout(90 * time.Second)
+	g.SetDefaultEventuallyTimeout(defaultWait)
+	g.EnforceDefaultTimeoutsWhenUsingContexts()
 	g.SetDefaultEventuallyPollingInterval(200 * time.Millisecond)
 	g.SetDefaultConsistentlyDuration(2 * time.Second)
 	g.SetDefaultConsistentlyPollingInterval(250 * time.Millisecond)
@@ -75,10 +84,12 @@ func NewT(rt Runtime, env *Env) *T {
 }
 
 // Quietly is Gomega whose failures do not end the spec: its assertions
-// return whether they held (a wait that may time out on purpose).
+// return whether they held (a wait that may time out on purpose). Its
+// Eventually gives up after defaultWait too.
 func (t *T) Quietly() gomega.Gomega {
 	g := gomega.NewGomega(func(string, ...int) {})
-	g.SetDefaultEventuallyTimeout(90 * time.Second)
+	g.SetDefaultEventuallyTimeout(defaultWait)
+	g.EnforceDefaultTimeoutsWhenUsingContexts()
 	g.SetDefaultEventuallyPollingInterval(200 * time.Millisecond)
 	return g
 }
