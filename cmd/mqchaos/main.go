@@ -57,6 +57,7 @@ func commands() []command {
 		{"expect", "hold a finished run's verdicts to an expected-verdict table", cmdExpect},
 		{"replay", "run a failed spec again from the reproduction its run wrote", cmdReplay},
 		{"soak", "a long mixed load under a seeded schedule of faults", cmdSoak},
+		{"shrink", "cut a failed soak down to the few faults and units that still fail", cmdShrink},
 		{"report", "draw the HTML report again from runs' directories", cmdReport},
 		{"catalogue", "write the catalogue's reference page (Markdown) to stdout", cmdCatalogue},
 		{"clean", "remove the containers and networks of interrupted runs", cmdClean},

@@ -11,9 +11,11 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 
 	"github.com/mqchaos/mqchaos/harness/history"
 	"github.com/mqchaos/mqchaos/harness/report"
+	"github.com/mqchaos/mqchaos/harness/schedule"
 	"github.com/mqchaos/mqchaos/harness/stack"
 	"github.com/mqchaos/mqchaos/scenarios/catalogue"
 )
@@ -44,6 +46,21 @@ type reproduction struct {
 	Faults []string `json:"faults,omitempty"`
 	// Sent is the units of work sent, by input.
 	Sent map[string]int `json:"sent,omitempty"`
+	// Broken is what the run found broken, by kind and place, with the
+	// units concerned: what shrink keeps while it cuts.
+	Broken []report.Broken `json:"broken,omitempty"`
+	// Soak is a soak's whole schedule, faults and load: replay runs it
+	// as it is, and shrink cuts it down.
+	Soak *schedule.Schedule `json:"soak,omitempty"`
+}
+
+// control is the control r ran against, or "".
+func (r reproduction) control() string {
+	c, _ := strings.CutPrefix(r.Side, "control: ")
+	if c == r.Side {
+		return ""
+	}
+	return c
 }
 
 // writeReproductions writes the reproduction of each result whose spec
@@ -91,6 +108,18 @@ func (r reproduction) write(out string, res catalogue.Result, verdict string) (s
 	k, _ := catalogue.KeyOf(res)
 	r.Spec, r.Scenario, r.Side, r.Verdict = res.Spec, k.Scenario, k.Side, verdict
 	for _, f := range res.Figures {
+		r.Broken = append(r.Broken, f.Broken()...)
+		if f.Scenario == "soak" {
+			path, err := catalogue.SoakScheduleIn(out)
+			if err != nil {
+				return "", fmt.Errorf("reproduction of %s: %w", res.Spec, err)
+			}
+			s, err := schedule.Read(path)
+			if err != nil {
+				return "", fmt.Errorf("reproduction of %s: %w", res.Spec, err)
+			}
+			r.Soak = &s
+		}
 		if f.History == "" {
 			continue
 		}
@@ -144,32 +173,72 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	case fs.NArg() != 1:
 		return usageError{fmt.Errorf("replay: want one reproduction file, got %d arguments", fs.NArg())}
 	}
-	path := fs.Arg(0)
-	b, err := os.ReadFile(path)
+	r, err := readReproduction(fs.Arg(0), "replay")
 	if err != nil {
-		return usageError{fmt.Errorf("replay: %w", err)}
-	}
-	var r reproduction
-	if err := json.Unmarshal(b, &r); err != nil {
-		return usageError{fmt.Errorf("replay: %s: %w", path, err)}
-	}
-	if r.Spec == "" || r.System == "" {
-		return usageError{fmt.Errorf("replay: %s: not a reproduction (no spec or system)", path)}
-	}
-	desc, err := os.ReadFile(r.System)
-	if err != nil {
-		return usageError{fmt.Errorf("replay: %s: the description: %w", path, err)}
-	}
-	if now := sha(desc); now != r.SystemSHA256 {
-		return usageError{fmt.Errorf("replay: %s: %s changed since the run (sha256 %.12s then, %.12s now): it would not be the same run", path, r.System, r.SystemSHA256, now)}
-	}
-	if _, _, ok := catalogue.SpecNamed(r.Spec); !ok {
-		return usageError{fmt.Errorf("replay: %s: this mqchaos (%s) has no spec %q (the run was %s)", path, version(), r.Spec, r.Mqchaos)}
+		return err
 	}
 	if r.Mqchaos != version() {
 		fmt.Fprintf(stdout, "replay: recorded by mqchaos %s, replayed by %s\n", r.Mqchaos, version())
 	}
 	fmt.Fprintf(stdout, "replay: %s (%s), seed %d; it said: %s\n", r.Spec, r.Side, r.Seed, r.Verdict)
 	c := runConfig{system: r.System, scenario: "^" + regexp.QuoteMeta(r.Spec) + "$", seed: r.Seed, procs: 1, out: *out, rabbitmq: r.RabbitMQ, postgres: r.Postgres}
+	if r.Soak != nil {
+		done, err := r.soakEnv(os.TempDir())
+		if err != nil {
+			return err
+		}
+		defer done()
+	}
 	return runCatalogue(ctx, c, "replay", stdout, stderr)
+}
+
+// readReproduction reads the reproduction in path for the subcommand
+// how, refusing one this mqchaos cannot run as it ran: not a
+// reproduction, its description changed, or its spec unknown.
+func readReproduction(path, how string) (reproduction, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return reproduction{}, usageError{fmt.Errorf("%s: %w", how, err)}
+	}
+	var r reproduction
+	if err := json.Unmarshal(b, &r); err != nil {
+		return r, usageError{fmt.Errorf("%s: %s: %w", how, path, err)}
+	}
+	if r.Spec == "" || r.System == "" {
+		return r, usageError{fmt.Errorf("%s: %s: not a reproduction (no spec or system)", how, path)}
+	}
+	desc, err := os.ReadFile(r.System)
+	if err != nil {
+		return r, usageError{fmt.Errorf("%s: %s: the description: %w", how, path, err)}
+	}
+	if now := sha(desc); now != r.SystemSHA256 {
+		return r, usageError{fmt.Errorf("%s: %s: %s changed since the run (sha256 %.12s then, %.12s now): it would not be the same run", how, path, r.System, r.SystemSHA256, now)}
+	}
+	if _, _, ok := catalogue.SpecNamed(r.Spec); !ok {
+		return r, usageError{fmt.Errorf("%s: %s: this mqchaos (%s) has no spec %q (the run was %s)", how, path, version(), r.Spec, r.Mqchaos)}
+	}
+	if r.Soak != nil {
+		if err := r.Soak.Check(); err != nil {
+			return r, usageError{fmt.Errorf("%s: %s: soak: %w", how, path, err)}
+		}
+	}
+	return r, nil
+}
+
+// soakEnv sets the environment the soak reads to run r's schedule
+// against r's control, the schedule written to a file in dir; done
+// removes that file.
+func (r reproduction) soakEnv(dir string) (done func(), err error) {
+	f, err := os.CreateTemp(dir, "mqchaos-schedule-*.json")
+	if err != nil {
+		return nil, cannot("replay: %v", err)
+	}
+	f.Close()
+	if err := r.Soak.Write(f.Name()); err != nil {
+		return nil, cannot("replay: %v", err)
+	}
+	os.Setenv("MQCHAOS_SOAK_SCHEDULE", f.Name())
+	os.Setenv("MQCHAOS_SOAK_CONTROL", r.control())
+	os.Unsetenv("MQCHAOS_SOAK_DURATION")
+	return func() { os.Remove(f.Name()) }, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/mqchaos/mqchaos/harness/history"
 	"github.com/mqchaos/mqchaos/harness/report"
+	"github.com/mqchaos/mqchaos/harness/schedule"
 	"github.com/mqchaos/mqchaos/harness/stack"
 	"github.com/mqchaos/mqchaos/scenarios/catalogue"
 )
@@ -59,8 +60,9 @@ func TestAReproductionCarriesTheRunAndItsFaults(t *testing.T) {
 	}
 }
 
-// replay refuses, with one line and exit 2, what would not be the same
-// run: a description changed since, a spec this mqchaos does not have.
+// replay and shrink refuse, with one line and exit 2, what would not be
+// the same run: a description changed since, a spec this mqchaos does not
+// have, a schedule that cannot run; shrink also what it cannot cut.
 func TestReplayRefusesWhatWouldNotBeTheSameRun(t *testing.T) {
 	dir := t.TempDir()
 	desc := filepath.Join(dir, "system.yaml")
@@ -80,6 +82,13 @@ func TestReplayRefusesWhatWouldNotBeTheSameRun(t *testing.T) {
 		return r
 	}
 	unknown := write("unknown.json", good("No such scenario holds"))
+	scenario := write("scenario.json", good(sc.Specs[0].FullText(sc)))
+	soak := good(sc.Specs[0].FullText(sc))
+	soak.Soak = &schedule.Schedule{Seed: 1, Length: schedule.Duration(time.Minute)}
+	soak.Broken = []report.Broken{{Kind: "lost at inventory: stock reserved"}}
+	named := write("soak.json", soak)
+	soak.Soak.Length = 0
+	badSoak := write("bad-soak.json", soak)
 	for _, c := range []struct {
 		args []string
 		want string
@@ -88,6 +97,11 @@ func TestReplayRefusesWhatWouldNotBeTheSameRun(t *testing.T) {
 		{[]string{"replay", filepath.Join(dir, "missing.json")}, "missing.json"},
 		{[]string{"replay", changed}, "changed since the run"},
 		{[]string{"replay", unknown}, `has no spec "No such scenario holds"`},
+		{[]string{"shrink", changed}, "changed since the run"},
+		{[]string{"shrink", scenario}, "not of a soak"},
+		{[]string{"shrink", "-violation", "lost at order", named}, `no violation "lost at order"; it names "lost at inventory: stock reserved"`},
+		{[]string{"shrink", badSoak}, "soak: length 0s"},
+		{[]string{"shrink", "-confirm", "0", named}, "want -confirm 1 or more"},
 	} {
 		var out, errb bytes.Buffer
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -63,12 +63,14 @@ func cmdSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	duration := fs.Duration("duration", 10*time.Minute, "how long the load and the faults go on (30s or more)")
 	control := fs.String("control", "", "run against this control of the system, which must show its violation")
 	rate := fs.Float64("rate", 5, "units per second through each input")
+	plan := fs.String("schedule", "", "run this schedule file (a soak's soak-<seed>-schedule.json, or shrink's) instead of drawing one: its seed and length are the run's")
 	if help, err := parse(fs, args); help || err != nil {
 		return err
 	}
 	for k, v := range map[string]string{
 		"MQCHAOS_SOAK_DURATION": duration.String(), "MQCHAOS_SOAK_SEED": strconv.FormatInt(c.seed, 10),
 		"MQCHAOS_SOAK_CONTROL": *control, "MQCHAOS_SOAK_RATE": strconv.FormatFloat(*rate, 'f', -1, 64),
+		"MQCHAOS_SOAK_SCHEDULE": *plan,
 	} {
 		os.Setenv(k, v)
 	}
@@ -82,32 +84,39 @@ func cmdSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // CI reads: the summary, JUnit XML, figures, histories, the report and,
 // under GitHub Actions, a step summary and an annotation per failure.
 func runCatalogue(ctx context.Context, c runConfig, how string, stdout, stderr io.Writer) error {
+	_, err := runResults(ctx, c, how, stdout, stderr)
+	return err
+}
+
+// runResults is runCatalogue, with the run's directory and results.
+func runResults(ctx context.Context, c runConfig, how string, stdout, stderr io.Writer) (ran, error) {
 	sys, err := system.Load(c.system)
 	if err != nil {
-		return usageError{err}
+		return ran{}, usageError{err}
 	}
 	var table *expect.Table
 	if c.expect != "" {
 		if table, err = expect.Load(c.expect); err != nil {
-			return usageError{err}
+			return ran{}, usageError{err}
 		}
 	}
 	var focus *regexp.Regexp
 	if c.scenario != "" {
 		if focus, err = regexp.Compile(c.scenario); err != nil {
-			return cannot("-scenario: %v", err)
+			return ran{}, cannot("-scenario: %v", err)
 		}
 	}
 	picked, err := catalogue.Select(catalogue.All(), focus, c.label)
 	if err != nil {
-		return usageError{err}
+		return ran{}, usageError{err}
 	}
 	if len(picked) == 0 {
-		return cannot("no spec matches -scenario %q and -label %q", c.scenario, c.label)
+		return ran{}, cannot("no spec matches -scenario %q and -label %q", c.scenario, c.label)
 	}
 	out, err := newRunDir(c.out, time.Now())
+	done := ran{dir: out}
 	if err != nil {
-		return usageError{err}
+		return ran{}, usageError{err}
 	}
 	// testcontainers' chatter goes to the run's directory, not the log.
 	if f, err := os.Create(filepath.Join(out, "containers.log")); err == nil {
@@ -130,14 +139,14 @@ func runCatalogue(ctx context.Context, c runConfig, how string, stdout, stderr i
 	var setup catalogue.SetupTimes
 	began := time.Now()
 	if _, _, err := stack.Clean(ctx, true); err != nil {
-		return cannot("docker: %v", err)
+		return ran{}, cannot("docker: %v", err)
 	}
 	setup.Clean = time.Since(began)
 	built, err := stack.BuildImages(ctx, sys)
 	setup.Build, setup.Built, setup.Builds = time.Since(began)-setup.Clean, built, catalogue.Builds(sys)
 	setup.Total = time.Since(began)
 	if err != nil {
-		return cannot("images of %s: %v", c.system, err)
+		return ran{}, cannot("images of %s: %v", c.system, err)
 	}
 	needed := []string{images.RabbitMQ}
 	if sys.HasDatabase() {
@@ -145,7 +154,7 @@ func runCatalogue(ctx context.Context, c runConfig, how string, stdout, stderr i
 	}
 	for _, img := range needed {
 		if err := ensureImage(ctx, img); err != nil {
-			return cannot("%v", err)
+			return ran{}, cannot("%v", err)
 		}
 	}
 
@@ -165,11 +174,20 @@ func runCatalogue(ctx context.Context, c runConfig, how string, stdout, stderr i
 	if table != nil {
 		cmp, err := holdTo(table, catalogue.Outcomes(results))
 		if err != nil {
-			return err
+			return ran{}, err
 		}
 		comparison, unexpected = &cmp, map[string]string{}
 		for _, d := range cmp.Differences {
 			unexpected[d.Observed.Spec] = d.String()
+		}
+	}
+	// A soak that found a violation leaves one too, even against a
+	// control that must show one: it is what shrink cuts down.
+	for _, r := range results {
+		for _, f := range r.Figures {
+			if _, ok := unexpected[r.Spec]; !ok && f.Scenario == "soak" && !f.Held() {
+				unexpected[r.Spec] = "soak (" + f.Side + ") violated: " + f.Broken()[0].Kind
+			}
 		}
 	}
 	rep := reproducer{system: c.system, seed: c.seed}
@@ -192,16 +210,23 @@ func runCatalogue(ctx context.Context, c runConfig, how string, stdout, stderr i
 			fmt.Fprintf(stdout, "reproduce %q: %s\n", r.Spec, rep.command(r))
 		}
 	}
+	done.results = results
 	if ctx.Err() != nil {
-		return cannot("interrupted: %v", ctx.Err())
+		return done, cannot("interrupted: %v", ctx.Err())
 	}
 	if comparison != nil {
-		return compared(stdout, table, *comparison)
+		return done, compared(stdout, table, *comparison)
 	}
 	if failed > 0 {
-		return fmt.Errorf("%w: %d of %d specs failed", errViolated, failed, len(results))
+		return done, fmt.Errorf("%w: %d of %d specs failed", errViolated, failed, len(results))
 	}
-	return nil
+	return done, nil
+}
+
+// ran is a finished run: its directory and its results.
+type ran struct {
+	dir     string
+	results []catalogue.Result
 }
 
 // newRunDir makes a run's directory: dir, which must not exist or be

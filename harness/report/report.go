@@ -109,6 +109,38 @@ func (f Figures) union(pick func(checker.Result) []string) []string {
 	return out
 }
 
+// Broken is one kind of violation at one place: "lost at inventory:
+// stock reserved", with the ids of the units it concerns where it has
+// any.
+type Broken struct {
+	Kind string   `json:"kind"`
+	IDs  []string `json:"ids,omitempty"`
+}
+
+// Broken is every kind of violation f shows, the checks' first in their
+// order (lost, duplicated, unexpected), then the observed ones by the
+// words before their figures: "invariant "stock never negative"
+// (always) broken",
+// "unseen at the end".
+func (f Figures) Broken() []Broken {
+	var out []Broken
+	for _, c := range f.Checks {
+		for _, b := range []Broken{{"lost at " + c.Service, c.Lost}, {"duplicated at " + c.Service, c.DuplicatedViolations()}, {"unexpected at " + c.Service, c.Unexpected}} {
+			if len(b.IDs) > 0 {
+				out = append(out, b)
+			}
+		}
+	}
+	for _, v := range f.Violations {
+		kind, _, _ := strings.Cut(v, ":")
+		if i := strings.Index(kind, " broken"); strings.HasPrefix(kind, "invariant ") && i > 0 {
+			kind = kind[:i+len(" broken")]
+		}
+		out = append(out, Broken{Kind: kind})
+	}
+	return out
+}
+
 // String is the verdict: one line per check, computed from the figures.
 func (f Figures) String() string {
 	lines := make([]string, len(f.Checks))

@@ -1,6 +1,8 @@
 package report
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -44,5 +46,33 @@ func TestSampleSeriesCutsAtGaps(t *testing.T) {
 	parts := sampleSeries(ss, t0)[history.SampleDepth]["q"]
 	if len(parts) != 2 || len(parts[0]) != 3 || len(parts[1]) != 2 || parts[1][0].X != 10 {
 		t.Errorf("got %v", parts)
+	}
+}
+
+func TestBrokenNamesEachKindAndPlace(t *testing.T) {
+	f := Figures{
+		Checks: []checker.Result{
+			{Service: "inventory: stock reserved", Lost: []string{"a", "b"}},
+			{Service: "notification: sent", Duplicated: []string{"c"}, AtLeastOnce: true},
+			{Service: "order: stored", Duplicated: []string{"d"}, Unexpected: []string{"e"}},
+		},
+		Violations: []string{
+			`invariant "stock never negative" (always) broken in 3 of 40 checks, first at +12.0s: 2 rows`,
+			"unseen at the end: 12 in orders.inventory, unchanged for 30s while nothing took effect",
+		},
+	}
+	var got []string
+	for _, b := range f.Broken() {
+		got = append(got, fmt.Sprintf("%s %v", b.Kind, b.IDs))
+	}
+	want := []string{
+		"lost at inventory: stock reserved [a b]",
+		"duplicated at order: stored [d]",
+		"unexpected at order: stored [e]",
+		`invariant "stock never negative" (always) broken []`,
+		"unseen at the end []",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("Broken() =\n%q\nwant\n%q", got, want)
 	}
 }

@@ -31,6 +31,7 @@ import (
 // Load is a run of units of work.
 type Load struct {
 	Prefix      string  // unit ids are Prefix-0001, ...
+	From        int     // the first unit's number; default 1
 	Count       int     // how many
 	Rate        float64 // units per second; 0: as fast as Concurrency allows
 	Concurrency int     // in flight at once; default 4
@@ -45,9 +46,10 @@ type Load struct {
 
 // Units are the load's units, in order.
 func (l Load) Units() []system.Unit {
+	from := max(l.From, 1)
 	out := make([]system.Unit, l.Count)
 	for i := range out {
-		out[i] = system.Unit{ID: fmt.Sprintf("%s-%04d", l.Prefix, i+1), Seq: i + 1}
+		out[i] = system.Unit{ID: fmt.Sprintf("%s-%04d", l.Prefix, from+i), Seq: from + i}
 	}
 	return out
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/mqchaos/mqchaos/harness/invariant"
 	"github.com/mqchaos/mqchaos/harness/nemesis"
 	"github.com/mqchaos/mqchaos/harness/report"
+	"github.com/mqchaos/mqchaos/harness/schedule"
 	"github.com/mqchaos/mqchaos/harness/stack"
 	"github.com/mqchaos/mqchaos/harness/system"
 	"github.com/mqchaos/mqchaos/harness/workload"
@@ -26,18 +27,21 @@ import (
 // SoakConfig is a soak run: how long, from which seed, against which
 // control. Read from MQCHAOS_SOAK_DURATION (a Go duration; unset: the soak
 // is skipped), MQCHAOS_SOAK_SEED (default: the suite's random seed),
-// MQCHAOS_SOAK_CONTROL (a control of the system, optional) and
-// MQCHAOS_SOAK_RATE (units per second per input, default 5).
+// MQCHAOS_SOAK_CONTROL (a control of the system, optional),
+// MQCHAOS_SOAK_RATE (units per second per input, default 5) and
+// MQCHAOS_SOAK_SCHEDULE (a schedule file to run instead of drawing one:
+// its seed and length are the run's).
 type SoakConfig struct {
 	Duration time.Duration
 	Seed     uint64
 	Control  string
 	Rate     float64
+	Schedule string
 }
 
 // SoakFromEnv reads a SoakConfig from getenv, every error joined.
 func SoakFromEnv(getenv func(string) string, defaultSeed uint64) (SoakConfig, error) {
-	c := SoakConfig{Seed: defaultSeed, Control: getenv("MQCHAOS_SOAK_CONTROL"), Rate: 5}
+	c := SoakConfig{Seed: defaultSeed, Control: getenv("MQCHAOS_SOAK_CONTROL"), Rate: 5, Schedule: getenv("MQCHAOS_SOAK_SCHEDULE")}
 	var errs []error
 	if v := getenv("MQCHAOS_SOAK_DURATION"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -60,7 +64,40 @@ func SoakFromEnv(getenv func(string) string, defaultSeed uint64) (SoakConfig, er
 		}
 		c.Rate = r
 	}
+	if c.Schedule != "" {
+		s, err := schedule.Read(c.Schedule)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("MQCHAOS_SOAK_SCHEDULE: %w", err))
+		}
+		c.Seed, c.Duration = s.Seed, time.Duration(s.Length)
+	}
 	return c, errors.Join(errs...)
+}
+
+// plan is the schedule c runs on t's system: its file, or drawn.
+func (c SoakConfig) plan(t *T) (schedule.Schedule, error) {
+	if c.Schedule != "" {
+		return schedule.Read(c.Schedule)
+	}
+	var inputs []schedule.Input
+	for _, in := range append(t.sys.InputNames("http"), t.sys.InputNames("amqp")...) {
+		inputs = append(inputs, schedule.Input{Name: in, Prefix: "soak-" + report.Slug(in), AMQP: t.sys.Inputs[in].AMQP != nil})
+	}
+	return schedule.Draw(c.Seed, c.Duration, t.sys.ServiceNames(), t.sys.HasDatabase(), inputs, c.Rate), nil
+}
+
+// SoakSchedule is the name of the file a soak writes its schedule to in
+// its run's directory.
+func SoakSchedule(seed uint64) string { return fmt.Sprintf("soak-%d-schedule.json", seed) }
+
+// SoakScheduleIn is the schedule file of the one soak a run's directory
+// holds.
+func SoakScheduleIn(dir string) (string, error) {
+	paths, _ := filepath.Glob(filepath.Join(dir, "soak-*-schedule.json"))
+	if len(paths) != 1 {
+		return "", fmt.Errorf("want one soak schedule in %s, found %d", dir, len(paths))
+	}
+	return paths[0], nil
 }
 
 func soak(d *decl) {
@@ -74,7 +111,7 @@ a failure prints the command that replays it.`), func() {
 		d.It("holds under the nemesis", func(ctx context.Context, t *T) {
 			c, err := SoakFromEnv(os.Getenv, uint64(t.Seed()))
 			t.Expect(err).NotTo(HaveOccurred())
-			if c.Duration == 0 {
+			if c.Duration == 0 && c.Schedule == "" {
 				t.Skip("soak: set MQCHAOS_SOAK_DURATION, or run `make soak SEED=... DURATION=10m`")
 			}
 			side := "safe"
@@ -83,19 +120,22 @@ a failure prints the command that replays it.`), func() {
 				side = "control: " + c.Control
 				opts = append(opts, t.control(c.Control))
 			}
-			replay := fmt.Sprintf("make soak SEED=%d DURATION=%s SYSTEM=%s", c.Seed, c.Duration, t.sys.Dir+"/system.yaml")
+			plan, err := c.plan(t)
+			t.Expect(err).NotTo(HaveOccurred())
+			path := filepath.Join(t.env.Reports, SoakSchedule(plan.Seed))
+			replay := "mqchaos soak -schedule " + path + " -system " + t.sys.Dir + "/system.yaml"
 			if c.Control != "" {
-				replay += " CONTROL=" + c.Control
+				replay += " -control " + c.Control
 			}
-			steps := nemesis.Plan(c.Seed, c.Duration, t.sys.ServiceNames(), t.sys.HasDatabase(), nemesis.Options{})
-			schedule := make([]string, len(steps))
-			for i, st := range steps {
-				schedule[i] = st.String()
-			}
-			path := filepath.Join(t.env.Reports, fmt.Sprintf("soak-%d-schedule.txt", c.Seed))
 			t.Expect(os.MkdirAll(t.env.Reports, 0o755)).To(Succeed())
-			t.Expect(os.WriteFile(path, []byte(strings.Join(schedule, "\n")+"\n"), 0o644)).To(Succeed())
-			t.Entry("schedule", fmt.Sprintf("seed %d, %d faults over %s (%s):\n%s", c.Seed, len(steps), c.Duration, path, strings.Join(schedule, "\n")))
+			t.Expect(plan.Write(path)).To(Succeed())
+			steps := plan.Steps()
+			lines := make([]string, len(steps))
+			for i, st := range steps {
+				lines[i] = st.String()
+			}
+			t.Entry("schedule", fmt.Sprintf("seed %d, %s (%s):\n%s", plan.Seed, plan, path, strings.Join(lines, "\n")))
+			length := time.Duration(plan.Length)
 
 			s := t.startIsolatedStack(ctx, "soak", opts...)
 			h := &history.History{}
@@ -106,35 +146,38 @@ a failure prints the command that replays it.`), func() {
 			}
 			watch := invariant.Watch(ctx, h, invariant.Read(s), always, invariantEvery)
 			defer watch.Stop()
-			inputs := append(t.sys.InputNames("http"), t.sys.InputNames("amqp")...)
-			t.By(fmt.Sprintf("sending %.0f units per second through each of %s for %s, under %d faults", c.Rate, strings.Join(inputs, ", "), c.Duration, len(steps)))
+			var inputs []string
+			for _, l := range plan.Loads {
+				inputs = append(inputs, l.Input)
+			}
+			t.By(fmt.Sprintf("sending %s through %s, under %d faults", plan, strings.Join(inputs, ", "), len(steps)))
 			var wg sync.WaitGroup
-			for i, in := range inputs {
-				l := workload.Load{Prefix: "soak-" + report.Slug(in), Count: int(c.Rate * c.Duration.Seconds()), Rate: c.Rate, Concurrency: 4, Seed: c.Seed + uint64(i)}
-				wg.Go(t.Go(func() { t.Expect(workload.Run(ctx, s, h, in, l)).To(Succeed()) }))
-				if t.sys.Inputs[in].AMQP == nil {
+			for _, pl := range plan.Loads {
+				l := workload.Load{Prefix: pl.Prefix, From: pl.From, Count: pl.Count, Rate: pl.Rate, Concurrency: 4, Seed: pl.Seed}
+				wg.Go(t.Go(func() { t.Expect(workload.Run(ctx, s, h, pl.Input, l)).To(Succeed()) }))
+				if pl.AgainEvery <= 0 {
 					continue
 				}
 				var again []system.Unit
-				for j, u := range l.Units() {
-					if j%10 == 0 {
+				for _, u := range l.Units() {
+					if (u.Seq-1)%pl.AgainEvery == 0 {
 						again = append(again, u)
 					}
 				}
 				dup := l
-				dup.Rate, dup.Concurrency = c.Rate/10, 1
-				wg.Go(t.Go(func() { t.Expect(workload.RunUnits(ctx, s, h, in, dup, again)).To(Succeed()) }))
+				dup.Rate, dup.Concurrency = pl.Rate/float64(pl.AgainEvery), 1
+				wg.Go(t.Go(func() { t.Expect(workload.RunUnits(ctx, s, h, pl.Input, dup, again)).To(Succeed()) }))
 			}
 			poisoned := 0
-			if amqp := t.sys.InputNames("amqp"); len(amqp) > 0 {
+			if amqp := t.sys.InputNames("amqp"); len(amqp) > 0 && plan.PoisonEvery > 0 {
 				poison, err := workload.PoisonMessages(t.sys.Inputs[amqp[0]].AMQP, "soak-poison", t.rng())
 				t.Expect(err).NotTo(HaveOccurred())
 				stop := make(chan struct{})
 				defer close(stop)
 				wg.Go(func() {
-					tick := time.NewTicker(20 * time.Second)
+					tick := time.NewTicker(time.Duration(plan.PoisonEvery))
 					defer tick.Stop()
-					for i := 0; time.Since(started) < c.Duration; i++ {
+					for i := 0; time.Since(started) < length; i++ {
 						select {
 						case <-tick.C:
 						case <-stop:
@@ -160,13 +203,13 @@ a failure prints the command that replays it.`), func() {
 			checks := watch.Stop()
 			obs := t.settled(ctx, s, 3*time.Second, inputs...)
 			checks = append(checks, checkAtEnd(ctx, t, s, h)...)
-			note := fmt.Sprintf("seed %d, %s, %d faults, %d poison messages sent; replay: %s", c.Seed, c.Duration, len(steps), poisoned, replay)
+			note := fmt.Sprintf("seed %d, %s, %d faults, %d poison messages sent; replay: %s", plan.Seed, length, len(steps), poisoned, replay)
 			if sum := invariant.Summary(checks); len(sum) > 0 {
 				t.By("invariants: " + strings.Join(sum, "; "))
 				note += "; invariants: " + strings.Join(sum, "; ")
 			}
 			f := t.verdictWith(ctx, "soak", side, s, h, obs, started, inputs,
-				measured{tag: fmt.Sprintf("seed-%d", c.Seed), violations: invariant.Violations(checks, started)}, note)
+				measured{tag: fmt.Sprintf("seed-%d", plan.Seed), violations: invariant.Violations(checks, started)}, note)
 			if c.Control != "" {
 				t.Expect(f.Held()).To(BeFalse(), "the control must report a violation: %s", f)
 				return

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/mqchaos/mqchaos/harness/report"
+	"github.com/mqchaos/mqchaos/harness/schedule"
+	"github.com/mqchaos/mqchaos/harness/shrink"
+)
+
+// cmdShrink cuts a failed soak's reproduction down to the few faults and
+// units that still show its violation, and writes the smallest as a
+// reproduction of its own.
+func cmdShrink(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flags("shrink", stderr)
+	out := fs.String("out", "", "the shrink's directory, new or empty (default: reports/run-<UTC time>)")
+	budget := fs.Duration("budget", 15*time.Minute, "how long to shrink, the final replays not included")
+	confirm := fs.Int("confirm", 2, "runs in a row a smaller schedule must fail to be kept")
+	replays := fs.Int("replays", 10, "runs of the smallest schedule at the end, to count how often it fails")
+	violation := fs.String("violation", "", `the violation to keep, as the reproduction's "broken" names it (default: its first)`)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: mqchaos shrink [flags] FILE\n\nFILE is a failed soak's reproduction (its run's repro/*.json).")
+		fs.PrintDefaults()
+	}
+	switch err := fs.Parse(args); {
+	case err == flag.ErrHelp:
+		return nil
+	case err != nil:
+		return usageError{err}
+	case fs.NArg() != 1:
+		return usageError{fmt.Errorf("shrink: want one reproduction file, got %d arguments", fs.NArg())}
+	case *confirm < 1 || *replays < 0 || *budget <= 0:
+		return usageError{fmt.Errorf("shrink: want -confirm 1 or more, -replays 0 or more and a -budget above 0")}
+	}
+	path := fs.Arg(0)
+	r, err := readReproduction(path, "shrink")
+	if err != nil {
+		return err
+	}
+	if r.Soak == nil {
+		return usageError{fmt.Errorf("shrink: %s: a reproduction of %q, not of a soak: shrink cuts a soak's schedule; run the spec again with mqchaos replay %s", path, r.Spec, path)}
+	}
+	target, ids, err := r.target(*violation)
+	if err != nil {
+		return usageError{fmt.Errorf("shrink: %s: %w", path, err)}
+	}
+	dir, err := newRunDir(*out, time.Now())
+	if err != nil {
+		return usageError{err}
+	}
+	logf, err := os.Create(filepath.Join(dir, "shrink.log"))
+	if err != nil {
+		return cannot("shrink: %v", err)
+	}
+	defer logf.Close()
+	say := func(format string, a ...any) {
+		fmt.Fprintf(stdout, format+"\n", a...)
+		fmt.Fprintf(logf, format+"\n", a...)
+	}
+	say("shrink %s: %s (%s) on %s, keeping %q; from %s; budget %s, each candidate must fail %d runs in a row", path, r.Spec, r.Side, r.System, target, r.Soak, *budget, *confirm)
+	runs := 0
+	run := func(ctx context.Context, s schedule.Schedule) (map[string][]string, error) {
+		runs++
+		return r.runSoak(ctx, s, filepath.Join(dir, fmt.Sprintf("run-%03d", runs)))
+	}
+	o := shrink.Options{Budget: *budget, Confirm: *confirm, Replays: *replays, Log: func(a shrink.Attempt) { say("%s", a) }}
+	if *replays == 0 {
+		o.Replays = -1
+	}
+	res, err := shrink.Shrink(ctx, *r.Soak, target, ids, run, o)
+	if b, jerr := json.MarshalIndent(res, "", "  "); jerr == nil {
+		os.WriteFile(filepath.Join(dir, "shrink.json"), append(b, '\n'), 0o644)
+	}
+	if err != nil {
+		return cannot("shrink: %v", err)
+	}
+	small := r
+	small.Soak = &res.Smallest
+	small.Broken, small.Sent, small.Faults = []report.Broken{{Kind: target}}, nil, nil
+	for _, st := range res.Smallest.Steps() {
+		small.Faults = append(small.Faults, st.String())
+	}
+	small.Verdict = fmt.Sprintf("shrunk from %s (%s) to %s, keeping %s", path, r.Soak, res.Smallest, target)
+	smallPath := filepath.Join(dir, "shrunk.json")
+	b, _ := json.MarshalIndent(small, "", "  ")
+	if err := os.WriteFile(smallPath, append(b, '\n'), 0o644); err != nil {
+		return cannot("shrink: %v", err)
+	}
+	say("shrunk in %.0fs and %d attempts (%d runs)%s: %s -> %s", res.Seconds, len(res.Attempts), runs-res.Replays, map[bool]string{true: ", out of time", false: ""}[res.OutOfTime], r.Soak, res.Smallest)
+	for _, f := range res.Smallest.Faults {
+		say("  %s", f.Step())
+	}
+	if res.Replays > 0 {
+		say("the smallest failed %d of %d replays", res.Failed, res.Replays)
+	}
+	say("replay: mqchaos replay %s", smallPath)
+	return nil
+}
+
+// target is the violation a shrink keeps: the one named, or r's first,
+// and the ids of the units it concerns.
+func (r reproduction) target(name string) (string, []string, error) {
+	var kinds []string
+	for _, b := range r.Broken {
+		if name == "" || b.Kind == name {
+			return b.Kind, b.IDs, nil
+		}
+		kinds = append(kinds, fmt.Sprintf("%q", b.Kind))
+	}
+	if len(kinds) == 0 {
+		return "", nil, fmt.Errorf("it names nothing broken to keep")
+	}
+	return "", nil, fmt.Errorf("no violation %q; it names %s", name, strings.Join(kinds, ", "))
+}
+
+// runSoak runs s in place of r's schedule in a new directory dir, its
+// output in dir.log, and says what the soak found broken.
+func (r reproduction) runSoak(ctx context.Context, s schedule.Schedule, dir string) (map[string][]string, error) {
+	r.Soak = &s
+	done, err := r.soakEnv(os.TempDir())
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	log, err := os.Create(dir + ".log")
+	if err != nil {
+		return nil, err
+	}
+	defer log.Close()
+	c := runConfig{system: r.System, scenario: "^" + regexp.QuoteMeta(r.Spec) + "$", seed: r.Seed, procs: 1, out: dir, rabbitmq: r.RabbitMQ, postgres: r.Postgres}
+	res, err := runResults(ctx, c, "shrink", log, log)
+	if len(res.results) != 1 {
+		return nil, fmt.Errorf("%s: no result (%v)", dir, err)
+	}
+	found := map[string][]string{}
+	judged := false
+	for _, f := range res.results[0].Figures {
+		judged = judged || f.Judged()
+		for _, b := range f.Broken() {
+			found[b.Kind] = append(found[b.Kind], b.IDs...)
+		}
+	}
+	if !judged {
+		return nil, fmt.Errorf("%s: nothing judged: %s", dir, res.results[0].Headline())
+	}
+	return found, nil
+}

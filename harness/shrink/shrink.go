@@ -1,0 +1,422 @@
+// Package shrink cuts a failing soak's schedule down to the few faults
+// and units that still show the same violation: it cuts the time to the
+// window around the violated units, drops faults and inputs, halves the
+// rate, moves the faults together and shortens their holds, runs each
+// smaller candidate again, and keeps it only if the violation comes back
+// in every one of a few runs in a row. The cuts that shorten every later
+// run come first: a run's time is most of a shrink's.
+package shrink
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mqchaos/mqchaos/harness/schedule"
+)
+
+// Runner runs a schedule on a fresh system and says what it found broken:
+// kinds of violation ("lost at inventory: stock reserved"), each with the
+// ids of the units it concerns where it has any.
+type Runner func(ctx context.Context, s schedule.Schedule) (map[string][]string, error)
+
+// Options tune a shrink.
+type Options struct {
+	// Budget is how long the shrink may run (default 15 minutes). An
+	// attempt is not started if the last one would not fit before it.
+	Budget time.Duration
+	// Confirm is how many runs in a row a candidate must fail to be kept
+	// (default 2). A candidate that fails only sometimes would make a
+	// reproduction that fails only sometimes.
+	Confirm int
+	// Replays is how often the smallest schedule is run at the end to
+	// measure how reliably it fails (default 10; -1: none).
+	Replays int
+	// Log is told of every attempt as it ends.
+	Log func(Attempt)
+	// Clock is the time (default time.Now); tests pass their own.
+	Clock func() time.Time
+}
+
+// Attempt is one candidate tried.
+type Attempt struct {
+	N       int      `json:"n"`
+	Move    string   `json:"move"` // "drop faults 3-4 of 6", "halve the rate"
+	Faults  int      `json:"faults"`
+	Units   int      `json:"units"`
+	Length  string   `json:"length"`
+	Runs    []string `json:"runs"` // per run: what it found broken, or "held"
+	Kept    bool     `json:"kept"`
+	Seconds float64  `json:"seconds"`
+}
+
+func (a Attempt) String() string {
+	verdict := "rejected"
+	if a.Kept {
+		verdict = "KEPT"
+	}
+	return fmt.Sprintf("#%-3d %-8s %-40s %2d faults %5d units %-8s %6.1fs  %s", a.N, verdict, a.Move, a.Faults, a.Units, a.Length, a.Seconds, strings.Join(a.Runs, " | "))
+}
+
+// Result is a shrink's outcome.
+type Result struct {
+	Target   string            `json:"target"` // the violation kept
+	Start    schedule.Schedule `json:"start"`
+	Smallest schedule.Schedule `json:"smallest"`
+	Attempts []Attempt         `json:"attempts"`
+	// Replays of Smallest at the end, and how many showed Target.
+	Replays int     `json:"replays"`
+	Failed  int     `json:"failed"`
+	Seconds float64 `json:"seconds"` // the shrink's time, replays not included
+	// OutOfTime is set when the budget ended the shrink.
+	OutOfTime bool `json:"out_of_time,omitempty"`
+}
+
+// Shrink cuts s, which showed target on the units ids, down while target
+// persists, within o.Budget, and replays the smallest it found.
+func Shrink(ctx context.Context, s schedule.Schedule, target string, ids []string, run Runner, o Options) (Result, error) {
+	if o.Budget <= 0 {
+		o.Budget = 15 * time.Minute
+	}
+	if o.Confirm <= 0 {
+		o.Confirm = 2
+	}
+	if o.Replays == 0 {
+		o.Replays = 10
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	sh := &shrinker{o: o, run: run, target: target, best: s.Clone(), began: o.Clock()}
+	res := Result{Target: target, Start: s}
+	err := sh.shrink(ctx, ids)
+	res.Smallest, res.Attempts, res.OutOfTime = sh.best, sh.attempts, sh.outOfTime
+	res.Seconds = o.Clock().Sub(sh.began).Seconds()
+	if err != nil {
+		return res, err
+	}
+	for range max(o.Replays, 0) {
+		found, err := run(ctx, sh.best)
+		if err != nil {
+			return res, fmt.Errorf("shrink: replaying the smallest: %w", err)
+		}
+		res.Replays++
+		if _, ok := found[target]; ok {
+			res.Failed++
+		}
+	}
+	return res, nil
+}
+
+// How much of the time around the violated units a window keeps: the
+// faults up to Lookback before the first unit's send (a message lost may
+// have waited in a queue) and up to After after the last one.
+const (
+	Lookback = 20 * time.Second
+	After    = 5 * time.Second
+	// Lead and Gap are the quiet times trimming and moving leave before
+	// the first fault and between two faults.
+	Lead = 10 * time.Second
+	Gap  = 5 * time.Second
+)
+
+type shrinker struct {
+	o         Options
+	run       Runner
+	target    string
+	best      schedule.Schedule
+	attempts  []Attempt
+	began     time.Time
+	longest   time.Duration // the longest attempt yet
+	outOfTime bool
+}
+
+func (sh *shrinker) shrink(ctx context.Context, ids []string) error {
+	steps := []func(context.Context) error{
+		func(ctx context.Context) error { return sh.window(ctx, ids) },
+		sh.trim,
+		sh.dropLoads,
+		sh.dropFaults,
+		sh.halveRate,
+		sh.closeGaps,
+		sh.halveHolds,
+		sh.trim,
+	}
+	for _, step := range steps {
+		if err := step(ctx); err != nil || sh.outOfTime {
+			return err
+		}
+	}
+	return nil
+}
+
+// try runs c up to Confirm times and keeps it if every run showed the
+// target. It runs nothing if c is not smaller than the best yet, or the
+// budget would not hold another attempt.
+func (sh *shrinker) try(ctx context.Context, move string, c schedule.Schedule) (bool, error) {
+	if c.Check() != nil || !smaller(c, sh.best) {
+		return false, nil
+	}
+	if sh.o.Clock().Sub(sh.began)+sh.longest*time.Duration(sh.o.Confirm) > sh.o.Budget {
+		sh.outOfTime = true
+		return false, nil
+	}
+	a := Attempt{N: len(sh.attempts) + 1, Move: move, Faults: len(c.Faults), Units: c.Units(), Length: time.Duration(c.Length).String(), Kept: true}
+	began := sh.o.Clock()
+	for range sh.o.Confirm {
+		t := sh.o.Clock()
+		found, err := sh.run(ctx, c)
+		sh.longest = max(sh.longest, sh.o.Clock().Sub(t))
+		if err != nil {
+			if ctx.Err() != nil {
+				return false, err
+			}
+			a.Runs = append(a.Runs, "error: "+err.Error())
+			a.Kept = false
+			break
+		}
+		a.Runs = append(a.Runs, describe(found))
+		if _, ok := found[sh.target]; !ok {
+			a.Kept = false
+			break
+		}
+	}
+	a.Seconds = sh.o.Clock().Sub(began).Seconds()
+	sh.attempts = append(sh.attempts, a)
+	if sh.o.Log != nil {
+		sh.o.Log(a)
+	}
+	if a.Kept {
+		sh.best = c
+	}
+	return a.Kept, nil
+}
+
+// window cuts the schedule to the time around the violated units: each
+// burst of them (units less than Lookback apart) from the first, then all
+// of them, until one fails.
+func (sh *shrinker) window(ctx context.Context, ids []string) error {
+	times := sendTimes(sh.best, ids)
+	if len(times) == 0 {
+		return nil
+	}
+	type burst struct{ lo, hi time.Duration }
+	var bursts []burst
+	for _, at := range times {
+		if n := len(bursts); n > 0 && at-bursts[n-1].hi < Lookback {
+			bursts[n-1].hi = at
+			continue
+		}
+		bursts = append(bursts, burst{at, at})
+	}
+	if len(bursts) > 1 {
+		bursts = append(bursts[:min(len(bursts), 3)], burst{times[0], times[len(times)-1]})
+	}
+	for _, b := range bursts {
+		ok, err := sh.try(ctx, fmt.Sprintf("window %s-%s around the units", max(b.lo-Lookback, 0), b.hi+After), Window(sh.best, b.lo-Lookback, b.hi+After))
+		if ok || err != nil || sh.outOfTime {
+			return err
+		}
+	}
+	return nil
+}
+
+// dropFaults removes faults as delta debugging does: halves, then
+// quarters, and so on down to single faults, keeping every removal that
+// still fails.
+func (sh *shrinker) dropFaults(ctx context.Context) error {
+	n := 2
+	for len(sh.best.Faults) > 0 && !sh.outOfTime {
+		fs := sh.best.Faults
+		n = min(n, len(fs))
+		kept := false
+		for i := range n {
+			lo, hi := i*len(fs)/n, (i+1)*len(fs)/n
+			c := sh.best.Clone()
+			c.Faults = slices.Delete(c.Faults, lo, hi)
+			ok, err := sh.try(ctx, fmt.Sprintf("drop faults %d-%d of %d", lo+1, hi, len(fs)), c)
+			if err != nil {
+				return err
+			}
+			if ok {
+				kept = true
+				n = max(n-1, 2)
+				break
+			}
+		}
+		if !kept {
+			if n >= len(fs) {
+				return nil
+			}
+			n = min(2*n, len(fs))
+		}
+	}
+	return nil
+}
+
+// dropLoads removes whole inputs' loads, one at a time.
+func (sh *shrinker) dropLoads(ctx context.Context) error {
+	for i := 0; i < len(sh.best.Loads) && len(sh.best.Loads) > 1; {
+		c := sh.best.Clone()
+		c.Loads = slices.Delete(c.Loads, i, i+1)
+		ok, err := sh.try(ctx, "drop the load of "+sh.best.Loads[i].Input, c)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			i++
+		}
+	}
+	return nil
+}
+
+// trim cuts the time before the first fault to Lead and after the last
+// to After.
+func (sh *shrinker) trim(ctx context.Context) error {
+	fs := sh.best.Faults
+	if len(fs) == 0 {
+		return nil
+	}
+	lo, hi := time.Duration(fs[0].At)-Lead, fs[len(fs)-1].End()+After
+	_, err := sh.try(ctx, fmt.Sprintf("trim to %s-%s", max(lo, 0), hi), Window(sh.best, lo, hi))
+	return err
+}
+
+// closeGaps moves every fault to Gap after the one before it.
+func (sh *shrinker) closeGaps(ctx context.Context) error {
+	c := sh.best.Clone()
+	for i := 1; i < len(c.Faults); i++ {
+		c.Faults[i].At = schedule.Duration(min(c.Faults[i-1].End()+Gap, time.Duration(c.Faults[i].At)))
+	}
+	if len(c.Faults) > 0 {
+		c.Length = schedule.Duration(min(c.Faults[len(c.Faults)-1].End()+After, time.Duration(c.Length)))
+	}
+	_, err := sh.try(ctx, "move the faults together", Window(c, 0, time.Duration(c.Length)))
+	return err
+}
+
+// halveHolds halves every hold, down to a second, while that fails.
+func (sh *shrinker) halveHolds(ctx context.Context) error {
+	for {
+		c := sh.best.Clone()
+		for i := range c.Faults {
+			c.Faults[i].Hold = schedule.Duration(max(time.Duration(c.Faults[i].Hold)/2, time.Second).Round(100 * time.Millisecond))
+		}
+		if ok, err := sh.try(ctx, "halve the holds", c); !ok || err != nil {
+			return err
+		}
+	}
+}
+
+// halveRate halves every load's rate and count, keeping their span,
+// while that fails.
+func (sh *shrinker) halveRate(ctx context.Context) error {
+	for {
+		c := sh.best.Clone()
+		for i := range c.Loads {
+			c.Loads[i].Rate /= 2
+			c.Loads[i].Count = (c.Loads[i].Count + 1) / 2
+		}
+		if ok, err := sh.try(ctx, "halve the rate", c); !ok || err != nil {
+			return err
+		}
+	}
+}
+
+// Window is s from lo to hi, with lo as its start: the faults that act
+// in it (whole, so the window grows to hold them) and the units sent in
+// it. lo below 0 is 0; hi beyond s's length is its length.
+func Window(s schedule.Schedule, lo, hi time.Duration) schedule.Schedule {
+	lo, hi = max(lo, 0), min(hi, time.Duration(s.Length))
+	var fs []schedule.Fault
+	for _, f := range s.Faults {
+		if f.End() > lo && time.Duration(f.At) < hi {
+			fs = append(fs, f)
+		}
+	}
+	if len(fs) > 0 {
+		lo, hi = min(lo, time.Duration(fs[0].At)), max(hi, fs[len(fs)-1].End())
+	}
+	c := s.Clone()
+	c.Length = schedule.Duration(hi - lo)
+	c.Faults = nil
+	for _, f := range fs {
+		f.At -= schedule.Duration(lo)
+		c.Faults = append(c.Faults, f)
+	}
+	c.Loads = nil
+	for _, l := range s.Loads {
+		first, last := -1, -1
+		for n := l.From; n < l.From+l.Count; n++ {
+			if at := l.At(n); at >= lo && at < hi {
+				if first < 0 {
+					first = n
+				}
+				last = n
+			}
+		}
+		if first < 0 {
+			continue
+		}
+		l.From, l.Count = first, last-first+1
+		c.Loads = append(c.Loads, l)
+	}
+	return c
+}
+
+// sendTimes is when each of ids was sent in s, by their loads' prefixes
+// and numbers, in order; ids that are no unit of s are left out.
+func sendTimes(s schedule.Schedule, ids []string) []time.Duration {
+	var out []time.Duration
+	for _, id := range ids {
+		for _, l := range s.Loads {
+			rest, found := strings.CutPrefix(id, l.Prefix+"-")
+			n, err := strconv.Atoi(rest)
+			if found && err == nil && n >= l.From && n < l.From+l.Count {
+				out = append(out, l.At(n))
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// smaller reports whether c is no bigger than b in faults, holds, units
+// and length, and smaller in one of them.
+func smaller(c, b schedule.Schedule) bool {
+	cs := []time.Duration{time.Duration(len(c.Faults)), held(c), time.Duration(c.Units()), time.Duration(c.Length)}
+	bs := []time.Duration{time.Duration(len(b.Faults)), held(b), time.Duration(b.Units()), time.Duration(b.Length)}
+	less := false
+	for i := range cs {
+		if cs[i] > bs[i] {
+			return false
+		}
+		less = less || cs[i] < bs[i]
+	}
+	return less
+}
+
+// held is the sum of s's holds.
+func held(s schedule.Schedule) time.Duration {
+	var d time.Duration
+	for _, f := range s.Faults {
+		d += time.Duration(f.Hold)
+	}
+	return d
+}
+
+// describe is what a run found, in short: "lost at inventory (12)".
+func describe(found map[string][]string) string {
+	if len(found) == 0 {
+		return "held"
+	}
+	var out []string
+	for k, ids := range found {
+		out = append(out, fmt.Sprintf("%s (%d)", k, len(ids)))
+	}
+	slices.Sort(out)
+	return strings.Join(out, ", ")
+}
