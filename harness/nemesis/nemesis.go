@@ -1,11 +1,15 @@
 // Package nemesis draws a schedule of faults from a seed and runs it
 // against a stack: one fault at a time, each held for a while and healed
-// before the next, everything healed at the end. The same seed, duration
-// and options give the same schedule, so a failed run can be replayed.
+// before the next, or, with Options.Overlap, now and then a second fault
+// on another target while the first is held; everything healed at the
+// end. The same seed, duration and options give the same schedule, so a
+// failed run can be replayed.
 package nemesis
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -39,6 +43,11 @@ type Options struct {
 	// Hold is the longest a fault is held (default 8 s); holds are drawn
 	// from a quarter of it to all of it.
 	Hold time.Duration
+	// Overlap is the chance (0 to 1) that a fault starts while the one
+	// before it is held, a fifth to four fifths into its hold, on another
+	// target: two faults at once, never more. 0 draws the schedules of
+	// before overlaps existed, seed for seed.
+	Overlap float64
 }
 
 // Step is one fault of a schedule.
@@ -85,7 +94,7 @@ func Plan(seed uint64, d time.Duration, services []string, database bool, o Opti
 	var steps []Step
 	at := time.Duration(0)
 	for {
-		at += time.Duration(float64(o.Gap) * (0.5 + rng.Float64()))
+		gap := time.Duration(float64(o.Gap) * (0.5 + rng.Float64()))
 		hold := time.Duration(float64(o.Hold) * (0.25 + 0.75*rng.Float64())).Round(100 * time.Millisecond)
 		kind := kinds[rng.IntN(len(kinds))]
 		target := services[rng.IntN(len(services))]
@@ -95,46 +104,104 @@ func Plan(seed uint64, d time.Duration, services []string, database bool, o Opti
 		case PauseDatabase, KillDatabase:
 			target = "postgres"
 		}
-		if at+hold > d {
+		start := at + gap
+		if o.Overlap > 0 {
+			// Over the one before, if it is alone and on another target.
+			into := rng.Float64()
+			if n := len(steps); n > 0 && rng.Float64() < o.Overlap && steps[n-1].Target != target && (n < 2 || steps[n-2].At+steps[n-2].Hold <= steps[n-1].At) {
+				prev := steps[n-1]
+				start = prev.At + time.Duration(float64(prev.Hold)*(0.2+0.6*into))
+			}
+		}
+		if start+hold > d {
 			return steps
 		}
-		steps = append(steps, Step{At: at.Round(100 * time.Millisecond), Kind: kind, Target: target, Hold: hold})
-		at += hold
+		steps = append(steps, Step{At: start.Round(100 * time.Millisecond), Kind: kind, Target: target, Hold: hold})
+		at = max(at, start+hold)
 	}
 }
 
 // Run runs steps against s from now, recording each injection and heal
-// in h, and waits after each heal until what it broke is ready again. It
-// returns when the schedule is done, every fault healed, or at the first
-// error (the fault in hand healed first).
+// in h. Whenever the last fault held is healed, it waits until what the
+// faults broke is ready again. It returns when the schedule is done,
+// every fault healed, or at the first error (the faults in hand healed
+// first).
 func Run(ctx context.Context, s *stack.Stack, h *history.History, steps []Step) error {
+	type event struct {
+		at   time.Duration
+		step int
+		heal bool
+	}
+	var events []event
+	for i, st := range steps {
+		events = append(events, event{st.At, i, false}, event{st.At + st.Hold, i, true})
+	}
+	// In time order, a heal before an injection at the same moment.
+	slices.SortStableFunc(events, func(a, b event) int {
+		if a.at != b.at {
+			return cmp.Compare(a.at, b.at)
+		}
+		return cmp.Compare(boolInt(!a.heal), boolInt(!b.heal))
+	})
+	type held struct {
+		f     fault.Fault
+		ready func(context.Context) error
+	}
+	active := map[int]held{}
+	var waits []func(context.Context) error
+	healAll := func() error {
+		var errs []error
+		for i, a := range active {
+			if err := fault.Heal(context.WithoutCancel(ctx), h, a.f); err != nil {
+				errs = append(errs, fmt.Errorf("nemesis %s: %w", steps[i], err))
+			}
+		}
+		return errors.Join(errs...)
+	}
 	start := time.Now()
-	for _, st := range steps {
-		if err := fault.Hold(ctx, time.Until(start.Add(st.At))); err != nil {
-			return err
+	for _, e := range events {
+		st := steps[e.step]
+		if err := fault.Hold(ctx, time.Until(start.Add(e.at))); err != nil {
+			return errors.Join(err, healAll())
 		}
-		f, ready, err := build(s, st)
-		if err != nil {
-			return err
+		if !e.heal {
+			f, ready, err := build(s, st)
+			if err == nil {
+				err = fault.Inject(ctx, h, f)
+			}
+			if err != nil {
+				return errors.Join(fmt.Errorf("nemesis %s: %w", st, err), healAll())
+			}
+			active[e.step] = held{f, ready}
+			continue
 		}
-		if err := fault.Inject(ctx, h, f); err != nil {
-			return fmt.Errorf("nemesis %s: %w", st, err)
+		a := active[e.step]
+		delete(active, e.step)
+		if err := fault.Heal(context.WithoutCancel(ctx), h, a.f); err != nil {
+			return errors.Join(fmt.Errorf("nemesis %s: %w", st, err), healAll())
 		}
-		held := fault.Hold(ctx, st.Hold)
-		if err := fault.Heal(context.WithoutCancel(ctx), h, f); err != nil {
-			return fmt.Errorf("nemesis %s: %w", st, err)
+		waits = append(waits, a.ready)
+		if len(active) > 0 {
+			continue
 		}
-		if held != nil {
-			return held
+		for _, ready := range waits {
+			wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+			err := ready(wctx)
+			cancel()
+			if err != nil {
+				return fmt.Errorf("nemesis %s: not ready after the heal: %w", st, err)
+			}
 		}
-		wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-		err = ready(wctx)
-		cancel()
-		if err != nil {
-			return fmt.Errorf("nemesis %s: not ready after the heal: %w", st, err)
-		}
+		waits = nil
 	}
 	return nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // build turns a step into its fault and the wait for recovery after it.

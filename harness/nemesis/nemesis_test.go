@@ -1,7 +1,10 @@
 package nemesis
 
 import (
+	"fmt"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -46,5 +49,50 @@ func TestMixLeavesKindsOut(t *testing.T) {
 	}
 	if len(steps) == 0 {
 		t.Error("no step")
+	}
+}
+
+// Without Overlap, a seed draws the schedule it drew before overlaps
+// existed: testdata/plans.golden was written by that code.
+func TestWithoutOverlapASeedDrawsWhatItDrewBefore(t *testing.T) {
+	want, err := os.ReadFile("testdata/plans.golden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, seed := range []uint64{1, 42, 2026} {
+		for _, st := range Plan(seed, 10*time.Minute, []string{"order", "inventory", "notification"}, true, Options{}) {
+			fmt.Fprintln(&b, seed, st)
+		}
+	}
+	if b.String() != string(want) {
+		t.Errorf("the schedules changed:\n%s\nwant\n%s", b.String(), want)
+	}
+}
+
+func TestOverlapsAreTwoFaultsOnTwoTargetsAtMost(t *testing.T) {
+	d := 30 * time.Minute
+	steps := Plan(3, d, []string{"order", "inventory"}, true, Options{Overlap: 0.5})
+	overlaps := 0
+	for i, s := range steps {
+		if s.At+s.Hold > d {
+			t.Errorf("%s heals after %v", s, d)
+		}
+		active := 0
+		for _, o := range steps[:i] {
+			if o.At+o.Hold > s.At {
+				active++
+				if o.Target == s.Target {
+					t.Errorf("%s starts while %s holds the same target", s, o)
+				}
+			}
+		}
+		if active > 1 {
+			t.Errorf("%s starts while %d faults are held", s, active)
+		}
+		overlaps += active
+	}
+	if overlaps < len(steps)/5 {
+		t.Errorf("%d of %d faults overlap another at Overlap 0.5", overlaps, len(steps))
 	}
 }

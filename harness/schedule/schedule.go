@@ -81,17 +81,27 @@ type Input struct {
 	AMQP   bool   // units may be sent twice, and poison goes to the first
 }
 
-// Draw draws the schedule of a soak of length from seed: the nemesis's
-// faults over services (and the database, where there is one), rate units
-// a second through each input, every tenth AMQP unit twice, and a poison
+// Recipe is what a soak's schedule is drawn from.
+type Recipe struct {
+	Seed     uint64
+	Length   time.Duration
+	Services []string // the targets of the replica faults
+	Database bool     // the system has one: it can be paused and killed
+	Inputs   []Input
+	Rate     float64 // units a second through each input
+	Overlap  float64 // see nemesis.Options
+}
+
+// Draw draws the schedule of a soak: the nemesis's faults, Rate units a
+// second through each input, every tenth AMQP unit twice, and a poison
 // message every 20 s where there is an AMQP input.
-func Draw(seed uint64, length time.Duration, services []string, database bool, inputs []Input, rate float64) Schedule {
-	s := Schedule{Seed: seed, Length: Duration(length)}
-	for _, st := range nemesis.Plan(seed, length, services, database, nemesis.Options{}) {
+func (r Recipe) Draw() Schedule {
+	s := Schedule{Seed: r.Seed, Length: Duration(r.Length)}
+	for _, st := range nemesis.Plan(r.Seed, r.Length, r.Services, r.Database, nemesis.Options{Overlap: r.Overlap}) {
 		s.Faults = append(s.Faults, Fault{At: Duration(st.At), Kind: st.Kind, Target: st.Target, Hold: Duration(st.Hold)})
 	}
-	for i, in := range inputs {
-		l := Load{Input: in.Name, Prefix: in.Prefix, From: 1, Count: int(rate * length.Seconds()), Rate: rate, Seed: seed + uint64(i)}
+	for i, in := range r.Inputs {
+		l := Load{Input: in.Name, Prefix: in.Prefix, From: 1, Count: int(r.Rate * r.Length.Seconds()), Rate: r.Rate, Seed: r.Seed + uint64(i)}
 		if in.AMQP {
 			l.AgainEvery = 10
 			s.PoisonEvery = Duration(20 * time.Second)
@@ -167,17 +177,27 @@ func (s Schedule) Check() error {
 	if s.Length <= 0 {
 		return fmt.Errorf("length %s: want more than 0", time.Duration(s.Length))
 	}
-	end := time.Duration(0)
 	for i, f := range s.Faults {
 		switch {
 		case f.Kind == "" || f.Target == "":
 			return fmt.Errorf("faults[%d]: want a kind and a target", i)
-		case time.Duration(f.At) < end:
-			return fmt.Errorf("faults[%d] (%s at %s): starts before the fault before it healed", i, f.Kind, time.Duration(f.At))
-		case f.Hold < 0:
-			return fmt.Errorf("faults[%d] (%s): hold %s: want 0 or more", i, f.Kind, time.Duration(f.Hold))
+		case f.Hold < 0 || f.At < 0:
+			return fmt.Errorf("faults[%d] (%s): at %s, hold %s: want 0 or more", i, f.Kind, time.Duration(f.At), time.Duration(f.Hold))
+		case i > 0 && f.At < s.Faults[i-1].At:
+			return fmt.Errorf("faults[%d] (%s at %s): before the fault before it", i, f.Kind, time.Duration(f.At))
 		}
-		end = f.End()
+		held := 0
+		for _, o := range s.Faults[:i] {
+			if o.End() > time.Duration(f.At) {
+				held++
+				if o.Target == f.Target {
+					return fmt.Errorf("faults[%d] (%s at %s): starts while %s holds %s", i, f.Kind, time.Duration(f.At), o.Kind, o.Target)
+				}
+			}
+		}
+		if held > 1 {
+			return fmt.Errorf("faults[%d] (%s at %s): starts while %d faults are held; two at once at most", i, f.Kind, time.Duration(f.At), held)
+		}
 	}
 	for i, l := range s.Loads {
 		if l.Input == "" || l.Prefix == "" || l.From < 1 || l.Count < 0 || l.Rate <= 0 {

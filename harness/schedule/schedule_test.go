@@ -11,16 +11,19 @@ import (
 var inputs = []Input{{Name: "order_http", Prefix: "soak-order-http"}, {Name: "order_amqp", Prefix: "soak-order-amqp", AMQP: true}}
 
 func TestTheSameSeedGivesAByteIdenticalFile(t *testing.T) {
-	a := Draw(42, 10*time.Minute, []string{"order", "inventory", "notification"}, true, inputs, 5).Marshal()
-	b := Draw(42, 10*time.Minute, []string{"notification", "inventory", "order"}, true, inputs, 5).Marshal()
+	r := Recipe{Seed: 42, Length: 10 * time.Minute, Services: []string{"order", "inventory", "notification"}, Database: true, Inputs: inputs, Rate: 5, Overlap: 0.25}
+	a := r.Draw().Marshal()
+	r.Services = []string{"notification", "inventory", "order"}
+	b := r.Draw().Marshal()
 	if !bytes.Equal(a, b) {
 		t.Fatalf("seed 42 drew two files:\n%s\n%s", a, b)
 	}
-	if c := Draw(43, 10*time.Minute, []string{"order", "inventory", "notification"}, true, inputs, 5).Marshal(); bytes.Equal(a, c) {
+	r.Seed = 43
+	if c := r.Draw().Marshal(); bytes.Equal(a, c) {
 		t.Error("seeds 42 and 43 drew the same file")
 	}
 	path := filepath.Join(t.TempDir(), "schedule.json")
-	s := Draw(42, 10*time.Minute, []string{"order"}, true, inputs, 5)
+	s := Recipe{Seed: 42, Length: 10 * time.Minute, Services: []string{"order"}, Database: true, Inputs: inputs, Rate: 5, Overlap: 0.5}.Draw()
 	if err := s.Write(path); err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +37,7 @@ func TestTheSameSeedGivesAByteIdenticalFile(t *testing.T) {
 }
 
 func TestDrawSendsTheSoaksLoad(t *testing.T) {
-	s := Draw(7, 2*time.Minute, []string{"order"}, false, inputs, 5)
+	s := Recipe{Seed: 7, Length: 2 * time.Minute, Services: []string{"order"}, Inputs: inputs, Rate: 5}.Draw()
 	if len(s.Faults) == 0 || len(s.Loads) != 2 {
 		t.Fatalf("%d faults, %d loads", len(s.Faults), len(s.Loads))
 	}
@@ -49,14 +52,21 @@ func TestDrawSendsTheSoaksLoad(t *testing.T) {
 }
 
 func TestCheckRefusesWhatCannotRun(t *testing.T) {
-	ok := Draw(7, time.Minute, []string{"order"}, false, inputs, 5)
+	ok := Recipe{Seed: 7, Length: time.Minute, Services: []string{"order"}, Inputs: inputs, Rate: 5}.Draw()
 	for name, c := range map[string]struct {
 		change func(*Schedule)
 		want   string
 	}{
-		"no length":   {func(s *Schedule) { s.Length = 0 }, "length"},
-		"overlapping": {func(s *Schedule) { s.Faults = append(s.Faults, s.Faults[0]) }, "starts before"},
-		"no rate":     {func(s *Schedule) { s.Loads[0].Rate = 0 }, "loads[0]"},
+		"no length":    {func(s *Schedule) { s.Length = 0 }, "length"},
+		"out of order": {func(s *Schedule) { s.Faults = append(s.Faults, s.Faults[0]) }, "before the fault before it"},
+		"same target":  {func(s *Schedule) { s.Faults = append(s.Faults[:1], s.Faults[0]) }, "starts while"},
+		"three at once": {func(s *Schedule) {
+			f := Fault{At: s.Faults[0].At, Kind: "kill-replica", Hold: Duration(time.Second)}
+			a, b := f, f
+			a.Target, b.Target = "x", "y"
+			s.Faults = append(s.Faults[:1], a, b)
+		}, "two at once at most"},
+		"no rate": {func(s *Schedule) { s.Loads[0].Rate = 0 }, "loads[0]"},
 	} {
 		s := ok.Clone()
 		c.change(&s)

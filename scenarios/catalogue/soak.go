@@ -28,20 +28,22 @@ import (
 // control. Read from MQCHAOS_SOAK_DURATION (a Go duration; unset: the soak
 // is skipped), MQCHAOS_SOAK_SEED (default: the suite's random seed),
 // MQCHAOS_SOAK_CONTROL (a control of the system, optional),
-// MQCHAOS_SOAK_RATE (units per second per input, default 5) and
-// MQCHAOS_SOAK_SCHEDULE (a schedule file to run instead of drawing one:
-// its seed and length are the run's).
+// MQCHAOS_SOAK_RATE (units per second per input, default 5),
+// MQCHAOS_SOAK_OVERLAP (the chance that a fault overlaps the one before
+// it, 0 to 1, default 0.25) and MQCHAOS_SOAK_SCHEDULE (a schedule file to
+// run instead of drawing one: its seed and length are the run's).
 type SoakConfig struct {
 	Duration time.Duration
 	Seed     uint64
 	Control  string
 	Rate     float64
+	Overlap  float64
 	Schedule string
 }
 
 // SoakFromEnv reads a SoakConfig from getenv, every error joined.
 func SoakFromEnv(getenv func(string) string, defaultSeed uint64) (SoakConfig, error) {
-	c := SoakConfig{Seed: defaultSeed, Control: getenv("MQCHAOS_SOAK_CONTROL"), Rate: 5, Schedule: getenv("MQCHAOS_SOAK_SCHEDULE")}
+	c := SoakConfig{Seed: defaultSeed, Control: getenv("MQCHAOS_SOAK_CONTROL"), Rate: 5, Overlap: 0.25, Schedule: getenv("MQCHAOS_SOAK_SCHEDULE")}
 	var errs []error
 	if v := getenv("MQCHAOS_SOAK_DURATION"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -64,6 +66,13 @@ func SoakFromEnv(getenv func(string) string, defaultSeed uint64) (SoakConfig, er
 		}
 		c.Rate = r
 	}
+	if v := getenv("MQCHAOS_SOAK_OVERLAP"); v != "" {
+		o, err := strconv.ParseFloat(v, 64)
+		if err != nil || o < 0 || o > 1 {
+			errs = append(errs, fmt.Errorf("MQCHAOS_SOAK_OVERLAP %q: want a chance from 0 to 1", v))
+		}
+		c.Overlap = o
+	}
 	if c.Schedule != "" {
 		s, err := schedule.Read(c.Schedule)
 		if err != nil {
@@ -83,7 +92,7 @@ func (c SoakConfig) plan(t *T) (schedule.Schedule, error) {
 	for _, in := range append(t.sys.InputNames("http"), t.sys.InputNames("amqp")...) {
 		inputs = append(inputs, schedule.Input{Name: in, Prefix: "soak-" + report.Slug(in), AMQP: t.sys.Inputs[in].AMQP != nil})
 	}
-	return schedule.Draw(c.Seed, c.Duration, t.sys.ServiceNames(), t.sys.HasDatabase(), inputs, c.Rate), nil
+	return schedule.Recipe{Seed: c.Seed, Length: c.Duration, Services: t.sys.ServiceNames(), Database: t.sys.HasDatabase(), Inputs: inputs, Rate: c.Rate, Overlap: c.Overlap}.Draw(), nil
 }
 
 // SoakSchedule is the name of the file a soak writes its schedule to in
@@ -103,8 +112,9 @@ func SoakScheduleIn(dir string) (string, error) {
 func soak(d *decl) {
 	d.Scenario("Soak: a long mixed load under a seeded random schedule of faults loses and duplicates nothing, and the system's invariants hold", Label("soak", "guarantee:no-loss", "guarantee:exactly-once-effect"), Doc(`Every input sends units for the whole run (a tenth of the AMQP
 units twice, and a poison message every 20 s) while the nemesis
-breaks one thing at a time: replicas killed, stopped, paused or
-cut off, the broker restarted, the database paused or killed.
+breaks one thing at a time, now and then two: replicas killed,
+stopped, paused or cut off, the broker restarted, the database
+paused or killed.
 After the last heal the system settles, and every effect of every
 input is judged. The same seed gives the same schedule and load:
 a failure prints the command that replays it.`), func() {
@@ -150,7 +160,7 @@ a failure prints the command that replays it.`), func() {
 			for _, l := range plan.Loads {
 				inputs = append(inputs, l.Input)
 			}
-			t.By(fmt.Sprintf("sending %s through %s, under %d faults", plan, strings.Join(inputs, ", "), len(steps)))
+			t.By(fmt.Sprintf("sending %d units over %s through %s, under %d faults", plan.Units(), length, strings.Join(inputs, ", "), len(steps)))
 			var wg sync.WaitGroup
 			for _, pl := range plan.Loads {
 				l := workload.Load{Prefix: pl.Prefix, From: pl.From, Count: pl.Count, Rate: pl.Rate, Concurrency: 4, Seed: pl.Seed}
