@@ -43,7 +43,7 @@ func DeadLetterQueue(q string) string { return q + ".dlq" }
 // Headers set on a message that a service dead-letters itself.
 const (
 	HeaderReason      = "x-mqchaos-reason"      // why, in words
-	HeaderErrorClass  = "x-mqchaos-error-class" // "permanent" or "retries-exhausted"
+	HeaderErrorClass  = "x-mqchaos-error-class" // "permanent", "retries-exhausted", or (unsafe) "redelivered-and-failed"
 	HeaderSourceQueue = "x-mqchaos-source-queue"
 	HeaderAttempts    = "x-mqchaos-attempts"
 	HeaderReplica     = "x-mqchaos-replica"

@@ -80,6 +80,12 @@ type Config struct {
 	// RETRY_MAX_ATTEMPTS, outage or not, so a database outage longer than
 	// the retry backoff dead-letters valid messages.
 	UnsafeCountOutageRetries bool
+	// UNSAFE_REDELIVERED_IS_POISON: a redelivered message whose attempt
+	// fails, transiently too, is taken for poison and dead-lettered at
+	// once, past the outage hold and the retry budget. In practice it
+	// loses valid work only when the broker redelivers (a restart, a lost
+	// connection) while the database is down.
+	UnsafeRedeliveredIsPoison bool
 	// UNSAFE_HTTP_NO_IDEMPOTENCY (order): POST /orders ignores the
 	// client's order_id and Idempotency-Key as the order's identity and
 	// makes a new order with an id of its own every time, so a retried
@@ -121,6 +127,7 @@ func (c Config) Unsafe() []string {
 	add(c.UnsafeNoOutbox, "UNSAFE_NO_OUTBOX")
 	add(c.UnsafeSharedQueue, "UNSAFE_SHARED_QUEUE")
 	add(c.UnsafeCountOutageRetries, "UNSAFE_COUNT_OUTAGE_RETRIES")
+	add(c.UnsafeRedeliveredIsPoison, "UNSAFE_REDELIVERED_IS_POISON")
 	add(c.UnsafeNoConsumerRecovery, "UNSAFE_NO_CONSUMER_RECOVERY")
 	add(c.UnsafeNoMandatory, "UNSAFE_NO_MANDATORY")
 	add(c.UnsafeHTTPNoIdempotency, "UNSAFE_HTTP_NO_IDEMPOTENCY")
@@ -184,10 +191,11 @@ func Load(service string, getenv func(string) string) (Config, error) {
 		UnsafeNoOutbox:        r.bool("UNSAFE_NO_OUTBOX"),
 		UnsafeSharedQueue:     r.bool("UNSAFE_SHARED_QUEUE"),
 
-		UnsafeCountOutageRetries: r.bool("UNSAFE_COUNT_OUTAGE_RETRIES"),
-		UnsafeNoConsumerRecovery: r.bool("UNSAFE_NO_CONSUMER_RECOVERY"),
-		UnsafeNoMandatory:        r.bool("UNSAFE_NO_MANDATORY"),
-		UnsafeHTTPNoIdempotency:  r.bool("UNSAFE_HTTP_NO_IDEMPOTENCY"),
+		UnsafeCountOutageRetries:  r.bool("UNSAFE_COUNT_OUTAGE_RETRIES"),
+		UnsafeRedeliveredIsPoison: r.bool("UNSAFE_REDELIVERED_IS_POISON"),
+		UnsafeNoConsumerRecovery:  r.bool("UNSAFE_NO_CONSUMER_RECOVERY"),
+		UnsafeNoMandatory:         r.bool("UNSAFE_NO_MANDATORY"),
+		UnsafeHTTPNoIdempotency:   r.bool("UNSAFE_HTTP_NO_IDEMPOTENCY"),
 
 		UnsafeIgnoreTopologyErrors: r.bool("UNSAFE_IGNORE_TOPOLOGY_ERRORS"),
 		UnsafeNoHTTPLimits:         r.bool("UNSAFE_NO_HTTP_LIMITS"),

@@ -52,8 +52,8 @@ func TestParseCounts(t *testing.T) {
 func TestOutageBudget(t *testing.T) {
 	base := map[string]string{"AMQP_URL": "amqp://a", "DATABASE_URL": "d"}
 	c, err := Load("inventory", env(base))
-	if err != nil || c.OutageBudget != 5*time.Minute || c.UnsafeCountOutageRetries {
-		t.Fatalf("default %s, unsafe %v, %v", c.OutageBudget, c.UnsafeCountOutageRetries, err)
+	if err != nil || c.OutageBudget != 5*time.Minute || c.UnsafeCountOutageRetries || c.UnsafeRedeliveredIsPoison {
+		t.Fatalf("default %s, unsafe %v %v, %v", c.OutageBudget, c.UnsafeCountOutageRetries, c.UnsafeRedeliveredIsPoison, err)
 	}
 	for v, ok := range map[string]bool{"10m": true, "25m": true, "0s": false, "26m": false, "-1m": false} {
 		base["OUTAGE_BUDGET"] = v
@@ -65,6 +65,14 @@ func TestOutageBudget(t *testing.T) {
 	c, err = Load("inventory", env(map[string]string{"AMQP_URL": "amqp://a", "DATABASE_URL": "d", "UNSAFE_COUNT_OUTAGE_RETRIES": "true"}))
 	if err != nil || strings.Join(c.Unsafe(), " ") != "UNSAFE_COUNT_OUTAGE_RETRIES" {
 		t.Fatalf("Unsafe() = %v, %v", c.Unsafe(), err)
+	}
+	c, err = Load("inventory", env(map[string]string{"AMQP_URL": "amqp://a", "DATABASE_URL": "d", "UNSAFE_REDELIVERED_IS_POISON": "true"}))
+	if err != nil || !c.UnsafeRedeliveredIsPoison || strings.Join(c.Unsafe(), " ") != "UNSAFE_REDELIVERED_IS_POISON" {
+		t.Fatalf("Unsafe() = %v, %v", c.Unsafe(), err)
+	}
+	_, err = Load("inventory", env(map[string]string{"AMQP_URL": "amqp://a", "DATABASE_URL": "d", "UNSAFE_REDELIVERED_IS_POISON": "sometimes"}))
+	if err == nil || !strings.Contains(err.Error(), `UNSAFE_REDELIVERED_IS_POISON "sometimes"`) {
+		t.Fatalf("want a refusal of a non-boolean, got %v", err)
 	}
 }
 

@@ -70,6 +70,13 @@ type Policy struct {
 	// the delivery can be dead-lettered as retries-exhausted. Keep it well
 	// under the broker's consumer_timeout (30 minutes by default).
 	OutageBudget time.Duration
+	// RedeliveredIsPoison (unsafe, UNSAFE_REDELIVERED_IS_POISON): a
+	// redelivered delivery whose attempt fails transiently is taken for
+	// poison and dead-lettered at once as redelivered-and-failed, neither
+	// held through an outage nor retried (a permanent failure stays
+	// permanent). In practice it loses valid work only when the broker
+	// redelivers during a database outage.
+	RedeliveredIsPoison bool
 }
 
 // Backoff is the wait before attempt n+1 (n from 1): BaseDelay*2^(n-1),
@@ -182,6 +189,11 @@ func (p *Processor) process(ctx context.Context, stop <-chan struct{}, d amqp.De
 			return
 		case class == Permanent:
 			p.deadLetter(ctx, log, d, "permanent", err, attempt)
+			return
+		case p.Policy.RedeliveredIsPoison && d.Redelivered:
+			// The planted bug: "it failed before, it fails again", although
+			// the first failure may have been the outage's too.
+			p.deadLetter(ctx, log, d, "redelivered-and-failed", err, attempt)
 			return
 		case p.held(ctx):
 			attempt-- // the outage's, not the message's: it does not count

@@ -320,6 +320,77 @@ func TestAnOutageHoldsTheDeliveryInsteadOfSpendingItsRetries(t *testing.T) {
 	}
 }
 
+// UNSAFE_REDELIVERED_IS_POISON, a planted rare bug: a redelivered
+// delivery whose attempt fails is dead-lettered at once, past the outage
+// hold. It loses work only when both faults overlap. A first delivery
+// during an outage is held as without the switch, a redelivery while the
+// database is up is applied, and without the switch a redelivery during
+// an outage is held like any other. In a batch the rule applies to each
+// failure alone.
+func TestRedeliveredIsPoisonLosesWorkOnlyWhenARedeliveryMeetsAnOutage(t *testing.T) {
+	const outage = 20 // failed handler calls while the database is down: far more than MaxAttempts
+	safe := Policy{MaxAttempts: 3, BaseDelay: time.Microsecond, MaxDelay: time.Microsecond, AttemptTimeout: time.Second, OutageBudget: time.Minute}
+	poison := safe
+	poison.RedeliveredIsPoison = true
+	// run hands ds to a Processor as one batch, the database down for the
+	// first down handler calls (0: up all along), and returns how each
+	// message was settled, by id, and what was dead-lettered.
+	run := func(policy Policy, down int, ds ...amqp.Delivery) (map[string]*acks, map[string]int, []rabbit.Message) {
+		pub := &publisher{}
+		p := newProcessor(policy, pub)
+		total, calls := 0, map[string]int{}
+		p.Probe = func(context.Context) error {
+			if total <= down {
+				return errors.New("database down")
+			}
+			return nil
+		}
+		settled := map[string]*acks{}
+		for i := range ds {
+			settled[ds[i].MessageId] = &acks{}
+			ds[i].Acknowledger, ds[i].DeliveryTag = settled[ds[i].MessageId], uint64(i+1)
+		}
+		p.Handler(each(func(_ context.Context, d amqp.Delivery) error {
+			total++
+			calls[d.MessageId]++
+			if total <= down {
+				return errors.New("dial tcp: connection refused")
+			}
+			return nil
+		}))(context.Background(), make(chan struct{}), ds)
+		return settled, calls, pub.msgs
+	}
+	first := amqp.Delivery{MessageId: "first"}
+	again := amqp.Delivery{MessageId: "again", Redelivered: true}
+
+	a, calls, dead := run(poison, outage, again)
+	if a["again"].acked != 1 || calls["again"] != 1 || len(dead) != 1 {
+		t.Errorf("redelivered during the outage: %+v, %d dead-lettered after %d calls; want dead-lettered after 1", a["again"], len(dead), calls["again"])
+	} else if h := dead[0].Publishing.Headers; h[contract.HeaderErrorClass] != "redelivered-and-failed" || h[contract.HeaderReason] != "dial tcp: connection refused" || h[contract.HeaderAttempts] != int32(1) {
+		t.Errorf("dead letter headers %v", h)
+	}
+
+	a, calls, dead = run(poison, outage, first)
+	if a["first"].acked != 1 || len(dead) != 0 || calls["first"] != outage+1 {
+		t.Errorf("first delivery during the outage: %+v, %d dead-lettered after %d calls; want held, acked after the outage", a["first"], len(dead), calls["first"])
+	}
+
+	a, calls, dead = run(safe, outage, again)
+	if a["again"].acked != 1 || len(dead) != 0 || calls["again"] != outage+1 {
+		t.Errorf("without the switch: %+v, %d dead-lettered after %d calls; want held, acked after the outage", a["again"], len(dead), calls["again"])
+	}
+
+	a, calls, dead = run(poison, 0, again)
+	if a["again"].acked != 1 || len(dead) != 0 || calls["again"] != 1 {
+		t.Errorf("redelivered, database up: %+v, %d dead-lettered after %d calls; want applied", a["again"], len(dead), calls["again"])
+	}
+
+	a, _, dead = run(poison, outage, again, first) // a batch: the redelivery fails first, alone
+	if a["again"].acked != 1 || a["first"].acked != 1 || len(dead) != 1 || dead[0].Publishing.MessageId != "again" {
+		t.Errorf("batch: again %+v, first %+v, dead letters %+v; want again alone dead-lettered", a["again"], a["first"], dead)
+	}
+}
+
 func TestTransientFailureIsDeadLetteredAfterTheLastAttempt(t *testing.T) {
 	pub := &publisher{}
 	calls := 0

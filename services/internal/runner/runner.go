@@ -79,7 +79,7 @@ func (rt *Runtime) Consume(b rabbit.Binding, f consume.Func) {
 			MaxAttempts: rt.Config.RetryMaxAttempts, BaseDelay: rt.Config.RetryBaseDelay,
 			MaxDelay: rt.Config.RetryMaxDelay, AttemptTimeout: rt.Config.HandlerTimeout,
 			AutoAck: rt.Config.UnsafeAutoAck, RequeueForever: rt.Config.UnsafeRequeueForever,
-			OutageBudget: rt.Config.OutageBudget,
+			OutageBudget: rt.Config.OutageBudget, RedeliveredIsPoison: rt.Config.UnsafeRedeliveredIsPoison,
 		},
 	}
 	if !rt.Config.UnsafeCountOutageRetries {
