@@ -56,16 +56,6 @@ func (f *fake) run(_ context.Context, s schedule.Schedule) (map[string][]string,
 	return map[string][]string{"lost at inventory: stock reserved": lost}, nil
 }
 
-// firstFault is the first fault of s of kind, or a zero Fault.
-func firstFault(s schedule.Schedule, kind string) schedule.Fault {
-	for _, f := range s.Faults {
-		if f.Kind == kind {
-			return f
-		}
-	}
-	return schedule.Fault{}
-}
-
 const target = "lost at inventory: stock reserved"
 
 func TestAFailingSoakShrinksToTheFaultThatMatters(t *testing.T) {
