@@ -94,9 +94,12 @@ func writeReproductions(out string, c runConfig, images stack.Images, results []
 // newReproduction is what every reproduction of a run shares: the
 // version, the description and its digest, the seed and the images.
 func newReproduction(c runConfig, images stack.Images) (reproduction, error) {
-	b, err := os.ReadFile(c.system)
-	if err != nil {
-		return reproduction{}, fmt.Errorf("reproduction: %w", err)
+	b := c.described
+	if b == nil {
+		var err error
+		if b, err = os.ReadFile(c.system); err != nil {
+			return reproduction{}, fmt.Errorf("reproduction: %w", err)
+		}
 	}
 	return reproduction{Mqchaos: version(), System: c.system, SystemSHA256: sha(b), Seed: c.seed, RabbitMQ: images.RabbitMQ, Postgres: images.Postgres}, nil
 }

@@ -32,6 +32,9 @@ type runConfig struct {
 	seed                         int64
 	procs                        int
 	rabbitmq, postgres           string
+	// described is the description as the run read it, for the
+	// reproductions' digest: it may change while the run goes on.
+	described []byte
 }
 
 func (c *runConfig) flags(fs *flag.FlagSet, label string) {
@@ -93,6 +96,9 @@ func runCatalogue(ctx context.Context, c runConfig, how string, stdout, stderr i
 func runResults(ctx context.Context, c runConfig, how string, stdout, stderr io.Writer) (ran, error) {
 	sys, err := system.Load(c.system)
 	if err != nil {
+		return ran{}, usageError{err}
+	}
+	if c.described, err = os.ReadFile(c.system); err != nil {
 		return ran{}, usageError{err}
 	}
 	var table *expect.Table
