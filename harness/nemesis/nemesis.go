@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,6 +32,27 @@ const (
 	PauseDatabase     = "pause-database"     // freeze PostgreSQL, unfreeze it
 	KillDatabase      = "kill-database"      // SIGKILL PostgreSQL, start it again
 )
+
+// Kinds is every kind of fault, in the order the draw weighs them.
+var Kinds = []string{KillReplica, StopReplica, PauseReplica, DisconnectReplica, RestartBroker, PauseDatabase, KillDatabase}
+
+// ParseMix reads a mix written kind=weight,kind=weight
+// ("restart-broker=2,pause-replica=1"); the kinds left out weigh 0.
+func ParseMix(s string) (map[string]int, error) {
+	mix := map[string]int{}
+	for _, kv := range strings.Split(s, ",") {
+		k, v, _ := strings.Cut(strings.TrimSpace(kv), "=")
+		w, err := strconv.Atoi(v)
+		switch {
+		case !slices.Contains(Kinds, k):
+			return nil, fmt.Errorf("mix %q: no fault kind %q; the kinds are %s", s, k, strings.Join(Kinds, ", "))
+		case err != nil || w < 0:
+			return nil, fmt.Errorf("mix %q: %s=%s: want a weight of 0 or more", s, k, v)
+		}
+		mix[k] = w
+	}
+	return mix, nil
+}
 
 // Options set the mix and intensity of a schedule.
 type Options struct {
@@ -73,7 +95,7 @@ func Plan(seed uint64, d time.Duration, services []string, database bool, o Opti
 		o.Hold = 8 * time.Second
 	}
 	var kinds []string
-	for _, k := range []string{KillReplica, StopReplica, PauseReplica, DisconnectReplica, RestartBroker, PauseDatabase, KillDatabase} {
+	for _, k := range Kinds {
 		w, set := o.Mix[k]
 		if o.Mix == nil {
 			w, set = 1, true

@@ -96,3 +96,15 @@ func TestOverlapsAreTwoFaultsOnTwoTargetsAtMost(t *testing.T) {
 		t.Errorf("%d of %d faults overlap another at Overlap 0.5", overlaps, len(steps))
 	}
 }
+
+func TestParseMix(t *testing.T) {
+	mix, err := ParseMix("restart-broker=2, pause-replica=1")
+	if err != nil || mix[RestartBroker] != 2 || mix[PauseReplica] != 1 || len(mix) != 2 {
+		t.Errorf("ParseMix = %v, %v", mix, err)
+	}
+	for in, want := range map[string]string{"restart=1": `no fault kind "restart"`, "kill-replica=x": "want a weight", "kill-replica": "want a weight"} {
+		if _, err := ParseMix(in); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseMix(%q) = %v, want an error with %q", in, err, want)
+		}
+	}
+}

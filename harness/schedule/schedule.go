@@ -89,7 +89,7 @@ type Recipe struct {
 	Database bool     // the system has one: it can be paused and killed
 	Inputs   []Input
 	Rate     float64 // units a second through each input
-	Overlap  float64 // see nemesis.Options
+	Faults   nemesis.Options
 }
 
 // Draw draws the schedule of a soak: the nemesis's faults, Rate units a
@@ -97,7 +97,7 @@ type Recipe struct {
 // message every 20 s where there is an AMQP input.
 func (r Recipe) Draw() Schedule {
 	s := Schedule{Seed: r.Seed, Length: Duration(r.Length)}
-	for _, st := range nemesis.Plan(r.Seed, r.Length, r.Services, r.Database, nemesis.Options{Overlap: r.Overlap}) {
+	for _, st := range nemesis.Plan(r.Seed, r.Length, r.Services, r.Database, r.Faults) {
 		s.Faults = append(s.Faults, Fault{At: Duration(st.At), Kind: st.Kind, Target: st.Target, Hold: Duration(st.Hold)})
 	}
 	for i, in := range r.Inputs {

@@ -6,12 +6,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mqchaos/mqchaos/harness/nemesis"
 )
 
 var inputs = []Input{{Name: "order_http", Prefix: "soak-order-http"}, {Name: "order_amqp", Prefix: "soak-order-amqp", AMQP: true}}
 
 func TestTheSameSeedGivesAByteIdenticalFile(t *testing.T) {
-	r := Recipe{Seed: 42, Length: 10 * time.Minute, Services: []string{"order", "inventory", "notification"}, Database: true, Inputs: inputs, Rate: 5, Overlap: 0.25}
+	r := Recipe{Seed: 42, Length: 10 * time.Minute, Services: []string{"order", "inventory", "notification"}, Database: true, Inputs: inputs, Rate: 5, Faults: nemesis.Options{Overlap: 0.25}}
 	a := r.Draw().Marshal()
 	r.Services = []string{"notification", "inventory", "order"}
 	b := r.Draw().Marshal()
@@ -23,7 +25,7 @@ func TestTheSameSeedGivesAByteIdenticalFile(t *testing.T) {
 		t.Error("seeds 42 and 43 drew the same file")
 	}
 	path := filepath.Join(t.TempDir(), "schedule.json")
-	s := Recipe{Seed: 42, Length: 10 * time.Minute, Services: []string{"order"}, Database: true, Inputs: inputs, Rate: 5, Overlap: 0.5}.Draw()
+	s := Recipe{Seed: 42, Length: 10 * time.Minute, Services: []string{"order"}, Database: true, Inputs: inputs, Rate: 5, Faults: nemesis.Options{Overlap: 0.5}}.Draw()
 	if err := s.Write(path); err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 // soak is a 10-minute soak's schedule of the reference system's shape.
 func soak(seed uint64) schedule.Schedule {
 	return schedule.Recipe{Seed: seed, Length: 10 * time.Minute, Services: []string{"order", "inventory", "notification"}, Database: true,
-		Inputs: []schedule.Input{{Name: "order_http", Prefix: "soak-order-http"}, {Name: "order_amqp", Prefix: "soak-order-amqp", AMQP: true}}, Rate: 5, Overlap: 0.25}.Draw()
+		Inputs: []schedule.Input{{Name: "order_http", Prefix: "soak-order-http"}, {Name: "order_amqp", Prefix: "soak-order-amqp", AMQP: true}}, Rate: 5, Faults: nemesis.Options{Overlap: 0.25}}.Draw()
 }
 
 // fake is a system that loses the units of order_amqp sent up to 5 s

@@ -30,14 +30,17 @@ import (
 // MQCHAOS_SOAK_CONTROL (a control of the system, optional),
 // MQCHAOS_SOAK_RATE (units per second per input, default 5),
 // MQCHAOS_SOAK_OVERLAP (the chance that a fault overlaps the one before
-// it, 0 to 1, default 0.25) and MQCHAOS_SOAK_SCHEDULE (a schedule file to
-// run instead of drawing one: its seed and length are the run's).
+// it, 0 to 1, default 0.25), MQCHAOS_SOAK_MIX (the kinds of fault and
+// their weights, kind=weight,...; default every kind, 1 each) and
+// MQCHAOS_SOAK_SCHEDULE (a schedule file to run instead of drawing one:
+// its seed and length are the run's).
 type SoakConfig struct {
 	Duration time.Duration
 	Seed     uint64
 	Control  string
 	Rate     float64
 	Overlap  float64
+	Mix      map[string]int
 	Schedule string
 }
 
@@ -73,6 +76,13 @@ func SoakFromEnv(getenv func(string) string, defaultSeed uint64) (SoakConfig, er
 		}
 		c.Overlap = o
 	}
+	if v := getenv("MQCHAOS_SOAK_MIX"); v != "" {
+		mix, err := nemesis.ParseMix(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("MQCHAOS_SOAK_MIX: %w", err))
+		}
+		c.Mix = mix
+	}
 	if c.Schedule != "" {
 		s, err := schedule.Read(c.Schedule)
 		if err != nil {
@@ -92,7 +102,7 @@ func (c SoakConfig) plan(t *T) (schedule.Schedule, error) {
 	for _, in := range append(t.sys.InputNames("http"), t.sys.InputNames("amqp")...) {
 		inputs = append(inputs, schedule.Input{Name: in, Prefix: "soak-" + report.Slug(in), AMQP: t.sys.Inputs[in].AMQP != nil})
 	}
-	return schedule.Recipe{Seed: c.Seed, Length: c.Duration, Services: t.sys.ServiceNames(), Database: t.sys.HasDatabase(), Inputs: inputs, Rate: c.Rate, Overlap: c.Overlap}.Draw(), nil
+	return schedule.Recipe{Seed: c.Seed, Length: c.Duration, Services: t.sys.ServiceNames(), Database: t.sys.HasDatabase(), Inputs: inputs, Rate: c.Rate, Faults: nemesis.Options{Mix: c.Mix, Overlap: c.Overlap}}.Draw(), nil
 }
 
 // SoakSchedule is the name of the file a soak writes its schedule to in
