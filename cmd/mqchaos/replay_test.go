@@ -112,3 +112,63 @@ func TestReplayRefusesWhatWouldNotBeTheSameRun(t *testing.T) {
 		}
 	}
 }
+
+// The figures and the report a run writes come after its reproductions:
+// the figures of a result that left one carry the command that replays
+// it, and the report, as the run draws it and as `mqchaos report` redraws
+// it, shows that command in the run's section; a result that left none
+// carries none.
+func TestTheReportShowsTheCommandThatReplaysARun(t *testing.T) {
+	dir := t.TempDir()
+	desc := filepath.Join(dir, "system.yaml")
+	os.WriteFile(desc, []byte("name: shop\n"), 0o644)
+	out := filepath.Join(dir, "run")
+	os.MkdirAll(filepath.Join(out, "histories"), 0o755)
+	h := &history.History{}
+	h.Complete(h.Invoke("order_http", "u-1"), history.OK, "201")
+	hf, _ := os.Create(filepath.Join(out, "histories", "h.jsonl"))
+	if err := h.WriteJSONL(hf); err != nil {
+		t.Fatal(err)
+	}
+	hf.Close()
+	sc := catalogue.All()[0]
+	failed := catalogue.Result{Spec: sc.Specs[0].FullText(sc), State: catalogue.Failed, Message: "lost 3",
+		Figures: []report.Figures{{Scenario: "fanout", Side: "safe", System: "shop", History: "histories/h.jsonl", Violations: []string{"lost 3"}}}}
+	passed := catalogue.Result{Spec: "Another spec holds", State: catalogue.Passed,
+		Figures: []report.Figures{{Scenario: "fanout", Side: "control: shared-queue", System: "shop", Violations: []string{"lost 1"}}}}
+
+	var stdout, stderr bytes.Buffer
+	rep := writeResults(out, runConfig{system: desc, seed: 42}, stack.Images{}, []catalogue.Result{failed, passed}, map[string]string{failed.Spec: "lost 3"}, false, &stdout, &stderr)
+	if stderr.Len() > 0 {
+		t.Fatalf("stderr: %s", stderr.String())
+	}
+	want := "mqchaos replay " + filepath.Join(out, "repro", report.Slug(failed.Spec)+".json")
+	if got := rep.command(failed); got != want {
+		t.Fatalf("command %q, want %q", got, want)
+	}
+	figs, err := report.ReadJSON(filepath.Join(out, "figures.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var replays []string
+	for _, f := range figs {
+		replays = append(replays, f.Replay)
+	}
+	if len(figs) != 2 || figs[0].Replay != want || figs[1].Replay != "" {
+		t.Fatalf("figures.json's replays %q; want the failed run's %q and none on the other", replays, want)
+	}
+	redrawn := filepath.Join(dir, "redrawn.html")
+	if _, err := drawReport([]string{out}, redrawn, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	for _, page := range []string{filepath.Join(out, "report.html"), redrawn} {
+		b, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		safe, control, ok := strings.Cut(string(b), `id="run-fanout-control-shared-queue"`)
+		if !ok || !strings.Contains(safe, `<code class="replay">`+want+`</code>`) || strings.Contains(control, "mqchaos replay") {
+			t.Errorf("%s: want %q in the failed run's section and no command in the other's", page, want)
+		}
+	}
+}

@@ -168,10 +168,9 @@ func runResults(ctx context.Context, c runConfig, how string, stdout, stderr io.
 
 	results := catalogue.Run(ctx, sys, images, picked, catalogue.RunOptions{Seed: c.seed, Procs: c.procs, Reports: out, Progress: newLines(stdout)})
 	catalogue.Summarize(stdout, sys, results, setup)
-	catalogue.WriteOutputs(out, results, stdout)
 	// Each verdict not as it must be (a failed spec; with a table, one
-	// that differs from it) leaves a reproduction, which JUnit, the CI
-	// annotations and the last lines name.
+	// that differs from it) leaves a reproduction, which the report,
+	// JUnit, the CI annotations and the last lines name.
 	unexpected := map[string]string{}
 	for _, r := range results {
 		if r.State == catalogue.Failed {
@@ -182,6 +181,7 @@ func runResults(ctx context.Context, c runConfig, how string, stdout, stderr io.
 	if table != nil {
 		cmp, err := holdTo(table, catalogue.Outcomes(results))
 		if err != nil {
+			catalogue.WriteOutputs(out, results, stdout) // what ran, though no table judges it
 			return ran{}, err
 		}
 		comparison, unexpected = &cmp, map[string]string{}
@@ -198,10 +198,7 @@ func runResults(ctx context.Context, c runConfig, how string, stdout, stderr io.
 			}
 		}
 	}
-	rep := reproducer{system: c.system, seed: c.seed}
-	if ctx.Err() == nil {
-		rep.files = writeReproductions(out, c, images, results, unexpected, stderr)
-	}
+	rep := writeResults(out, c, images, results, unexpected, ctx.Err() != nil, stdout, stderr)
 	if err := writeJUnit(filepath.Join(out, "junit.xml"), sys.Name, results, rep); err != nil {
 		fmt.Fprintln(stderr, "junit:", err)
 	} else {
@@ -229,6 +226,28 @@ func runResults(ctx context.Context, c runConfig, how string, stdout, stderr io.
 		return done, fmt.Errorf("%w: %d of %d specs failed", errViolated, failed, len(results))
 	}
 	return done, nil
+}
+
+// writeResults writes what a finished run leaves in out: the
+// reproduction of each result in unexpected (none when the run was
+// interrupted), then the figures, outcomes and report, the figures of
+// each result that left one carrying the command that replays it. It
+// returns the reproducer that names the reproductions.
+func writeResults(out string, c runConfig, images stack.Images, results []catalogue.Result, unexpected map[string]string, interrupted bool, stdout, stderr io.Writer) reproducer {
+	rep := reproducer{system: c.system, seed: c.seed}
+	if !interrupted {
+		rep.files = writeReproductions(out, c, images, results, unexpected, stderr)
+	}
+	for k, r := range results {
+		if _, ok := rep.files[r.Spec]; !ok {
+			continue
+		}
+		for i := range r.Figures {
+			results[k].Figures[i].Replay = rep.command(r)
+		}
+	}
+	catalogue.WriteOutputs(out, results, stdout)
+	return rep
 }
 
 // ran is a finished run: its directory and its results.

@@ -13,11 +13,11 @@ import (
 )
 
 // TestReportInChromium opens a report of two runs (one held, one
-// violated, both with a fault band and invariant checks) in headless
-// Chromium, checks that the matrix, the charts and the links are in the
-// page it rendered, and saves
-// a screenshot to reports/browser-test/report.png for a person to look
-// at. It needs Debian's chromium package (apt-get install chromium).
+// violated with the command that replays it, both with a fault band and
+// invariant checks) in headless Chromium, checks that the matrix, the
+// charts, the command and the links are in the page it rendered, and
+// saves a screenshot to reports/browser-test/report.png for a person to
+// look at. It needs Debian's chromium package (apt-get install chromium).
 func TestReportInChromium(t *testing.T) {
 	browser := ""
 	for _, name := range []string{"chromium", "chromium-browser"} {
@@ -34,8 +34,10 @@ func TestReportInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := filepath.Join(dir, "report.html")
+	runs := sampleRuns()
+	runs[1].Figures.Replay = "mqchaos replay reports/run-20261202T010203Z/repro/broker-restart-control.json"
 	var b bytes.Buffer
-	if err := WriteHTML(&b, sampleRuns()); err != nil {
+	if err := WriteHTML(&b, runs); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(page, b.Bytes(), 0o644); err != nil {
@@ -60,6 +62,7 @@ func TestReportInChromium(t *testing.T) {
 		{"the invariants table per run", `<h3>Invariants</h3>`, 2},
 		{"fault bands drawn", `fill="#5E35B1" fill-opacity="0.188"|fill-opacity:0.188`, 3},
 		{"links from violations to operations", `href="#run-broker-restart-control-transient-queues-op-\d+"`, 10},
+		{"the control's replay command under its verdict", `violated</span></h2>\s*<table class="facts">\s*<tbody><tr><th>replay</th><td><code class="replay">mqchaos replay reports/`, 1},
 	} {
 		if n := len(regexp.MustCompile(c.re).FindAllString(dom, -1)); n < c.min {
 			t.Errorf("%s: %d matches of %s in the rendered page, want at least %d", c.what, n, c.re, c.min)

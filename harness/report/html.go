@@ -32,11 +32,12 @@ const (
 )
 
 // WriteHTML writes one self-contained HTML page for runs: the control
-// matrix, then for each run its verdict per effect with example ids
-// linked to their operations, a timeline of operations by outcome with
-// the faults as bands, throughput and latency over time, and its
-// operations. The page loads nothing (no script, font or style from
-// elsewhere); the charts are inline SVG.
+// matrix, then for each run the command that replays it under its
+// verdict (where the run left a reproduction), its verdict per effect
+// with example ids linked to their operations, a timeline of operations
+// by outcome with the faults as bands, throughput and latency over time,
+// and its operations. The page loads nothing (no script, font or style
+// from elsewhere); the charts are inline SVG.
 func WriteHTML(w io.Writer, runs []Run) error {
 	page := htmlPage{Generated: time.Now().UTC().Format("2006-01-02 15:04 UTC")}
 	used := map[string]int{}

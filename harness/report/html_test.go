@@ -2,7 +2,9 @@ package report
 
 import (
 	"bytes"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -55,5 +57,39 @@ func TestWriteHTMLIsSelfContainedAndLinked(t *testing.T) {
 		if !strings.Contains(page, want) && !strings.Contains(page, strings.ReplaceAll(want, `"`, "&#34;")) {
 			t.Errorf("page lacks %q", want)
 		}
+	}
+}
+
+// A run that left a reproduction shows the command that replays it in
+// its own section, under its verdict and escaped; a run that left none
+// shows no command.
+func TestWriteHTMLShowsTheReplayCommandUnderItsVerdict(t *testing.T) {
+	cmd := "mqchaos replay reports/run-20261202T010203Z/repro/fanout<b>&.json"
+	runs := []Run{
+		{Figures: Figures{Scenario: "fanout", Side: "control: shared-queue", System: "reference", Violations: []string{"lost 3"}, Replay: cmd}},
+		{Figures: Figures{Scenario: "fanout", Side: "safe", System: "reference"}},
+	}
+	var b bytes.Buffer
+	if err := WriteHTML(&b, runs); err != nil {
+		t.Fatal(err)
+	}
+	sections := map[string]string{}
+	for _, m := range regexp.MustCompile(`(?s)<section class="run[^"]*" id="([^"]+)">(.*?)</section>`).FindAllStringSubmatch(b.String(), -1) {
+		sections[m[1]] = m[2]
+	}
+	control, safe := sections["run-fanout-control-shared-queue"], sections["run-fanout-safe"]
+	if control == "" || safe == "" {
+		t.Fatalf("sections %q: want one per run", slices.Sorted(maps.Keys(sections)))
+	}
+	want := `<code class="replay">mqchaos replay reports/run-20261202T010203Z/repro/fanout&lt;b&gt;&amp;.json</code>`
+	at := strings.Index(control, want)
+	if at < 0 {
+		t.Fatalf("the control's section lacks %s:\n%s", want, control)
+	}
+	if verdict, facts := strings.Index(control, `<span class="verdict violated">`), strings.Index(control, "<th>system</th>"); verdict < 0 || verdict > at || at > facts {
+		t.Errorf("the command is at %d, want it between the verdict (%d) and the run's other facts (%d)", at, verdict, facts)
+	}
+	if strings.Contains(safe, "mqchaos replay") || strings.Contains(safe, `class="replay"`) {
+		t.Errorf("the safe run left no reproduction, yet its section shows a command:\n%s", safe)
 	}
 }

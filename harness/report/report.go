@@ -49,6 +49,10 @@ type Figures struct {
 	// History is the file the run's history was written to (JSON Lines,
 	// see history.ReadJSONL), relative to the reports directory.
 	History string `json:"history,omitempty"`
+	// Replay is the command that runs it again as it ran, where the run
+	// left a reproduction ("mqchaos replay reports/run-.../repro/x.json",
+	// the path as the run printed it), else "".
+	Replay string `json:"replay,omitempty"`
 }
 
 // Held reports whether no check found anything lost, duplicated or
