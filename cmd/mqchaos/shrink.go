@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -100,7 +101,8 @@ func cmdShrink(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		say("  %s", f.Step())
 	}
 	if res.Replays > 0 {
-		say("the smallest failed %d of %d replays", res.Failed, res.Replays)
+		lo, hi := slices.Min(res.ReplaySeconds), slices.Max(res.ReplaySeconds)
+		say("the smallest failed %d of %d replays, each %.0f-%.0fs", res.Failed, res.Replays, lo, hi)
 	}
 	say("replay: mqchaos replay %s", smallPath)
 	return nil

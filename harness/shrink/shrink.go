@@ -67,9 +67,11 @@ type Result struct {
 	Start    schedule.Schedule `json:"start"`
 	Smallest schedule.Schedule `json:"smallest"`
 	Attempts []Attempt         `json:"attempts"`
-	// Replays of Smallest at the end, and how many showed Target.
-	Replays int     `json:"replays"`
-	Failed  int     `json:"failed"`
+	// Replays of Smallest at the end, how many showed Target, and how
+	// long each took.
+	Replays       int       `json:"replays"`
+	Failed        int       `json:"failed"`
+	ReplaySeconds []float64 `json:"replay_seconds,omitempty"`
 	Seconds float64 `json:"seconds"` // the shrink's time, replays not included
 	// OutOfTime is set when the budget ended the shrink.
 	OutOfTime bool `json:"out_of_time,omitempty"`
@@ -99,7 +101,9 @@ func Shrink(ctx context.Context, s schedule.Schedule, target string, ids []strin
 		return res, err
 	}
 	for range max(o.Replays, 0) {
+		t := o.Clock()
 		found, err := run(ctx, sh.best)
+		res.ReplaySeconds = append(res.ReplaySeconds, o.Clock().Sub(t).Seconds())
 		if err != nil {
 			return res, fmt.Errorf("shrink: replaying the smallest: %w", err)
 		}
@@ -140,8 +144,9 @@ func (sh *shrinker) shrink(ctx context.Context, ids []string) error {
 		sh.trim,
 		sh.dropLoads,
 		sh.dropFaults,
-		sh.halveRate,
+		sh.trim,
 		sh.closeGaps,
+		sh.halveRate,
 		sh.halveHolds,
 		sh.trim,
 	}
@@ -415,7 +420,10 @@ func describe(found map[string][]string) string {
 	}
 	var out []string
 	for k, ids := range found {
-		out = append(out, fmt.Sprintf("%s (%d)", k, len(ids)))
+		if len(ids) > 0 {
+			k = fmt.Sprintf("%s (%d)", k, len(ids))
+		}
+		out = append(out, k)
 	}
 	slices.Sort(out)
 	return strings.Join(out, ", ")

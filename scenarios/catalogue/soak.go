@@ -197,9 +197,13 @@ a failure prints the command that replays it.`), func() {
 				wg.Go(func() {
 					tick := time.NewTicker(time.Duration(plan.PoisonEvery))
 					defer tick.Stop()
-					for i := 0; time.Since(started) < length; i++ {
+					end := time.NewTimer(length)
+					defer end.Stop()
+					for i := 0; ; i++ {
 						select {
 						case <-tick.C:
+						case <-end.C:
+							return
 						case <-stop:
 							return
 						case <-ctx.Done():
