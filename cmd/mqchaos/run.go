@@ -67,6 +67,7 @@ func cmdSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	control := fs.String("control", "", "run against this control of the system, which must show its violation")
 	rate := fs.Float64("rate", 5, "units per second through each input")
 	overlap := fs.Float64("overlap", 0.25, "the chance (0 to 1) that a fault starts while the one before it is held, on another target")
+	hold := fs.Duration("hold", 8*time.Second, "the longest a fault is held; holds are drawn from a quarter of it to all of it")
 	mix := fs.String("mix", "", "the kinds of fault and their weights, kind=weight,... (kill-replica, stop-replica, pause-replica, disconnect-replica, restart-broker, pause-database, kill-database); default every kind, 1 each")
 	plan := fs.String("schedule", "", "run this schedule file (a soak's soak-<seed>-schedule.json, or shrink's) instead of drawing one: its seed and length are the run's")
 	if help, err := parse(fs, args); help || err != nil {
@@ -75,7 +76,7 @@ func cmdSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	for k, v := range map[string]string{
 		"MQCHAOS_SOAK_DURATION": duration.String(), "MQCHAOS_SOAK_SEED": strconv.FormatInt(c.seed, 10),
 		"MQCHAOS_SOAK_CONTROL": *control, "MQCHAOS_SOAK_RATE": strconv.FormatFloat(*rate, 'f', -1, 64),
-		"MQCHAOS_SOAK_SCHEDULE": *plan, "MQCHAOS_SOAK_OVERLAP": strconv.FormatFloat(*overlap, 'f', -1, 64), "MQCHAOS_SOAK_MIX": *mix,
+		"MQCHAOS_SOAK_SCHEDULE": *plan, "MQCHAOS_SOAK_OVERLAP": strconv.FormatFloat(*overlap, 'f', -1, 64), "MQCHAOS_SOAK_MIX": *mix, "MQCHAOS_SOAK_HOLD": hold.String(),
 	} {
 		os.Setenv(k, v)
 	}

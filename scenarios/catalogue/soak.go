@@ -30,7 +30,8 @@ import (
 // MQCHAOS_SOAK_CONTROL (a control of the system, optional),
 // MQCHAOS_SOAK_RATE (units per second per input, default 5),
 // MQCHAOS_SOAK_OVERLAP (the chance that a fault overlaps the one before
-// it, 0 to 1, default 0.25), MQCHAOS_SOAK_MIX (the kinds of fault and
+// it, 0 to 1, default 0.25), MQCHAOS_SOAK_HOLD (the longest a fault is
+// held, default 8s), MQCHAOS_SOAK_MIX (the kinds of fault and
 // their weights, kind=weight,...; default every kind, 1 each) and
 // MQCHAOS_SOAK_SCHEDULE (a schedule file to run instead of drawing one:
 // its seed and length are the run's).
@@ -40,6 +41,7 @@ type SoakConfig struct {
 	Control  string
 	Rate     float64
 	Overlap  float64
+	Hold     time.Duration
 	Mix      map[string]int
 	Schedule string
 }
@@ -76,6 +78,13 @@ func SoakFromEnv(getenv func(string) string, defaultSeed uint64) (SoakConfig, er
 		}
 		c.Overlap = o
 	}
+	if v := getenv("MQCHAOS_SOAK_HOLD"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second {
+			errs = append(errs, fmt.Errorf("MQCHAOS_SOAK_HOLD %q: want a duration of 1s or more", v))
+		}
+		c.Hold = d
+	}
 	if v := getenv("MQCHAOS_SOAK_MIX"); v != "" {
 		mix, err := nemesis.ParseMix(v)
 		if err != nil {
@@ -102,7 +111,7 @@ func (c SoakConfig) plan(t *T) (schedule.Schedule, error) {
 	for _, in := range append(t.sys.InputNames("http"), t.sys.InputNames("amqp")...) {
 		inputs = append(inputs, schedule.Input{Name: in, Prefix: "soak-" + report.Slug(in), AMQP: t.sys.Inputs[in].AMQP != nil})
 	}
-	return schedule.Recipe{Seed: c.Seed, Length: c.Duration, Services: t.sys.ServiceNames(), Database: t.sys.HasDatabase(), Inputs: inputs, Rate: c.Rate, Faults: nemesis.Options{Mix: c.Mix, Overlap: c.Overlap}}.Draw(), nil
+	return schedule.Recipe{Seed: c.Seed, Length: c.Duration, Services: t.sys.ServiceNames(), Database: t.sys.HasDatabase(), Inputs: inputs, Rate: c.Rate, Faults: nemesis.Options{Mix: c.Mix, Overlap: c.Overlap, Hold: c.Hold}}.Draw(), nil
 }
 
 // SoakSchedule is the name of the file a soak writes its schedule to in

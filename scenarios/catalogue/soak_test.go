@@ -16,8 +16,8 @@ func TestSoakFromEnv(t *testing.T) {
 	if err != nil || c.Duration != 0 || c.Seed != 7 || c.Overlap != 0.25 {
 		t.Errorf("unset: got %+v, %v", c, err)
 	}
-	_, err = SoakFromEnv(env(map[string]string{"MQCHAOS_SOAK_DURATION": "5s", "MQCHAOS_SOAK_SEED": "-1", "MQCHAOS_SOAK_RATE": "0", "MQCHAOS_SOAK_OVERLAP": "2", "MQCHAOS_SOAK_MIX": "restart=1", "MQCHAOS_SOAK_SCHEDULE": "/no/such/file"}), 7)
-	for _, want := range []string{"MQCHAOS_SOAK_DURATION", "MQCHAOS_SOAK_SEED", "MQCHAOS_SOAK_RATE", "MQCHAOS_SOAK_OVERLAP", "MQCHAOS_SOAK_MIX", "MQCHAOS_SOAK_SCHEDULE"} {
+	_, err = SoakFromEnv(env(map[string]string{"MQCHAOS_SOAK_DURATION": "5s", "MQCHAOS_SOAK_SEED": "-1", "MQCHAOS_SOAK_RATE": "0", "MQCHAOS_SOAK_OVERLAP": "2", "MQCHAOS_SOAK_MIX": "restart=1", "MQCHAOS_SOAK_HOLD": "10ms", "MQCHAOS_SOAK_SCHEDULE": "/no/such/file"}), 7)
+	for _, want := range []string{"MQCHAOS_SOAK_DURATION", "MQCHAOS_SOAK_SEED", "MQCHAOS_SOAK_RATE", "MQCHAOS_SOAK_OVERLAP", "MQCHAOS_SOAK_MIX", "MQCHAOS_SOAK_HOLD", "MQCHAOS_SOAK_SCHEDULE"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not name %s", err, want)
 		}
