@@ -168,15 +168,11 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintln(stderr, "usage: mqchaos replay [-out DIR] FILE\n\nFILE is a reproduction a run wrote (its directory's repro/*.json).")
 		fs.PrintDefaults()
 	}
-	switch err := fs.Parse(args); {
-	case err == flag.ErrHelp:
-		return nil
-	case err != nil:
-		return usageError{err}
-	case fs.NArg() != 1:
-		return usageError{fmt.Errorf("replay: want one reproduction file, got %d arguments", fs.NArg())}
+	path, help, err := oneFile(fs, args)
+	if help || err != nil {
+		return err
 	}
-	r, err := readReproduction(fs.Arg(0), "replay")
+	r, err := readReproduction(path, "replay")
 	if err != nil {
 		return err
 	}
@@ -184,7 +180,7 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(stdout, "replay: recorded by mqchaos %s, replayed by %s\n", r.Mqchaos, version())
 	}
 	fmt.Fprintf(stdout, "replay: %s (%s), seed %d; it said: %s\n", r.Spec, r.Side, r.Seed, r.Verdict)
-	c := runConfig{system: r.System, scenario: "^" + regexp.QuoteMeta(r.Spec) + "$", seed: r.Seed, procs: 1, out: *out, rabbitmq: r.RabbitMQ, postgres: r.Postgres}
+	c := r.runConfig(*out)
 	if r.Soak != nil {
 		done, err := r.soakEnv(os.TempDir())
 		if err != nil {
@@ -193,6 +189,25 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		defer done()
 	}
 	return runCatalogue(ctx, c, "replay", stdout, stderr)
+}
+
+// oneFile parses args into fs and returns the one file they name; help
+// is set when they asked for help.
+func oneFile(fs *flag.FlagSet, args []string) (path string, help bool, err error) {
+	switch err := fs.Parse(args); {
+	case err == flag.ErrHelp:
+		return "", true, nil
+	case err != nil:
+		return "", false, usageError{err}
+	case fs.NArg() != 1:
+		return "", false, usageError{fmt.Errorf("%s: want one reproduction file, got %d arguments", fs.Name(), fs.NArg())}
+	}
+	return fs.Arg(0), false, nil
+}
+
+// runConfig is the run of r's spec, as it ran, into out.
+func (r reproduction) runConfig(out string) runConfig {
+	return runConfig{system: r.System, scenario: "^" + regexp.QuoteMeta(r.Spec) + "$", seed: r.Seed, procs: 1, out: out, rabbitmq: r.RabbitMQ, postgres: r.Postgres}
 }
 
 // readReproduction reads the reproduction in path for the subcommand

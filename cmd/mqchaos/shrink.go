@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -32,17 +30,13 @@ func cmdShrink(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintln(stderr, "usage: mqchaos shrink [flags] FILE\n\nFILE is a failed soak's reproduction (its run's repro/*.json).")
 		fs.PrintDefaults()
 	}
-	switch err := fs.Parse(args); {
-	case err == flag.ErrHelp:
-		return nil
-	case err != nil:
-		return usageError{err}
-	case fs.NArg() != 1:
-		return usageError{fmt.Errorf("shrink: want one reproduction file, got %d arguments", fs.NArg())}
-	case *confirm < 1 || *replays < 0 || *budget <= 0:
+	path, help, err := oneFile(fs, args)
+	if help || err != nil {
+		return err
+	}
+	if *confirm < 1 || *replays < 0 || *budget <= 0 {
 		return usageError{fmt.Errorf("shrink: want -confirm 1 or more, -replays 0 or more and a -budget above 0")}
 	}
-	path := fs.Arg(0)
 	r, err := readReproduction(path, "shrink")
 	if err != nil {
 		return err
@@ -138,8 +132,7 @@ func (r reproduction) runSoak(ctx context.Context, s schedule.Schedule, dir stri
 		return nil, err
 	}
 	defer log.Close()
-	c := runConfig{system: r.System, scenario: "^" + regexp.QuoteMeta(r.Spec) + "$", seed: r.Seed, procs: 1, out: dir, rabbitmq: r.RabbitMQ, postgres: r.Postgres}
-	res, err := runResults(ctx, c, "shrink", log, log)
+	res, err := runResults(ctx, r.runConfig(dir), "shrink", log, log)
 	if len(res.results) != 1 {
 		return nil, fmt.Errorf("%s: no result (%v)", dir, err)
 	}
