@@ -2,6 +2,9 @@ package fault
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
 
 	"github.com/moby/moby/client"
 )
@@ -17,9 +20,22 @@ type pause struct {
 
 func (p pause) Name() string { return "pause " + p.t.Name }
 
+// freezeTries is how often Inject asks for the freeze. The runtime gives
+// up on a cgroup that does not freeze in time ("unable to freeze", seen
+// with a busy PostgreSQL on two loaded cores) and leaves it thawed, so
+// asking again is safe.
+const freezeTries = 5
+
 func (p pause) Inject(ctx context.Context) error {
-	_, err := p.d.ContainerPause(ctx, p.t.ContainerID, client.ContainerPauseOptions{})
-	return err
+	var errs []error
+	for range freezeTries {
+		_, err := p.d.ContainerPause(ctx, p.t.ContainerID, client.ContainerPauseOptions{})
+		if err == nil || !strings.Contains(err.Error(), "unable to freeze") || ctx.Err() != nil {
+			return err
+		}
+		errs = append(errs, err)
+	}
+	return fmt.Errorf("%d tries: %w", freezeTries, errors.Join(errs...))
 }
 
 func (p pause) Heal(ctx context.Context) error {
