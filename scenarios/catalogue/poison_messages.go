@@ -49,6 +49,16 @@ consumers keep consuming.`), Needs("an AMQP input whose queues have dead-letter 
 
 		publish := func(ctx context.Context, t *T, s *stack.Stack, h *history.History, st setup, side string) {
 			units := t.load("poison-"+side, valid).Units()
+			// A system whose consumers declare the input's queues only
+			// once they run may report ready first: a publish before then
+			// is returned unroutable, the system not yet started, not a
+			// poison message mishandled.
+			t.Eventually(ctx, func(g Gomega) {
+				for _, q := range t.sys.Inputs[st.input].AMQP.Queues {
+					_, err := s.Management().Queue(ctx, q)
+					g.Expect(err).NotTo(HaveOccurred(), "queue %s", q)
+				}
+			}).Should(Succeed(), "the queues of %s were never declared", st.input)
 			u, err := s.AMQPURL(ctx)
 			t.Expect(err).NotTo(HaveOccurred())
 			pub, err := broker.Dial(ctx, u)
