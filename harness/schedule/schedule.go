@@ -67,12 +67,15 @@ func (l Load) Again() int {
 	}
 	n := 0
 	for i := l.From; i < l.From+l.Count; i++ {
-		if (i-1)%l.AgainEvery == 0 {
+		if l.SentTwice(i) {
 			n++
 		}
 	}
 	return n
 }
+
+// SentTwice reports whether unit n of l is sent a second time.
+func (l Load) SentTwice(n int) bool { return l.AgainEvery > 0 && (n-1)%l.AgainEvery == 0 }
 
 // Input is an input of the system as Draw needs it.
 type Input struct {

@@ -72,7 +72,7 @@ type Result struct {
 	Replays       int       `json:"replays"`
 	Failed        int       `json:"failed"`
 	ReplaySeconds []float64 `json:"replay_seconds,omitempty"`
-	Seconds float64 `json:"seconds"` // the shrink's time, replays not included
+	Seconds       float64   `json:"seconds"` // the shrink's time, replays not included
 	// OutOfTime is set when the budget ended the shrink.
 	OutOfTime bool `json:"out_of_time,omitempty"`
 }

@@ -189,7 +189,7 @@ a failure prints the command that replays it.`), func() {
 				}
 				var again []system.Unit
 				for _, u := range l.Units() {
-					if (u.Seq-1)%pl.AgainEvery == 0 {
+					if pl.SentTwice(u.Seq) {
 						again = append(again, u)
 					}
 				}
