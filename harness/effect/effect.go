@@ -11,11 +11,13 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/mqchaos/mqchaos/harness/history"
 	"github.com/mqchaos/mqchaos/harness/probe"
 	"github.com/mqchaos/mqchaos/harness/stack"
 	"github.com/mqchaos/mqchaos/harness/system"
@@ -28,6 +30,8 @@ type Observed struct {
 	// At is when each id's effect was first applied, where the source
 	// tells (an HTTP effect with At); nil otherwise.
 	At map[string]time.Time
+	// Began and Ended are when the read began and ended (set by Read).
+	Began, Ended time.Time
 }
 
 // Name is how an effect is called in verdicts: "inventory: stock reserved".
@@ -41,8 +45,9 @@ func Name(e system.Effect) string {
 // Read reads one effect's source on s.
 func Read(ctx context.Context, s *stack.Stack, e system.Effect) (Observed, error) {
 	var (
-		o   Observed
-		err error
+		o     Observed
+		err   error
+		began = time.Now()
 	)
 	switch {
 	case e.HTTP != nil:
@@ -57,6 +62,7 @@ func Read(ctx context.Context, s *stack.Stack, e system.Effect) (Observed, error
 	if err != nil {
 		return o, fmt.Errorf("read effect %q: %w", Name(e), err)
 	}
+	o.Began, o.Ended = began, time.Now()
 	return o, nil
 }
 
@@ -71,6 +77,32 @@ func ReadAll(ctx context.Context, s *stack.Stack, effects []system.Effect) (map[
 		out[Name(e)] = o
 	}
 	return out, nil
+}
+
+// RecordReads records in h, as its final reads (history.KindRead), what
+// obs shows of each effect that applies to one of the inputs named kinds
+// at least: the ids, and how the effect is judged (against which of those
+// inputs; at-least-once or not). An effect limited to other inputs is not
+// recorded, and so not judged. checker.Judge then judges h.
+func RecordReads(h *history.History, kinds []string, effects []system.Effect, obs map[string]Observed) {
+	for _, e := range effects {
+		var ks []string
+		for _, k := range kinds {
+			if len(e.Inputs) == 0 || slices.Contains(e.Inputs, k) {
+				ks = append(ks, k)
+			}
+		}
+		if len(ks) == 0 {
+			continue
+		}
+		o := obs[Name(e)]
+		began, ended := o.Began, o.Ended
+		if began.IsZero() {
+			began = time.Now()
+			ended = began
+		}
+		h.Read(Name(e), o.IDs, history.Judged{Inputs: ks, AtLeastOnce: e.AllowsDuplicates()}, began, ended)
+	}
 }
 
 // readHTTP reads src from one running replica of its service, or, with

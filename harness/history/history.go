@@ -7,6 +7,7 @@
 package history
 
 import (
+	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
@@ -41,6 +42,14 @@ type Op struct {
 	Detail    string    `json:"detail,omitempty"`
 	Invoked   time.Time `json:"invoked"`
 	Completed time.Time `json:"completed,omitzero"`
+	// Shown, of a KindRead op: the ids the effect showed, each with how
+	// many times it was applied.
+	Shown map[string]int `json:"shown,omitempty"`
+	// Judged, of a KindRead op: how the effect read is judged.
+	Judged *Judged `json:"judged,omitempty"`
+	// Verdict, of a KindVerdict op: the run's verdict on one effect, as
+	// the checker wrote it (package checker reads it back).
+	Verdict json.RawMessage `json:"verdict,omitempty"`
 }
 
 // History is an append-only log of operations.

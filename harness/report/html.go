@@ -135,7 +135,7 @@ func newHTMLRun(anchor string, r Run) (htmlRun, error) {
 	// Which ids were violated how, and where each id's first operation is.
 	first := map[string]int{}
 	for i, op := range r.Ops {
-		if _, ok := first[op.ID]; !ok && op.ID != "" && isWork(op) {
+		if _, ok := first[op.ID]; !ok && op.ID != "" && op.IsWork() {
 			first[op.ID] = i
 		}
 	}
@@ -188,7 +188,7 @@ func newHTMLRun(anchor string, r Run) (htmlRun, error) {
 			ho.Latency = fmt.Sprintf("%.1f", float64(op.Completed.Sub(op.Invoked))/float64(time.Millisecond))
 		}
 		v, isViolated := violated[op.ID]
-		if isViolated && isWork(op) {
+		if isViolated && op.IsWork() {
 			ho.Violations, ho.Violated = strings.Join(v, "; "), "violated"
 			marks[kindOf[op.ID]] = append(marks[kindOf[op.ID]], op.Invoked.Sub(start).Seconds())
 		}

@@ -155,12 +155,6 @@ type Bucket struct {
 	latencies []time.Duration
 }
 
-// isWork reports whether op is a unit of work sent through an input, not
-// a fault or an invariant's check.
-func isWork(op history.Op) bool {
-	return op.Kind != history.KindFault && op.Kind != history.KindInvariant
-}
-
 // InvariantRow is how one invariant fared over a run's checks.
 type InvariantRow struct {
 	Name                  string
@@ -221,7 +215,7 @@ func bucketize(ops []history.Op, start time.Time, width time.Duration, n int) []
 	}
 	at := func(t time.Time) int { return min(max(int(t.Sub(start)/width), 0), n-1) }
 	for _, op := range ops {
-		if !isWork(op) {
+		if !op.IsWork() {
 			continue
 		}
 		b := &bs[at(op.Invoked)]
@@ -262,7 +256,7 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 func inputs(ops []history.Op) []string {
 	var out []string
 	for _, op := range ops {
-		if isWork(op) && !slices.Contains(out, op.Kind) {
+		if op.IsWork() && !slices.Contains(out, op.Kind) {
 			out = append(out, op.Kind)
 		}
 	}

@@ -1,0 +1,226 @@
+package checker
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/mqchaos/mqchaos/harness/history"
+)
+
+// Verdict is a run's verdict as the checker draws it from a history.
+type Verdict struct {
+	// Checks is one Result per effect read, in the order first read.
+	Checks []Result `json:"checks"`
+	// Violations are what the run observed besides the id sets (its
+	// history.KindViolation ops), taken as recorded.
+	Violations []string `json:"violations,omitempty"`
+	// Offline is why the run cannot be judged again from its history, ""
+	// when it can: part of its verdict was drawn outside the checker.
+	Offline string `json:"offline,omitempty"`
+}
+
+// Held reports whether every check is OK and nothing else was observed
+// to break the guarantee.
+func (v Verdict) Held() bool {
+	if len(v.Violations) > 0 {
+		return false
+	}
+	for _, c := range v.Checks {
+		if !c.OK() {
+			return false
+		}
+	}
+	return true
+}
+
+// Judge judges a history as the run judged it: the last read of each
+// effect (history.KindRead) against the operations of the inputs its read
+// names, as sets of ids. It is pure: the spec and mqchaos judge both call
+// it, on the history in memory and on the history read back from its file.
+//
+// A unit whose outcome was unknown to the harness but that one effect
+// shows was taken in (an unanswered request whose unit was stored) must
+// have every other effect of its input too: where it lacks one, it is
+// lost there.
+//
+// An effect read as at-least-once gives a Result with AtLeastOnce set:
+// its duplicates are listed and counted, and are no violation.
+//
+// A history without reads (written before they were recorded, or by a
+// run judged elsewhere) gives no checks.
+func Judge(ops []history.Op) Verdict {
+	var (
+		v     Verdict
+		reads = map[string]history.Op{}
+		order []string
+	)
+	for _, op := range ops {
+		switch {
+		case op.Kind == history.KindRead && op.Judged != nil:
+			if _, ok := reads[op.ID]; !ok {
+				order = append(order, op.ID)
+			}
+			reads[op.ID] = op
+		case op.Kind == history.KindViolation:
+			v.Violations = append(v.Violations, op.Detail)
+		case op.Kind == history.KindVerdict && op.ID == "":
+			v.Offline = op.Detail
+		}
+	}
+	// Units of unknown outcome that some effect shows, per input.
+	evidenced := map[string][]string{}
+	for _, name := range order {
+		r := reads[name]
+		for _, k := range r.Judged.Inputs {
+			in := fromOps(ops, k)
+			for _, id := range in.Unknown {
+				if r.Shown[id] > 0 && !slices.Contains(evidenced[k], id) {
+					evidenced[k] = append(evidenced[k], id)
+				}
+			}
+			if in.UnknownWithoutID == 0 {
+				continue
+			}
+			// Ids the harness never learnt, from requests left
+			// unanswered: what an effect shows of them was taken in.
+			attempted := set(in.Attempted)
+			for _, id := range sortedIDs(r.Shown) {
+				if !attempted[id] && !slices.Contains(evidenced[k], id) {
+					evidenced[k] = append(evidenced[k], id)
+				}
+			}
+		}
+	}
+	for _, name := range order {
+		r := reads[name]
+		if len(r.Judged.Inputs) == 0 {
+			continue
+		}
+		in := fromOps(ops, r.Judged.Inputs...)
+		for _, k := range r.Judged.Inputs {
+			in.Evidenced = append(in.Evidenced, evidenced[k]...)
+		}
+		in.Service = name
+		for _, id := range sortedIDs(r.Shown) {
+			for range r.Shown[id] {
+				in.Effects = append(in.Effects, id)
+			}
+		}
+		in.AtLeastOnce = r.Judged.AtLeastOnce
+		v.Checks = append(v.Checks, Check(in))
+	}
+	return v
+}
+
+func sortedIDs(shown map[string]int) []string {
+	ids := make([]string, 0, len(shown))
+	for id := range shown {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// Record appends v to h as the run's own verdict (history.KindVerdict
+// ops: one per check, and one for the run, held or not, with v.Offline),
+// for Recorded to read back and a later Judge to be compared with. v's
+// violations are not recorded again: they are h's history.KindViolation
+// ops already (history.Violation).
+func Record(h *history.History, v Verdict) error {
+	now := time.Now()
+	var ops []history.Op
+	for _, c := range v.Checks {
+		b, err := json.Marshal(c)
+		if err != nil {
+			return fmt.Errorf("record verdict of %s: %w", c.Service, err)
+		}
+		ops = append(ops, history.Op{Kind: history.KindVerdict, ID: c.Service, Outcome: outcome(c.OK()), Invoked: now, Completed: now, Verdict: b})
+	}
+	ops = append(ops, history.Op{Kind: history.KindVerdict, Outcome: outcome(v.Held()), Detail: v.Offline, Invoked: now, Completed: now})
+	h.Append(ops...)
+	return nil
+}
+
+func outcome(ok bool) history.Outcome {
+	if ok {
+		return history.OK
+	}
+	return history.Fail
+}
+
+// Recorded is the verdict the run recorded in ops (see Record): the last
+// recorded of each effect, and ok false when the run recorded none. The
+// violations and Offline are those Judge reads too.
+func Recorded(ops []history.Op) (v Verdict, ok bool, err error) {
+	byName := map[string]Result{}
+	var order []string
+	for _, op := range ops {
+		if op.Kind != history.KindVerdict {
+			continue
+		}
+		ok = true
+		if op.ID == "" {
+			v.Offline = op.Detail
+			continue
+		}
+		var r Result
+		if err := json.Unmarshal(op.Verdict, &r); err != nil {
+			return Verdict{}, false, fmt.Errorf("verdict of %s: %w", op.ID, err)
+		}
+		if _, seen := byName[op.ID]; !seen {
+			order = append(order, op.ID)
+		}
+		byName[op.ID] = r
+	}
+	for _, name := range order {
+		v.Checks = append(v.Checks, byName[name])
+	}
+	v.Violations = Judge(ops).Violations
+	return v, ok, nil
+}
+
+// Differences lists where judged and recorded disagree, effect by effect,
+// in words: an effect judged but not recorded or the other way round, a
+// verdict OK in one and violated in the other, or other ids lost,
+// duplicated, unexpected or recovered. None means they agree.
+func Differences(judged, recorded Verdict) []string {
+	var out []string
+	rec := map[string]Result{}
+	for _, r := range recorded.Checks {
+		rec[r.Service] = r
+	}
+	for _, j := range judged.Checks {
+		r, ok := rec[j.Service]
+		if !ok {
+			out = append(out, fmt.Sprintf("%s: judged, but the run recorded no verdict on it", j.Service))
+			continue
+		}
+		delete(rec, j.Service)
+		if j.OK() != r.OK() {
+			out = append(out, fmt.Sprintf("%s: judged %s, the run recorded %s", j.Service, okWord(j.OK()), okWord(r.OK())))
+		}
+		for _, d := range []struct {
+			what     string
+			got, was []string
+		}{{"lost", j.Lost, r.Lost}, {"duplicated", j.Duplicated, r.Duplicated}, {"unexpected", j.Unexpected, r.Unexpected}, {"recovered", j.Recovered, r.Recovered}} {
+			if !slices.Equal(d.got, d.was) {
+				out = append(out, fmt.Sprintf("%s: %s %d judged, %d recorded", j.Service, d.what, len(d.got), len(d.was)))
+			}
+		}
+	}
+	for _, r := range recorded.Checks {
+		if _, ok := rec[r.Service]; ok {
+			out = append(out, fmt.Sprintf("%s: the run recorded a verdict on it, but it was never read", r.Service))
+		}
+	}
+	return out
+}
+
+func okWord(ok bool) string {
+	if ok {
+		return "OK"
+	}
+	return "VIOLATED"
+}

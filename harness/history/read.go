@@ -1,0 +1,73 @@
+package history
+
+import "time"
+
+// A run ends with operations that are not units of work: the final read
+// of each effect, as Jepsen's final reads, and the verdict the run drew,
+// so that the history alone can be judged again (checker.Judge) and the
+// judgement compared with the run's own (checker.Recorded).
+const (
+	// KindRead is a final read of one effect, named after it (effect.Name:
+	// "inventory: stock reserved"): ok, with Shown and Judged.
+	KindRead = "read"
+	// KindVerdict is the run's verdict: one op per effect judged, named
+	// after it, ok when it held and fail when violated, with Verdict; and
+	// one op with no id for the run as a whole, whose Detail, when not
+	// empty, says why the run cannot be judged again from its history
+	// (a check the scenario made itself, outside the checker).
+	KindVerdict = "verdict"
+	// KindViolation is a violation the run observed besides the effects'
+	// id sets (a queue still holding messages after the run settled), in
+	// words in Detail: recorded, not judged again.
+	KindViolation = "violation"
+)
+
+// Judged is how an effect's read is judged.
+type Judged struct {
+	// Inputs are the kinds of operation (the inputs) whose units the
+	// effect must show: those of the run that the effect applies to.
+	Inputs []string `json:"inputs"`
+	// AtLeastOnce: the effect is declared at-least-once, so an id applied
+	// twice is no violation.
+	AtLeastOnce bool `json:"at_least_once,omitempty"`
+}
+
+// Read records a final read of the effect named effect, begun at began and
+// ended at ended: the ids it showed, one per time applied (an id listed
+// twice was applied twice), and how it is judged.
+func (h *History) Read(effect string, ids []string, j Judged, began, ended time.Time) {
+	shown := make(map[string]int, len(ids))
+	for _, id := range ids {
+		shown[id]++
+	}
+	j.Inputs = append([]string(nil), j.Inputs...)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.ops = append(h.ops, Op{Kind: KindRead, ID: effect, Outcome: OK, Invoked: began, Completed: ended, Shown: shown, Judged: &j})
+}
+
+// Violation records a violation observed now besides the effects' id
+// sets, in words (KindViolation, fail).
+func (h *History) Violation(detail string) {
+	now := time.Now()
+	h.Append(Op{Kind: KindViolation, Outcome: Fail, Detail: detail, Invoked: now, Completed: now})
+}
+
+// Append records ops made elsewhere as they are (a verdict, see
+// checker.Record).
+func (h *History) Append(ops ...Op) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.ops = append(h.ops, ops...)
+}
+
+// IsWork reports whether op is a unit of work sent through an input: not
+// a fault, an invariant's check, a read of an effect, a verdict or a
+// violation.
+func (op Op) IsWork() bool {
+	switch op.Kind {
+	case KindFault, KindInvariant, KindRead, KindVerdict, KindViolation:
+		return false
+	}
+	return true
+}
