@@ -1,7 +1,7 @@
-// Package settle decides when a run is over and judges it: the queues are
-// drained with nothing unacked, the effects have stopped changing, and
-// then every effect the description declares is checked against the
-// history, per service.
+// Package settle decides when a run is over: the queues are drained with
+// nothing unacked and the effects have stopped changing. What the effects
+// show then is recorded in the history as its final reads
+// (effect.RecordReads) and judged from there by checker.Judge.
 package settle
 
 import (
@@ -12,11 +12,8 @@ import (
 	"strings"
 
 	"github.com/mqchaos/mqchaos/harness/broker"
-	"github.com/mqchaos/mqchaos/harness/checker"
 	"github.com/mqchaos/mqchaos/harness/effect"
-	"github.com/mqchaos/mqchaos/harness/history"
 	"github.com/mqchaos/mqchaos/harness/stack"
-	"github.com/mqchaos/mqchaos/harness/system"
 )
 
 // Held is what a queue holds by the management API's figures.
@@ -122,71 +119,4 @@ func Fingerprint(obs map[string]effect.Observed) string {
 		parts[i] = fmt.Sprintf("%s=%d", k, len(obs[k].IDs))
 	}
 	return strings.Join(parts, " ")
-}
-
-// Judge checks each effect against what h says was sent through the
-// inputs named kinds that the effect applies to (an effect limited to
-// other inputs is not judged): one result per effect, named as
-// effect.Name.
-//
-// A unit whose outcome was unknown to the harness but that one effect
-// shows was taken in (an unanswered request whose unit was stored) must
-// have every other effect too: where it lacks one, it is lost there.
-//
-// An effect declared at-least-once (system.Effect.AllowsDuplicates) gives
-// a result with AtLeastOnce set: its duplicates are listed and counted,
-// and are no violation (checker.Result.OK, DuplicatedViolations).
-func Judge(h *history.History, kinds []string, effects []system.Effect, obs map[string]effect.Observed) []checker.Result {
-	var out []checker.Result
-	evidenced := map[string][]string{} // per input kind
-	for _, k := range kinds {
-		in := checker.FromHistory(h, k)
-		for _, e := range effects {
-			if len(e.Inputs) > 0 && !slices.Contains(e.Inputs, k) {
-				continue
-			}
-			shown := map[string]bool{}
-			for _, id := range obs[effect.Name(e)].IDs {
-				shown[id] = true
-			}
-			for _, id := range in.Unknown {
-				if shown[id] && !slices.Contains(evidenced[k], id) {
-					evidenced[k] = append(evidenced[k], id)
-				}
-			}
-			if in.UnknownWithoutID > 0 {
-				// Ids the harness never learnt, from requests left
-				// unanswered: what an effect shows of them was taken in.
-				attempted := map[string]bool{}
-				for _, id := range in.Attempted {
-					attempted[id] = true
-				}
-				for id := range shown {
-					if !attempted[id] && !slices.Contains(evidenced[k], id) {
-						evidenced[k] = append(evidenced[k], id)
-					}
-				}
-			}
-		}
-	}
-	for _, e := range effects {
-		var ks []string
-		for _, k := range kinds {
-			if len(e.Inputs) == 0 || slices.Contains(e.Inputs, k) {
-				ks = append(ks, k)
-			}
-		}
-		if len(ks) == 0 {
-			continue
-		}
-		in := checker.FromHistory(h, ks...)
-		for _, k := range ks {
-			in.Evidenced = append(in.Evidenced, evidenced[k]...)
-		}
-		in.Service = effect.Name(e)
-		in.Effects = obs[effect.Name(e)].IDs
-		in.AtLeastOnce = e.AllowsDuplicates()
-		out = append(out, checker.Check(in))
-	}
-	return out
 }

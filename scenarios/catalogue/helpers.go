@@ -10,6 +10,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/mqchaos/mqchaos/harness/broker"
+	"github.com/mqchaos/mqchaos/harness/checker"
 	"github.com/mqchaos/mqchaos/harness/effect"
 	"github.com/mqchaos/mqchaos/harness/fault"
 	"github.com/mqchaos/mqchaos/harness/history"
@@ -311,13 +312,16 @@ type measured struct {
 	detect, recover *time.Duration
 	tag             string // in the history's file name, e.g. "seed-11"
 	latencies       []report.Latency
+	// offline says, for a scenario that judges something itself besides
+	// the effects' id sets, what that is: its history can be judged again
+	// for the effects, not for the rest (mqchaos judge says so).
+	offline string
 }
 
 // verdictWith is verdict with what the scenario measured itself.
 func (t *T) verdictWith(ctx context.Context, scenario, side string, s *stack.Stack, h *history.History, obs map[string]effect.Observed, started time.Time, inputs []string, m measured, note ...string) report.Figures {
 	began := time.Now()
-	f := report.Figures{Scenario: scenario, Side: side, System: t.sys.Name, Input: strings.Join(inputs, "+"), Note: strings.Join(note, "; "), Violations: append(m.violations, t.unseen...), Latencies: m.latencies}
-	t.unseen = nil
+	f := report.Figures{Scenario: scenario, Side: side, System: t.sys.Name, Input: strings.Join(inputs, "+"), Note: strings.Join(note, "; "), Latencies: m.latencies}
 	if m.detect != nil {
 		d := m.detect.Seconds()
 		f.DetectSeconds = &d
@@ -329,7 +333,17 @@ func (t *T) verdictWith(ctx context.Context, scenario, side string, s *stack.Sta
 	for _, in := range inputs {
 		f.Sent += len(opsOf(h, in))
 	}
-	f.Checks = settle.Judge(h, inputs, t.effectsOf(inputs), obs)
+	// The final reads and what the scenario observed go into the history,
+	// and the verdict is drawn from the history alone, as mqchaos judge
+	// draws it again from the file.
+	effect.RecordReads(h, inputs, t.effectsOf(inputs), obs)
+	for _, v := range append(m.violations, t.unseen...) {
+		h.Violation(v)
+	}
+	t.unseen = nil
+	v := checker.Judge(h.Ops())
+	v.Offline = m.offline
+	f.Checks, f.Violations = v.Checks, v.Violations
 	var err error
 	f.DeadLettered, err = settle.DeadLetterCount(ctx, s)
 	t.Expect(err).NotTo(HaveOccurred())
@@ -341,10 +355,22 @@ func (t *T) verdictWith(ctx context.Context, scenario, side string, s *stack.Sta
 	t.spent().check += time.Since(began)
 	f.Phases = t.recordTime()
 	h.AddSamples(samplesOf(s))
+	t.Expect(checker.Record(h, v)).To(Succeed())
 	f.History = t.saveHistory(h, scenario, side, m.tag, started)
 	t.recordFigures(f)
 	t.Println(f.String())
 	return f
+}
+
+// keepUnjudged records in h the verdict f that a scenario drew by hand,
+// outside checker.Judge, with why (mqchaos judge says that this history
+// cannot be judged again, and why), and keeps h as f's history.
+func (t *T) keepUnjudged(h *history.History, f *report.Figures, why string, started time.Time) {
+	for _, v := range f.Violations {
+		h.Violation(v)
+	}
+	t.Expect(checker.Record(h, checker.Verdict{Checks: f.Checks, Violations: f.Violations, Offline: why})).To(Succeed())
+	f.History = t.saveHistory(h, f.Scenario, f.Side, "", started)
 }
 
 // brokerVersion is the release of the broker m reads, for the figures;

@@ -99,7 +99,7 @@ how long: which limit cut it.`), Needs("an HTTP input, and a harness that reache
 			was.name, under.name = "before", "under attack"
 			// Starvation is the violation: honest clients failing, or
 			// waiting, past the margins.
-			var m measured
+			m := measured{offline: "honest clients' failures and latency under attack were judged by the scenario against its margins"}
 			if share := under.errorShare(); share > maxErrorShare {
 				m.violations = append(m.violations, fmt.Sprintf("starved: %d of %d honest requests under attack failed (%.1f%%, over %.0f%%)", under.errors, len(under.waits), 100*share, 100*maxErrorShare))
 			}

@@ -16,6 +16,10 @@ import (
 	"github.com/mqchaos/mqchaos/harness/workload"
 )
 
+// poisonOffline is why a poison run's history cannot be judged again in
+// full: the dead letters are read from the broker by the scenario.
+const poisonOffline = "the poison messages' dead letters were read from the broker by the scenario"
+
 func poisonMessages(d *decl) {
 	d.Scenario("Poison messages: a bad message is dead-lettered with its reason and never stops a consumer", Label("guarantee:dead-lettering", "guarantee:no-loss", labelSharedInfra), Doc(`Messages no consumer can take (invalid JSON, an empty body, a
 JSON value that is not an object, invalid UTF-8, an oversized
@@ -121,7 +125,7 @@ consumers keep consuming.`), Needs("an AMQP input whose queues have dead-letter 
 					violations = append(violations, "the consumer of "+q+" stopped")
 				}
 			}
-			f := t.verdictWith(ctx, "poison messages", "safe", s, h, obs, started, []string{st.input}, measured{violations: violations},
+			f := t.verdictWith(ctx, "poison messages", "safe", s, h, obs, started, []string{st.input}, measured{violations: violations, offline: poisonOffline},
 				fmt.Sprintf("%d poison messages x %d queues", len(st.poison), len(st.queues)))
 			t.expectHeld(f)
 			t.expectProcessed(f, valid)
@@ -159,7 +163,7 @@ consumers keep consuming.`), Needs("an AMQP input whose queues have dead-letter 
 			if want := len(st.poison) * len(st.queues); got < want {
 				violations = append(violations, fmt.Sprintf("%d of %d poison messages dead-lettered, the rest cycling: %v", got, want, stuck))
 			}
-			f := t.verdictWith(ctx, "poison messages", "control: requeue-forever", s, h, obs, started, []string{st.input}, measured{violations: violations},
+			f := t.verdictWith(ctx, "poison messages", "control: requeue-forever", s, h, obs, started, []string{st.input}, measured{violations: violations, offline: poisonOffline},
 				fmt.Sprintf("%d poison messages sent to %d queues", len(st.poison), len(st.queues)))
 			t.Expect(f.DeadLettered).To(BeZero())
 			t.Expect(f.Held()).To(BeFalse(), "the control must report the violation: %s", f)

@@ -61,7 +61,7 @@ the other queues bound to it).`), Needs("an AMQP input."), func() {
 			t.Expect(workload.Run(ctx, s, h, input, t.load("deleted-"+side+"-after", after))).To(Succeed())
 			obs := t.settled(ctx, s, 2*time.Second, input)
 			note := fmt.Sprintf("%s deleted with %d of %d units seen applied; declared again with a consumer: %t", queue, applied, units, redeclared)
-			m := measured{}
+			m := measured{offline: "whether the queue was declared again in time was read from the broker by the scenario"}
 			if redeclared {
 				m.recover = &recovery
 				note += fmt.Sprintf(" (after %.1fs)", recovery.Seconds())

@@ -242,7 +242,7 @@ a failure prints the command that replays it.`), func() {
 				note += "; invariants: " + strings.Join(sum, "; ")
 			}
 			f := t.verdictWith(ctx, "soak", side, s, h, obs, started, inputs,
-				measured{tag: fmt.Sprintf("seed-%d", plan.Seed), violations: invariant.Violations(checks, started)}, note)
+				measured{tag: fmt.Sprintf("seed-%d", plan.Seed), violations: invariant.Violations(checks, started), offline: "the invariants' verdict is drawn by the scenario (invariant.Violations)"}, note)
 			if c.Control != "" {
 				t.Expect(f.Held()).To(BeFalse(), "the control must report a violation: %s", f)
 				return

@@ -82,7 +82,7 @@ reports ready with no consumer on the queue, while units wait.`), Needs("an AMQP
 			t.By("removing the stray queue, as an operator would")
 			fix := fault.DeleteQueue(s.Management(), queue)
 			t.Expect(fault.Inject(ctx, h, fix)).To(Succeed())
-			m := measured{}
+			m := measured{offline: "readiness without a consumer was read from the service and the broker by the scenario"}
 			if o.ready && o.consumers == 0 {
 				m.violations = append(m.violations, fmt.Sprintf("%s reported ready for %s with no consumer on %s, which the broker refused to declare", r.Name, drift, queue))
 			}
