@@ -59,6 +59,7 @@ func commands() []command {
 		{"soak", "a long mixed load under a seeded schedule of faults", cmdSoak},
 		{"shrink", "cut a failed soak down to the few faults and units that still fail", cmdShrink},
 		{"report", "draw the HTML report again from runs' directories", cmdReport},
+		{"judge", "judge runs' histories again, offline, and compare with their verdicts", cmdJudge},
 		{"catalogue", "write the catalogue's reference page (Markdown) to stdout", cmdCatalogue},
 		{"clean", "remove the containers and networks of interrupted runs", cmdClean},
 		{"dlq-replay", "move dead-lettered messages back to their queues", cmdDLQReplay},
