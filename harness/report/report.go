@@ -58,15 +58,7 @@ type Figures struct {
 // Held reports whether no check found anything lost, duplicated or
 // unexpected, and nothing else was observed to break the guarantee.
 func (f Figures) Held() bool {
-	if len(f.Violations) > 0 {
-		return false
-	}
-	for _, c := range f.Checks {
-		if !c.OK() {
-			return false
-		}
-	}
-	return true
+	return checker.Verdict{Checks: f.Checks, Violations: f.Violations}.Held()
 }
 
 // Judged reports whether anything was judged: a check, or an observed
