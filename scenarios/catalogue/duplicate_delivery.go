@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"sync"
 	"time"
 
 	. "github.com/onsi/gomega"
@@ -69,20 +68,27 @@ request sent 20 times at once has its effects once too.`), Needs("an AMQP input.
 					}
 				}
 				t.By(fmt.Sprintf("publishing one more message %d times concurrently", copies))
-				var wg sync.WaitGroup
+				// Each wait is called here, on the spec's goroutine: it ends
+				// the spec when its goroutine failed.
+				var waits []func()
 				for range copies {
-					wg.Go(t.Go(func() { publish(ctx, t, s, h, input, us[units].ID, msgs[units]) }))
+					waits = append(waits, t.Go(func() { publish(ctx, t, s, h, input, us[units].ID, msgs[units]) }))
 				}
-				wg.Wait()
+				for _, wait := range waits {
+					wait()
+				}
 				inputs := []string{input}
 				note := ""
 				if https := t.sys.InputNames("http"); len(https) > 0 && t.sys.Inputs[https[0]].HTTP.IDFromResponse == "" {
 					t.By(fmt.Sprintf("sending one unit %d times at once through %s, with the same id", posts, https[0]))
 					one := t.load("dup-http-"+side, 1)
+					waits = waits[:0]
 					for range posts {
-						wg.Go(t.Go(func() { t.Expect(workload.Run(ctx, s, h, https[0], one)).To(Succeed()) }))
+						waits = append(waits, t.Go(func() { t.Expect(workload.Run(ctx, s, h, https[0], one)).To(Succeed()) }))
 					}
-					wg.Wait()
+					for _, wait := range waits {
+						wait()
+					}
 					inputs = append(inputs, https[0])
 					note = fmt.Sprintf("and 1 unit sent %d times through %s", posts, https[0])
 				}

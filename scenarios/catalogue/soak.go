@@ -180,10 +180,13 @@ a failure prints the command that replays it.`), func() {
 				inputs = append(inputs, l.Input)
 			}
 			t.By(fmt.Sprintf("sending %d units over %s through %s, under %d faults", plan.Units(), length, strings.Join(inputs, ", "), len(steps)))
+			// The loads' waits end the spec when a load failed, so they are
+			// called here, after the schedule, not on the group's goroutines.
 			var wg sync.WaitGroup
+			var loads []func()
 			for _, pl := range plan.Loads {
 				l := workload.Load{Prefix: pl.Prefix, From: pl.From, Count: pl.Count, Rate: pl.Rate, Concurrency: 4, Seed: pl.Seed}
-				wg.Go(t.Go(func() { t.Expect(workload.Run(ctx, s, h, pl.Input, l)).To(Succeed()) }))
+				loads = append(loads, t.Go(func() { t.Expect(workload.Run(ctx, s, h, pl.Input, l)).To(Succeed()) }))
 				if pl.AgainEvery <= 0 {
 					continue
 				}
@@ -195,7 +198,7 @@ a failure prints the command that replays it.`), func() {
 				}
 				dup := l
 				dup.Rate, dup.Concurrency = pl.Rate/float64(pl.AgainEvery), 1
-				wg.Go(t.Go(func() { t.Expect(workload.RunUnits(ctx, s, h, pl.Input, dup, again)).To(Succeed()) }))
+				loads = append(loads, t.Go(func() { t.Expect(workload.RunUnits(ctx, s, h, pl.Input, dup, again)).To(Succeed()) }))
 			}
 			poisoned := 0
 			if amqp := t.sys.InputNames("amqp"); len(amqp) > 0 && plan.PoisonEvery > 0 {
@@ -227,6 +230,9 @@ a failure prints the command that replays it.`), func() {
 			}
 			t.Expect(nemesis.Run(ctx, s, h, steps)).To(Succeed(), "replay: %s", replay)
 			t.By("the schedule is done and healed; waiting for the load to finish")
+			for _, wait := range loads {
+				wait()
+			}
 			wg.Wait()
 			for _, name := range t.sys.ServiceNames() {
 				for _, r := range s.Replicas(name) {

@@ -104,7 +104,9 @@ func (t *T) Skip(reason string) { t.rt.Skip(reason) }
 func (t *T) Cleanup(f func(ctx context.Context)) { t.rt.Cleanup(f) }
 
 // Go runs f in a goroutine whose failure fails the spec, and returns a
-// func that waits for it to finish.
+// func that waits for it to finish. Call wait on the spec's goroutine:
+// when f failed, it ends the spec there, and on any other goroutine it
+// would end the process.
 func (t *T) Go(f func()) (wait func()) { return t.rt.Go(f) }
 
 // Out is the spec's output.
