@@ -149,22 +149,7 @@ func Plan(seed uint64, d time.Duration, services []string, database bool, o Opti
 // every fault healed, or at the first error (the faults in hand healed
 // first).
 func Run(ctx context.Context, s *stack.Stack, h *history.History, steps []Step) error {
-	type event struct {
-		at   time.Duration
-		step int
-		heal bool
-	}
-	var events []event
-	for i, st := range steps {
-		events = append(events, event{st.At, i, false}, event{st.At + st.Hold, i, true})
-	}
-	// In time order, a heal before an injection at the same moment.
-	slices.SortStableFunc(events, func(a, b event) int {
-		if a.at != b.at {
-			return cmp.Compare(a.at, b.at)
-		}
-		return cmp.Compare(boolInt(!a.heal), boolInt(!b.heal))
-	})
+	events := timeline(steps)
 	type held struct {
 		f     fault.Fault
 		ready func(context.Context) error
@@ -219,12 +204,37 @@ func Run(ctx context.Context, s *stack.Stack, h *history.History, steps []Step) 
 	return nil
 }
 
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
+// event is a step's injection or its heal, at its time from the start.
+type event struct {
+	at   time.Duration
+	step int
+	heal bool
 }
+
+// timeline is steps' injections and heals in time order. At the same
+// moment the heals of faults held until then come first, so a target is
+// free again before the next fault takes it, then the injections, then
+// the heals of faults held for no time at all.
+func timeline(steps []Step) []event {
+	var events []event
+	for i, st := range steps {
+		events = append(events, event{st.At, i, false}, event{st.At + st.Hold, i, true})
+	}
+	class := func(e event) int {
+		switch {
+		case !e.heal:
+			return 1
+		case steps[e.step].Hold > 0:
+			return 0
+		}
+		return 2
+	}
+	slices.SortFunc(events, func(a, b event) int {
+		return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(class(a), class(b)), cmp.Compare(a.step, b.step))
+	})
+	return events
+}
+
 
 // build turns a step into its fault and the wait for recovery after it.
 func build(s *stack.Stack, st Step) (fault.Fault, func(context.Context) error, error) {

@@ -108,3 +108,19 @@ func TestParseMix(t *testing.T) {
 		}
 	}
 }
+
+func TestAFaultHeldForNoTimeIsHealedAfterItsInjection(t *testing.T) {
+	steps := []Step{
+		{At: 5 * time.Second, Kind: KillDatabase, Target: "postgres", Hold: 5 * time.Second},
+		{At: 10 * time.Second, Kind: RestartBroker, Target: "rabbitmq"},
+		{At: 10 * time.Second, Kind: PauseReplica, Target: "inventory", Hold: time.Second},
+	}
+	var got []string
+	for _, e := range timeline(steps) {
+		got = append(got, fmt.Sprintf("%s %d %v", e.at, e.step, e.heal))
+	}
+	want := []string{"5s 0 false", "10s 0 true", "10s 1 false", "10s 2 false", "10s 1 true", "11s 2 true"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("timeline:\n got %q\nwant %q", got, want)
+	}
+}
