@@ -38,6 +38,7 @@ func TestExitTwoWhenItCannotRun(t *testing.T) {
 		{[]string{"check", "-system", badType}, "badtype.yaml"},
 		{[]string{"run", "-system", ref, "-scenario", "no such scenario"}, "no spec matches"},
 		{[]string{"run", "-system", ref, "-scenario", "fanout", "-out", full}, "not empty"},
+		{[]string{"soak", "-system", ref, "-schedule", filepath.Join(dir, "nosuch.json")}, "nosuch.json"},
 	} {
 		var out, errb bytes.Buffer
 		code := mainArgs(context.Background(), c.args, &out, &errb)

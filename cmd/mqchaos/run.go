@@ -16,6 +16,7 @@ import (
 
 	tclog "github.com/testcontainers/testcontainers-go/log"
 
+	"github.com/mqchaos/mqchaos/harness/schedule"
 	"github.com/mqchaos/mqchaos/harness/stack"
 	"github.com/mqchaos/mqchaos/harness/system"
 	"github.com/mqchaos/mqchaos/scenarios/catalogue"
@@ -72,6 +73,15 @@ func cmdSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	plan := fs.String("schedule", "", "run this schedule file (a soak's soak-<seed>-schedule.json, or shrink's) instead of drawing one: its seed and length are the run's")
 	if help, err := parse(fs, args); help || err != nil {
 		return err
+	}
+	if *plan != "" {
+		// The run's seed is the schedule's, in its header and its
+		// reproduction too.
+		s, err := schedule.Read(*plan)
+		if err != nil {
+			return usageError{fmt.Errorf("soak -schedule: %w", err)}
+		}
+		c.seed = int64(s.Seed)
 	}
 	for k, v := range map[string]string{
 		"MQCHAOS_SOAK_DURATION": duration.String(), "MQCHAOS_SOAK_SEED": strconv.FormatInt(c.seed, 10),
