@@ -136,7 +136,7 @@ func (r reproduction) write(out string, res catalogue.Result, verdict string) (s
 		}
 		r.Faults = append(r.Faults, h.Faults(ops[0].Invoked)...)
 		for _, op := range ops {
-			if op.Kind != history.KindFault && op.ID != "" {
+			if op.IsWork() && op.ID != "" {
 				if r.Sent == nil {
 					r.Sent = map[string]int{}
 				}
