@@ -235,7 +235,6 @@ func timeline(steps []Step) []event {
 	return events
 }
 
-
 // build turns a step into its fault and the wait for recovery after it.
 func build(s *stack.Stack, st Step) (fault.Fault, func(context.Context) error, error) {
 	d := s.Docker()
