@@ -142,8 +142,13 @@ SYSTEM         ?=
 PROCS          ?= 2
 SCENARIO_FLAGS ?= --procs=$(PROCS) --timeout=30m --poll-progress-after=120s
 SYSTEM_ARG      = $(if $(SYSTEM),-- -system=$(SYSTEM))
+# Then every history the run left is judged again, offline, and must
+# give the verdict its spec gave (mqchaos judge; docs/running.md).
 scenarios:
 	$(GINKGO) $(SCENARIO_FLAGS) --label-filter='!soak && !cluster' ./scenarios $(SYSTEM_ARG)
+	@r=$(or $(MQCHAOS_REPORTS),reports); go run ./cmd/mqchaos judge $$r > $$r/judge.txt; s=$$?; \
+	  [ $$s -eq 0 ] || awk '/^[^ ]/ { if (b ~ /DIFFERS|; the run recorded/) printf "%s", b; b = "" } { b = b $$0 "\n" }' $$r/judge.txt; \
+	  tail -n 1 $$r/judge.txt; exit $$s
 
 safe:
 	$(GINKGO) $(SCENARIO_FLAGS) --label-filter='safe && !soak && !cluster' ./scenarios $(SYSTEM_ARG)
