@@ -142,9 +142,12 @@ func (sh *shrinker) shrink(ctx context.Context, ids []string) error {
 	steps := []func(context.Context) error{
 		func(ctx context.Context) error { return sh.window(ctx, ids) },
 		sh.trim,
-		sh.dropLoads,
+		// Faults before loads: without a fault the time around it can
+		// be trimmed, and a shorter schedule shortens every later run,
+		// while fewer units do not (a run is its set-up and its length).
 		sh.dropFaults,
 		sh.trim,
+		sh.dropLoads,
 		sh.closeGaps,
 		sh.halveRate,
 		sh.halveHolds,
