@@ -3,6 +3,7 @@ package checker
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -86,7 +87,7 @@ func Judge(ops []history.Op) Verdict {
 			// Ids the harness never learnt, from requests left
 			// unanswered: what an effect shows of them was taken in.
 			attempted := set(in.Attempted)
-			for _, id := range sortedIDs(r.Shown) {
+			for _, id := range slices.Sorted(maps.Keys(r.Shown)) {
 				if !attempted[id] && !slices.Contains(evidenced[k], id) {
 					evidenced[k] = append(evidenced[k], id)
 				}
@@ -103,7 +104,7 @@ func Judge(ops []history.Op) Verdict {
 			in.Evidenced = append(in.Evidenced, evidenced[k]...)
 		}
 		in.Service = name
-		for _, id := range sortedIDs(r.Shown) {
+		for _, id := range slices.Sorted(maps.Keys(r.Shown)) {
 			for range r.Shown[id] {
 				in.Effects = append(in.Effects, id)
 			}
@@ -112,15 +113,6 @@ func Judge(ops []history.Op) Verdict {
 		v.Checks = append(v.Checks, Check(in))
 	}
 	return v
-}
-
-func sortedIDs(shown map[string]int) []string {
-	ids := make([]string, 0, len(shown))
-	for id := range shown {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	return ids
 }
 
 // Record appends v to h as the run's own verdict (history.KindVerdict
