@@ -91,6 +91,8 @@ const (
 	KindReceived  = "order_received"
 	KindConfirmed = "order_confirmed"
 	KindRejected  = "order_rejected"
+	// KindCancelled is applied only after the order's KindReceived.
+	KindCancelled = "order_cancelled"
 )
 
 // Notification is one recorded notification: GET /notifications.

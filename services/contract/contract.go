@@ -19,6 +19,7 @@ const (
 // Routing keys.
 const (
 	RouteOrderPlaced        = "order.placed"
+	RouteOrderCancelled     = "order.cancelled"
 	RouteInventoryReserved  = "inventory.reserved"
 	RouteInventoryFailed    = "inventory.failed"
 	BindAllInventoryResults = "inventory.*"

@@ -13,6 +13,7 @@ import (
 // Event types, carried in the envelope's "type" field and the AMQP type property.
 const (
 	TypeOrderPlaced       = "OrderPlaced"
+	TypeOrderCancelled    = "OrderCancelled"
 	TypeInventoryReserved = "InventoryReserved"
 	TypeInventoryFailed   = "InventoryFailed"
 )
@@ -30,6 +31,14 @@ type OrderPlaced struct {
 	OrderID  string `json:"order_id"`
 	Item     string `json:"item"`
 	Quantity int    `json:"quantity"`
+}
+
+// OrderCancelled is published once an order is cancelled, always after
+// its OrderPlaced: a consumer applies an order's events in that order
+// (notification-service holds a cancellation until its order's
+// placement is applied).
+type OrderCancelled struct {
+	OrderID string `json:"order_id"`
 }
 
 // InventoryResult is the data of InventoryReserved and InventoryFailed.
@@ -125,6 +134,34 @@ func DecodeOrderPlaced(env Envelope) (OrderPlaced, error) {
 		return o, fmt.Errorf("OrderPlaced data: %w", err)
 	}
 	return o, nil
+}
+
+// DecodeOrderCancelled validates the data of an OrderCancelled event.
+func DecodeOrderCancelled(env Envelope) (OrderCancelled, error) {
+	var o OrderCancelled
+	if err := Decode(env.Data, &o); err != nil {
+		return o, fmt.Errorf("OrderCancelled data: %w", err)
+	}
+	if err := CheckText("order_id", o.OrderID, MaxIDLength); err != nil {
+		return o, fmt.Errorf("OrderCancelled data: %w", err)
+	}
+	return o, nil
+}
+
+// DecodeOrderEventDelivery decodes an order's event, OrderPlaced or
+// OrderCancelled: the envelope (DecodeDelivery), then its data, and
+// returns the event's order id. Every error wraps ErrInvalid.
+func DecodeOrderEventDelivery(contentType, contentEncoding string, body []byte) (env Envelope, orderID string, err error) {
+	env, err = DecodeDelivery(contentType, contentEncoding, body, TypeOrderPlaced, TypeOrderCancelled)
+	if err != nil {
+		return env, "", err
+	}
+	if env.Type == TypeOrderCancelled {
+		c, err := DecodeOrderCancelled(env)
+		return env, c.OrderID, err
+	}
+	o, err := DecodeOrderPlaced(env)
+	return env, o.OrderID, err
 }
 
 // DecodeInventoryResult validates the data of an inventory result event.

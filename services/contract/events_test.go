@@ -195,3 +195,27 @@ func TestNewIDIsAVersion4UUID(t *testing.T) {
 		t.Fatal("ids must be JSON strings and unique")
 	}
 }
+
+// An order's events on one queue: OrderPlaced and OrderCancelled each
+// decode to their order id; another type, or a cancellation without an
+// order id or with a field it does not have, is invalid.
+func TestDecodeOrderEventDelivery(t *testing.T) {
+	at := time.Now()
+	placed, _ := NewEvent("e-1", TypeOrderPlaced, at, OrderPlaced{OrderID: "o-1", Item: "widget-a", Quantity: 1})
+	cancelled, _ := NewEvent("e-2", TypeOrderCancelled, at, OrderCancelled{OrderID: "o-1"})
+	for body, want := range map[string]string{string(placed): TypeOrderPlaced, string(cancelled): TypeOrderCancelled} {
+		env, id, err := DecodeOrderEventDelivery("application/json", "", []byte(body))
+		if err != nil || id != "o-1" || env.Type != want {
+			t.Fatalf("%s: %s %q %v", body, env.Type, id, err)
+		}
+	}
+	for _, body := range []string{
+		`{"event_id":"e-3","type":"OrderCancelled","occurred_at":"2026-12-03T00:00:00Z","data":{}}`,
+		`{"event_id":"e-3","type":"OrderCancelled","occurred_at":"2026-12-03T00:00:00Z","data":{"order_id":"o-1","item":"x"}}`,
+		`{"event_id":"e-3","type":"InventoryReserved","occurred_at":"2026-12-03T00:00:00Z","data":{"order_id":"o-1"}}`,
+	} {
+		if _, _, err := DecodeOrderEventDelivery("application/json", "", []byte(body)); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("%s: %v, want invalid", body, err)
+		}
+	}
+}

@@ -427,3 +427,41 @@ func TestUnsafeAutoAckSettlesNothing(t *testing.T) {
 		t.Fatalf("auto-ack deliveries must not be settled: %+v", a)
 	}
 }
+
+// A message that arrived before its predecessor is tried again, more
+// often than the retry budget allows a failure, and applied once the
+// predecessor is there: waiting is not failing.
+func TestAMessageBeforeItsPredecessorWaitsWithoutSpendingItsRetries(t *testing.T) {
+	policy := fast
+	policy.WaitBudget = time.Minute
+	calls := 0
+	pub := &publisher{}
+	a := process(t, policy, pub, func(context.Context, amqp.Delivery) error {
+		calls++
+		if calls <= 3*policy.MaxAttempts {
+			return fmt.Errorf("cancellation: %w", ErrNotYet)
+		}
+		return nil
+	})
+	if calls != 3*policy.MaxAttempts+1 || a.acked != 1 || len(pub.msgs) != 0 {
+		t.Fatalf("calls %d, %+v, dead-lettered %d", calls, a, len(pub.msgs))
+	}
+}
+
+// One whose predecessor never comes is dead-lettered once the wait
+// budget is spent, with its reason, and never lost.
+func TestAMessageWhosePredecessorNeverComesIsDeadLetteredAfterTheWait(t *testing.T) {
+	policy := fast
+	policy.WaitBudget = 20 * time.Millisecond
+	pub := &publisher{}
+	a := process(t, policy, pub, func(context.Context, amqp.Delivery) error {
+		return fmt.Errorf("cancellation: %w", ErrNotYet)
+	})
+	if a.acked != 1 || len(pub.msgs) != 1 {
+		t.Fatalf("%+v, dead-lettered %d", a, len(pub.msgs))
+	}
+	h := pub.msgs[0].Publishing.Headers
+	if h[contract.HeaderErrorClass] != "predecessor-missing" || !strings.Contains(fmt.Sprint(h[contract.HeaderReason]), "arrived before its predecessor") {
+		t.Fatalf("headers %v", h)
+	}
+}

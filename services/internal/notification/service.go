@@ -1,8 +1,10 @@
 // Package notification is notification-service: it records one
 // notification per order and kind of notice, whatever the events that
-// carry it: order received (OrderPlaced), confirmed (InventoryReserved) or
-// rejected (InventoryFailed). A customer is told once that an order was
-// received, even when the order comes again under a new event id.
+// carry it: order received (OrderPlaced), cancelled (OrderCancelled),
+// confirmed (InventoryReserved) or rejected (InventoryFailed). A customer
+// is told once that an order was received, even when the order comes
+// again under a new event id, and told of its cancellation only after
+// its receipt: a cancellation that arrives first waits for it.
 package notification
 
 import (
@@ -15,6 +17,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/mqchaos/mqchaos/services/contract"
+	"github.com/mqchaos/mqchaos/services/internal/consume"
 	"github.com/mqchaos/mqchaos/services/internal/failpoint"
 	"github.com/mqchaos/mqchaos/services/internal/httpserver"
 	"github.com/mqchaos/mqchaos/services/internal/idempotency"
@@ -28,6 +31,7 @@ const (
 	KindReceived  = contract.KindReceived
 	KindConfirmed = contract.KindConfirmed
 	KindRejected  = contract.KindRejected
+	KindCancelled = contract.KindCancelled
 )
 
 // Service is notification-service, for runner.Main.
@@ -56,8 +60,8 @@ func setup(_ context.Context, rt *runner.Runtime) error {
 	rt.Mux.HandleFunc("GET /notifications", s.list)
 	rt.Consume(rabbit.Binding{
 		Queue: rt.OrdersQueue(contract.NotificationOrdersQueue), Exchange: contract.OrdersExchange,
-		Keys: []string{contract.RouteOrderPlaced},
-	}, s.onOrderPlaced)
+		Keys: []string{contract.RouteOrderPlaced, contract.RouteOrderCancelled},
+	}, s.onOrderEvent)
 	rt.Consume(rabbit.Binding{
 		Queue: contract.NotificationInventoryQueue, Exchange: contract.InventoryExchange,
 		Keys: []string{contract.BindAllInventoryResults},
@@ -75,10 +79,16 @@ type note struct {
 // event that carried it.
 func (n note) key() string { return n.kind + "/" + n.orderID }
 
-func (s *service) onOrderPlaced(ctx context.Context, ds []amqp.Delivery) []error {
+// onOrderEvent records an order's receipt (OrderPlaced) or its
+// cancellation (OrderCancelled), in that order: see record.
+func (s *service) onOrderEvent(ctx context.Context, ds []amqp.Delivery) []error {
 	return s.record(ctx, ds, func(d amqp.Delivery) (note, error) {
-		env, o, err := contract.DecodeOrderPlacedDelivery(d.ContentType, d.ContentEncoding, d.Body)
-		return note{eventID: env.EventID, orderID: o.OrderID, kind: KindReceived}, err
+		env, orderID, err := contract.DecodeOrderEventDelivery(d.ContentType, d.ContentEncoding, d.Body)
+		kind := KindReceived
+		if env.Type == contract.TypeOrderCancelled {
+			kind = KindCancelled
+		}
+		return note{eventID: env.EventID, orderID: orderID, kind: kind}, err
 	})
 }
 
@@ -107,22 +117,37 @@ WHERE NOT $2 OR nk IN (SELECT key FROM claim)
 ORDER BY n
 RETURNING event_id`
 
+// receivedOf returns which of the order ids ($1) have their
+// order_received notice recorded (committed).
+const receivedOf = `SELECT DISTINCT order_id FROM notifications WHERE kind = 'order_received' AND order_id = ANY($1)`
+
 // record stores one notification per order and kind for a batch, in one
 // statement and one transaction. With IDEMPOTENCY=none every delivery is
 // recorded (the unsafe control); with memory the key is held in this
 // process only.
+//
+// An order's cancellation is recorded only after its receipt: committed
+// before, or earlier in the same batch. One that comes first (its
+// OrderPlaced is in another worker's or replica's hands, or was
+// redelivered behind it) is not recorded and fails with
+// consume.ErrNotYet, so that it is tried again until the receipt is
+// there. With UNSAFE_NO_ORDERING it is recorded as it comes.
 func (s *service) record(ctx context.Context, ds []amqp.Delivery, decode func(amqp.Delivery) (note, error)) []error {
 	durable := s.rt.Idem.Durable()
 	notes, errs := s.plan(ds, decode)
 	if len(notes) == 0 {
 		return errs
 	}
-	var keys, eventIDs, orderIDs, kinds []string
-	for _, n := range notes {
-		keys, eventIDs, orderIDs, kinds = append(keys, n.key()), append(eventIDs, n.eventID), append(orderIDs, n.orderID), append(kinds, n.kind)
-	}
 	recorded := 0
 	err := postgres.InTx(ctx, s.pool, func(tx pgx.Tx) error {
+		apply, err := s.inOrder(ctx, tx, notes, errs)
+		if err != nil || len(apply) == 0 {
+			return err
+		}
+		var keys, eventIDs, orderIDs, kinds []string
+		for _, n := range apply {
+			keys, eventIDs, orderIDs, kinds = append(keys, n.key()), append(eventIDs, n.eventID), append(orderIDs, n.orderID), append(kinds, n.kind)
+		}
 		rows, err := tx.Query(ctx, recordAll, keys, durable, orderIDs, kinds, s.rt.Config.Replica, eventIDs)
 		if err != nil {
 			return err
@@ -138,11 +163,57 @@ func (s *service) record(ctx context.Context, ds []amqp.Delivery, decode func(am
 		}
 		return errs
 	}
-	if dups := len(notes) - recorded; dups > 0 {
+	waiting := 0
+	for _, n := range notes {
+		if errs[n.i] != nil {
+			s.rt.Idem.Release(n.key())
+			waiting++
+		}
+	}
+	if dups := len(notes) - waiting - recorded; dups > 0 {
 		s.rt.Metrics.Duplicates.WithLabelValues(ds[notes[0].i].RoutingKey).Add(float64(dups))
 	}
 	s.rt.Failpoints.Hit(ctx, failpoint.NotificationAfterCommit)
 	return errs
+}
+
+// inOrder returns the notes of the batch that may be recorded now, and
+// sets errs (wrapping consume.ErrNotYet) for each cancellation whose
+// order's receipt is neither recorded nor earlier in the batch.
+func (s *service) inOrder(ctx context.Context, tx pgx.Tx, notes []*note, errs []error) ([]*note, error) {
+	var cancelled []string
+	for _, n := range notes {
+		if n.kind == KindCancelled {
+			cancelled = append(cancelled, n.orderID)
+		}
+	}
+	if s.rt.Config.UnsafeNoOrdering || len(cancelled) == 0 {
+		return notes, nil
+	}
+	rows, err := tx.Query(ctx, receivedOf, cancelled)
+	if err != nil {
+		return nil, fmt.Errorf("read receipts: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("read receipts: %w", err)
+	}
+	received := map[string]bool{}
+	for _, id := range ids {
+		received[id] = true
+	}
+	var apply []*note
+	for _, n := range notes {
+		switch {
+		case n.kind == KindReceived:
+			received[n.orderID] = true
+		case n.kind == KindCancelled && !received[n.orderID]:
+			errs[n.i] = fmt.Errorf("%s for order %s: %w: its order is not received yet", n.kind, n.orderID, consume.ErrNotYet)
+			continue
+		}
+		apply = append(apply, n)
+	}
+	return apply, nil
 }
 
 // plan decodes a batch into the notes to record: errs[i] for a delivery
