@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -45,29 +46,47 @@ func ReadFile(path string) (*History, error) {
 
 // ReadJSONL reads a history written by WriteJSONL. Blank lines are
 // skipped; a line that is neither an Op nor a Sample is an error naming
-// its line number.
+// its line number. A line may be of any length: a final read of a
+// large run's effect lists every id it showed.
 func ReadJSONL(r io.Reader) (*History, error) {
 	h := &History{}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64*1024), 16*1024*1024) // a Detail may hold an error body
-	for n := 1; sc.Scan(); n++ {
-		line := sc.Bytes()
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
+	br := bufio.NewReaderSize(r, 64*1024)
+	var long []byte // a line longer than br's buffer, put together
+	for n := 1; ; n++ {
+		line, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			long = append(long[:0], line...)
+			for errors.Is(err, bufio.ErrBufferFull) {
+				line, err = br.ReadSlice('\n')
+				long = append(long, line...)
+			}
+			line = long
 		}
-		var sample Sample
-		if err := json.Unmarshal(line, &sample); err == nil && sample.Observed != "" {
-			h.samples = append(h.samples, sample)
-			continue
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("read history: %w", err)
 		}
-		var op Op
-		if err := json.Unmarshal(line, &op); err != nil {
-			return nil, fmt.Errorf("read history line %d: %w", n, err)
+		if len(bytes.TrimSpace(line)) > 0 {
+			if err := h.readLine(line); err != nil {
+				return nil, fmt.Errorf("read history line %d: %w", n, err)
+			}
 		}
-		h.ops = append(h.ops, op)
+		if err != nil { // io.EOF
+			return h, nil
+		}
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read history: %w", err)
+}
+
+// readLine adds the Op or the Sample line holds to h.
+func (h *History) readLine(line []byte) error {
+	var sample Sample
+	if err := json.Unmarshal(line, &sample); err == nil && sample.Observed != "" {
+		h.samples = append(h.samples, sample)
+		return nil
 	}
-	return h, nil
+	var op Op
+	if err := json.Unmarshal(line, &op); err != nil {
+		return err
+	}
+	h.ops = append(h.ops, op)
+	return nil
 }

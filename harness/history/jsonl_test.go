@@ -66,3 +66,23 @@ func TestSamplesRoundTrip(t *testing.T) {
 		t.Errorf("ops %v, samples %v", got.Ops(), got.Samples())
 	}
 }
+
+func TestReadJSONLTakesLongLines(t *testing.T) {
+	t0 := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	long := strings.Repeat("x", 17<<20) // longer than any fixed line buffer this package had (16 MB)
+	h := &History{ops: []Op{
+		{Kind: "order_http", ID: "o-1", Outcome: Info, Detail: long, Invoked: t0, Completed: t0},
+		{Kind: "order_http", ID: "o-2", Outcome: OK, Invoked: t0, Completed: t0},
+	}}
+	var b bytes.Buffer
+	if err := h.WriteJSONL(&b); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadJSONL(strings.NewReader(strings.TrimSuffix(b.String(), "\n"))) // no newline at the end
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ops := got.Ops(); len(ops) != 2 || ops[0].Detail != long || ops[1].ID != "o-2" {
+		t.Errorf("read %d ops back, want the 2 written whole", len(ops))
+	}
+}
