@@ -17,6 +17,12 @@ type Binding struct {
 	PropertiesKey   string         `json:"properties_key"` // names the binding in the API
 }
 
+// Same is whether b and o are one binding: the same source, destination
+// and properties key.
+func (b Binding) Same(o Binding) bool {
+	return b.Source == o.Source && b.Destination == o.Destination && b.DestinationType == o.DestinationType && b.PropertiesKey == o.PropertiesKey
+}
+
 // Bindings lists the bindings of the vhost to queue, but those of the
 // default exchange (implicit, and not removable).
 func (m *Management) Bindings(ctx context.Context, queue string) ([]Binding, error) {

@@ -39,6 +39,14 @@ type Queue struct {
 	Exclusive  bool   `json:"exclusive"`
 	Type       string `json:"type"`
 	Exists     bool   `json:"-"`
+	// ConsumerDetails, of a queue read alone (Management.Queue), are its
+	// consumers.
+	ConsumerDetails []ConsumerDetail `json:"consumer_details"`
+}
+
+// ConsumerDetail is one consumer of a queue.
+type ConsumerDetail struct {
+	Tag string `json:"consumer_tag"`
 }
 
 // DeadLetter is a message read from a dead-letter queue.

@@ -3,6 +3,7 @@ package fault
 import (
 	"context"
 	"fmt"
+	"strings"
 )
 
 // MemoryAlarm sets the broker node's memory high watermark so low that
@@ -40,6 +41,23 @@ type alarm struct {
 }
 
 func (a *alarm) Name() string { return a.resource + " alarm on the broker" }
+
+// Witness sees the node list the alarm (rabbit_alarm:get_alarms()),
+// which it raises within a few seconds.
+func (a *alarm) Witness(context.Context) (Check, error) {
+	return func(ctx context.Context) (string, error) {
+		return Eventually(ctx, func(ctx context.Context) (string, bool, error) {
+			alarms, err := eval(ctx, a.broker, "rabbit_alarm:get_alarms().")
+			if err != nil {
+				return "", false, err
+			}
+			if strings.Contains(alarms, "{resource_limit,"+a.resource+",") {
+				return "the broker lists its " + a.resource + " alarm", true, nil
+			}
+			return "the broker lists no " + a.resource + " alarm: " + alarms, false, nil
+		})
+	}, nil
+}
 
 func (a *alarm) Inject(ctx context.Context) error {
 	old, err := eval(ctx, a.broker, a.get)

@@ -32,6 +32,48 @@ type closeConnections struct {
 
 func (c closeConnections) Name() string { return "close connections of " + c.name }
 
+// from are the names of the connections from c's hosts among cs.
+func (c closeConnections) from(cs []broker.Connection) []string {
+	var names []string
+	for _, conn := range cs {
+		if slices.Contains(c.hosts, conn.PeerHost) {
+			names = append(names, conn.Name)
+		}
+	}
+	return names
+}
+
+// Witness notes the connections from the hosts, and sees none of them
+// listed by the broker any more (a client may open new ones).
+func (c closeConnections) Witness(ctx context.Context) (Check, error) {
+	cs, err := c.b.Connections(ctx)
+	if err != nil {
+		return nil, err
+	}
+	before := c.from(cs)
+	return func(ctx context.Context) (string, error) {
+		if len(before) == 0 {
+			return "", fmt.Errorf("no connection from %v to close", c.hosts)
+		}
+		return Eventually(ctx, func(ctx context.Context) (string, bool, error) {
+			cs, err := c.b.Connections(ctx)
+			if err != nil {
+				return "", false, err
+			}
+			var left []string
+			for _, conn := range cs {
+				if slices.Contains(before, conn.Name) {
+					left = append(left, conn.Name)
+				}
+			}
+			if len(left) > 0 {
+				return fmt.Sprintf("%d of %d connections still open: %v", len(left), len(before), left), false, nil
+			}
+			return fmt.Sprintf("%d connections of %s closed", len(before), c.name), true, nil
+		})
+	}, nil
+}
+
 func (c closeConnections) Inject(ctx context.Context) error {
 	cs, err := c.b.Connections(ctx)
 	if err != nil {

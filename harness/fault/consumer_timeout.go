@@ -44,6 +44,20 @@ type appEnv struct {
 
 func (a *appEnv) Name() string { return a.name }
 
+// Witness reads the setting back and sees the value set.
+func (a *appEnv) Witness(context.Context) (Check, error) {
+	return func(ctx context.Context) (string, error) {
+		got, err := eval(ctx, a.broker, "application:get_env(rabbit, "+a.key+").")
+		switch {
+		case err != nil:
+			return "", fmt.Errorf("read %s: %w", a.key, err)
+		case got != "{ok,"+a.value+"}":
+			return "", fmt.Errorf("%s is %s, not %s", a.key, got, a.value)
+		}
+		return a.key + " " + a.value + " on the broker", nil
+	}, nil
+}
+
 func (a *appEnv) Inject(ctx context.Context) error {
 	old, err := eval(ctx, a.broker, "application:get_env(rabbit, "+a.key+").")
 	if err != nil {

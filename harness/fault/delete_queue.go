@@ -2,11 +2,16 @@ package fault
 
 import (
 	"context"
+	"fmt"
+	"slices"
+
+	"github.com/mqchaos/mqchaos/harness/broker"
 )
 
 // QueueDeleter is the part of the management API DeleteQueue uses; a
 // *broker.Management is one.
 type QueueDeleter interface {
+	Queue(ctx context.Context, name string) (broker.Queue, error)
 	DeleteQueue(ctx context.Context, name string) error
 }
 
@@ -23,6 +28,43 @@ type deleteQueue struct {
 }
 
 func (d deleteQueue) Name() string { return "delete queue " + d.queue }
+
+// Witness notes the queue's consumers, and sees the queue gone, or
+// declared again (a service may do so at once) with none of them.
+func (d deleteQueue) Witness(ctx context.Context) (Check, error) {
+	before, err := d.b.Queue(ctx, d.queue)
+	if err != nil {
+		return nil, err
+	}
+	tags := func(q broker.Queue) []string {
+		var ts []string
+		for _, c := range q.ConsumerDetails {
+			ts = append(ts, c.Tag)
+		}
+		return ts
+	}
+	had := tags(before)
+	return func(ctx context.Context) (string, error) {
+		if !before.Exists {
+			return "", fmt.Errorf("no queue %s to delete", d.queue)
+		}
+		if len(had) == 0 {
+			return "", fmt.Errorf("queue %s has no consumer to tell a new queue from the old", d.queue)
+		}
+		return Eventually(ctx, func(ctx context.Context) (string, bool, error) {
+			q, err := d.b.Queue(ctx, d.queue)
+			switch {
+			case err != nil:
+				return "", false, err
+			case !q.Exists:
+				return "queue " + d.queue + " gone", true, nil
+			case slices.ContainsFunc(tags(q), func(t string) bool { return slices.Contains(had, t) }):
+				return fmt.Sprintf("queue %s still has its consumers %v", d.queue, tags(q)), false, nil
+			}
+			return fmt.Sprintf("queue %s declared again, none of its consumers %v left", d.queue, had), true, nil
+		})
+	}, nil
+}
 
 func (d deleteQueue) Inject(ctx context.Context) error { return d.b.DeleteQueue(ctx, d.queue) }
 

@@ -2,6 +2,7 @@ package fault
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 
 	"github.com/moby/moby/api/types/network"
@@ -32,6 +33,24 @@ type disconnect struct {
 }
 
 func (c disconnect) Name() string { return c.name }
+
+// Witness sees the container on the network no more.
+func (c disconnect) Witness(context.Context) (Check, error) {
+	return func(ctx context.Context) (string, error) {
+		r, err := c.d.ContainerInspect(ctx, c.container, client.ContainerInspectOptions{})
+		if err != nil {
+			return "", fmt.Errorf("inspect %s: %w", c.container, err)
+		}
+		if r.Container.NetworkSettings != nil {
+			for name, ep := range r.Container.NetworkSettings.Networks {
+				if name == c.link.NetworkID || (ep != nil && ep.NetworkID == c.link.NetworkID) {
+					return "", fmt.Errorf("still on network %s", name)
+				}
+			}
+		}
+		return "off network " + c.link.NetworkID, nil
+	}, nil
+}
 
 func (c disconnect) Inject(ctx context.Context) error {
 	_, err := c.d.NetworkDisconnect(ctx, c.link.NetworkID, client.NetworkDisconnectOptions{Container: c.container, Force: true})

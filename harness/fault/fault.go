@@ -11,6 +11,7 @@ package fault
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -26,6 +27,7 @@ type Docker interface {
 	ContainerStop(ctx context.Context, id string, opts client.ContainerStopOptions) (client.ContainerStopResult, error)
 	ContainerStart(ctx context.Context, id string, opts client.ContainerStartOptions) (client.ContainerStartResult, error)
 	ContainerRestart(ctx context.Context, id string, opts client.ContainerRestartOptions) (client.ContainerRestartResult, error)
+	ContainerInspect(ctx context.Context, id string, opts client.ContainerInspectOptions) (client.ContainerInspectResult, error)
 	ContainerPause(ctx context.Context, id string, opts client.ContainerPauseOptions) (client.ContainerPauseResult, error)
 	ContainerUnpause(ctx context.Context, id string, opts client.ContainerUnpauseOptions) (client.ContainerUnpauseResult, error)
 	NetworkDisconnect(ctx context.Context, network string, opts client.NetworkDisconnectOptions) (client.NetworkDisconnectResult, error)
@@ -49,8 +51,11 @@ func (t Target) link() Link { return Link{NetworkID: t.NetworkID, Aliases: t.Ali
 
 // Fault is one way of breaking a target. Inject and Heal block until the
 // engine has done it; neither waits for the target to be ready again.
+// Witness, asked just before Inject, returns the Check that proves the
+// injection took effect (see Inject).
 type Fault interface {
 	Name() string // e.g. "kill inventory-1"
+	Witness(ctx context.Context) (Check, error)
 	Inject(ctx context.Context) error
 	Heal(ctx context.Context) error
 }
@@ -63,24 +68,38 @@ type Recorder interface {
 	Complete(op int, outcome history.Outcome, detail string)
 }
 
-// What a fault operation's Detail says when it completed ok. A failed
-// one says "inject: <error>" or "heal: <error>".
+// What a fault operation's Detail says when it completed ok: Injected,
+// then what its Check saw ("injected: inventory-1 exited (137)"), or
+// Healed. A failed one says "inject: <error>" or "heal: <error>".
 const (
 	Injected = "injected"
 	Healed   = "healed"
 )
 
 // Inject injects f, recorded in rec as an operation of kind
-// history.KindFault named f.Name(): invoked before, then ok ("injected")
-// or fail ("inject: <error>") when f.Inject returns. A restart's
-// operation thus spans the whole restart.
+// history.KindFault named f.Name(): invoked before, then ok when f.Inject
+// returned and its Check saw the mark it leaves ("injected: <what the
+// check saw>"), or fail ("inject: <error>"). A restart's operation thus
+// spans the whole restart. When the Check sees no mark, the error wraps
+// ErrNoEffect and f is healed again, in case it took effect unseen.
 func Inject(ctx context.Context, rec Recorder, f Fault) error {
 	op := rec.Invoke(history.KindFault, f.Name())
-	if err := f.Inject(ctx); err != nil {
+	fail := func(err error) error {
 		rec.Complete(op, history.Fail, "inject: "+err.Error())
 		return fmt.Errorf("inject %s: %w", f.Name(), err)
 	}
-	rec.Complete(op, history.OK, Injected)
+	check, err := f.Witness(ctx)
+	if err != nil {
+		return fail(fmt.Errorf("look before: %w", err))
+	}
+	if err := inject(ctx, f); err != nil {
+		return fail(err)
+	}
+	saw, err := check(ctx)
+	if err != nil {
+		return fail(errors.Join(fmt.Errorf("%w: %w", ErrNoEffect, err), heal(context.WithoutCancel(ctx), f)))
+	}
+	rec.Complete(op, history.OK, Injected+": "+saw)
 	return nil
 }
 
@@ -88,7 +107,7 @@ func Inject(ctx context.Context, rec Recorder, f Fault) error {
 // ("healed") or fail ("heal: <error>").
 func Heal(ctx context.Context, rec Recorder, f Fault) error {
 	op := rec.Invoke(history.KindFault, f.Name())
-	if err := f.Heal(ctx); err != nil {
+	if err := heal(ctx, f); err != nil {
 		rec.Complete(op, history.Fail, "heal: "+err.Error())
 		return fmt.Errorf("heal %s: %w", f.Name(), err)
 	}

@@ -16,6 +16,22 @@ type slow struct {
 	injectErr, healErr   error
 	seenInject, seenHeal []history.Op
 	injectedAt, healedAt time.Time
+	// mark is what its Check sees once Inject ran; unseen makes the
+	// Check see nothing.
+	unseen bool
+	heals  int
+}
+
+func (s *slow) Witness(context.Context) (Check, error) {
+	return func(context.Context) (string, error) {
+		switch {
+		case s.unseen:
+			return "", errors.New("rabbitmq still running since 10:00:00")
+		case s.injectedAt.IsZero():
+			return "", errors.New("checked before the injection")
+		}
+		return "rabbitmq started again", nil
+	}, nil
 }
 
 func (s *slow) Name() string { return "restart rabbitmq" }
@@ -27,6 +43,7 @@ func (s *slow) Inject(ctx context.Context) error {
 
 func (s *slow) Heal(ctx context.Context) error {
 	s.seenHeal, s.healedAt = s.h.Ops(), time.Now()
+	s.heals++
 	return s.healErr
 }
 
@@ -52,7 +69,7 @@ func TestInjectAndHealAreRecordedAsInvokeThenCompletion(t *testing.T) {
 	for i, want := range []struct {
 		detail string
 		ran    time.Time
-	}{{Injected, f.injectedAt}, {Healed, f.healedAt}} {
+	}{{Injected + ": rabbitmq started again", f.injectedAt}, {Healed, f.healedAt}} {
 		op := ops[i]
 		if op.ID != "restart rabbitmq" || op.Outcome != history.OK || op.Detail != want.detail {
 			t.Errorf("op %d = %+v, want ok %q of restart rabbitmq", i, op, want.detail)
@@ -76,5 +93,24 @@ func TestFailedInjectAndHealAreRecordedAsFail(t *testing.T) {
 	if len(ops) != 2 || ops[0].Outcome != history.Fail || ops[0].Detail != "inject: container not running" ||
 		ops[1].Outcome != history.Fail || ops[1].Detail != "heal: no such container" {
 		t.Errorf("ops %+v, want a failed injection and a failed heal with their errors", ops)
+	}
+}
+
+// An injection whose Check sees no mark fails with ErrNoEffect, is
+// recorded as failed with what the Check did not see, and is healed
+// again in case it took effect unseen.
+func TestAnInjectionWithNoMarkFailsAsNoEffectAndIsHealed(t *testing.T) {
+	h := &history.History{}
+	f := &slow{h: h, unseen: true}
+	err := Inject(t.Context(), h, f)
+	if !errors.Is(err, ErrNoEffect) || err.Error() != "inject restart rabbitmq: fault did not take effect: rabbitmq still running since 10:00:00" {
+		t.Errorf("inject error %v, want ErrNoEffect with what was not seen", err)
+	}
+	ops := h.Ops()
+	if len(ops) != 1 || ops[0].Outcome != history.Fail || ops[0].Detail != "inject: fault did not take effect: rabbitmq still running since 10:00:00" {
+		t.Errorf("ops %+v, want one failed injection saying it did not take effect", ops)
+	}
+	if f.heals != 1 {
+		t.Errorf("healed %d times, want once", f.heals)
 	}
 }

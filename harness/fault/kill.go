@@ -17,6 +17,8 @@ type kill struct {
 
 func (k kill) Name() string { return "kill " + k.t.Name }
 
+func (k kill) Witness(ctx context.Context) (Check, error) { return exited(k.d, k.t)(ctx) }
+
 func (k kill) Inject(ctx context.Context) error {
 	_, err := k.d.ContainerKill(ctx, k.t.ContainerID, client.ContainerKillOptions{Signal: "SIGKILL"})
 	return err

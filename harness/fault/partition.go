@@ -75,6 +75,15 @@ func (s split) faults() ([]Fault, error) {
 	return fs, nil
 }
 
+// Witness sees the side cut off the cluster's network.
+func (s split) Witness(ctx context.Context) (Check, error) {
+	fs, err := s.faults()
+	if err != nil {
+		return nil, err
+	}
+	return all(fs)(ctx)
+}
+
 func (s split) Inject(ctx context.Context) error {
 	fs, err := s.faults()
 	if err != nil {

@@ -20,6 +20,20 @@ type pause struct {
 
 func (p pause) Name() string { return "pause " + p.t.Name }
 
+// Witness sees the container paused.
+func (p pause) Witness(context.Context) (Check, error) {
+	return func(ctx context.Context) (string, error) {
+		c, err := inspect(ctx, p.d, p.t)
+		switch {
+		case err != nil:
+			return "", err
+		case !c.State.Paused:
+			return "", fmt.Errorf("%s not paused: %s", p.t.Name, c.State.Status)
+		}
+		return p.t.Name + " paused", nil
+	}, nil
+}
+
 // freezeTries is how often Inject asks for the freeze. The runtime gives
 // up on a cgroup that does not freeze in time ("unable to freeze", seen
 // with a busy PostgreSQL on two loaded cores) and leaves it thawed, so

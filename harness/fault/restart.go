@@ -19,6 +19,8 @@ type restart struct {
 
 func (r restart) Name() string { return "restart " + r.t.Name }
 
+func (r restart) Witness(ctx context.Context) (Check, error) { return restarted(r.d, r.t)(ctx) }
+
 func (r restart) Inject(ctx context.Context) error {
 	secs := int(r.grace.Seconds())
 	_, err := r.d.ContainerRestart(ctx, r.t.ContainerID, client.ContainerRestartOptions{Timeout: &secs})

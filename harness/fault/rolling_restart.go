@@ -56,3 +56,12 @@ func (r rollingRestart) Inject(ctx context.Context) error {
 }
 
 func (rollingRestart) Heal(context.Context) error { return nil }
+
+// Witness sees every node started again.
+func (r rollingRestart) Witness(ctx context.Context) (Check, error) {
+	var fs []Fault
+	for _, t := range r.nodes {
+		fs = append(fs, Restart(r.d, t, r.grace))
+	}
+	return all(fs)(ctx)
+}

@@ -19,6 +19,8 @@ type stop struct {
 
 func (s stop) Name() string { return "stop " + s.t.Name }
 
+func (s stop) Witness(ctx context.Context) (Check, error) { return exited(s.d, s.t)(ctx) }
+
 func (s stop) Inject(ctx context.Context) error {
 	secs := int(s.grace.Seconds())
 	_, err := s.d.ContainerStop(ctx, s.t.ContainerID, client.ContainerStopOptions{Timeout: &secs})

@@ -21,6 +21,9 @@ type together struct {
 
 func (t together) Name() string { return t.name }
 
+// Witness sees the mark of every one.
+func (t together) Witness(ctx context.Context) (Check, error) { return all(t.faults)(ctx) }
+
 func (t together) Inject(ctx context.Context) error {
 	if len(t.faults) == 0 {
 		return errors.New("no fault to inject")

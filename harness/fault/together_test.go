@@ -12,9 +12,18 @@ type step struct {
 	name          string
 	log           *[]string
 	failInj, fail bool
+	unseen        bool // its Check sees no mark
 }
 
 func (s step) Name() string { return s.name }
+func (s step) Witness(context.Context) (Check, error) {
+	return func(context.Context) (string, error) {
+		if s.unseen {
+			return "", errors.New("no mark")
+		}
+		return s.name + " seen", nil
+	}, nil
+}
 func (s step) Inject(context.Context) error {
 	*s.log = append(*s.log, "inject "+s.name)
 	if s.failInj {
@@ -71,5 +80,21 @@ func TestTogetherHealsEveryOneWhateverFails(t *testing.T) {
 	}
 	if err := Together("none").Inject(t.Context()); err == nil {
 		t.Fatal("an empty group was injected")
+	}
+}
+
+// Together sees the mark of every one, and names the one without.
+func TestTogetherSeesEveryMark(t *testing.T) {
+	var log []string
+	check, err := Together("two links", step{name: "a", log: &log}, step{name: "b", log: &log}).Witness(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if saw, err := check(t.Context()); err != nil || saw != "a seen; b seen" {
+		t.Errorf("check = %q, %v; want both seen", saw, err)
+	}
+	check, _ = Together("two links", step{name: "a", log: &log}, step{name: "b", log: &log, unseen: true}).Witness(t.Context())
+	if _, err := check(t.Context()); err == nil || err.Error() != "b: no mark" {
+		t.Errorf("check error %v, want b's", err)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -21,6 +23,10 @@ type Proxy interface {
 	// SetEnabled enables or disables the proxy; disabling closes every
 	// connection through it and refuses new ones.
 	SetEnabled(ctx context.Context, enabled bool) error
+	// Toxics reads the proxy's toxics back, and Enabled whether it is
+	// enabled: what the network faults' Checks look at.
+	Toxics(ctx context.Context) ([]Toxic, error)
+	Enabled(ctx context.Context) (bool, error)
 }
 
 // Toxic is one Toxiproxy toxic on one direction of a proxy.
@@ -115,4 +121,27 @@ func notNegative(what string, d time.Duration) error {
 		return fmt.Errorf("%s %s: must not be negative", what, d)
 	}
 	return nil
+}
+
+// Witness reads the proxy's toxics back and sees every stream's toxic
+// there at toxicity 1.
+func (t toxic) Witness(context.Context) (Check, error) {
+	return func(ctx context.Context) (string, error) {
+		have, err := t.p.Toxics(ctx)
+		if err != nil {
+			return "", fmt.Errorf("read the toxics of %s: %w", t.p.ProxyName(), err)
+		}
+		var saw []string
+		for _, s := range t.dir.streams() {
+			i := slices.IndexFunc(have, func(x Toxic) bool { return x.Name == t.name(s) })
+			switch {
+			case i < 0:
+				return "", fmt.Errorf("no toxic %s on %s", t.name(s), t.p.ProxyName())
+			case have[i].Toxicity != 1:
+				return "", fmt.Errorf("toxic %s on %s at toxicity %g", t.name(s), t.p.ProxyName(), have[i].Toxicity)
+			}
+			saw = append(saw, t.name(s))
+		}
+		return "toxics " + strings.Join(saw, ", ") + " on " + t.p.ProxyName(), nil
+	}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ type fakeProxy struct {
 	removed []string
 	enabled []bool
 	fail    error
+	deaf    bool // takes nothing in: reads back no toxic, always enabled
 }
 
 func (p *fakeProxy) ProxyName() string { return "inventory/amqp" }
@@ -34,6 +36,62 @@ func (p *fakeProxy) RemoveToxic(_ context.Context, name string) error {
 func (p *fakeProxy) SetEnabled(_ context.Context, on bool) error {
 	p.enabled = append(p.enabled, on)
 	return p.fail
+}
+
+// Toxics is what was set and not removed since, the last setting of
+// each name; a proxy that drops its settings (deaf) has none.
+func (p *fakeProxy) Toxics(context.Context) ([]Toxic, error) {
+	var have []Toxic
+	for _, t := range p.set {
+		if i := slices.IndexFunc(have, func(x Toxic) bool { return x.Name == t.Name }); i >= 0 {
+			have[i] = t
+			continue
+		}
+		have = append(have, t)
+	}
+	return slices.DeleteFunc(have, func(t Toxic) bool { return p.deaf || slices.Contains(p.removed, t.Name) }), p.fail
+}
+
+func (p *fakeProxy) Enabled(context.Context) (bool, error) {
+	if len(p.enabled) == 0 || p.deaf {
+		return true, p.fail
+	}
+	return p.enabled[len(p.enabled)-1], p.fail
+}
+
+// The network faults read their toxic or the proxy's state back, and a
+// proxy that took nothing in makes them fail as no effect.
+func TestNetworkFaultsSeeTheirMarkOnTheProxy(t *testing.T) {
+	for _, tc := range []struct {
+		f    func(Proxy) Fault
+		seen string
+	}{
+		{func(p Proxy) Fault { return Latency(p, Both, time.Second, 0) }, "injected: toxics mqchaos-latency-upstream, mqchaos-latency-downstream on inventory/amqp"},
+		{func(p Proxy) Fault { return BlackHole(p) }, "injected: toxics mqchaos-timeout-upstream, mqchaos-timeout-downstream on inventory/amqp"},
+		{func(p Proxy) Fault { return ProxyDown(p) }, "injected: proxy inventory/amqp disabled"},
+	} {
+		h := &history.History{}
+		f := tc.f(&fakeProxy{})
+		if err := Inject(t.Context(), h, f); err != nil || h.Ops()[0].Detail != tc.seen {
+			t.Errorf("%s: %v, %+v; want %q", f.Name(), err, h.Ops(), tc.seen)
+		}
+		if err := Inject(t.Context(), h, tc.f(&fakeProxy{deaf: true})); !errors.Is(err, ErrNoEffect) {
+			t.Errorf("%s on a deaf proxy: %v, want ErrNoEffect", f.Name(), err)
+		}
+	}
+	// A black hole healed stays in place at toxicity 0: injecting it again
+	// must set it back to 1 for its Check to see it.
+	p := &fakeProxy{}
+	h := &history.History{}
+	bh := BlackHole(p)
+	for range 2 {
+		if err := Inject(t.Context(), h, bh); err != nil {
+			t.Fatal(err)
+		}
+		if err := Heal(t.Context(), h, bh); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func TestToxicsSetTheirAttributes(t *testing.T) {

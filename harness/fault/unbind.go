@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/mqchaos/mqchaos/harness/broker"
@@ -31,6 +32,39 @@ type unbind struct {
 }
 
 func (u *unbind) Name() string { return "unbind " + strings.Join(u.queues, ", ") }
+
+// Witness notes the queues' bindings and sees none of them left.
+func (u *unbind) Witness(ctx context.Context) (Check, error) {
+	var before []broker.Binding
+	for _, q := range u.queues {
+		bs, err := u.b.Bindings(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		before = append(before, bs...)
+	}
+	return func(ctx context.Context) (string, error) {
+		if len(before) == 0 {
+			return "", fmt.Errorf("no binding to %s to remove", strings.Join(u.queues, ", "))
+		}
+		left := 0
+		for _, q := range u.queues {
+			bs, err := u.b.Bindings(ctx, q)
+			if err != nil {
+				return "", err
+			}
+			for _, b := range bs {
+				if slices.ContainsFunc(before, b.Same) {
+					left++
+				}
+			}
+		}
+		if left > 0 {
+			return "", fmt.Errorf("%d of %d bindings to %s still there", left, len(before), strings.Join(u.queues, ", "))
+		}
+		return fmt.Sprintf("%d bindings to %s gone", len(before), strings.Join(u.queues, ", ")), nil
+	}, nil
+}
 
 func (u *unbind) Inject(ctx context.Context) error {
 	var errs []error

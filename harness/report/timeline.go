@@ -96,7 +96,7 @@ func faultBands(ops []history.Op, start, end time.Time) []Band {
 		case op.Outcome == history.Pending:
 			open[op.ID] = len(bands)
 			bands = append(bands, Band{Name: op.ID, Detail: "injection never completed", From: rel(op.Invoked), To: -1})
-		case op.Detail == "injected" || op.Detail == "exited":
+		case strings.HasPrefix(op.Detail, "injected") || op.Detail == "exited":
 			open[op.ID] = len(bands)
 			bands = append(bands, Band{Name: op.ID, Detail: op.Detail, From: rel(op.Invoked), To: -1})
 		case (op.Detail == "healed" || op.Detail == "restarted") && isOpen:

@@ -106,7 +106,7 @@ func TestFaultBandsPairInjectionsWithHeals(t *testing.T) {
 	}
 	ops := []history.Op{
 		{Kind: "order_http", ID: "a", Outcome: history.OK, Invoked: at(0), Completed: at(0.1)},
-		ev(1, "kill inventory-1", "injected"),
+		ev(1, "kill inventory-1", "injected: inventory-1 exited (137)"),
 		ev(2, "pause postgres", "injected"),
 		ev(3, "kill inventory-1", "healed"),
 		ev(4, "failpoint order-1", "exited"),
@@ -121,7 +121,7 @@ func TestFaultBandsPairInjectionsWithHeals(t *testing.T) {
 	}
 	s := time.Second
 	want := []Band{
-		{Name: "kill inventory-1", Detail: "injected, healed", From: 1 * s, To: 3 * s},
+		{Name: "kill inventory-1", Detail: "injected: inventory-1 exited (137), healed", From: 1 * s, To: 3 * s},
 		{Name: "pause postgres", Detail: "injected, never healed", From: 2 * s, To: 10 * s},
 		{Name: "failpoint order-1", Detail: "exited", From: 4 * s, To: 4 * s},
 		{Name: "failpoint order-2", Detail: "exited, restarted", From: 5 * s, To: 6 * s},

@@ -199,3 +199,29 @@ func (p *Proxy) SetEnabled(ctx context.Context, enabled bool) error {
 	}
 	return tp.Disable()
 }
+
+// Toxics reads the proxy's toxics back from Toxiproxy.
+func (p *Proxy) Toxics(ctx context.Context) ([]fault.Toxic, error) {
+	tp, err := p.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := tp.Toxics()
+	if err != nil {
+		return nil, fmt.Errorf("proxy %s: toxics: %w", p.name, err)
+	}
+	out := make([]fault.Toxic, len(ts))
+	for i, t := range ts {
+		out[i] = fault.Toxic{Name: t.Name, Type: t.Type, Stream: t.Stream, Toxicity: t.Toxicity, Attributes: t.Attributes}
+	}
+	return out, nil
+}
+
+// Enabled reads back whether the proxy is enabled.
+func (p *Proxy) Enabled(ctx context.Context) (bool, error) {
+	tp, err := p.get(ctx)
+	if err != nil {
+		return false, err
+	}
+	return tp.Enabled, nil
+}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/mqchaos/mqchaos/harness/fault"
 )
 
 // Hostile is a crowd of clients that hold a service's HTTP connections
@@ -37,6 +39,7 @@ type Hostile struct {
 	SlowBodies, Silent float64
 
 	mu     sync.Mutex
+	opened int // connections the service accepted
 	ends   []HostileEnd
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -65,6 +68,21 @@ const OpenAtHeal = "open at heal"
 // and 25 silent/s".
 func (c *Hostile) Name() string {
 	return fmt.Sprintf("hostile clients on %s: %g slow bodies/s and %g silent/s", c.Service, c.SlowBodies, c.Silent)
+}
+
+// Witness sees the service accept a connection of the crowd within 10 s.
+func (c *Hostile) Witness(context.Context) (fault.Check, error) {
+	c.mu.Lock()
+	before := c.opened
+	c.mu.Unlock()
+	return func(ctx context.Context) (string, error) {
+		return fault.Eventually(ctx, func(context.Context) (string, bool, error) {
+			c.mu.Lock()
+			n := c.opened - before
+			c.mu.Unlock()
+			return fmt.Sprintf("%s accepted %d hostile connections", c.Addr, n), n > 0, nil
+		})
+	}, nil
 }
 
 // Inject starts opening connections and returns at once.
@@ -129,6 +147,9 @@ func (c *Hostile) hold(run context.Context, kind string) {
 		return
 	}
 	defer conn.Close()
+	c.mu.Lock()
+	c.opened++
+	c.mu.Unlock()
 	stop := context.AfterFunc(run, func() { conn.SetDeadline(time.Now()) })
 	defer stop()
 	if kind == KindSlowBody {

@@ -1,0 +1,161 @@
+package fault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
+)
+
+// ErrNoEffect is the error of an injection whose mark was not seen: the
+// engine, the broker or the proxy shows nothing of the fault, so
+// whatever the run shows next says nothing about it.
+var ErrNoEffect = errors.New("fault did not take effect")
+
+// Check looks for the mark a fault leaves once injected, where someone
+// other than the fault can see it: the container's state in the engine,
+// the alarm listed by the broker, the toxic read back from the proxy. It
+// returns what it saw ("exited (137)"), or an error that says what it
+// did not see.
+type Check func(ctx context.Context) (string, error)
+
+// seenWithin is how long a Check waits for a mark that shows with a lag
+// (a connection closed, an alarm raised, a queue's statistics): it asks
+// every pollEvery until the mark shows or seenWithin is up.
+const (
+	seenWithin = 10 * time.Second
+	pollEvery  = 100 * time.Millisecond
+)
+
+// Eventually is for a Check whose mark shows with a lag: it asks look
+// every 100 ms until it returns ok, and gives up after 10 s with look's
+// last word on what it saw instead.
+func Eventually(ctx context.Context, look func(context.Context) (seen string, ok bool, err error)) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, seenWithin)
+	defer cancel()
+	for {
+		seen, ok, err := look(ctx)
+		if err == nil && ok {
+			return seen, nil
+		}
+		select {
+		case <-ctx.Done():
+			if err != nil {
+				return "", fmt.Errorf("after %s: %w", seenWithin, err)
+			}
+			return "", fmt.Errorf("after %s: %s", seenWithin, seen)
+		case <-time.After(pollEvery):
+		}
+	}
+}
+
+// inspect reads t's container from the engine.
+func inspect(ctx context.Context, d Docker, t Target) (container.InspectResponse, error) {
+	r, err := d.ContainerInspect(ctx, t.ContainerID, client.ContainerInspectOptions{})
+	if err != nil {
+		return container.InspectResponse{}, fmt.Errorf("inspect %s: %w", t.Name, err)
+	}
+	if r.Container.State == nil {
+		return container.InspectResponse{}, fmt.Errorf("inspect %s: no state", t.Name)
+	}
+	return r.Container, nil
+}
+
+// startedAt is when t's container last started, as the engine says.
+func startedAt(ctx context.Context, d Docker, t Target) (string, error) {
+	c, err := inspect(ctx, d, t)
+	if err != nil {
+		return "", err
+	}
+	return c.State.StartedAt, nil
+}
+
+// exited is the Check of a kill or a stop of t: the container is not
+// running, or it has started again since before.
+func exited(d Docker, t Target) Witness {
+	return func(ctx context.Context) (Check, error) {
+		before, err := startedAt(ctx, d, t)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) (string, error) {
+			return Eventually(ctx, func(ctx context.Context) (string, bool, error) {
+				c, err := inspect(ctx, d, t)
+				switch {
+				case err != nil:
+					return "", false, err
+				case !c.State.Running:
+					return fmt.Sprintf("%s %s (%d)", t.Name, c.State.Status, c.State.ExitCode), true, nil
+				case c.State.StartedAt != before:
+					return fmt.Sprintf("%s started again at %s", t.Name, c.State.StartedAt), true, nil
+				}
+				return fmt.Sprintf("%s still running since %s", t.Name, before), false, nil
+			})
+		}, nil
+	}
+}
+
+// restarted is the Check of a restart of t: the container runs again,
+// started after before.
+func restarted(d Docker, t Target) Witness {
+	return func(ctx context.Context) (Check, error) {
+		before, err := startedAt(ctx, d, t)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) (string, error) {
+			c, err := inspect(ctx, d, t)
+			switch {
+			case err != nil:
+				return "", err
+			case c.State.StartedAt == before:
+				return "", fmt.Errorf("%s not restarted: running since %s", t.Name, before)
+			case !c.State.Running:
+				return "", fmt.Errorf("%s restarted at %s but %s", t.Name, c.State.StartedAt, c.State.Status)
+			}
+			return fmt.Sprintf("%s started again at %s", t.Name, c.State.StartedAt), nil
+		}, nil
+	}
+}
+
+// Witness is called just before a fault is injected: it notes what its
+// Check will compare with (a start time, the bindings there were) and
+// returns that Check.
+type Witness func(ctx context.Context) (Check, error)
+
+// seen is a Witness whose Check needs nothing noted before.
+func seen(check Check) Witness {
+	return func(context.Context) (Check, error) { return check, nil }
+}
+
+// all is the Witness of several faults at once: every Check must see its
+// mark; what they saw is joined with "; ".
+func all(faults []Fault) Witness {
+	return func(ctx context.Context) (Check, error) {
+		var checks []Check
+		for _, f := range faults {
+			c, err := f.Witness(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", f.Name(), err)
+			}
+			checks = append(checks, c)
+		}
+		return func(ctx context.Context) (string, error) {
+			var saw []string
+			var errs []error
+			for i, c := range checks {
+				s, err := c(ctx)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("%s: %w", faults[i].Name(), err))
+					continue
+				}
+				saw = append(saw, s)
+			}
+			return strings.Join(saw, "; "), errors.Join(errs...)
+		}, nil
+	}
+}
