@@ -37,6 +37,14 @@ type Input struct {
 	// more than once is by design. Duplicated still lists such ids; they
 	// are no violation (see Result.OK).
 	AtLeastOnce bool
+	// Order, if set, are the steps each unit's effect goes through, in
+	// the order they must be applied, and Steps (not Effects) is what
+	// the effect applied: each id's steps in the order applied. A unit
+	// counts as applied as often as its most applied step; one with a
+	// step missing is lost, one with a step applied after a later one is
+	// out of order.
+	Order []string
+	Steps map[string][]string
 }
 
 // Result is the verdict of one check.
@@ -51,6 +59,11 @@ type Result struct {
 	Duplicated []string `json:"duplicated"` // processed more than once (a violation unless AtLeastOnce)
 	Unexpected []string `json:"unexpected"` // processed, never accepted nor unknown
 	Recovered  []string `json:"recovered"`  // unknown, and processed
+	// OutOfOrder, of an effect with an order, are the ids with a step
+	// applied after a step that must follow it.
+	OutOfOrder []string `json:"out_of_order,omitempty"`
+	// Order is the effect's order of steps, if it has one.
+	Order []string `json:"order,omitempty"`
 	// UnknownWithoutID counts operations of unknown outcome and id.
 	UnknownWithoutID int `json:"unknown_without_id,omitempty"`
 	// Unattributed counts the recovered ids that were unexpected but are
@@ -64,8 +77,19 @@ type Result struct {
 // Check compares in's sets.
 func Check(in Input) Result {
 	count := map[string]int{}
-	for _, id := range in.Effects {
-		count[id]++
+	effects := len(in.Effects)
+	var incomplete map[string]bool
+	var outOfOrder []string
+	if len(in.Order) > 0 {
+		count, incomplete, outOfOrder = ordered(in.Order, in.Steps)
+		effects = 0
+		for _, st := range in.Steps {
+			effects += len(st)
+		}
+	} else {
+		for _, id := range in.Effects {
+			count[id]++
+		}
 	}
 	accepted := set(in.Accepted)
 	unknown := set(in.Unknown)
@@ -74,16 +98,17 @@ func Check(in Input) Result {
 	}
 	r := Result{
 		Service: in.Service, Attempted: len(set(in.Attempted)), Accepted: len(accepted),
-		Unknown: len(unknown), Processed: len(count), Effects: len(in.Effects),
+		Unknown: len(unknown), Processed: len(count), Effects: effects,
 		UnknownWithoutID: in.UnknownWithoutID, AtLeastOnce: in.AtLeastOnce,
+		OutOfOrder: outOfOrder, Order: in.Order,
 	}
 	for id := range accepted {
-		if count[id] == 0 {
+		if count[id] == 0 || incomplete[id] {
 			r.Lost = append(r.Lost, id)
 		}
 	}
 	for id := range set(in.Evidenced) {
-		if !accepted[id] && count[id] == 0 {
+		if !accepted[id] && (count[id] == 0 || incomplete[id]) {
 			r.Lost = append(r.Lost, id)
 		}
 	}
@@ -110,10 +135,44 @@ func Check(in Input) Result {
 	return r
 }
 
-// OK reports whether nothing was lost, duplicated or unexpected; for an
-// at-least-once effect, duplicates aside.
+// ordered reads an ordered effect's steps: how often each id was
+// applied (its most applied step), the ids with a step of order missing,
+// and the ids, sorted, with a step applied after one that must follow it
+// (a duplicate of a step applied again after a later step too).
+func ordered(order []string, steps map[string][]string) (count map[string]int, incomplete map[string]bool, outOfOrder []string) {
+	rank := map[string]int{}
+	for i, st := range order {
+		rank[st] = i
+	}
+	count, incomplete = map[string]int{}, map[string]bool{}
+	for id, seq := range steps {
+		if len(seq) == 0 {
+			continue
+		}
+		per := map[string]int{}
+		late := -1
+		for _, st := range seq {
+			per[st]++
+			count[id] = max(count[id], per[st])
+			if rank[st] < late && !slices.Contains(outOfOrder, id) {
+				outOfOrder = append(outOfOrder, id)
+			}
+			late = max(late, rank[st])
+		}
+		for _, st := range order {
+			if per[st] == 0 {
+				incomplete[id] = true
+			}
+		}
+	}
+	slices.Sort(outOfOrder)
+	return count, incomplete, outOfOrder
+}
+
+// OK reports whether nothing was lost, duplicated, unexpected or applied
+// out of order; for an at-least-once effect, duplicates aside.
 func (r Result) OK() bool {
-	return len(r.Lost) == 0 && len(r.DuplicatedViolations()) == 0 && len(r.Unexpected) == 0
+	return len(r.Lost) == 0 && len(r.DuplicatedViolations()) == 0 && len(r.Unexpected) == 0 && len(r.OutOfOrder) == 0
 }
 
 // DuplicatedViolations is the duplicated ids that break the effect's
@@ -140,9 +199,13 @@ func (r Result) String() string {
 	if r.AtLeastOnce {
 		allowed = " (allowed: at-least-once)"
 	}
-	return fmt.Sprintf("%s %s: attempted %d, accepted %d, unknown %d%s, processed %d (%d effects), lost %d, duplicated %d%s, unexpected %d, recovered %d%s",
+	order := ""
+	if len(r.Order) > 0 {
+		order = fmt.Sprintf(", out of order %d", len(r.OutOfOrder))
+	}
+	return fmt.Sprintf("%s %s: attempted %d, accepted %d, unknown %d%s, processed %d (%d effects), lost %d, duplicated %d%s, unexpected %d%s, recovered %d%s",
 		r.Service, verdict, r.Attempted, r.Accepted, r.Unknown, noID, r.Processed, r.Effects,
-		len(r.Lost), len(r.Duplicated), allowed, len(r.Unexpected), len(r.Recovered), unattributed(r)+examples(r))
+		len(r.Lost), len(r.Duplicated), allowed, len(r.Unexpected), order, len(r.Recovered), unattributed(r)+examples(r))
 }
 
 func unattributed(r Result) string {
@@ -154,7 +217,7 @@ func unattributed(r Result) string {
 
 func examples(r Result) string {
 	var parts []string
-	for name, ids := range map[string][]string{"lost": r.Lost, "duplicated": r.DuplicatedViolations(), "unexpected": r.Unexpected} {
+	for name, ids := range map[string][]string{"lost": r.Lost, "duplicated": r.DuplicatedViolations(), "unexpected": r.Unexpected, "out of order": r.OutOfOrder} {
 		if len(ids) > 0 {
 			parts = append(parts, fmt.Sprintf("%s e.g. %s", name, strings.Join(ids[:min(3, len(ids))], ",")))
 		}

@@ -3,7 +3,6 @@ package checker
 import (
 	"encoding/json"
 	"fmt"
-	"maps"
 	"slices"
 	"time"
 
@@ -49,6 +48,11 @@ func (v Verdict) Held() bool {
 // An effect read as at-least-once gives a Result with AtLeastOnce set:
 // its duplicates are listed and counted, and are no violation.
 //
+// An effect read with an order (history.Judged.Order) is judged on the
+// read's Steps: each id's steps in the order applied. A unit with a step
+// missing is lost there, one with a step applied after a step that must
+// follow it is out of order.
+//
 // A history without reads (written before they were recorded, or by a
 // run judged elsewhere) gives no checks.
 func Judge(ops []history.Op) Verdict {
@@ -70,15 +74,28 @@ func Judge(ops []history.Op) Verdict {
 			v.Offline = op.Detail
 		}
 	}
+	// What the harness was told of each input, drawn from ops once.
+	told := map[string]Input{}
+	of := func(kind string) Input {
+		in, ok := told[kind]
+		if !ok {
+			in = fromOps(ops, kind)
+			told[kind] = in
+		}
+		return in
+	}
 	// Units of unknown outcome that some effect shows, per input.
-	evidenced := map[string][]string{}
+	evidenced := map[string]map[string]bool{}
 	for _, name := range order {
 		r := reads[name]
 		for _, k := range r.Judged.Inputs {
-			in := fromOps(ops, k)
+			in := of(k)
+			if evidenced[k] == nil {
+				evidenced[k] = map[string]bool{}
+			}
 			for _, id := range in.Unknown {
-				if r.Shown[id] > 0 && !slices.Contains(evidenced[k], id) {
-					evidenced[k] = append(evidenced[k], id)
+				if r.Shown[id] > 0 {
+					evidenced[k][id] = true
 				}
 			}
 			if in.UnknownWithoutID == 0 {
@@ -87,9 +104,9 @@ func Judge(ops []history.Op) Verdict {
 			// Ids the harness never learnt, from requests left
 			// unanswered: what an effect shows of them was taken in.
 			attempted := set(in.Attempted)
-			for _, id := range slices.Sorted(maps.Keys(r.Shown)) {
-				if !attempted[id] && !slices.Contains(evidenced[k], id) {
-					evidenced[k] = append(evidenced[k], id)
+			for id := range r.Shown {
+				if !attempted[id] {
+					evidenced[k][id] = true
 				}
 			}
 		}
@@ -99,13 +116,27 @@ func Judge(ops []history.Op) Verdict {
 		if len(r.Judged.Inputs) == 0 {
 			continue
 		}
-		in := fromOps(ops, r.Judged.Inputs...)
-		for _, k := range r.Judged.Inputs {
-			in.Evidenced = append(in.Evidenced, evidenced[k]...)
+		var in Input // fromOps(ops, r.Judged.Inputs...), from each input's
+		for i, k := range r.Judged.Inputs {
+			if slices.Contains(r.Judged.Inputs[:i], k) {
+				continue
+			}
+			t := of(k)
+			in.Attempted = append(in.Attempted, t.Attempted...)
+			in.Accepted = append(in.Accepted, t.Accepted...)
+			in.Unknown = append(in.Unknown, t.Unknown...)
+			in.UnknownWithoutID += t.UnknownWithoutID
+			for id := range evidenced[k] {
+				in.Evidenced = append(in.Evidenced, id)
+			}
 		}
 		in.Service = name
-		for _, id := range slices.Sorted(maps.Keys(r.Shown)) {
-			for range r.Shown[id] {
+		if len(r.Judged.Order) > 0 {
+			in.Order, in.Steps = r.Judged.Order, r.Steps
+		}
+		in.Effects = make([]string, 0, len(r.Shown)) // in any order: Check counts them
+		for id, n := range r.Shown {
+			for range n {
 				in.Effects = append(in.Effects, id)
 			}
 		}
@@ -149,6 +180,9 @@ func Recorded(ops []history.Op) (v Verdict, ok bool, err error) {
 	byName := map[string]Result{}
 	var order []string
 	for _, op := range ops {
+		if op.Kind == history.KindViolation {
+			v.Violations = append(v.Violations, op.Detail)
+		}
 		if op.Kind != history.KindVerdict {
 			continue
 		}
@@ -169,7 +203,6 @@ func Recorded(ops []history.Op) (v Verdict, ok bool, err error) {
 	for _, name := range order {
 		v.Checks = append(v.Checks, byName[name])
 	}
-	v.Violations = Judge(ops).Violations
 	return v, ok, nil
 }
 
@@ -196,7 +229,7 @@ func Differences(judged, recorded Verdict) []string {
 		for _, d := range []struct {
 			what     string
 			got, was []string
-		}{{"lost", j.Lost, r.Lost}, {"duplicated", j.Duplicated, r.Duplicated}, {"unexpected", j.Unexpected, r.Unexpected}, {"recovered", j.Recovered, r.Recovered}} {
+		}{{"lost", j.Lost, r.Lost}, {"duplicated", j.Duplicated, r.Duplicated}, {"unexpected", j.Unexpected, r.Unexpected}, {"out of order", j.OutOfOrder, r.OutOfOrder}, {"recovered", j.Recovered, r.Recovered}} {
 			if !slices.Equal(d.got, d.was) {
 				out = append(out, fmt.Sprintf("%s: %s %d judged, %d recorded", j.Service, d.what, len(d.got), len(d.was)))
 			}

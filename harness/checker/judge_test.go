@@ -162,3 +162,44 @@ func js(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// An ordered effect's read carries each id's steps in the order applied:
+// judged in memory and again from the file, a unit cancelled before it
+// was placed is out of order, one whose cancellation never came is lost,
+// and a recorded verdict that missed the disorder differs.
+func TestJudgeAnOrderedEffectAgainFromItsFile(t *testing.T) {
+	t0 := time.Now()
+	h := &history.History{}
+	for _, id := range []string{"o-1", "o-2", "o-3"} {
+		h.Complete(h.Invoke("lifecycle", id), history.OK, "confirmed 2 steps in order")
+	}
+	j := history.Judged{Inputs: []string{"lifecycle"}, Order: []string{"order_received", "order_cancelled"}}
+	h.ReadSteps("notification: notices in order",
+		[]string{"o-1", "o-2", "o-1", "o-2", "o-3"},
+		[]string{"order_received", "order_cancelled", "order_cancelled", "order_received", "order_received"}, j, t0, t0)
+	want := checker.Judge(h.Ops())
+	if len(want.Checks) != 1 || want.Held() {
+		t.Fatalf("%+v", want)
+	}
+	c := want.Checks[0]
+	if !reflect.DeepEqual(c.OutOfOrder, []string{"o-2"}) || !reflect.DeepEqual(c.Lost, []string{"o-3"}) || len(c.Duplicated) != 0 {
+		t.Errorf("%s", c)
+	}
+	var b bytes.Buffer
+	if err := h.WriteJSONL(&b); err != nil {
+		t.Fatal(err)
+	}
+	back, err := history.ReadJSONL(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := checker.Judge(back.Ops()); !reflect.DeepEqual(js(t, got), js(t, want)) {
+		t.Errorf("read back, judged\n%s\nin memory\n%s", js(t, got), js(t, want))
+	}
+	missed := want
+	missed.Checks = []checker.Result{c}
+	missed.Checks[0].OutOfOrder = nil
+	if d := checker.Differences(want, missed); len(d) != 1 || !strings.Contains(d[0], "out of order 1 judged, 0 recorded") {
+		t.Errorf("differences %v", d)
+	}
+}

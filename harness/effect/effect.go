@@ -25,7 +25,11 @@ import (
 
 // Observed is what one source showed at one moment.
 type Observed struct {
-	IDs      []string       // one per effect
+	IDs []string // one per effect
+	// Steps, of an effect with an order, is the step each of IDs
+	// applied (Steps[i] is IDs[i]'s), listed in the order applied;
+	// items of steps the order does not name are left out.
+	Steps    []string
 	Replicas map[string]int // effects by replica, where the source tells
 	// At is when each id's effect was first applied, where the source
 	// tells (an HTTP effect with At); nil otherwise.
@@ -51,11 +55,11 @@ func Read(ctx context.Context, s *stack.Stack, e system.Effect) (Observed, error
 	)
 	switch {
 	case e.HTTP != nil:
-		o, err = readHTTP(ctx, s, e.HTTP)
+		o, err = readHTTP(ctx, s, e.HTTP, e.Order)
 	case e.Log != nil:
 		o, err = readLogs(ctx, s, e.Log)
 	case e.SQL != nil:
-		o, err = readSQL(ctx, s, e.SQL)
+		o, err = readSQL(ctx, s, e.SQL, e.Order)
 	default:
 		err = fmt.Errorf("no source")
 	}
@@ -101,19 +105,19 @@ func RecordReads(h *history.History, kinds []string, effects []system.Effect, ob
 			began = time.Now()
 			ended = began
 		}
-		h.Read(Name(e), o.IDs, history.Judged{Inputs: ks, AtLeastOnce: e.AllowsDuplicates()}, began, ended)
+		h.ReadSteps(Name(e), o.IDs, o.Steps, history.Judged{Inputs: ks, AtLeastOnce: e.AllowsDuplicates(), Order: e.Order}, began, ended)
 	}
 }
 
 // readHTTP reads src from one running replica of its service, or, with
 // src.Replicas ReplicasEach, from every running one.
-func readHTTP(ctx context.Context, s *stack.Stack, src *system.HTTPEffect) (Observed, error) {
+func readHTTP(ctx context.Context, s *stack.Stack, src *system.HTTPEffect, order []string) (Observed, error) {
 	if src.Replicas != system.ReplicasEach {
 		var body any
 		if err := probe.GetJSON(ctx, s.URL(src.Service), src.Path, &body); err != nil {
 			return Observed{}, err
 		}
-		return FromJSON(body, src)
+		return FromJSONInOrder(body, src, order)
 	}
 	var rs []replica
 	for _, r := range s.Replicas(src.Service) {
@@ -154,6 +158,7 @@ func readEach(ctx context.Context, rs []replica, src *system.HTTPEffect) (Observ
 			return Observed{}, fmt.Errorf("%s: %w", r.name, err)
 		}
 		o.IDs = append(o.IDs, ro.IDs...)
+		o.Steps = append(o.Steps, ro.Steps...)
 		if src.Replica != "" {
 			for name, n := range ro.Replicas {
 				o.Replicas[name] += n
@@ -184,6 +189,13 @@ func readEach(ctx context.Context, rs []replica, src *system.HTTPEffect) (Observ
 // the list at src.Items, its id at src.ID, or, with src.ID unset, the
 // item itself (a string or a number).
 func FromJSON(body any, src *system.HTTPEffect) (Observed, error) {
+	return FromJSONInOrder(body, src, nil)
+}
+
+// FromJSONInOrder is FromJSON for an effect with an order: each item's
+// step, at src.Step, goes to Steps, and items whose step order does not
+// name are left out. With no order it is FromJSON.
+func FromJSONInOrder(body any, src *system.HTTPEffect, order []string) (Observed, error) {
 	o := Observed{Replicas: map[string]int{}}
 	items, ok := system.Lookup(body, src.Items)
 	if !ok {
@@ -220,6 +232,13 @@ item:
 		}
 		if _, ok := it.(map[string]any); !ok {
 			return o, fmt.Errorf("%s: item %d is %s, not an object: for a list of ids, leave id unset", src.Path, i, kind(it))
+		}
+		if len(order) > 0 {
+			st, _ := system.Lookup(it, src.Step)
+			if !slices.Contains(order, scalar(st)) {
+				continue
+			}
+			o.Steps = append(o.Steps, scalar(st))
 		}
 		id, ok := system.Lookup(it, src.ID)
 		if !ok || scalar(id) == "" {
@@ -312,7 +331,10 @@ func FromLog(log []byte, re *regexp.Regexp) []string {
 	return ids
 }
 
-func readSQL(ctx context.Context, s *stack.Stack, src *system.SQLEffect) (Observed, error) {
+// readSQL runs src's query: the id first in each row and, for an effect
+// with an order, its step second; rows of steps order does not name are
+// left out.
+func readSQL(ctx context.Context, s *stack.Stack, src *system.SQLEffect, order []string) (Observed, error) {
 	u, err := s.DatabaseURL(ctx)
 	if err != nil {
 		return Observed{}, err
@@ -332,6 +354,15 @@ func readSQL(ctx context.Context, s *stack.Stack, src *system.SQLEffect) (Observ
 		vals, err := rows.Values()
 		if err != nil {
 			return o, fmt.Errorf("query: %w", err)
+		}
+		if len(order) > 0 {
+			if len(vals) < 2 {
+				return o, fmt.Errorf("query: %d column: want the id, then the step", len(vals))
+			}
+			if !slices.Contains(order, scalar(vals[1])) {
+				continue
+			}
+			o.Steps = append(o.Steps, scalar(vals[1]))
 		}
 		o.IDs = append(o.IDs, scalar(vals[0]))
 	}

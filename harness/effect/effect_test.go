@@ -100,3 +100,22 @@ func TestFromJSONTakesAListOfIDs(t *testing.T) {
 		}
 	}
 }
+
+// An ordered effect keeps each item's step, in the order listed, and
+// leaves out the items of steps its order does not name.
+func TestFromJSONInOrderKeepsTheSteps(t *testing.T) {
+	var body any
+	_ = json.Unmarshal([]byte(`[
+		{"order_id": "a", "kind": "order_received"},
+		{"order_id": "b", "kind": "order_cancelled"},
+		{"order_id": "a", "kind": "order_confirmed"},
+		{"order_id": "b", "kind": "order_received"},
+		{"order_id": "a", "kind": "order_cancelled"}]`), &body)
+	o, err := effect.FromJSONInOrder(body, &system.HTTPEffect{Path: "/n", ID: "order_id", Step: "kind"}, []string{"order_received", "order_cancelled"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(o.IDs, []string{"a", "b", "b", "a"}) || !reflect.DeepEqual(o.Steps, []string{"order_received", "order_cancelled", "order_received", "order_cancelled"}) {
+		t.Errorf("got %+v", o)
+	}
+}

@@ -45,6 +45,9 @@ type Op struct {
 	// Shown, of a KindRead op: the ids the effect showed, each with how
 	// many times it was applied.
 	Shown map[string]int `json:"shown,omitempty"`
+	// Steps, of a KindRead op of an effect with an order (Judged.Order):
+	// each id's steps, in the order the effect applied them.
+	Steps map[string][]string `json:"steps,omitempty"`
 	// Judged, of a KindRead op: how the effect read is judged.
 	Judged *Judged `json:"judged,omitempty"`
 	// Verdict, of a KindVerdict op: the run's verdict on one effect, as

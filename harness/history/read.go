@@ -30,20 +30,38 @@ type Judged struct {
 	// AtLeastOnce: the effect is declared at-least-once, so an id applied
 	// twice is no violation.
 	AtLeastOnce bool `json:"at_least_once,omitempty"`
+	// Order, if set, are the steps each unit's effect goes through, in
+	// the order they must be applied; the read's Steps say in which
+	// order they were.
+	Order []string `json:"order,omitempty"`
 }
 
 // Read records a final read of the effect named effect, begun at began and
 // ended at ended: the ids it showed, one per time applied (an id listed
 // twice was applied twice), and how it is judged.
 func (h *History) Read(effect string, ids []string, j Judged, began, ended time.Time) {
+	h.ReadSteps(effect, ids, nil, j, began, ended)
+}
+
+// ReadSteps is Read for an effect with an order (j.Order): steps[i] is
+// the step that ids[i] applied, the items listed in the order applied.
+func (h *History) ReadSteps(effect string, ids, steps []string, j Judged, began, ended time.Time) {
 	shown := make(map[string]int, len(ids))
-	for _, id := range ids {
+	var bySteps map[string][]string
+	if len(j.Order) > 0 {
+		bySteps = map[string][]string{}
+	}
+	for i, id := range ids {
 		shown[id]++
+		if bySteps != nil && i < len(steps) {
+			bySteps[id] = append(bySteps[id], steps[i])
+		}
 	}
 	j.Inputs = append([]string(nil), j.Inputs...)
+	j.Order = append([]string(nil), j.Order...)
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.ops = append(h.ops, Op{Kind: KindRead, ID: effect, Outcome: OK, Invoked: began, Completed: ended, Shown: shown, Judged: &j})
+	h.ops = append(h.ops, Op{Kind: KindRead, ID: effect, Outcome: OK, Invoked: began, Completed: ended, Shown: shown, Steps: bySteps, Judged: &j})
 }
 
 // Violation records a violation observed now besides the effects' id

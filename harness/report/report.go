@@ -91,6 +91,12 @@ func (f Figures) Unexpected() []string {
 	return f.union(func(c checker.Result) []string { return c.Unexpected })
 }
 
+// OutOfOrder is the distinct ids any check with an order found applied
+// out of order.
+func (f Figures) OutOfOrder() []string {
+	return f.union(func(c checker.Result) []string { return c.OutOfOrder })
+}
+
 func (f Figures) union(pick func(checker.Result) []string) []string {
 	seen := map[string]bool{}
 	var out []string
@@ -114,14 +120,14 @@ type Broken struct {
 }
 
 // Broken is every kind of violation f shows, the checks' first in their
-// order (lost, duplicated, unexpected), then the observed ones by the
+// order (lost, duplicated, unexpected, out of order), then the observed ones by the
 // words before their figures: "invariant "stock never negative"
 // (always) broken",
 // "unseen at the end".
 func (f Figures) Broken() []Broken {
 	var out []Broken
 	for _, c := range f.Checks {
-		for _, b := range []Broken{{"lost at " + c.Service, c.Lost}, {"duplicated at " + c.Service, c.DuplicatedViolations()}, {"unexpected at " + c.Service, c.Unexpected}} {
+		for _, b := range []Broken{{"lost at " + c.Service, c.Lost}, {"duplicated at " + c.Service, c.DuplicatedViolations()}, {"unexpected at " + c.Service, c.Unexpected}, {"out of order at " + c.Service, c.OutOfOrder}} {
 			if len(b.IDs) > 0 {
 				out = append(out, b)
 			}
@@ -178,6 +184,10 @@ func Table(all []Figures) string {
 			detect, recover := seconds(f.DetectSeconds), seconds(f.RecoverSeconds)
 			if i > 0 {
 				scenario, side, note, dead, secs, detect, recover = "", "", "", "", "", "", ""
+			}
+			if len(c.OutOfOrder) > 0 {
+				// No column of its own: most effects have no order.
+				note = strings.Join(slices.DeleteFunc([]string{fmt.Sprintf("out of order %d", len(c.OutOfOrder)), note}, func(s string) bool { return s == "" }), "; ")
 			}
 			fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", scenario, side, c.Service, f.Sent, c.Accepted, c.Processed,
 				len(c.Lost), len(c.Duplicated), len(c.Unexpected), len(c.Recovered), dead, detect, recover, secs, note)

@@ -76,3 +76,20 @@ func TestBrokenNamesEachKindAndPlace(t *testing.T) {
 		t.Errorf("Broken() =\n%q\nwant\n%q", got, want)
 	}
 }
+
+// Units applied out of order are a violation of their own kind, at their
+// effect, in the verdict, the table's note and the list of what broke.
+func TestOutOfOrderIsAKindOfViolation(t *testing.T) {
+	f := Figures{Scenario: "order per key", Side: "control: no-ordering", Note: "n", Checks: []checker.Result{
+		{Service: "inventory: applied"}, {Service: "notification: notices in order", Order: []string{"a", "b"}, OutOfOrder: []string{"o-1", "o-2"}},
+	}}
+	if f.Held() || !slices.Equal(f.OutOfOrder(), []string{"o-1", "o-2"}) {
+		t.Errorf("held %v, out of order %v", f.Held(), f.OutOfOrder())
+	}
+	if b := f.Broken(); len(b) != 1 || b[0].Kind != "out of order at notification: notices in order" || len(b[0].IDs) != 2 {
+		t.Errorf("broken %+v", b)
+	}
+	if lines := strings.Split(Table([]Figures{f}), "\n"); !strings.Contains(lines[1], "out of order 2; n") {
+		t.Errorf("the table does not say it:\n%s", strings.Join(lines, "\n"))
+	}
+}

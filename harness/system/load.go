@@ -250,7 +250,7 @@ func (s *System) Validate() error {
 			if a.Exchange == "" && a.RoutingKey == "" {
 				bad(f+".amqp.routing_key", "missing (with the default exchange it is the queue's name)")
 			}
-			if !strings.Contains(a.Body+a.MessageID+fmt.Sprint(a.Headers), ".ID") {
+			if len(a.Steps) == 0 && !strings.Contains(a.Body+a.MessageID+fmt.Sprint(a.Headers), ".ID") {
 				bad(f+".amqp.body", "the id appears nowhere: put {{.ID}} in the body or a header")
 			}
 			if len(a.Queues) == 0 {
@@ -262,6 +262,24 @@ func (s *System) Validate() error {
 				}
 			}
 			checkUnitTemplates(bad, f+".amqp", map[string]string{"body": a.Body, "routing_key": a.RoutingKey, "message_id": a.MessageID}, a.Headers)
+			names := map[string]bool{}
+			for i, st := range a.Steps {
+				sf := fmt.Sprintf("%s.amqp.steps[%d]", f, i)
+				switch {
+				case st.Name == "":
+					bad(sf+".name", "missing")
+				case names[st.Name]:
+					bad(sf+".name", "%q is another step's name too", st.Name)
+				}
+				names[st.Name] = true
+				checkUnitTemplates(bad, sf, map[string]string{"body": st.Body, "routing_key": st.RoutingKey}, nil)
+				if !strings.Contains(a.Step(i).Body+a.MessageID+fmt.Sprint(a.Headers), ".ID") {
+					bad(sf+".body", "the id appears nowhere: put {{.ID}} in the step's or the input's body, or a header")
+				}
+			}
+			if len(a.Steps) == 1 {
+				bad(f+".amqp.steps", "one step: an ordered unit has two or more (or leave steps out)")
+			}
 			for p, body := range a.Poison {
 				checkUnitTemplates(bad, f+".amqp.poison", map[string]string{p: body}, nil)
 			}
@@ -323,7 +341,7 @@ func (s *System) checkEffect(bad func(string, string, ...any), f string, e Effec
 			for _, field := range []struct {
 				name string
 				set  bool
-			}{{"replica", e.HTTP.Replica != ""}, {"where", len(e.HTTP.Where) > 0}, {"at", e.HTTP.At != ""}} {
+			}{{"replica", e.HTTP.Replica != ""}, {"where", len(e.HTTP.Where) > 0}, {"at", e.HTTP.At != ""}, {"step", e.HTTP.Step != ""}} {
 				if field.set {
 					bad(f+".http."+field.name, "needs id: a list of ids has no fields (set id to the field of an item that holds the id)")
 				}
@@ -352,6 +370,35 @@ func (s *System) checkEffect(bad func(string, string, ...any), f string, e Effec
 	}
 	if n != 1 {
 		bad(f, "set exactly one of http, log and sql")
+	}
+	if len(e.Order) > 0 {
+		seen := map[string]bool{}
+		for _, st := range e.Order {
+			if st == "" || seen[st] {
+				bad(f+".order", "%q: want distinct, non-empty steps", st)
+			}
+			seen[st] = true
+		}
+		switch {
+		case len(e.Order) < 2:
+			bad(f+".order", "one step: an order needs two or more")
+		case e.Log != nil:
+			bad(f+".order", "needs an http or sql source: logs are read replica by replica, and cannot tell which of two replicas applied first")
+		case e.HTTP != nil && e.HTTP.Step == "":
+			bad(f+".http.step", "missing: the field of an item that says which step it applied")
+		case e.HTTP != nil && e.HTTP.Replicas == ReplicasEach:
+			bad(f+".order", "needs one list in the order applied: with replicas each, no list tells which of two replicas applied first")
+		}
+		if len(e.Inputs) == 0 {
+			bad(f+".inputs", "missing: an effect with an order judges the units of inputs with steps; name them")
+		}
+		for _, in := range e.Inputs {
+			if i, ok := s.Inputs[in]; ok && (i.AMQP == nil || len(i.AMQP.Steps) == 0) {
+				bad(f+".inputs", "%q has no steps: an effect with an order judges the units of inputs with steps only", in)
+			}
+		}
+	} else if e.HTTP != nil && e.HTTP.Step != "" {
+		bad(f+".http.step", "without order: set order to the steps in the order they must be applied")
 	}
 	if e.Delivery != "" && e.Delivery != ExactlyOnce && e.Delivery != AtLeastOnce {
 		bad(f+".delivery", "%q: want %s or %s", e.Delivery, ExactlyOnce, AtLeastOnce)

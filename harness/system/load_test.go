@@ -99,6 +99,14 @@ func TestMalformedDescriptionsNameTheField(t *testing.T) {
 		{"unknown delivery", "  - service: worker\n", "  - service: worker\n    delivery: maybe-once\n", []string{`effects[0].delivery: "maybe-once": want exactly-once or at-least-once`}},
 		{"unknown replicas", "    log: {pattern: 'done (\\S+)'}\n", "    http: {path: /done, replicas: all}\n", []string{`effects[0].http.replicas: "all": want shared`, "or each (each shows its own)"}},
 		{"id list with fields", "    log: {pattern: 'done (\\S+)'}\n", "    http: {path: /done, where: {k: v}, at: t}\n", []string{"effects[0].http.where: needs id", "effects[0].http.at: needs id"}},
+		{"one step", `queues: [jobs]}`, `queues: [jobs], steps: [{name: a}]}`, []string{"inputs.job.amqp.steps: one step"}},
+		{"steps without names or ids", `body: '{"id": "{{.ID}}"}', queues: [jobs]}`, `body: '{}', queues: [jobs], steps: [{name: a}, {body: '{{.ID}}'}, {name: a, body: '{{.ID}}'}]}`, []string{"inputs.job.amqp.steps[0].body: the id appears nowhere", "inputs.job.amqp.steps[1].name: missing", `inputs.job.amqp.steps[2].name: "a" is another step's name too`}},
+		{"order of a log", "    log: {pattern: 'done (\\S+)'}\n", "    log: {pattern: 'done (\\S+)'}\n    order: [a, b]\n", []string{"effects[0].order: needs an http or sql source"}},
+		{"order without inputs with steps", "  - service: worker\n", "  - service: worker\n    order: [a, b]\n", []string{"effects[0].inputs: missing"}},
+		{"order of an input without steps", "  - service: worker\n", "  - service: worker\n    inputs: [job]\n    order: [a, b]\n", []string{`effects[0].inputs: "job" has no steps`}},
+		{"order without step", "    log: {pattern: 'done (\\S+)'}\n", "    http: {path: /done, id: id}\n    order: [a, a]\n", []string{`effects[0].order: "a": want distinct`, "effects[0].http.step: missing"}},
+		{"order of each replica", "    log: {pattern: 'done (\\S+)'}\n", "    http: {path: /done, id: id, step: s, replicas: each}\n    order: [a, b]\n", []string{"effects[0].order: needs one list in the order applied"}},
+		{"step without order", "    log: {pattern: 'done (\\S+)'}\n", "    http: {path: /done, id: id, step: s}\n", []string{"effects[0].http.step: without order"}},
 		{"invariant named twice", "name: shop", "name: shop\ninvariants: [{name: x, service: worker, http: {path: /x}, none: true}, {name: x, service: worker, http: {path: /y}, none: true}]", []string{`invariants[x].name: "x" declared twice`}},
 	}
 	for _, c := range cases {

@@ -150,6 +150,51 @@ type AMQPInput struct {
 	// must dead-letter, by name, besides the harness's own (invalid JSON,
 	// invalid UTF-8, ...).
 	Poison map[string]string `yaml:"poison"`
+	// Steps, if set, make a unit of this input several messages of one
+	// key (its id), in this order: one per step, each published once the
+	// one before it is confirmed, on one channel, so that the queues hold
+	// them in this order. A step's fields replace the input's; its
+	// templates see the step's name as {{.Step}}. An effect with Order
+	// says how the system shows the order it applied them in.
+	Steps []Step `yaml:"steps"`
+}
+
+// Step is one message of an ordered unit (AMQPInput.Steps); empty fields
+// are the input's.
+type Step struct {
+	Name       string `yaml:"name"`
+	RoutingKey string `yaml:"routing_key"` // template
+	Type       string `yaml:"type"`
+	Body       string `yaml:"body"` // template
+}
+
+// Step returns the input's message for step i of Steps (the input itself
+// without steps): the step's fields over the input's.
+func (a AMQPInput) Step(i int) AMQPInput {
+	if i >= len(a.Steps) {
+		return a
+	}
+	st := a.Steps[i]
+	out := a
+	out.Steps = nil
+	for _, f := range []struct {
+		dst *string
+		v   string
+	}{{&out.RoutingKey, st.RoutingKey}, {&out.Type, st.Type}, {&out.Body, st.Body}} {
+		if f.v != "" {
+			*f.dst = f.v
+		}
+	}
+	return out
+}
+
+// StepNames lists the input's steps' names, in order (none without steps).
+func (a AMQPInput) StepNames() []string {
+	var out []string
+	for _, st := range a.Steps {
+		out = append(out, st.Name)
+	}
+	return out
 }
 
 // Effect is what one service does with a unit of work, and where the
@@ -164,10 +209,18 @@ type Effect struct {
 	// (the default: an id applied twice is a violation) or AtLeastOnce
 	// (duplicates are by design, counted but no violation; a lost id
 	// still is).
-	Delivery string      `yaml:"delivery"`
-	HTTP     *HTTPEffect `yaml:"http"`
-	Log      *LogEffect  `yaml:"log"`
-	SQL      *SQLEffect  `yaml:"sql"`
+	Delivery string `yaml:"delivery"`
+	// Order, if set, are the steps each unit's effect goes through, in
+	// the order they must be applied (an order received, then
+	// cancelled): the source tells each item's step (HTTPEffect.Step, or
+	// the second column of a SQL effect) and lists each id's items in
+	// the order they were applied. Items of other steps are left out. A
+	// unit with a step missing is lost; one whose steps were applied in
+	// another order is out of order.
+	Order []string    `yaml:"order"`
+	HTTP  *HTTPEffect `yaml:"http"`
+	Log   *LogEffect  `yaml:"log"`
+	SQL   *SQLEffect  `yaml:"sql"`
 }
 
 // HTTPEffect is a GET returning a JSON array with one item per effect:
@@ -190,6 +243,9 @@ type HTTPEffect struct {
 	// Replicas is how the service's replicas are read: ReplicasShared
 	// (the default) or ReplicasEach.
 	Replicas string `yaml:"replicas"`
+	// Step is the dotted path to the step an item applied, for an
+	// effect with Order.
+	Step string `yaml:"step"`
 }
 
 // How an HTTP effect's replicas are read (HTTPEffect.Replicas).
@@ -211,7 +267,8 @@ type LogEffect struct {
 }
 
 // SQLEffect is a query on the stack's database returning one row per
-// effect, the id first.
+// effect, the id first; for an effect with Order, the step second, the
+// rows in the order applied.
 type SQLEffect struct {
 	Query string `yaml:"query"`
 }

@@ -11,6 +11,7 @@ type Unit struct {
 	Seq     int    // 1, 2, ...
 	EventID string // a fresh UUID per rendering, for message ids
 	Now     string // the time of rendering, RFC 3339 in UTC
+	Step    string // the step's name, for an input with steps
 }
 
 // UnitFuncs are the functions an input's templates may call, drawing from

@@ -239,13 +239,25 @@ func Contents(in *system.AMQPInput, u system.Unit, rng *rand.Rand) (string, erro
 }
 
 // publish sends u on pub (dialling one when nil) and returns the
-// publisher to reuse, or nil after an error.
+// publisher to reuse, or nil after an error. A unit of an input with
+// steps is one message per step, each published once the one before it
+// is confirmed: ok when every step was confirmed, fail when the first
+// certainly was not, info otherwise (some steps are in, the rest may
+// not be).
 func publish(ctx context.Context, pub *broker.Publisher, url func(context.Context) (string, error), h *history.History, kind string, in *system.AMQPInput, u system.Unit, rng *rand.Rand) *broker.Publisher {
 	op := h.Invoke(kind, u.ID)
-	msg, err := Message(in, u, rng)
-	if err != nil {
-		h.Complete(op, history.Fail, "not sent: "+err.Error())
-		return pub
+	var msgs []broker.Message
+	for i := range max(1, len(in.Steps)) {
+		step := in.Step(i)
+		if i < len(in.Steps) {
+			u.Step = in.Steps[i].Name
+		}
+		msg, err := Message(&step, u, rng)
+		if err != nil {
+			h.Complete(op, history.Fail, "not sent: "+err.Error())
+			return pub
+		}
+		msgs = append(msgs, msg)
 	}
 	if pub == nil {
 		u, err := url(ctx)
@@ -257,19 +269,33 @@ func publish(ctx context.Context, pub *broker.Publisher, url func(context.Contex
 			return nil
 		}
 	}
-	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	err = pub.Publish(cctx, msg)[0]
-	cancel()
-	switch {
-	case err == nil:
-		h.Complete(op, history.OK, "confirmed")
-	case errors.Is(err, broker.ErrUnroutable):
-		h.Complete(op, history.Fail, err.Error())
-	default:
-		pub.Close()
-		h.Complete(op, history.Info, err.Error())
-		return nil
+	for i, msg := range msgs {
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := pub.Publish(cctx, msg)[0]
+		cancel()
+		step := ""
+		if len(in.Steps) > 0 {
+			step = fmt.Sprintf("step %s: ", in.Steps[i].Name)
+		}
+		switch {
+		case err == nil:
+			continue
+		case errors.Is(err, broker.ErrUnroutable) && i == 0:
+			h.Complete(op, history.Fail, step+err.Error())
+		case errors.Is(err, broker.ErrUnroutable):
+			h.Complete(op, history.Info, fmt.Sprintf("%s%v, after %d steps confirmed", step, err, i))
+		default:
+			pub.Close()
+			h.Complete(op, history.Info, step+err.Error())
+			return nil
+		}
+		return pub
 	}
+	detail := "confirmed"
+	if len(in.Steps) > 0 {
+		detail = fmt.Sprintf("confirmed %d steps in order", len(in.Steps))
+	}
+	h.Complete(op, history.OK, detail)
 	return pub
 }
 
