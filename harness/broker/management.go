@@ -235,6 +235,9 @@ type Connection struct {
 	// holds back its publishes ("blocking": blocked as soon as it
 	// publishes; "blocked": it tried).
 	State string `json:"state"`
+	// Timeout is the heartbeat interval the connection negotiated, in
+	// seconds; 0: no heartbeats.
+	Timeout int `json:"timeout"`
 }
 
 // Connections lists the vhost's client connections. Like the queue

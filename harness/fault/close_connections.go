@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/mqchaos/mqchaos/harness/broker"
 )
@@ -32,46 +33,52 @@ type closeConnections struct {
 
 func (c closeConnections) Name() string { return "close connections of " + c.name }
 
-// from are the names of the connections from c's hosts among cs.
-func (c closeConnections) from(cs []broker.Connection) []string {
-	var names []string
-	for _, conn := range cs {
-		if slices.Contains(c.hosts, conn.PeerHost) {
-			names = append(names, conn.Name)
-		}
-	}
-	return names
+// Witness notes the connections from the hosts, and sees none of them
+// listed by the broker any more within 10 s (a client may open new
+// ones).
+func (c closeConnections) Witness(ctx context.Context) (Check, error) {
+	return dropped(c.b, c.name, c.hosts, func([]broker.Connection) time.Duration { return seenWithin })(ctx)
 }
 
-// Witness notes the connections from the hosts, and sees none of them
-// listed by the broker any more (a client may open new ones).
-func (c closeConnections) Witness(ctx context.Context) (Check, error) {
-	cs, err := c.b.Connections(ctx)
-	if err != nil {
-		return nil, err
-	}
-	before := c.from(cs)
-	return func(ctx context.Context) (string, error) {
-		if len(before) == 0 {
-			return "", fmt.Errorf("no connection from %v to close", c.hosts)
+// dropped is the Witness of connections gone: it notes the broker's
+// connections from hosts (a container's addresses) and sees none of them
+// listed any more, within limit(those connections). A client may have
+// opened new ones meanwhile.
+func dropped(b Broker, name string, hosts []string, limit func([]broker.Connection) time.Duration) Witness {
+	return func(ctx context.Context) (Check, error) {
+		cs, err := b.Connections(ctx)
+		if err != nil {
+			return nil, err
 		}
-		return Eventually(ctx, func(ctx context.Context) (string, bool, error) {
-			cs, err := c.b.Connections(ctx)
-			if err != nil {
-				return "", false, err
+		var before []broker.Connection
+		for _, conn := range cs {
+			if slices.Contains(hosts, conn.PeerHost) {
+				before = append(before, conn)
 			}
-			var left []string
-			for _, conn := range cs {
-				if slices.Contains(before, conn.Name) {
-					left = append(left, conn.Name)
+		}
+		return func(ctx context.Context) (string, error) {
+			if len(before) == 0 {
+				return "", fmt.Errorf("no connection from %s (%v) to drop", name, hosts)
+			}
+			start := time.Now()
+			return within(ctx, limit(before), func(ctx context.Context) (string, bool, error) {
+				cs, err := b.Connections(ctx)
+				if err != nil {
+					return "", false, err
 				}
-			}
-			if len(left) > 0 {
-				return fmt.Sprintf("%d of %d connections still open: %v", len(left), len(before), left), false, nil
-			}
-			return fmt.Sprintf("%d connections of %s closed", len(before), c.name), true, nil
-		})
-	}, nil
+				left := 0
+				for _, conn := range cs {
+					if slices.ContainsFunc(before, func(c broker.Connection) bool { return c.Name == conn.Name }) {
+						left++
+					}
+				}
+				if left > 0 {
+					return fmt.Sprintf("the broker still lists %d of the %d connections of %s", left, len(before), name), false, nil
+				}
+				return fmt.Sprintf("the broker dropped the %d connections of %s after %.1fs", len(before), name, time.Since(start).Seconds()), true, nil
+			})
+		}, nil
+	}
 }
 
 func (c closeConnections) Inject(ctx context.Context) error {

@@ -30,10 +30,18 @@ type deleteQueue struct {
 func (d deleteQueue) Name() string { return "delete queue " + d.queue }
 
 // Witness notes the queue's consumers, and sees the queue gone, or
-// declared again (a service may do so at once) with none of them.
+// declared again (a service may do so at once): with none of them, and
+// with a consumer if it had none.
 func (d deleteQueue) Witness(ctx context.Context) (Check, error) {
-	before, err := d.b.Queue(ctx, d.queue)
-	if err != nil {
+	// The list of a queue's consumers comes from the channels'
+	// statistics and may lag its count of them: wait for it.
+	var before broker.Queue
+	if _, err := Eventually(ctx, func(ctx context.Context) (string, bool, error) {
+		var err error
+		before, err = d.b.Queue(ctx, d.queue)
+		return fmt.Sprintf("queue %s counts %d consumers and lists %d", d.queue, before.Consumers, len(before.ConsumerDetails)),
+			err == nil && (before.Consumers == 0 || len(before.ConsumerDetails) > 0), err
+	}); err != nil {
 		return nil, err
 	}
 	tags := func(q broker.Queue) []string {
@@ -48,9 +56,6 @@ func (d deleteQueue) Witness(ctx context.Context) (Check, error) {
 		if !before.Exists {
 			return "", fmt.Errorf("no queue %s to delete", d.queue)
 		}
-		if len(had) == 0 {
-			return "", fmt.Errorf("queue %s has no consumer to tell a new queue from the old", d.queue)
-		}
 		return Eventually(ctx, func(ctx context.Context) (string, bool, error) {
 			q, err := d.b.Queue(ctx, d.queue)
 			switch {
@@ -60,6 +65,10 @@ func (d deleteQueue) Witness(ctx context.Context) (Check, error) {
 				return "queue " + d.queue + " gone", true, nil
 			case slices.ContainsFunc(tags(q), func(t string) bool { return slices.Contains(had, t) }):
 				return fmt.Sprintf("queue %s still has its consumers %v", d.queue, tags(q)), false, nil
+			case len(had) == 0 && len(q.ConsumerDetails) == 0:
+				return fmt.Sprintf("queue %s still there, with no consumer as before", d.queue), false, nil
+			case len(had) == 0:
+				return fmt.Sprintf("queue %s declared again, with a consumer where it had none", d.queue), true, nil
 			}
 			return fmt.Sprintf("queue %s declared again, none of its consumers %v left", d.queue, had), true, nil
 		})

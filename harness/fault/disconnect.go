@@ -48,7 +48,7 @@ func (c disconnect) Witness(context.Context) (Check, error) {
 				}
 			}
 		}
-		return "off network " + c.link.NetworkID, nil
+		return fmt.Sprintf("off network %.12s", c.link.NetworkID), nil
 	}, nil
 }
 

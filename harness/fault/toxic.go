@@ -140,8 +140,8 @@ func (t toxic) Witness(context.Context) (Check, error) {
 			case have[i].Toxicity != 1:
 				return "", fmt.Errorf("toxic %s on %s at toxicity %g", t.name(s), t.p.ProxyName(), have[i].Toxicity)
 			}
-			saw = append(saw, t.name(s))
+			saw = append(saw, s)
 		}
-		return "toxics " + strings.Join(saw, ", ") + " on " + t.p.ProxyName(), nil
+		return fmt.Sprintf("%s toxic %s on %s", t.typ, strings.Join(saw, "+"), t.p.ProxyName()), nil
 	}, nil
 }

@@ -66,8 +66,8 @@ func TestNetworkFaultsSeeTheirMarkOnTheProxy(t *testing.T) {
 		f    func(Proxy) Fault
 		seen string
 	}{
-		{func(p Proxy) Fault { return Latency(p, Both, time.Second, 0) }, "injected: toxics mqchaos-latency-upstream, mqchaos-latency-downstream on inventory/amqp"},
-		{func(p Proxy) Fault { return BlackHole(p) }, "injected: toxics mqchaos-timeout-upstream, mqchaos-timeout-downstream on inventory/amqp"},
+		{func(p Proxy) Fault { return Latency(p, Both, time.Second, 0) }, "injected: latency toxic upstream+downstream on inventory/amqp"},
+		{func(p Proxy) Fault { return BlackHole(p) }, "injected: timeout toxic upstream+downstream on inventory/amqp"},
 		{func(p Proxy) Fault { return ProxyDown(p) }, "injected: proxy inventory/amqp disabled"},
 	} {
 		h := &history.History{}

@@ -35,7 +35,12 @@ const (
 // every 100 ms until it returns ok, and gives up after 10 s with look's
 // last word on what it saw instead.
 func Eventually(ctx context.Context, look func(context.Context) (seen string, ok bool, err error)) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, seenWithin)
+	return within(ctx, seenWithin, look)
+}
+
+// within is Eventually with a limit of its own.
+func within(ctx context.Context, limit time.Duration, look func(context.Context) (seen string, ok bool, err error)) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	for {
 		seen, ok, err := look(ctx)
@@ -45,9 +50,9 @@ func Eventually(ctx context.Context, look func(context.Context) (seen string, ok
 		select {
 		case <-ctx.Done():
 			if err != nil {
-				return "", fmt.Errorf("after %s: %w", seenWithin, err)
+				return "", fmt.Errorf("after %s: %w", limit, err)
 			}
-			return "", fmt.Errorf("after %s: %s", seenWithin, seen)
+			return "", fmt.Errorf("after %s: %s", limit, seen)
 		case <-time.After(pollEvery):
 		}
 	}
