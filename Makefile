@@ -156,6 +156,17 @@ safe:
 unsafe:
 	$(GINKGO) $(SCENARIO_FLAGS) --label-filter='unsafe && !soak && !cluster' ./scenarios $(SYSTEM_ARG)
 
+# The mutation run: the catalogue with faults that do nothing (built with
+# -tags mqchaos_noop_faults), held to what it must give: every spec that
+# injects a fault fails with "fault did not take effect", and no other
+# fails (mqchaos expect -no-effect). LABELS=cluster for the cluster's.
+MUTATION_OUT ?= reports/mutation-$(shell date -u +%Y%m%dT%H%M%S)
+.PHONY: mutation-faults
+mutation-faults:
+	@mkdir -p $(dir $(MUTATION_OUT))
+	-go run -tags mqchaos_noop_faults ./cmd/mqchaos run -system systems/reference/system.yaml -label '$(LABELS)' -out $(MUTATION_OUT) > $(MUTATION_OUT).log 2>&1
+	go run ./cmd/mqchaos expect -no-effect -run $(MUTATION_OUT)
+
 # One scenario by name, both sides, again and again while reproducing a
 # failure mode: NAME is a --focus regular expression over the specs' text
 # (make scenario NAME='Broker restart'). The summary ends with where the

@@ -16,18 +16,23 @@ import (
 // by mqchaos run and by the Ginkgo suite) to an expected-verdict table,
 // running nothing: exit 0 when every verdict is as the table says, 1
 // when one differs, 2 for a bad table or a directory without results.
-// -write prints a table of what the run observed instead.
+// -write prints a table of what the run observed instead; -no-effect
+// holds the run to what a build whose faults do nothing must give.
 func cmdExpect(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flags("expect", stderr)
 	table := fs.String("table", "", "the expected-verdict table (e.g. systems/warehouse/expected-verdicts.yaml)")
 	dir := fs.String("run", "reports", "the run's directory: mqchaos run's -out, or the Ginkgo suite's reports/")
 	write := fs.Bool("write", false, "print a table of the run's observed verdicts (to read over, then keep) instead of comparing")
+	noEffect := fs.Bool("no-effect", false, "hold a run of a build whose faults do nothing (-tags mqchaos_noop_faults) to what it must give: every spec that injects a fault fails with \"fault did not take effect\"")
 	if help, err := parse(fs, args); help || err != nil {
 		return err
 	}
 	outcomes, err := readOutcomes(*dir)
 	if err != nil {
 		return usageError{err}
+	}
+	if *noEffect {
+		return holdNoEffect(stdout, *dir, outcomes)
 	}
 	if *write {
 		fmt.Fprint(stdout, expect.Write(expect.SystemOf(outcomes), outcomes))

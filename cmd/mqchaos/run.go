@@ -16,6 +16,7 @@ import (
 
 	tclog "github.com/testcontainers/testcontainers-go/log"
 
+	"github.com/mqchaos/mqchaos/harness/fault"
 	"github.com/mqchaos/mqchaos/harness/schedule"
 	"github.com/mqchaos/mqchaos/harness/stack"
 	"github.com/mqchaos/mqchaos/harness/system"
@@ -152,6 +153,9 @@ func runResults(ctx context.Context, c runConfig, how string, stdout, stderr io.
 		os.Setenv("POSTGRES_IMAGE", c.postgres)
 	}
 	images := stack.ImagesFromEnv(ctx, os.Getenv)
+	if fault.NoOp {
+		fmt.Fprintln(stdout, "this build injects no fault (-tags mqchaos_noop_faults): every spec that injects one must fail with \"fault did not take effect\"")
+	}
 	fmt.Fprintf(stdout, "mqchaos %s %s: %d specs against %s (%s), seed %d, %d processes; broker %s, database %s; results in %s\n",
 		how, version(), len(picked), sys.Name, c.system, c.seed, c.procs, images.RabbitMQ, images.Postgres, out)
 
