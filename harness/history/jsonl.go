@@ -76,17 +76,20 @@ func ReadJSONL(r io.Reader) (*History, error) {
 	}
 }
 
-// readLine adds the Op or the Sample line holds to h.
+// readLine adds the Op or the Sample line holds to h. The two have no
+// field name in common, so one decoding reads either.
 func (h *History) readLine(line []byte) error {
-	var sample Sample
-	if err := json.Unmarshal(line, &sample); err == nil && sample.Observed != "" {
-		h.samples = append(h.samples, sample)
-		return nil
+	var either struct {
+		Op
+		Sample
 	}
-	var op Op
-	if err := json.Unmarshal(line, &op); err != nil {
+	if err := json.Unmarshal(line, &either); err != nil {
 		return err
 	}
-	h.ops = append(h.ops, op)
+	if either.Observed != "" {
+		h.samples = append(h.samples, either.Sample)
+	} else {
+		h.ops = append(h.ops, either.Op)
+	}
 	return nil
 }
