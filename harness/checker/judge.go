@@ -116,7 +116,7 @@ func Judge(ops []history.Op) Verdict {
 		if len(r.Judged.Inputs) == 0 {
 			continue
 		}
-		var in Input // fromOps(ops, r.Judged.Inputs...), from each input's
+		var in Input // fromOps(ops, r.Judged.Inputs...), put together from each input's
 		for i, k := range r.Judged.Inputs {
 			if slices.Contains(r.Judged.Inputs[:i], k) {
 				continue
