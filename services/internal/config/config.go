@@ -47,7 +47,6 @@ type Config struct {
 	RetryMaxDelay    time.Duration // RETRY_MAX_DELAY, default 5s
 	HandlerTimeout   time.Duration // HANDLER_TIMEOUT per attempt, default 5s
 	OutageBudget     time.Duration // OUTAGE_BUDGET: how long a consumer holds a delivery while the database is down, default 5m
-	OrderWait        time.Duration // ORDER_WAIT: how long an event that arrived before its predecessor is tried again, default 1m
 	OutboxInterval   time.Duration // OUTBOX_POLL_INTERVAL, default 200ms
 	OutboxBatch      int           // OUTBOX_BATCH, default 256
 	OutboxRetryBase  time.Duration // OUTBOX_RETRY_BASE: wait before publishing again a row returned unroutable, doubling; default 1s
@@ -170,7 +169,6 @@ func Load(service string, getenv func(string) string) (Config, error) {
 		RetryMaxDelay:    r.dur("RETRY_MAX_DELAY", 5*time.Second),
 		HandlerTimeout:   r.dur("HANDLER_TIMEOUT", 5*time.Second),
 		OutageBudget:     r.dur("OUTAGE_BUDGET", 5*time.Minute),
-		OrderWait:        r.dur("ORDER_WAIT", time.Minute),
 		OutboxInterval:   r.dur("OUTBOX_POLL_INTERVAL", 200*time.Millisecond),
 		OutboxBatch:      r.int("OUTBOX_BATCH", 256),
 		OutboxRetryBase:  r.dur("OUTBOX_RETRY_BASE", time.Second),
@@ -234,9 +232,6 @@ func Load(service string, getenv func(string) string) (Config, error) {
 	errs = append(errs, c.checkHTTPLimits()...)
 	if c.OutageBudget <= 0 || c.OutageBudget > 25*time.Minute {
 		errs = append(errs, fmt.Errorf("OUTAGE_BUDGET %s: want more than 0 and at most 25m, under the broker's 30m consumer_timeout (UNSAFE_COUNT_OUTAGE_RETRIES turns holding off)", c.OutageBudget))
-	}
-	if c.OrderWait <= 0 || c.OrderWait > 25*time.Minute {
-		errs = append(errs, fmt.Errorf("ORDER_WAIT %s: want more than 0 and at most 25m, under the broker's 30m consumer_timeout", c.OrderWait))
 	}
 	if c.DeliveryLimit < 0 {
 		errs = append(errs, fmt.Errorf("DELIVERY_LIMIT must not be negative, got %d", c.DeliveryLimit))

@@ -33,15 +33,6 @@ type Func func(ctx context.Context, ds []amqp.Delivery) (errs []error)
 // ErrPermanent marks a failure that retrying cannot fix.
 var ErrPermanent = errors.New("permanent failure")
 
-// ErrNotYet marks a message that arrived before one it must follow (a
-// cancellation before its order's placement): it is not applied, and is
-// tried again with backoff, its attempts not counted and no dependency
-// taken for down, for up to Policy.WaitBudget; after that it is
-// dead-lettered as predecessor-missing. Its worker takes no other
-// delivery meanwhile, as with a hold: what it waits for is in another
-// worker's hands (or further back in the queue).
-var ErrNotYet = errors.New("arrived before its predecessor")
-
 // Class is how a failure is treated.
 type Class string
 
@@ -86,9 +77,6 @@ type Policy struct {
 	// permanent). In practice it loses valid work only when the broker
 	// redelivers during a database outage.
 	RedeliveredIsPoison bool
-	// WaitBudget is how long a delivery that failed with ErrNotYet is
-	// tried again before it is dead-lettered as predecessor-missing.
-	WaitBudget time.Duration
 }
 
 // Backoff is the wait before attempt n+1 (n from 1): BaseDelay*2^(n-1),
@@ -175,7 +163,6 @@ func (p *Processor) Handler(f Func) rabbit.Handler {
 func (p *Processor) process(ctx context.Context, stop <-chan struct{}, d amqp.Delivery, f Func) {
 	log := p.Log.With("queue", p.Queue, "message_id", d.MessageId, "redelivered", d.Redelivered)
 	waits := 0
-	var waitingSince time.Time
 	for attempt := 1; ; attempt++ {
 		actx, cancel := context.WithTimeout(ctx, p.Policy.AttemptTimeout)
 		err := f(actx, []amqp.Delivery{d})[0]
@@ -184,23 +171,6 @@ func (p *Processor) process(ctx context.Context, stop <-chan struct{}, d amqp.De
 			p.outage().Succeeded()
 			p.ack(log, d)
 			return
-		}
-		if errors.Is(err, ErrNotYet) && !p.Policy.AutoAck && !p.Policy.RequeueForever {
-			if waitingSince.IsZero() {
-				waitingSince = time.Now()
-				log.Debug("message waits for its predecessor", "err", err)
-			}
-			if time.Since(waitingSince) >= p.Policy.WaitBudget {
-				p.deadLetter(ctx, log, d, "predecessor-missing", err, attempt)
-				return
-			}
-			attempt-- // the order's, not the message's: it does not count
-			p.Metrics.Waited.WithLabelValues(p.Queue).Inc()
-			waits++
-			if !p.pause(ctx, stop, log, d, waits) {
-				return
-			}
-			continue
 		}
 		class := Classify(err)
 		if class == Transient {
@@ -234,23 +204,16 @@ func (p *Processor) process(ctx context.Context, stop <-chan struct{}, d amqp.De
 		}
 		p.Metrics.Retried.WithLabelValues(p.Queue).Inc()
 		waits++
-		if !p.pause(ctx, stop, log, d, waits) {
+		select {
+		case <-time.After(p.Policy.Backoff(waits)):
+		case <-stop:
+			p.requeue(log, d)
+			return
+		case <-ctx.Done():
+			p.requeue(log, d)
 			return
 		}
 	}
-}
-
-// pause waits the backoff before attempt waits+1 and reports true, or
-// requeues d and reports false when the consumer stops first.
-func (p *Processor) pause(ctx context.Context, stop <-chan struct{}, log *slog.Logger, d amqp.Delivery, waits int) bool {
-	select {
-	case <-time.After(p.Policy.Backoff(waits)):
-		return true
-	case <-stop:
-	case <-ctx.Done():
-	}
-	p.requeue(log, d)
-	return false
 }
 
 // held reports whether a transient failure is an outage to wait out: the

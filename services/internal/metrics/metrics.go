@@ -17,7 +17,6 @@ type Metrics struct {
 	DeadLettered *prometheus.CounterVec // by queue and class
 	Retried      *prometheus.CounterVec // by queue
 	Held         *prometheus.CounterVec // by queue: failed attempts not counted, the dependency being down
-	Waited       *prometheus.CounterVec // by queue: attempts of a message that arrived before its predecessor, tried again
 	Duplicates   *prometheus.CounterVec // by queue
 	Conflicts    *prometheus.CounterVec // by queue: an order id or an event id reused with other contents
 	Published    *prometheus.CounterVec // by exchange
@@ -54,7 +53,6 @@ func New() *Metrics {
 		DeadLettered: vec("messages_dead_lettered_total", "Deliveries sent to the dead-letter queue.", "queue", "class"),
 		Retried:      vec("messages_retried_total", "Handler attempts retried after a transient failure.", "queue"),
 		Held:         vec("messages_held_total", "Failed attempts not counted against the retry budget because the dependency was down.", "queue"),
-		Waited:       vec("messages_waited_total", "Attempts of a message that arrived before a message it follows (a cancellation before its placement), not applied and tried again.", "queue"),
 		Duplicates:   vec("messages_duplicate_total", "Deliveries whose effect was applied before.", "queue"),
 		Conflicts:    vec("conflicts_total", "Deliveries that reused an applied order id with another item or quantity, or an event id with other contents: recorded, not applied.", "queue"),
 		Published:    vec("messages_published_total", "Messages published.", "exchange"),

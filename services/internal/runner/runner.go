@@ -80,7 +80,6 @@ func (rt *Runtime) Consume(b rabbit.Binding, f consume.Func) {
 			MaxDelay: rt.Config.RetryMaxDelay, AttemptTimeout: rt.Config.HandlerTimeout,
 			AutoAck: rt.Config.UnsafeAutoAck, RequeueForever: rt.Config.UnsafeRequeueForever,
 			OutageBudget: rt.Config.OutageBudget, RedeliveredIsPoison: rt.Config.UnsafeRedeliveredIsPoison,
-			WaitBudget: rt.Config.OrderWait,
 		},
 	}
 	if !rt.Config.UnsafeCountOutageRetries {
