@@ -142,7 +142,7 @@ func All() []Scenario {
 		brokerRestart, backlogDrain, networkPartition, connectionsClosed, dependencyOutage,
 		longOutage, publisherCrash, halfOpen, brokerAlarm, publishReset, consumerTimeout,
 		queueDeleted, unroutable, topologyDrift, httpIdempotency, degradedNetwork, hostileClients,
-		clusterQueue, clusterPartition, clusterServices, soak,
+		orderPerKey, clusterQueue, clusterPartition, clusterServices, soak,
 	} {
 		declare(d)
 	}
