@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
+	"sync"
 )
 
 // WriteJSONL writes h's operations to w as JSON Lines, one Op per line in
@@ -47,49 +49,114 @@ func ReadFile(path string) (*History, error) {
 // ReadJSONL reads a history written by WriteJSONL. Blank lines are
 // skipped; a line that is neither an Op nor a Sample is an error naming
 // its line number. A line may be of any length: a final read of a
-// large run's effect lists every id it showed.
+// large run's effect lists every id it showed. Lines are decoded on
+// every core, in chunks, and kept in the order read.
 func ReadJSONL(r io.Reader) (*History, error) {
+	work := make(chan *chunk)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for c := range work {
+				c.decode()
+			}
+		})
+	}
+	var chunks []*chunk
+	err := readChunks(r, func(c *chunk) {
+		chunks = append(chunks, c)
+		work <- c
+	})
+	close(work)
+	wg.Wait()
+	if err != nil {
+		return nil, fmt.Errorf("read history: %w", err)
+	}
 	h := &History{}
+	var nops, nsamples int
+	for _, c := range chunks {
+		if c.err != nil {
+			return nil, c.err
+		}
+		nops, nsamples = nops+len(c.ops), nsamples+len(c.samples)
+	}
+	h.ops, h.samples = make([]Op, 0, nops), make([]Sample, 0, nsamples)
+	for _, c := range chunks {
+		h.ops, h.samples = append(h.ops, c.ops...), append(h.samples, c.samples...)
+	}
+	return h, nil
+}
+
+// chunkBytes is about how much of a history one chunk holds.
+const chunkBytes = 256 << 10
+
+// chunk is lines of a history, each with its number, then what they
+// hold once decoded.
+type chunk struct {
+	text    []byte
+	ends    []int // where each line ends in text
+	numbers []int
+	ops     []Op
+	samples []Sample
+	err     error
+}
+
+// readChunks reads r's lines, blank ones left out, and hands them to
+// each in chunks, in order.
+func readChunks(r io.Reader, each func(*chunk)) error {
 	br := bufio.NewReaderSize(r, 64*1024)
-	var long []byte // a line longer than br's buffer, put together
+	fresh := func() *chunk { return &chunk{text: make([]byte, 0, chunkBytes+br.Size())} }
+	c := fresh()
 	for n := 1; ; n++ {
 		line, err := br.ReadSlice('\n')
-		if errors.Is(err, bufio.ErrBufferFull) {
-			long = append(long[:0], line...)
-			for errors.Is(err, bufio.ErrBufferFull) {
-				line, err = br.ReadSlice('\n')
-				long = append(long, line...)
-			}
-			line = long
+		for errors.Is(err, bufio.ErrBufferFull) { // a long line: read on
+			c.text = append(c.text, line...)
+			line, err = br.ReadSlice('\n')
+		}
+		c.text = append(c.text, line...)
+		start := 0
+		if k := len(c.ends); k > 0 {
+			start = c.ends[k-1]
+		}
+		if len(bytes.TrimSpace(c.text[start:])) == 0 {
+			c.text = c.text[:start]
+		} else {
+			c.ends, c.numbers = append(c.ends, len(c.text)), append(c.numbers, n)
 		}
 		if err != nil && !errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("read history: %w", err)
+			return err
 		}
-		if len(bytes.TrimSpace(line)) > 0 {
-			if err := h.readLine(line); err != nil {
-				return nil, fmt.Errorf("read history line %d: %w", n, err)
+		if len(c.text) >= chunkBytes || err != nil {
+			if len(c.ends) > 0 {
+				each(c)
 			}
+			c = fresh()
 		}
 		if err != nil { // io.EOF
-			return h, nil
+			return nil
 		}
 	}
 }
 
-// readLine adds the Op or the Sample line holds to h. The two have no
-// field name in common, so one decoding reads either.
-func (h *History) readLine(line []byte) error {
-	var either struct {
-		Op
-		Sample
+// decode decodes c's lines, each an Op or a Sample (the two have no
+// field name in common, so one decoding reads either), up to the first
+// that is neither.
+func (c *chunk) decode() {
+	start := 0
+	for i, end := range c.ends {
+		var either struct {
+			Op
+			Sample
+		}
+		if err := json.Unmarshal(c.text[start:end], &either); err != nil {
+			c.err = fmt.Errorf("read history line %d: %w", c.numbers[i], err)
+			break
+		}
+		if either.Observed != "" {
+			c.samples = append(c.samples, either.Sample)
+		} else {
+			c.ops = append(c.ops, either.Op)
+		}
+		start = end
 	}
-	if err := json.Unmarshal(line, &either); err != nil {
-		return err
-	}
-	if either.Observed != "" {
-		h.samples = append(h.samples, either.Sample)
-	} else {
-		h.ops = append(h.ops, either.Op)
-	}
-	return nil
+	c.text, c.ends, c.numbers = nil, nil, nil
 }

@@ -2,6 +2,7 @@ package history
 
 import (
 	"bytes"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -84,5 +85,36 @@ func TestReadJSONLTakesLongLines(t *testing.T) {
 	}
 	if ops := got.Ops(); len(ops) != 2 || ops[0].Detail != long || ops[1].ID != "o-2" {
 		t.Errorf("read %d ops back, want the 2 written whole", len(ops))
+	}
+}
+
+func TestReadJSONLKeepsOrderAndLineNumbersAcrossChunks(t *testing.T) {
+	t0 := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	var b strings.Builder
+	for i := range 20_000 { // several chunks' worth
+		fmt.Fprintf(&b, `{"kind":"order_http","id":"o-%d","outcome":"ok","invoked":%q}`+"\n", i, t0.Add(time.Duration(i)*time.Millisecond).Format(time.RFC3339Nano))
+		if i%1000 == 0 {
+			b.WriteString("\n") // blank lines count as lines
+		}
+	}
+	good := b.String()
+	h, err := ReadJSONL(strings.NewReader(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops := h.Ops()
+	if len(ops) != 20_000 {
+		t.Fatalf("%d ops, want 20000", len(ops))
+	}
+	for i, op := range ops {
+		if op.ID != fmt.Sprintf("o-%d", i) {
+			t.Fatalf("op %d is %s: out of order", i, op.ID)
+		}
+	}
+	lines := strings.SplitAfter(good, "\n")
+	lines[15_000] = "not json\n"
+	_, err = ReadJSONL(strings.NewReader(strings.Join(lines, "")))
+	if err == nil || !strings.Contains(err.Error(), "line 15001:") {
+		t.Fatalf("err = %v, want one naming line 15001", err)
 	}
 }
