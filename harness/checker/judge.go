@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/mqchaos/mqchaos/harness/history"
@@ -111,6 +112,7 @@ func Judge(ops []history.Op) Verdict {
 			}
 		}
 	}
+	var ins []Input
 	for _, name := range order {
 		r := reads[name]
 		if len(r.Judged.Inputs) == 0 {
@@ -141,7 +143,17 @@ func Judge(ops []history.Op) Verdict {
 			}
 		}
 		in.AtLeastOnce = r.Judged.AtLeastOnce
-		v.Checks = append(v.Checks, Check(in))
+		ins = append(ins, in)
+	}
+	// The effects' checks are independent: each on a goroutine of its
+	// own, a large history's are judged on every core.
+	if len(ins) > 0 {
+		v.Checks = make([]Result, len(ins))
+		var wg sync.WaitGroup
+		for i, in := range ins {
+			wg.Go(func() { v.Checks[i] = Check(in) })
+		}
+		wg.Wait()
 	}
 	return v
 }
