@@ -42,17 +42,22 @@ func Eventually(ctx context.Context, look func(context.Context) (seen string, ok
 func within(ctx context.Context, limit time.Duration, look func(context.Context) (seen string, ok bool, err error)) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
+	last := "" // what the last answer without an error saw
 	for {
 		seen, ok, err := look(ctx)
-		if err == nil && ok {
+		switch {
+		case err == nil && ok:
 			return seen, nil
+		case err == nil:
+			last = seen
 		}
 		select {
 		case <-ctx.Done():
-			if err != nil {
+			// A look cut short by the limit says less than the one before.
+			if err != nil && (last == "" || !errors.Is(err, context.DeadlineExceeded)) {
 				return "", fmt.Errorf("after %s: %w", limit, err)
 			}
-			return "", fmt.Errorf("after %s: %s", limit, seen)
+			return "", fmt.Errorf("after %s: %s", limit, last)
 		case <-time.After(pollEvery):
 		}
 	}

@@ -119,3 +119,19 @@ func TestContainerFaultsSeeTheirMarkInTheEngine(t *testing.T) {
 		}
 	}
 }
+
+// A look cut short by the limit gives way to what the one before saw.
+func TestWithinSaysWhatWasLastSeen(t *testing.T) {
+	calls := 0
+	_, err := within(t.Context(), 250*time.Millisecond, func(ctx context.Context) (string, bool, error) {
+		calls++
+		if calls == 1 {
+			return "no alarm listed", false, nil
+		}
+		<-ctx.Done()
+		return "", false, fmt.Errorf("rabbitmqctl eval: %w", ctx.Err())
+	})
+	if err == nil || err.Error() != "after 250ms: no alarm listed" {
+		t.Errorf("error %v, want what the first look saw", err)
+	}
+}

@@ -47,11 +47,11 @@ finishes the backlog and applies every unit once.`), Needs("an AMQP input."), fu
 			t.expectHeld(f)
 			t.expectProcessed(f, units)
 			t.Expect(f.DeadLettered).To(BeZero(), "a partition is a transient failure: nothing may be dead-lettered")
-		}, SpecTimeout(4*time.Minute))
+		}, SpecTimeout(6*time.Minute))
 
 		d.It("is caught with auto-ack (control auto-ack)", Label("unsafe"), func(ctx context.Context, t *T) {
 			f := run(ctx, t, "control: auto-ack", t.control("auto-ack"))
 			t.Expect(f.Lost()).NotTo(BeEmpty(), "the control must report lost units: %s", f)
-		}, SpecTimeout(4*time.Minute))
+		}, SpecTimeout(6*time.Minute))
 	})
 }
