@@ -29,6 +29,8 @@ const (
 	noteMax     = 300  // operations of note listed besides the violated ones and the faults
 	alikeMax    = 5    // operations of note listed with the same input, outcome and detail
 	allMax      = 5000 // operations in a run's full table
+	violatedMax = 500  // operations of violated ids listed of note, besides those the verdict links to
+	marksMax    = 1000 // violation marks of a kind on the timeline: one per this share of its width
 )
 
 // WriteHTML writes one self-contained HTML page for runs: the control
@@ -97,9 +99,12 @@ type htmlRun struct {
 	Note       []htmlOp      // operations of note
 	NoteMore   []string      // operations of note left out, alike ones counted together
 	AlikeMax   int
-	All        []htmlOp
-	AllCut     int
-	NOps       int
+	// ViolatedMax: operations of violated ids listed of note besides
+	// those the verdict links to.
+	ViolatedMax int
+	All         []htmlOp
+	AllCut      int
+	NOps        int
 }
 
 type htmlCheck struct {
@@ -128,7 +133,7 @@ type htmlOp struct {
 
 func newHTMLRun(anchor string, r Run) (htmlRun, error) {
 	f := r.Figures
-	hr := htmlRun{Anchor: anchor, F: f, Judged: f.Judged(), NOps: len(r.Ops), AlikeMax: alikeMax}
+	hr := htmlRun{Anchor: anchor, F: f, Judged: f.Judged(), NOps: len(r.Ops), AlikeMax: alikeMax, ViolatedMax: violatedMax}
 	start, end := span(r.Ops)
 	hr.Invariants = invariantRows(r.Ops, start)
 
@@ -142,6 +147,7 @@ func newHTMLRun(anchor string, r Run) (htmlRun, error) {
 	opAnchor := func(i int) string { return fmt.Sprintf("%s-op-%d", anchor, i) }
 	violated := map[string][]string{} // id → "lost (effect)", …
 	kindOf := map[string]string{}     // id → first violation kind
+	linked := map[string]bool{}       // ids the verdict links to their operations
 	for _, c := range f.Checks {
 		hc := htmlCheck{Result: c}
 		for _, v := range []struct {
@@ -158,6 +164,7 @@ func newHTMLRun(anchor string, r Run) (htmlRun, error) {
 					kindOf[id] = v.kind
 				}
 				if j < examplesMax {
+					linked[id] = true
 					hid := htmlID{ID: id}
 					if i, ok := first[id]; ok {
 						hid.Href = "#" + opAnchor(i)
@@ -178,9 +185,14 @@ func newHTMLRun(anchor string, r Run) (htmlRun, error) {
 		}
 		return fmt.Sprintf("+%.3fs", t.Sub(start).Seconds())
 	}
+	// A violated id's mark on the timeline, one per kind and width of
+	// a mark: a control's run can have tens of thousands.
 	marks := map[string][]float64{}
+	markAt := map[string]map[int]bool{}
+	markW := max(end.Sub(start).Seconds()/marksMax, 1e-9)
 	alike, more := map[string]int{}, map[string]int{} // operations of note by kind, outcome and detail
 	var moreOrder []string
+	listedViolated := 0
 	for i, op := range r.Ops {
 		ho := htmlOp{Index: i + 1, Kind: op.Kind, ID: op.ID, Outcome: outcomeName(op), Detail: op.Detail,
 			Invoked: rel(op.Invoked), Completed: rel(op.Completed), Class: outcomeClass(op)}
@@ -190,7 +202,14 @@ func newHTMLRun(anchor string, r Run) (htmlRun, error) {
 		v, isViolated := violated[op.ID]
 		if isViolated && op.IsWork() {
 			ho.Violations, ho.Violated = strings.Join(v, "; "), "violated"
-			marks[kindOf[op.ID]] = append(marks[kindOf[op.ID]], op.Invoked.Sub(start).Seconds())
+			k, x := kindOf[op.ID], op.Invoked.Sub(start).Seconds()
+			if markAt[k] == nil {
+				markAt[k] = map[int]bool{}
+			}
+			if at := int(x / markW); !markAt[k][at] {
+				markAt[k][at] = true
+				marks[k] = append(marks[k], x)
+			}
 		}
 		if op.Kind == history.KindFault {
 			ho.Fault = "fault"
@@ -201,7 +220,18 @@ func newHTMLRun(anchor string, r Run) (htmlRun, error) {
 			hr.AllCut++
 		}
 		switch key := op.Kind + "\x00" + ho.Outcome + "\x00" + op.Detail; {
-		case ho.Violated != "" || ho.Fault != "":
+		case ho.Fault != "":
+		case ho.Violated != "" && (linked[op.ID] || listedViolated < violatedMax):
+			if !linked[op.ID] {
+				listedViolated++
+			}
+		case ho.Violated != "":
+			key = op.Kind + "\x00" + ho.Outcome + "\x00violated: " + ho.Violations
+			if _, ok := more[key]; !ok {
+				moreOrder = append(moreOrder, key)
+			}
+			more[key]++
+			continue
 		case op.Outcome == history.OK:
 			continue
 		case alike[key] < alikeMax && len(hr.Note) < noteMax:
