@@ -252,3 +252,23 @@ func TestLoadPrefixesEveryProblemWithTheFile(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", err, strings.Join(want, "\n"))
 	}
 }
+
+// A step of an ordered input is the input with the step's fields over
+// its own; the steps' names keep their order.
+func TestAStepIsTheInputWithItsFieldsOver(t *testing.T) {
+	a := system.AMQPInput{Exchange: "x", RoutingKey: "k", Type: "T", Body: "b {{.ID}}", Queues: []string{"q"},
+		Steps: []system.Step{{Name: "placed"}, {Name: "cancelled", RoutingKey: "k2", Type: "T2", Body: "c {{.ID}}"}}}
+	first, second := a.Step(0), a.Step(1)
+	if first.RoutingKey != "k" || first.Type != "T" || first.Body != "b {{.ID}}" || first.Exchange != "x" || len(first.Steps) != 0 {
+		t.Errorf("step 0: %+v", first)
+	}
+	if second.RoutingKey != "k2" || second.Type != "T2" || second.Body != "c {{.ID}}" || second.Exchange != "x" || second.Queues[0] != "q" {
+		t.Errorf("step 1: %+v", second)
+	}
+	if names := a.StepNames(); len(names) != 2 || names[0] != "placed" || names[1] != "cancelled" {
+		t.Errorf("names %v", names)
+	}
+	if none := (system.AMQPInput{Body: "b"}).Step(0); none.Body != "b" {
+		t.Errorf("an input without steps: %+v", none)
+	}
+}
