@@ -234,6 +234,16 @@ warehouse-image:
 bench: images
 	go run ./systems/reference/cmd/bench
 
+# The harness's own costs, with no broker: a history's memory and JSONL
+# bytes per operation, mqchaos judge over 1M operations, and headless
+# Chromium's time to render the report of a soak and of 100,000
+# operations (docs/benchmark.md#the-harness-itself). BENCH_FLAGS: see
+# go run ./harness/cmd/bench -h.
+BENCH_FLAGS ?=
+.PHONY: bench-harness
+bench-harness:
+	go run ./harness/cmd/bench $(BENCH_FLAGS)
+
 # Remove the containers, networks and volumes of mqchaos runs whose process
 # is gone (a run in progress keeps its own); clean-all removes every one.
 clean-containers:
