@@ -2,9 +2,10 @@
 // history costs (memory and JSON Lines bytes per operation), how long
 // mqchaos judge takes over a history of a million operations, and how
 // long headless Chromium takes to render the report of a soak and of a
-// 100,000-operation history, and the report's size. The histories are
-// synthetic, shaped like a soak of the reference system (package
-// harness/history/synth). It prints a table, then one JSON line.
+// 100,000-operation history (a safe run's, and a control's that lost
+// units), and the report's size. The histories are synthetic, shaped
+// like a soak of the reference system (package harness/history/synth).
+// It prints tables, pass or FAIL per target, then one JSON line.
 //
 //	go run ./harness/cmd/bench            # or: make bench-harness
 //
