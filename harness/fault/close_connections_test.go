@@ -81,13 +81,13 @@ func TestSeverHoldsUntilTheBrokerDropsTheConnections(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
 	err := Inject(ctx, h, Sever(newEngine(false), &fakeBroker{conns: conns}, target, "10.0.0.2"))
-	if !errors.Is(err, ErrNoEffect) || !strings.Contains(err.Error(), "still lists 1 of the 1 connections") {
+	if !errors.Is(err, ErrNoEffect) || !strings.Contains(err.Error(), "still lists 1 of the 1 connections of inventory-1 (heartbeat 2s)") {
 		t.Errorf("a cut never noticed: %v", err)
 	}
 	for _, tc := range []struct {
 		timeouts []int
 		want     time.Duration
-	}{{[]int{2, 2}, 16 * time.Second}, {[]int{2, 30}, 100 * time.Second}, {[]int{2, 0}, time.Minute}} {
+	}{{[]int{2, 2}, 18 * time.Second}, {[]int{2, 30}, 130 * time.Second}, {[]int{2, 0}, time.Minute}} {
 		var cs []broker.Connection
 		for _, s := range tc.timeouts {
 			cs = append(cs, broker.Connection{Timeout: s})
