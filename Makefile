@@ -130,7 +130,7 @@ catalogue-page:
 # a refused declare): skipped by a plain `go test`, run here.
 .PHONY: broker-tests
 broker-tests:
-	MQCHAOS_BROKER_TESTS=1 go test -count=1 ./services/internal/rabbit ./services/internal/runner ./services/internal/notification
+	MQCHAOS_BROKER_TESTS=1 go test -count=1 ./services/internal/rabbit ./services/internal/runner ./services/internal/notification ./services/internal/eventid
 
 # The scenario catalogue, against the reference system or the system whose
 # description SYSTEM names (e.g. SYSTEM=systems/pyshop/system.yaml). The

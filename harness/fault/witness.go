@@ -137,11 +137,6 @@ func restarted(d Docker, t Target) Witness {
 // returns that Check.
 type Witness func(ctx context.Context) (Check, error)
 
-// seen is a Witness whose Check needs nothing noted before.
-func seen(check Check) Witness {
-	return func(context.Context) (Check, error) { return check, nil }
-}
-
 // all is the Witness of several faults at once: every Check must see its
 // mark; what they saw is joined with "; ".
 func all(faults []Fault) Witness {

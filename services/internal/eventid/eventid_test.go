@@ -11,70 +11,24 @@ package eventid
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/moby/moby/api/types/container"
-	dnetwork "github.com/moby/moby/api/types/network"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	amqp "github.com/rabbitmq/amqp091-go"
-	"github.com/testcontainers/testcontainers-go"
-	"github.com/testcontainers/testcontainers-go/wait"
 
 	"github.com/mqchaos/mqchaos/services/contract"
+	"github.com/mqchaos/mqchaos/services/internal/pgtest"
 	"github.com/mqchaos/mqchaos/services/internal/postgres"
 )
-
-const testUser, testPass = "mqchaos", "mqchaos-eventid-test"
-
-func startPostgres(t *testing.T) string {
-	t.Helper()
-	if os.Getenv("MQCHAOS_BROKER_TESTS") != "1" {
-		t.Skip("starts a PostgreSQL container: set MQCHAOS_BROKER_TESTS=1 and run under flock -x /tmp/mqchaos-docker.lock")
-	}
-	image := os.Getenv("POSTGRES_IMAGE")
-	if image == "" {
-		image = "mqchaos/postgres:15-local"
-	}
-	host, _ := os.Hostname()
-	ctr, err := testcontainers.Run(context.Background(), image,
-		// The harness's labels, so mqchaos-clean removes it if this
-		// process dies before its cleanup.
-		testcontainers.WithLabels(map[string]string{"io.mqchaos.managed": "true", "io.mqchaos.run": fmt.Sprintf("eventid-test-%d", os.Getpid()),
-			"io.mqchaos.pid": fmt.Sprint(os.Getpid()), "io.mqchaos.host": host}),
-		testcontainers.WithEnv(map[string]string{"POSTGRES_USER": testUser, "POSTGRES_PASSWORD": testPass, "POSTGRES_DB": "mqchaos"}),
-		testcontainers.WithExposedPorts("5432/tcp"),
-		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
-			hc.PortBindings = dnetwork.PortMap{dnetwork.MustParsePort("5432/tcp"): {{HostIP: netip.MustParseAddr("127.0.0.1")}}}
-		}),
-		testcontainers.WithWaitStrategyAndDeadline(3*time.Minute,
-			wait.ForExec([]string{"pg_isready", "-h", "127.0.0.1", "-U", testUser, "-d", "mqchaos"}).WithPollInterval(250*time.Millisecond)),
-	)
-	t.Cleanup(func() {
-		if ctr != nil {
-			_ = ctr.Terminate(context.Background())
-		}
-	})
-	if err != nil {
-		t.Fatalf("start %s: %v", image, err)
-	}
-	p, err := ctr.MappedPort(context.Background(), "5432/tcp")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprintf("postgres://%s:%s@127.0.0.1:%s/mqchaos?sslmode=disable", testUser, testPass, p.Port())
-}
 
 func placed(t *testing.T, eventID, orderID string, qty int) amqp.Delivery {
 	t.Helper()
@@ -112,7 +66,7 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 // metric) once and never reaches the service; with the same contents it
 // is a redelivery and does.
 func TestDatabaseAReusedEventIDWithOtherContentsIsAConflict(t *testing.T) {
-	url := startPostgres(t)
+	url := pgtest.Start(t, "eventid-test")
 	ctx := context.Background()
 	pool, err := postgres.Open(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), url, "evtest", 4, Migration)
 	if err != nil {

@@ -16,63 +16,22 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/netip"
-	"os"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/moby/moby/api/types/container"
-	dnetwork "github.com/moby/moby/api/types/network"
 	amqp "github.com/rabbitmq/amqp091-go"
-	"github.com/testcontainers/testcontainers-go"
-	"github.com/testcontainers/testcontainers-go/wait"
 
 	"github.com/mqchaos/mqchaos/services/contract"
 	"github.com/mqchaos/mqchaos/services/internal/config"
 	"github.com/mqchaos/mqchaos/services/internal/idempotency"
 	"github.com/mqchaos/mqchaos/services/internal/metrics"
+	"github.com/mqchaos/mqchaos/services/internal/pgtest"
 	"github.com/mqchaos/mqchaos/services/internal/postgres"
 	"github.com/mqchaos/mqchaos/services/internal/runner"
 )
-
-func startPostgres(t *testing.T) string {
-	t.Helper()
-	const user, pass = "mqchaos", "mqchaos-notification-test"
-	image := os.Getenv("POSTGRES_IMAGE")
-	if image == "" {
-		image = "mqchaos/postgres:15-local"
-	}
-	host, _ := os.Hostname()
-	ctr, err := testcontainers.Run(context.Background(), image,
-		// The harness's labels, so mqchaos clean removes it if this
-		// process dies before its cleanup.
-		testcontainers.WithLabels(map[string]string{"io.mqchaos.managed": "true", "io.mqchaos.run": fmt.Sprintf("notification-test-%d", os.Getpid()),
-			"io.mqchaos.pid": fmt.Sprint(os.Getpid()), "io.mqchaos.host": host}),
-		testcontainers.WithEnv(map[string]string{"POSTGRES_USER": user, "POSTGRES_PASSWORD": pass, "POSTGRES_DB": "mqchaos"}),
-		testcontainers.WithExposedPorts("5432/tcp"),
-		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
-			hc.PortBindings = dnetwork.PortMap{dnetwork.MustParsePort("5432/tcp"): {{HostIP: netip.MustParseAddr("127.0.0.1")}}}
-		}),
-		testcontainers.WithWaitStrategyAndDeadline(3*time.Minute,
-			wait.ForExec([]string{"pg_isready", "-h", "127.0.0.1", "-U", user, "-d", "mqchaos"}).WithPollInterval(250*time.Millisecond)),
-	)
-	t.Cleanup(func() {
-		if ctr != nil {
-			_ = ctr.Terminate(context.Background())
-		}
-	})
-	if err != nil {
-		t.Fatalf("start %s: %v", image, err)
-	}
-	p, err := ctr.MappedPort(context.Background(), "5432/tcp")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprintf("postgres://%s:%s@127.0.0.1:%s/mqchaos?sslmode=disable", user, pass, p.Port())
-}
 
 func event(t *testing.T, typ, orderID string) amqp.Delivery {
 	t.Helper()
@@ -101,10 +60,7 @@ func decodeOrderEvent(d amqp.Delivery) (note, error) {
 // with its placement on another connection; with UNSAFE_NO_ORDERING
 // (the control) one that comes first is recorded first.
 func TestOrderCancellationIsRecordedAfterItsReceipt(t *testing.T) {
-	if os.Getenv("MQCHAOS_BROKER_TESTS") != "1" {
-		t.Skip("starts a PostgreSQL container: set MQCHAOS_BROKER_TESTS=1 and run under flock /tmp/mqchaos-docker.lock")
-	}
-	url := startPostgres(t)
+	url := pgtest.Start(t, "notification-test")
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for _, unsafe := range []bool{false, true} {
