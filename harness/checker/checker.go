@@ -45,6 +45,11 @@ type Input struct {
 	// out of order.
 	Order []string
 	Steps map[string][]string
+	// Destroyable maps the ids of units a fault may destroy by its
+	// nature to how ("lost with the queue orders"; history.KindDestroyable):
+	// such a unit that would be lost is counted in Result.Destroyed
+	// instead, expected.
+	Destroyable map[string]string
 }
 
 // Result is the verdict of one check.
@@ -72,6 +77,10 @@ type Result struct {
 	// AtLeastOnce: the effect is declared at-least-once; its duplicates
 	// are counted in Duplicated and are no violation.
 	AtLeastOnce bool `json:"at_least_once,omitempty"`
+	// Destroyed are the units that would be lost but that a fault
+	// destroyed by its nature (Input.Destroyable), sorted, by how ("lost
+	// with the queue orders"): expected, shown, and no violation.
+	Destroyed map[string][]string `json:"destroyed,omitempty"`
 }
 
 // Check compares in's sets.
@@ -102,14 +111,25 @@ func Check(in Input) Result {
 		UnknownWithoutID: in.UnknownWithoutID, AtLeastOnce: in.AtLeastOnce,
 		OutOfOrder: outOfOrder, Order: in.Order,
 	}
+	lose := func(id string) {
+		how, ok := in.Destroyable[id]
+		if !ok {
+			r.Lost = append(r.Lost, id)
+			return
+		}
+		if r.Destroyed == nil {
+			r.Destroyed = map[string][]string{}
+		}
+		r.Destroyed[how] = append(r.Destroyed[how], id)
+	}
 	for id := range accepted {
 		if count[id] == 0 || incomplete[id] {
-			r.Lost = append(r.Lost, id)
+			lose(id)
 		}
 	}
 	for id := range set(in.Evidenced) {
 		if !accepted[id] && (count[id] == 0 || incomplete[id]) {
-			r.Lost = append(r.Lost, id)
+			lose(id)
 		}
 	}
 	for id, n := range count {
@@ -126,6 +146,9 @@ func Check(in Input) Result {
 	}
 	for _, s := range [][]string{r.Lost, r.Duplicated, r.Unexpected, r.Recovered} {
 		slices.Sort(s)
+	}
+	for _, ids := range r.Destroyed {
+		slices.Sort(ids)
 	}
 	if n := len(r.Unexpected); n > 0 && n <= in.UnknownWithoutID {
 		r.Recovered = append(r.Recovered, r.Unexpected...)
@@ -170,7 +193,8 @@ func ordered(order []string, steps map[string][]string) (count map[string]int, i
 }
 
 // OK reports whether nothing was lost, duplicated, unexpected or applied
-// out of order; for an at-least-once effect, duplicates aside.
+// out of order; for an at-least-once effect, duplicates aside. Units a
+// fault destroyed by its nature (Destroyed) are no violation.
 func (r Result) OK() bool {
 	return len(r.Lost) == 0 && len(r.DuplicatedViolations()) == 0 && len(r.Unexpected) == 0 && len(r.OutOfOrder) == 0
 }
@@ -203,9 +227,40 @@ func (r Result) String() string {
 	if len(r.Order) > 0 {
 		order = fmt.Sprintf(", out of order %d", len(r.OutOfOrder))
 	}
-	return fmt.Sprintf("%s %s: attempted %d, accepted %d, unknown %d%s, processed %d (%d effects), lost %d, duplicated %d%s, unexpected %d%s, recovered %d%s",
+	return fmt.Sprintf("%s %s: attempted %d, accepted %d, unknown %d%s, processed %d (%d effects), lost %d%s, duplicated %d%s, unexpected %d%s, recovered %d%s",
 		r.Service, verdict, r.Attempted, r.Accepted, r.Unknown, noID, r.Processed, r.Effects,
-		len(r.Lost), len(r.Duplicated), allowed, len(r.Unexpected), order, len(r.Recovered), unattributed(r)+examples(r))
+		len(r.Lost), destroyed(r), len(r.Duplicated), allowed, len(r.Unexpected), order, len(r.Recovered), unattributed(r)+examples(r))
+}
+
+// destroyed is ", lost with the queue orders 57, expected" for each way
+// units were destroyed by a fault's nature, in the order of its words.
+func destroyed(r Result) string {
+	var b strings.Builder
+	for _, how := range r.DestroyedHow() {
+		fmt.Fprintf(&b, ", %s %d, expected", how, len(r.Destroyed[how]))
+	}
+	return b.String()
+}
+
+// DestroyedHow is how units were destroyed by a fault's nature
+// (Destroyed's keys), sorted.
+func (r Result) DestroyedHow() []string {
+	hows := make([]string, 0, len(r.Destroyed))
+	for how := range r.Destroyed {
+		hows = append(hows, how)
+	}
+	slices.Sort(hows)
+	return hows
+}
+
+// DestroyedIDs is every unit a fault destroyed by its nature, sorted.
+func (r Result) DestroyedIDs() []string {
+	var ids []string
+	for _, s := range r.Destroyed {
+		ids = append(ids, s...)
+	}
+	slices.Sort(ids)
+	return ids
 }
 
 func unattributed(r Result) string {

@@ -54,13 +54,21 @@ func (v Verdict) Held() bool {
 // missing is lost there, one with a step applied after a step that must
 // follow it is out of order.
 //
+// A unit that an effect lacks and that a history.KindDestroyable op names
+// (the messages of a deleted queue) is counted in Result.Destroyed, by
+// the op's words, expected and no violation; one an op names twice is
+// counted under the first. Such an op concerns every effect of the run:
+// the harness does not know which effects lie downstream of what the
+// fault destroyed. Any other unit an effect lacks stays lost.
+//
 // A history without reads (written before they were recorded, or by a
 // run judged elsewhere) gives no checks.
 func Judge(ops []history.Op) Verdict {
 	var (
-		v     Verdict
-		reads = map[string]history.Op{}
-		order []string
+		v           Verdict
+		reads       = map[string]history.Op{}
+		order       []string
+		destroyable map[string]string
 	)
 	for _, op := range ops {
 		switch {
@@ -73,6 +81,15 @@ func Judge(ops []history.Op) Verdict {
 			v.Violations = append(v.Violations, op.Detail)
 		case op.Kind == history.KindVerdict && op.ID == "":
 			v.Offline = op.Detail
+		case op.Kind == history.KindDestroyable:
+			if destroyable == nil {
+				destroyable = map[string]string{}
+			}
+			for _, id := range op.Units {
+				if _, ok := destroyable[id]; !ok {
+					destroyable[id] = op.Detail
+				}
+			}
 		}
 	}
 	// What the harness was told of each input, drawn from ops once.
@@ -143,6 +160,7 @@ func Judge(ops []history.Op) Verdict {
 			}
 		}
 		in.AtLeastOnce = r.Judged.AtLeastOnce
+		in.Destroyable = destroyable // read only, shared by the checks
 		ins = append(ins, in)
 	}
 	// The effects' checks are independent: each on a goroutine of its
@@ -221,7 +239,8 @@ func Recorded(ops []history.Op) (v Verdict, ok bool, err error) {
 // Differences lists where judged and recorded disagree, effect by effect,
 // in words: an effect judged but not recorded or the other way round, a
 // verdict OK in one and violated in the other, or other ids lost,
-// duplicated, unexpected or recovered. None means they agree.
+// destroyed by a fault's nature (each way apart), duplicated, unexpected
+// or recovered. None means they agree.
 func Differences(judged, recorded Verdict) []string {
 	var out []string
 	rec := map[string]Result{}
@@ -244,6 +263,17 @@ func Differences(judged, recorded Verdict) []string {
 		}{{"lost", j.Lost, r.Lost}, {"duplicated", j.Duplicated, r.Duplicated}, {"unexpected", j.Unexpected, r.Unexpected}, {"out of order", j.OutOfOrder, r.OutOfOrder}, {"recovered", j.Recovered, r.Recovered}} {
 			if !slices.Equal(d.got, d.was) {
 				out = append(out, fmt.Sprintf("%s: %s %d judged, %d recorded", j.Service, d.what, len(d.got), len(d.was)))
+			}
+		}
+		hows := j.DestroyedHow()
+		for _, how := range r.DestroyedHow() {
+			if _, ok := j.Destroyed[how]; !ok {
+				hows = append(hows, how)
+			}
+		}
+		for _, how := range hows {
+			if got, was := j.Destroyed[how], r.Destroyed[how]; !slices.Equal(got, was) {
+				out = append(out, fmt.Sprintf("%s: %s %d judged, %d recorded", j.Service, how, len(got), len(was)))
 			}
 		}
 	}

@@ -53,6 +53,9 @@ type Op struct {
 	// Verdict, of a KindVerdict op: the run's verdict on one effect, as
 	// the checker wrote it (package checker reads it back).
 	Verdict json.RawMessage `json:"verdict,omitempty"`
+	// Units, of a KindDestroyable op: the ids of the units a fault may
+	// destroy by its nature.
+	Units []string `json:"units,omitempty"`
 }
 
 // History is an append-only log of operations.

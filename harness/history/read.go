@@ -20,6 +20,14 @@ const (
 	// id sets (a queue still holding messages after the run settled), in
 	// words in Detail: recorded, not judged again.
 	KindViolation = "violation"
+	// KindDestroyable names the units a fault may destroy by its nature
+	// (the messages in flight towards a queue it deletes): Detail says
+	// how, in the words the verdict counts them under ("lost with the
+	// queue orders"), and Units lists their ids. A unit so named that an
+	// effect lacks is counted apart from the lost ones, as expected
+	// (checker.Result.Destroyed), and breaks nothing; any other lost unit
+	// stays lost.
+	KindDestroyable = "destroyable"
 )
 
 // Judged is how an effect's read is judged.
@@ -71,6 +79,15 @@ func (h *History) Violation(detail string) {
 	h.Append(Op{Kind: KindViolation, Outcome: Fail, Detail: detail, Invoked: now, Completed: now})
 }
 
+// Destroyable records, now, that a fault may destroy the units ids by
+// its nature, and how (KindDestroyable, ok): "lost with the queue
+// orders". Record it beside the fault, with the ids of the units that
+// were in flight towards what the fault destroys.
+func (h *History) Destroyable(how string, ids []string) {
+	now := time.Now()
+	h.Append(Op{Kind: KindDestroyable, Outcome: OK, Detail: how, Invoked: now, Completed: now, Units: append([]string(nil), ids...)})
+}
+
 // Append records ops made elsewhere as they are (a verdict, see
 // checker.Record).
 func (h *History) Append(ops ...Op) {
@@ -80,11 +97,11 @@ func (h *History) Append(ops ...Op) {
 }
 
 // IsWork reports whether op is a unit of work sent through an input: not
-// a fault, an invariant's check, a read of an effect, a verdict or a
-// violation.
+// a fault, an invariant's check, a read of an effect, a verdict, a
+// violation or the units a fault may destroy.
 func (op Op) IsWork() bool {
 	switch op.Kind {
-	case KindFault, KindInvariant, KindRead, KindVerdict, KindViolation:
+	case KindFault, KindInvariant, KindRead, KindVerdict, KindViolation, KindDestroyable:
 		return false
 	}
 	return true
