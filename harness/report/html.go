@@ -110,12 +110,16 @@ type htmlRun struct {
 type htmlCheck struct {
 	checker.Result
 	Violations []htmlViolation
+	// Expected: the units a fault destroyed by its nature, one per how
+	// ("lost with the queue orders"), shown apart and no violation.
+	Expected []htmlViolation
 }
 
 type htmlViolation struct {
-	Kind string // lost, duplicated, unexpected
+	Kind string // lost, duplicated, unexpected; or how a fault destroyed units
 	IDs  []htmlID
 	More int
+	N    int // ids in all
 }
 
 type htmlID struct{ ID, Href string }
@@ -173,6 +177,18 @@ func newHTMLRun(anchor string, r Run) (htmlRun, error) {
 				}
 			}
 			hc.Violations = append(hc.Violations, hv)
+		}
+		for _, how := range c.DestroyedHow() {
+			ids := c.Destroyed[how]
+			hv := htmlViolation{Kind: how, More: max(len(ids)-examplesMax, 0), N: len(ids)}
+			for _, id := range ids[:min(len(ids), examplesMax)] {
+				hid := htmlID{ID: id}
+				if i, ok := first[id]; ok {
+					hid.Href = "#" + opAnchor(i)
+				}
+				hv.IDs = append(hv.IDs, hid)
+			}
+			hc.Expected = append(hc.Expected, hv)
 		}
 		hr.Checks = append(hr.Checks, hc)
 	}

@@ -79,6 +79,13 @@ func (f Figures) Check(name string) checker.Result {
 // Lost is the distinct ids lost by any check.
 func (f Figures) Lost() []string { return f.union(func(c checker.Result) []string { return c.Lost }) }
 
+// Destroyed is the distinct ids any check counts as destroyed by a
+// fault's nature (lost with a deleted queue): expected, no violation
+// (checker.Result.Destroyed).
+func (f Figures) Destroyed() []string {
+	return f.union(func(c checker.Result) []string { return c.DestroyedIDs() })
+}
+
 // Duplicated is the distinct ids any check counts as duplicated in
 // violation: an at-least-once effect's duplicates are by design, and a
 // control is not caught by them (checker.Result.DuplicatedViolations).
@@ -120,10 +127,11 @@ type Broken struct {
 }
 
 // Broken is every kind of violation f shows, the checks' first in their
-// order (lost, duplicated, unexpected, out of order), then the observed ones by the
-// words before their figures: "invariant "stock never negative"
-// (always) broken",
-// "unseen at the end".
+// order (lost, duplicated, unexpected, out of order), then the observed
+// ones by the words before their figures: "invariant "stock never
+// negative" (always) broken", "unseen at the end". Units a fault
+// destroyed by its nature (lost with a deleted queue) are no violation
+// and not listed.
 func (f Figures) Broken() []Broken {
 	var out []Broken
 	for _, c := range f.Checks {
@@ -185,9 +193,17 @@ func Table(all []Figures) string {
 			if i > 0 {
 				scenario, side, note, dead, secs, detect, recover = "", "", "", "", "", "", ""
 			}
+			// No columns of their own: most effects have no order, and
+			// few runs have units a fault destroyed by its nature.
+			var extra []string
 			if len(c.OutOfOrder) > 0 {
-				// No column of its own: most effects have no order.
-				note = strings.Join(slices.DeleteFunc([]string{fmt.Sprintf("out of order %d", len(c.OutOfOrder)), note}, func(s string) bool { return s == "" }), "; ")
+				extra = append(extra, fmt.Sprintf("out of order %d", len(c.OutOfOrder)))
+			}
+			for _, how := range c.DestroyedHow() {
+				extra = append(extra, fmt.Sprintf("%s %d, expected", how, len(c.Destroyed[how])))
+			}
+			if len(extra) > 0 {
+				note = strings.Join(slices.DeleteFunc(append(extra, note), func(s string) bool { return s == "" }), "; ")
 			}
 			fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", scenario, side, c.Service, f.Sent, c.Accepted, c.Processed,
 				len(c.Lost), len(c.Duplicated), len(c.Unexpected), len(c.Recovered), dead, detect, recover, secs, note)
