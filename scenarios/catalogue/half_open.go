@@ -22,7 +22,7 @@ heartbeats every 2 s the consumer notices within about three
 intervals, drops the connection and reconnects once the hole
 heals; what it had not acked goes back to the queue. With the
 broker's 60 s the consumer stays ready on a dead connection and
-the backlog stays where it was long after the heal.`), Needs("an AMQP input."), func() {
+the backlog stays where it was long after the heal.`), Needs("an AMQP input, and an HTTP readiness check for its consumer that goes false when its connection is dead."), func() {
 		const (
 			units = 1000
 			// hold is five heartbeat intervals of the reference tuning
@@ -49,6 +49,7 @@ the backlog stays where it was long after the heal.`), Needs("an AMQP input."), 
 			var r run
 			r.input = t.amqpInput()
 			svc, queue := t.consumer(r.input)
+			t.readinessCanDrop(svc)
 			r.queue = queue
 			r.s = t.startStack(ctx, "half-open-"+side, append([]stack.Option{stack.WithToxiproxy(), t.tuning("slow-consumer")}, opts...)...)
 			r.h = &history.History{}

@@ -163,6 +163,16 @@ func (t *T) httpInput(why string) string {
 	return in[0]
 }
 
+// readinessCanDrop skips the spec, saying why, unless svc's readiness is
+// an HTTP check: a scenario that times a service's notice of a broken
+// link by its readiness going false needs one, and a log line says once
+// that it started, never that it stopped.
+func (t *T) readinessCanDrop(svc string) {
+	if t.sys.Service(svc).Ready.HTTP == "" {
+		t.Skip(fmt.Sprintf("%s's readiness is a log line, which cannot go false: this scenario times its notice of a broken link by its readiness (give it ready: {http: PATH})", svc))
+	}
+}
+
 // closeConnections has the broker close every connection of r, once the
 // broker lists one (see waitListed).
 func (t *T) closeConnections(ctx context.Context, s *stack.Stack, h *history.History, r *stack.Replica) {

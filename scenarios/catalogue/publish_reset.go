@@ -24,7 +24,7 @@ whose confirm was dropped on the way back is published again
 too, and reaches the consumers twice, where idempotency absorbs
 it. Controls: without confirms, a dropped publish counts as
 sent and is lost; without idempotency, the copy is applied
-again.`), Needs("an HTTP input (the publisher under test is the service it calls)."), func() {
+again.`), Needs("an HTTP input (the publisher under test is the service it calls), with an HTTP readiness check."), func() {
 		const (
 			units = 600
 			rate  = 40
@@ -36,6 +36,7 @@ again.`), Needs("an HTTP input (the publisher under test is the service it calls
 		run := func(ctx context.Context, t *T, side string, opts ...stack.Option) (report.Figures, int) {
 			input := t.httpInput("this scenario resets a service's own publishing")
 			publisher := t.sys.Inputs[input].HTTP.Service
+			t.readinessCanDrop(publisher)
 			s := t.startStack(ctx, "reset-"+side, append([]stack.Option{stack.WithToxiproxy()}, opts...)...)
 			h := &history.History{}
 			started := time.Now()

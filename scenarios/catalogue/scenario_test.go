@@ -97,3 +97,30 @@ func TestCataloguePageIsCurrent(t *testing.T) {
 		t.Errorf("docs/catalogue.md is stale: run `go run ./cmd/mqchaos catalogue > docs/catalogue.md`")
 	}
 }
+
+// The scenarios that time a service's notice of a broken link by its
+// readiness going false skip, saying why, a service whose readiness is a
+// log line; with it over HTTP they run.
+func TestReadinessByLogLineSkipsWhatTimesItsDrop(t *testing.T) {
+	sys, err := system.Load("../../systems/reference/system.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	picked, _ := Select(All(), regexp.MustCompile(`half-open|Connections reset while publishing`), "")
+	if len(picked) < 3 {
+		t.Fatalf("picked %d specs", len(picked))
+	}
+	for _, p := range CheckAll(sys, picked) {
+		if !p.Runs {
+			t.Errorf("%s, readiness over HTTP: skipped (%s)", p.Spec.FullText(p.Scenario), p.Reason)
+		}
+	}
+	for i := range sys.Services {
+		sys.Services[i].Ready = system.Ready{Log: "started"}
+	}
+	for _, p := range CheckAll(sys, picked) {
+		if p.Runs || !strings.Contains(p.Reason, "readiness is a log line, which cannot go false") {
+			t.Errorf("%s, readiness by a log line: runs %t (%s)", p.Spec.FullText(p.Scenario), p.Runs, p.Reason)
+		}
+	}
+}
