@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,24 +16,15 @@ import (
 // failed for another reason, is a difference.
 func TestHoldNoEffect(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name string, ops ...history.Op) string {
+	// A history in the run's directory, named as Figures.History names it.
+	history1 := func(name string, op history.Op) string {
 		h := &history.History{}
-		for _, op := range ops {
-			i := h.Invoke(op.Kind, op.ID)
-			h.Complete(i, op.Outcome, op.Detail)
-		}
-		f, err := os.Create(filepath.Join(dir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		if err := h.WriteJSONL(f); err != nil {
-			t.Fatal(err)
-		}
-		return name
+		h.Complete(h.Invoke(op.Kind, op.ID), op.Outcome, op.Detail)
+		write(t, dir, name, h)
+		return filepath.Join("histories", name)
 	}
-	quiet := write("quiet.jsonl", history.Op{Kind: "order_http", ID: "u1", Outcome: history.OK})
-	faulted := write("faulted.jsonl", history.Op{Kind: history.KindFault, ID: "kill inventory-1", Outcome: history.OK, Detail: "injected: inventory-1 exited (137)"})
+	quiet := history1("quiet.jsonl", history.Op{Kind: "order_http", ID: "u1", Outcome: history.OK})
+	faulted := history1("faulted.jsonl", history.Op{Kind: history.KindFault, ID: "kill inventory-1", Outcome: history.OK, Detail: "injected: inventory-1 exited (137)"})
 	caught := catalogue.Outcome{Spec: "Broker restart safe", State: catalogue.Failed,
 		Message: "Expected success, but got an error:\n    inject restart rabbitmq: fault did not take effect: rabbitmq not restarted: running since 10:00:01\n"}
 	noFault := catalogue.Outcome{Spec: "Unroutable safe", State: catalogue.Passed, Figures: []report.Figures{{History: quiet}}}

@@ -173,14 +173,15 @@ func ordered(order []string, steps map[string][]string) (count map[string]int, i
 			continue
 		}
 		per := map[string]int{}
-		late := -1
+		late, out := -1, false
 		for _, st := range seq {
 			per[st]++
 			count[id] = max(count[id], per[st])
-			if rank[st] < late && !slices.Contains(outOfOrder, id) {
-				outOfOrder = append(outOfOrder, id)
-			}
+			out = out || rank[st] < late
 			late = max(late, rank[st])
+		}
+		if out {
+			outOfOrder = append(outOfOrder, id)
 		}
 		for _, st := range order {
 			if per[st] == 0 {

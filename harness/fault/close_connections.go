@@ -37,31 +37,33 @@ func (c closeConnections) Name() string { return "close connections of " + c.nam
 // listed by the broker any more within 10 s (a client may open new
 // ones).
 func (c closeConnections) Witness(ctx context.Context) (Check, error) {
-	return dropped(c.b, c.name, c.hosts, func([]broker.Connection) time.Duration { return seenWithin })(ctx)
+	return dropped(c.b, c.name, c.hosts, func([]broker.Connection) (time.Duration, string) { return seenWithin, "" })(ctx)
+}
+
+// from is those of cs that come from one of hosts.
+func from(cs []broker.Connection, hosts []string) []broker.Connection {
+	return slices.DeleteFunc(slices.Clone(cs), func(c broker.Connection) bool { return !slices.Contains(hosts, c.PeerHost) })
 }
 
 // dropped is the Witness of connections gone: it notes the broker's
 // connections from hosts (a container's addresses) and sees none of them
-// listed any more, within limit(those connections). A client may have
-// opened new ones meanwhile.
-func dropped(b Broker, name string, hosts []string, limit func([]broker.Connection) time.Duration) Witness {
+// listed any more, within the limit those connections give, whose words
+// (if any) a failure ends with. A client may have opened new ones
+// meanwhile.
+func dropped(b Broker, name string, hosts []string, limit func([]broker.Connection) (time.Duration, string)) Witness {
 	return func(ctx context.Context) (Check, error) {
 		cs, err := b.Connections(ctx)
 		if err != nil {
 			return nil, err
 		}
-		var before []broker.Connection
-		for _, conn := range cs {
-			if slices.Contains(hosts, conn.PeerHost) {
-				before = append(before, conn)
-			}
-		}
+		before := from(cs, hosts)
 		return func(ctx context.Context) (string, error) {
 			if len(before) == 0 {
 				return "", fmt.Errorf("no connection from %s (%v) to drop", name, hosts)
 			}
 			start := time.Now()
-			return within(ctx, limit(before), func(ctx context.Context) (string, bool, error) {
+			d, why := limit(before)
+			saw, err := within(ctx, d, func(ctx context.Context) (string, bool, error) {
 				cs, err := b.Connections(ctx)
 				if err != nil {
 					return "", false, err
@@ -77,6 +79,10 @@ func dropped(b Broker, name string, hosts []string, limit func([]broker.Connecti
 				}
 				return fmt.Sprintf("the broker dropped the %d connections of %s after %.1fs", len(before), name, time.Since(start).Seconds()), true, nil
 			})
+			if err != nil && why != "" {
+				err = fmt.Errorf("%w (%s)", err, why)
+			}
+			return saw, err
 		}, nil
 	}
 }
@@ -88,10 +94,7 @@ func (c closeConnections) Inject(ctx context.Context) error {
 	}
 	var errs []error
 	closed := 0
-	for _, conn := range cs {
-		if !slices.Contains(c.hosts, conn.PeerHost) {
-			continue
-		}
+	for _, conn := range from(cs, c.hosts) {
 		if err := c.b.CloseConnection(ctx, conn.Name, "mqchaos: closed by the broker"); err != nil {
 			errs = append(errs, err)
 			continue

@@ -39,10 +39,8 @@ func (s sever) Witness(ctx context.Context) (Check, error) {
 	if err != nil {
 		return nil, err
 	}
-	var negotiated []broker.Connection
-	gone, err := dropped(s.b, s.name, s.hosts, func(cs []broker.Connection) time.Duration {
-		negotiated = cs
-		return heartbeats(cs)
+	gone, err := dropped(s.b, s.name, s.hosts, func(cs []broker.Connection) (time.Duration, string) {
+		return heartbeats(cs), beats(cs)
 	})(ctx)
 	if err != nil {
 		return nil, err
@@ -54,7 +52,7 @@ func (s sever) Witness(ctx context.Context) (Check, error) {
 		}
 		b, err := gone(ctx)
 		if err != nil {
-			return "", fmt.Errorf("%w (%s)", err, beats(negotiated))
+			return "", err
 		}
 		return a + "; " + b, nil
 	}, nil

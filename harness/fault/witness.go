@@ -84,8 +84,8 @@ func startedAt(ctx context.Context, d Docker, t Target) (string, error) {
 	return c.State.StartedAt, nil
 }
 
-// exited is the Check of a kill or a stop of t: the container is not
-// running, or it has started again since before.
+// exited is the Witness of a kill or a stop of t: its Check sees the
+// container not running, or started again since.
 func exited(d Docker, t Target) Witness {
 	return func(ctx context.Context) (Check, error) {
 		before, err := startedAt(ctx, d, t)
@@ -109,8 +109,8 @@ func exited(d Docker, t Target) Witness {
 	}
 }
 
-// restarted is the Check of a restart of t: the container runs again,
-// started after before.
+// restarted is the Witness of a restart of t: its Check sees the
+// container running again, started since.
 func restarted(d Docker, t Target) Witness {
 	return func(ctx context.Context) (Check, error) {
 		before, err := startedAt(ctx, d, t)
