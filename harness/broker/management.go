@@ -250,6 +250,35 @@ func (m *Management) Connections(ctx context.Context) ([]Connection, error) {
 	return cs, nil
 }
 
+// Consumer is one consumer in the vhost: the queue it consumes and the
+// host its connection comes from.
+type Consumer struct {
+	Queue    string
+	Tag      string
+	PeerHost string
+}
+
+// Consumers lists the vhost's consumers.
+func (m *Management) Consumers(ctx context.Context) ([]Consumer, error) {
+	var raw []struct {
+		Tag   string `json:"consumer_tag"`
+		Queue struct {
+			Name string `json:"name"`
+		} `json:"queue"`
+		Channel struct {
+			PeerHost string `json:"peer_host"`
+		} `json:"channel_details"`
+	}
+	if _, err := m.do(ctx, http.MethodGet, "/api/consumers/"+m.vhost(), nil, &raw); err != nil {
+		return nil, fmt.Errorf("list consumers: %w", err)
+	}
+	cs := make([]Consumer, len(raw))
+	for i, c := range raw {
+		cs[i] = Consumer{Queue: c.Queue.Name, Tag: c.Tag, PeerHost: c.Channel.PeerHost}
+	}
+	return cs, nil
+}
+
 // CloseConnection closes connection name from the broker's side, as an
 // operator does, with reason as the close message the client sees. A
 // connection already gone is fine.

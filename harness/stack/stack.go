@@ -96,7 +96,8 @@ type Stack struct {
 	toxiproxy *proxies              // WithToxiproxy; written only by Start
 }
 
-// Start deploys sys's services and waits until every replica is ready.
+// Start deploys sys's services and waits until every replica is ready
+// and the broker lists a consumer from each that consumes a queue.
 // Without OnInfra it starts an Infra of its own, with a database if sys
 // has one. It may return a half-built Stack with its error: Terminate it
 // either way.
@@ -166,6 +167,9 @@ func Start(ctx context.Context, sys *system.System, images Images, opts ...Optio
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
+		return s, fmt.Errorf("start stack %s: %w", s.Name, err)
+	}
+	if err := s.waitConsuming(ctx); err != nil {
 		return s, fmt.Errorf("start stack %s: %w", s.Name, err)
 	}
 	return s, nil
