@@ -94,7 +94,7 @@ drain rate is reported.`), func() {
 			}
 			obs := t.settled(ctx, r.s, 1500*time.Millisecond, r.input)
 			f := t.verdict(ctx, "backlog drain", "control: transient-queues", r.s, r.h, obs, r.started, []string{r.input}, depth)
-			t.Expect(f.Lost()).NotTo(BeEmpty(), "the control must report lost units: %s", f)
+			t.expectCaught(f, "lost", f.Lost(), units)
 		}, SpecTimeout(4*time.Minute))
 	})
 }

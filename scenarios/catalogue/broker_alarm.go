@@ -96,7 +96,12 @@ before, during and after the alarm is reported.`), Needs("an HTTP input; a broke
 
 		d.It("is caught when the service publishes after its commit, without an outbox (control no-outbox)", Label("unsafe"), func(ctx context.Context, t *T) {
 			f := run(ctx, t, "control: no-outbox", fault.MemoryAlarm, t.control("no-outbox"))
-			t.Expect(f.Lost()).NotTo(BeEmpty(), "the control must report lost units: %s", f)
+			t.expectCaught(f, "lost", f.Lost(), units)
+		}, SpecTimeout(4*time.Minute))
+
+		d.It("is caught through a disk alarm when the service publishes after its commit, without an outbox (control no-outbox)", Label("unsafe"), func(ctx context.Context, t *T) {
+			f := run(ctx, t, "control: no-outbox (disk)", fault.DiskAlarm, t.control("no-outbox"))
+			t.expectCaught(f, "lost", f.Lost(), units)
 		}, SpecTimeout(4*time.Minute))
 	})
 }

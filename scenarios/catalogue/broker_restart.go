@@ -86,7 +86,7 @@ accepted while the broker was away.`), func() {
 
 		d.It("is caught with transient queues and messages (control transient-queues)", Label("unsafe"), func(ctx context.Context, t *T) {
 			f := run(ctx, t, "control: transient-queues", t.control("transient-queues"))
-			t.Expect(f.Lost()).NotTo(BeEmpty(), "the control must report lost units: %s", f)
+			t.expectCaught(f, "lost", f.Lost(), units)
 		}, SpecTimeout(5*time.Minute))
 	})
 }

@@ -42,7 +42,7 @@ once: each consuming service has a queue of its own.`), Needs("an input whose un
 
 		d.It("is caught when two services share one queue (control shared-queue)", Label("unsafe"), func(ctx context.Context, t *T) {
 			f := run(ctx, t, "control: shared-queue", t.control("shared-queue"))
-			t.Expect(f.Lost()).NotTo(BeEmpty(), "the control must report lost units: %s", f)
+			t.expectCaught(f, "lost", f.Lost(), units)
 		}, SpecTimeout(4*time.Minute))
 	})
 }

@@ -424,6 +424,16 @@ func (t *T) expectHeld(f report.Figures) {
 	}
 }
 
+// expectCaught asserts that a control was caught by a wide margin: ids,
+// the units it reports as what (lost, duplicated), are at least the
+// catalogue's floor for a scenario of units units: 10 % of them or 20,
+// whichever is fewer. A control that shows one unit is caught by luck as
+// much as by design; the floor is what "every run" can rest on.
+func (t *T) expectCaught(f report.Figures, what string, ids []string, units int) {
+	floor := min((units+9)/10, 20)
+	t.Expect(len(ids)).To(BeNumerically(">=", floor), "the control must report at least %d of %d units %s (10 %% or 20 units), not %d: %s", floor, units, what, len(ids), f)
+}
+
 // expectProcessed asserts that every effect processed n distinct units.
 func (t *T) expectProcessed(f report.Figures, n int) {
 	for _, c := range f.Checks {

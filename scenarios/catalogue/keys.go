@@ -104,6 +104,7 @@ var figureNames = map[[2]string]string{
 var sideOf = map[string]string{
 	"holds through a memory alarm with the outbox and idempotent consumers":                                                                    "safe: memory",
 	"holds through a disk alarm with the outbox and idempotent consumers":                                                                      "safe: disk",
+	"is caught through a disk alarm when the service publishes after its commit, without an outbox (control no-outbox)":                        "control: no-outbox (disk)",
 	"recovers what was dead-lettered with mqchaos dlq-replay, interrupted half-way (control count-outage-retries dead-letters the work first)": "replayed",
 	"is caught with a classic queue of transient messages on the killed node (no replication)":                                                 "control: classic queue",
 	"is caught with a classic queue of transient messages on the node cut off (no replication)":                                                "control: classic queue",

@@ -51,7 +51,7 @@ finishes the backlog and applies every unit once.`), Needs("an AMQP input."), fu
 
 		d.It("is caught with auto-ack (control auto-ack)", Label("unsafe"), func(ctx context.Context, t *T) {
 			f := run(ctx, t, "control: auto-ack", t.control("auto-ack"))
-			t.Expect(f.Lost()).NotTo(BeEmpty(), "the control must report lost units: %s", f)
+			t.expectCaught(f, "lost", f.Lost(), units)
 		}, SpecTimeout(6*time.Minute))
 	})
 }

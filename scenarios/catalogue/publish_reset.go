@@ -92,12 +92,12 @@ again.`), Needs("an HTTP input (the publisher under test is the service it calls
 
 		d.It("is caught without publisher confirms: dropped publishes are lost (control no-confirms)", Label("unsafe"), func(ctx context.Context, t *T) {
 			f, _ := run(ctx, t, "control: no-confirms", t.control("no-confirms"))
-			t.Expect(f.Lost()).NotTo(BeEmpty(), "the control must report lost units: %s", f)
+			t.expectCaught(f, "lost", f.Lost(), units)
 		}, SpecTimeout(4*time.Minute))
 
 		d.It("is caught without idempotency: copies whose confirm was dropped are applied twice (control no-idempotency)", Label("unsafe"), func(ctx context.Context, t *T) {
 			f, _ := run(ctx, t, "control: no-idempotency", t.control("no-idempotency"))
-			t.Expect(f.Duplicated()).NotTo(BeEmpty(), "the control must report duplicated units: %s", f)
+			t.expectCaught(f, "duplicated", f.Duplicated(), units)
 		}, SpecTimeout(4*time.Minute))
 	})
 }
