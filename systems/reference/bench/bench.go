@@ -77,8 +77,21 @@ type Result struct {
 	RelayMsgsPerSec      float64 `json:"relay_msgs_per_s"`      // the drain's broker work
 	DatabaseMsgsPerSec   float64 `json:"db_msgs_per_s"`         // the drain's database work
 	E2EShapedRatio       float64 `json:"e2e_shaped_ratio"`      // e2e_orders_per_s / pipeline_orders_per_s
-	DrainShapedRatio     float64 `json:"drain_shaped_ratio"`    // drain / the slower of relay and db
-	BarsMet              bool    `json:"bars_met"`              // both shaped ratios >= 0.7, every RSS < 50 MiB
+	DrainShapedRatio     float64 `json:"drain_shaped_ratio"`    // drain / the slower of relay and db (no bar since 2026-12-03)
+	// WholeMsgsPerSec is the drain's whole work in one hand-written
+	// program (whole.go), and DrainWholeRatio the drain against it: the
+	// like-for-like comparison the drain's bar judges.
+	//
+	// DrainMsgsPerSec is timed while notification and order-service
+	// consume inventory's results (and their own backlog of the orders)
+	// on the same cores; DrainAloneMsgsPerSec with both stopped, so that
+	// the drain does what Whole does and nothing else. The bar judges the
+	// second.
+	WholeMsgsPerSec       float64 `json:"whole_msgs_per_s"`
+	DrainAloneMsgsPerSec  float64 `json:"drain_alone_msgs_per_s"`
+	DrainWholeRatio       float64 `json:"drain_whole_ratio"`        // drain_alone_msgs_per_s / whole_msgs_per_s
+	DrainWholeRatioShared float64 `json:"drain_whole_ratio_shared"` // drain_msgs_per_s / whole_msgs_per_s
+	BarsMet               bool    `json:"bars_met"`                 // e2e_shaped_ratio >= 0.7, drain_whole_ratio >= 0.8, every RSS < 50 MiB
 	// CPUCores is how many of the machine's cores were busy, on average,
 	// in each timed phase (pipeline, e2e, relay, db, drain): broker,
 	// database, services and bench together, from /proc/stat.
@@ -90,16 +103,19 @@ type Result struct {
 	Sizes     Sizes              `json:"sizes"`
 }
 
-// The bar: each ratio against its shaped baseline, and memory.
+// The bar: end to end against its shaped baseline, the drain against the
+// program that does its whole work, and memory.
 const (
 	MinShapedRatio = 0.7
+	MinWholeRatio  = 0.8
 	MaxRSSMiB      = 50
 )
 
 // Run measures everything on s, in order: raw baseline, the end-to-end
 // pipeline baseline, end to end by publish, end to end over HTTP, the
-// drain's relay and database baselines, backlog drain. With profiles set,
-// it writes CPU profiles of the services there (pprof from /debug): each
+// drain's relay and database baselines, the whole-drain baseline, backlog
+// drain, and the backlog drain with no other service running. With
+// profiles set, it writes CPU profiles of the services there (pprof from /debug): each
 // service's during the published end to end, inventory's during the drain.
 // logf reports progress.
 func Run(ctx context.Context, s *stack.Stack, sz Sizes, sh Shape, profiles string, logf func(string, ...any)) (Result, error) {
@@ -166,22 +182,39 @@ func Run(ctx context.Context, s *stack.Stack, sz Sizes, sh Shape, profiles strin
 		return res, fmt.Errorf("database baseline: %w", err)
 	}
 	res.DatabaseMsgsPerSec, res.CPUCores["db"] = db.PerSec, db.Cores
+	logf("whole baseline: %d orders consumed in batches, inventory's transaction, results published with confirms, acked, in one program", sz.Drain)
+	whole, err := (Whole{AMQPURL: u, DatabaseURL: dbURL, Orders: sz.Drain, Items: items, Shape: sh}).Run(ctx)
+	if err != nil {
+		return res, fmt.Errorf("whole baseline: %w", err)
+	}
+	res.WholeMsgsPerSec, res.CPUCores["whole"] = whole.PerSec, whole.Cores
 	logf("backlog drain: %d orders queued with inventory stopped", sz.Drain)
-	dr, err := drain(ctx, s, u, sz.Drain, items, profiles, logf)
+	dr, err := drain(ctx, s, u, sz.Drain, items, nil, profiles, logf)
 	if err != nil {
 		return res, fmt.Errorf("drain: %w", err)
 	}
 	res.DrainMsgsPerSec, res.CPUCores["drain"] = dr.PerSec, dr.Cores
+	// Last, as it leaves two services with a backlog: the drain with no
+	// other service running, so that it does the whole baseline's work
+	// and no more.
+	logf("backlog drain alone: %d orders queued with inventory stopped, notification and order-service stopped until it ends", sz.Drain)
+	alone, err := drain(ctx, s, u, sz.Drain, items, []string{"notification", "order"}, "", logf)
+	if err != nil {
+		return res, fmt.Errorf("drain alone: %w", err)
+	}
+	res.DrainAloneMsgsPerSec, res.CPUCores["drain alone"] = alone.PerSec, alone.Cores
 	res.E2EDeliveriesPerSec = deliveriesPerOrder * res.E2EOrdersPerSec
 	res.E2ERatio = res.E2EOrdersPerSec / res.RawMsgsPerSec
 	res.DrainRatio = res.DrainMsgsPerSec / res.RawConsumePerSec
 	res.E2EShapedRatio = res.E2EOrdersPerSec / res.PipelineOrdersPerSec
 	res.DrainShapedRatio = res.DrainMsgsPerSec / min(res.RelayMsgsPerSec, res.DatabaseMsgsPerSec)
+	res.DrainWholeRatio = res.DrainAloneMsgsPerSec / res.WholeMsgsPerSec
+	res.DrainWholeRatioShared = res.DrainMsgsPerSec / res.WholeMsgsPerSec
 	res.RSSMiB = mem.stop()
 	for _, v := range res.RSSMiB {
 		res.MaxRSSMiB = max(res.MaxRSSMiB, v)
 	}
-	res.BarsMet = res.E2EShapedRatio >= MinShapedRatio && res.DrainShapedRatio >= MinShapedRatio && res.MaxRSSMiB < MaxRSSMiB
+	res.BarsMet = res.E2EShapedRatio >= MinShapedRatio && res.DrainWholeRatio >= MinWholeRatio && res.MaxRSSMiB < MaxRSSMiB
 	return res, nil
 }
 
@@ -342,11 +375,27 @@ func httpE2E(ctx context.Context, s *stack.Stack, n, clients int, items []string
 // still read zero (at most 10 ms plus a scrape before the first delivery),
 // so a consumer's start, the connection and the topology's declaration
 // are left out, as they are from the baselines.
-func drain(ctx context.Context, s *stack.Stack, url string, n int, items []string, profiles string, logf func(string, ...any)) (Rate, error) {
+//
+// The services in quiet are stopped too, before the backlog is queued, and
+// started again once it is drained.
+func drain(ctx context.Context, s *stack.Stack, url string, n int, items []string, quiet []string, profiles string, logf func(string, ...any)) (Rate, error) {
 	inv := s.Replica("inventory", 1)
 	stop := fault.Stop(s.Docker(), inv.Target(), 5*time.Second)
 	if err := stop.Inject(ctx); err != nil {
 		return Rate{}, err
+	}
+	for _, svc := range quiet {
+		for _, r := range s.Replicas(svc) {
+			f := fault.Stop(s.Docker(), r.Target(), 5*time.Second)
+			if err := f.Inject(ctx); err != nil {
+				return Rate{}, err
+			}
+			defer func() {
+				if err := f.Heal(context.WithoutCancel(ctx)); err != nil {
+					logf("start %s again: %v", r.Name, err)
+				}
+			}()
+		}
 	}
 	if err := publishOrders(ctx, url, n, items); err != nil {
 		return Rate{}, err
@@ -490,12 +539,16 @@ func (r Result) Table() string {
 	fmt.Fprintf(w, "end to end, OrderPlaced published\t%.0f orders/s\t\t\n", r.E2EOrdersPerSec)
 	fmt.Fprintf(w, "end to end, broker deliveries (%d per order)\t%.0f msgs/s\t\t\n", deliveriesPerOrder, r.E2EDeliveriesPerSec)
 	fmt.Fprintf(w, "end to end, POST /orders\t%.0f orders/s\t\t\n", r.HTTPOrdersPerSec)
+	fmt.Fprintf(w, "baseline: whole, the drain's work in one program\t%.0f msgs/s\t\t\n", r.WholeMsgsPerSec)
 	fmt.Fprintf(w, "backlog drain, from the first delivery\t%.0f msgs/s\t\t\n", r.DrainMsgsPerSec)
+	fmt.Fprintf(w, "backlog drain alone (notification, order-service stopped)\t%.0f msgs/s\t\t\n", r.DrainAloneMsgsPerSec)
 	fmt.Fprintf(w, "end to end / raw publish+consume\t%.2f\t\t\n", r.E2ERatio)
 	fmt.Fprintf(w, "drain / raw consume\t%.2f\t\t\n", r.DrainRatio)
 	fmt.Fprintf(w, "end to end / pipeline\t%.2f\t>= %.1f %s\t\n", r.E2EShapedRatio, MinShapedRatio, pass(r.E2EShapedRatio >= MinShapedRatio))
-	fmt.Fprintf(w, "drain / slower of relay and database\t%.2f\t>= %.1f %s\t\n", r.DrainShapedRatio, MinShapedRatio, pass(r.DrainShapedRatio >= MinShapedRatio))
-	for _, phase := range []string{"pipeline", "e2e", "relay", "db", "drain"} {
+	fmt.Fprintf(w, "drain / slower of relay and database (old bar)\t%.2f\t\t\n", r.DrainShapedRatio)
+	fmt.Fprintf(w, "drain / whole\t%.2f\t\t\n", r.DrainWholeRatioShared)
+	fmt.Fprintf(w, "drain alone / whole\t%.2f\t>= %.1f %s\t\n", r.DrainWholeRatio, MinWholeRatio, pass(r.DrainWholeRatio >= MinWholeRatio))
+	for _, phase := range []string{"pipeline", "e2e", "relay", "db", "whole", "drain", "drain alone"} {
 		if c, ok := r.CPUCores[phase]; ok {
 			fmt.Fprintf(w, "cores busy during %s (of the machine's)\t%.2f\t\t\n", phase, c)
 		}

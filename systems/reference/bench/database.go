@@ -51,7 +51,7 @@ const (
 		SELECT o, e, i, q, CASE r WHEN '' THEN 'reserved' ELSE 'failed' END, r, $6
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[]) AS v(o, e, i, q, r)`
 	dbStoreEvents = `INSERT INTO outbox (event_id, event_type, exchange, routing_key, body)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[])`
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[]) RETURNING id, event_id`
 	dbClaimOutbox = `SELECT id, event_id, event_type, exchange, routing_key, body FROM outbox
 		WHERE sent_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`
 	dbMarkSent = `UPDATE outbox SET sent_at = now() WHERE id = ANY($1)`
@@ -60,26 +60,12 @@ const (
 // Run creates the schema, then times from the first batch until every
 // order's outbox row is marked sent, in orders per second.
 func (d Database) Run(ctx context.Context) (Rate, error) {
-	cfg, err := pgxpool.ParseConfig(d.URL)
+	pool, drop, err := benchSchema(ctx, d.URL, d.Items, d.Shape.Workers+2)
+	if drop != nil {
+		defer drop()
+	}
 	if err != nil {
-		return Rate{}, fmt.Errorf("parse database url: %w", err)
-	}
-	schema := "bench_raw_" + contract.NewID()[:8]
-	cfg.ConnConfig.RuntimeParams["search_path"] = schema
-	cfg.MaxConns = int32(d.Shape.Workers + 2)
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return Rate{}, fmt.Errorf("connect: %w", err)
-	}
-	defer pool.Close()
-	defer pool.Exec(context.WithoutCancel(ctx), `DROP SCHEMA IF EXISTS `+schema+` CASCADE`) //nolint:errcheck // best effort
-	if _, err := pool.Exec(ctx, `CREATE SCHEMA `+schema+`;`+dbSchema); err != nil {
-		return Rate{}, fmt.Errorf("create schema: %w", err)
-	}
-	for _, item := range d.Items {
-		if _, err := pool.Exec(ctx, `INSERT INTO stock VALUES ($1, 100000000)`, item); err != nil {
-			return Rate{}, fmt.Errorf("stock %s: %w", item, err)
-		}
+		return Rate{}, err
 	}
 	orders := make([]contract.OrderPlaced, d.Orders)
 	for i := range orders {
@@ -101,7 +87,7 @@ func (d Database) Run(ctx context.Context) (Rate, error) {
 		p.run(func() error {
 			defer applied.Done()
 			for b := range batches {
-				if err := applyBatch(p.ctx, pool, b); err != nil {
+				if _, err := applyBatch(p.ctx, pool, b); err != nil {
 					return err
 				}
 			}
@@ -115,9 +101,50 @@ func (d Database) Run(ctx context.Context) (Rate, error) {
 	return Rate{PerSec: float64(d.Orders) / time.Since(start).Seconds(), Cores: cpu.cores()}, nil
 }
 
-// applyBatch is one of inventory's batch transactions.
-func applyBatch(ctx context.Context, pool *pgxpool.Pool, orders []contract.OrderPlaced) error {
-	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+// benchSchema connects a pool of conns to url with its search path set to
+// a new schema of its own, and creates inventory's tables there with
+// items in stock. drop, when not nil, drops the schema and closes the
+// pool, and is to be called whatever the error.
+func benchSchema(ctx context.Context, url string, items []string, conns int) (pool *pgxpool.Pool, drop func(), err error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, nil, fmt.Errorf("parse database url: %w", err)
+	}
+	schema := "bench_raw_" + contract.NewID()[:8]
+	cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	cfg.MaxConns = int32(conns)
+	if pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
+		return nil, nil, fmt.Errorf("connect: %w", err)
+	}
+	drop = func() {
+		pool.Exec(context.WithoutCancel(ctx), `DROP SCHEMA IF EXISTS `+schema+` CASCADE`) //nolint:errcheck // best effort
+		pool.Close()
+	}
+	if _, err := pool.Exec(ctx, `CREATE SCHEMA `+schema+`;`+dbSchema); err != nil {
+		return pool, drop, fmt.Errorf("create schema: %w", err)
+	}
+	for _, item := range items {
+		if _, err := pool.Exec(ctx, `INSERT INTO stock VALUES ($1, 100000000)`, item); err != nil {
+			return pool, drop, fmt.Errorf("stock %s: %w", item, err)
+		}
+	}
+	return pool, drop, nil
+}
+
+// outboxRow is a result event applyBatch wrote to the outbox.
+type outboxRow struct {
+	id                int64
+	eventID, typ, key string
+	body              []byte
+}
+
+// applyBatch is one of inventory's batch transactions. It returns the
+// outbox rows it wrote (Whole publishes them; Database leaves them to its
+// relay).
+func applyBatch(ctx context.Context, pool *pgxpool.Pool, orders []contract.OrderPlaced) ([]outboxRow, error) {
+	var out []outboxRow
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		out = out[:0]
 		var items, keys []string
 		for _, o := range orders {
 			items, keys = append(items, o.Item), append(keys, o.OrderID)
@@ -165,12 +192,26 @@ func applyBatch(ctx context.Context, pool *pgxpool.Pool, orders []contract.Order
 		b := &pgx.Batch{}
 		b.Queue(dbSetStock, stockItems, stockQtys)
 		b.Queue(dbRecordAll, rec.orders, rec.eventIDs, rec.items, rec.qtys, rec.reasons, "bench")
-		b.Queue(dbStoreEvents, rec.ids, rec.types, rec.exchanges, rec.keys, rec.bodies)
+		b.Queue(dbStoreEvents, rec.ids, rec.types, rec.exchanges, rec.keys, rec.bodies).Query(func(rows pgx.Rows) error {
+			at := make(map[string]int, len(rec.ids))
+			for i, id := range rec.ids {
+				at[id] = i
+			}
+			var id int64
+			var event string
+			_, err := pgx.ForEachRow(rows, []any{&id, &event}, func() error {
+				i := at[event]
+				out = append(out, outboxRow{id: id, eventID: event, typ: rec.types[i], key: rec.keys[i], body: rec.bodies[i]})
+				return nil
+			})
+			return err
+		})
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return fmt.Errorf("record %d orders: %w", len(orders), err)
 		}
 		return nil
 	})
+	return out, err
 }
 
 // relayRows claims pending outbox rows and marks them sent, a transaction
