@@ -42,6 +42,11 @@ type Op struct {
 	Detail    string    `json:"detail,omitempty"`
 	Invoked   time.Time `json:"invoked"`
 	Completed time.Time `json:"completed,omitzero"`
+	// Due, of a unit sent open-loop at a rate (workload.Load.Open): when
+	// its schedule meant it to be sent. Invoked minus Due is how late it
+	// was sent; latency is measured from Due, not from Invoked, so that a
+	// system that falls behind cannot hide it by slowing the sender down.
+	Due time.Time `json:"due,omitzero"`
 	// Shown, of a KindRead op: the ids the effect showed, each with how
 	// many times it was applied.
 	Shown map[string]int `json:"shown,omitempty"`
@@ -70,6 +75,15 @@ func (h *History) Invoke(kind, id string) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.ops = append(h.ops, Op{Kind: kind, ID: id, Outcome: Pending, Invoked: time.Now()})
+	return len(h.ops) - 1
+}
+
+// InvokeDue is Invoke for an operation its schedule meant to start at
+// due (Op.Due).
+func (h *History) InvokeDue(kind, id string, due time.Time) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.ops = append(h.ops, Op{Kind: kind, ID: id, Outcome: Pending, Invoked: time.Now(), Due: due})
 	return len(h.ops) - 1
 }
 

@@ -15,6 +15,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -35,6 +36,14 @@ type Load struct {
 	Count       int     // how many
 	Rate        float64 // units per second; 0: as fast as Concurrency allows
 	Concurrency int     // in flight at once; default 4
+	// Open holds Rate open-loop (see pace.go): unit i is due at the run's
+	// start plus i/Rate whatever the system answers, its due time is
+	// recorded (history.Op.Due), and a unit sent late is sent as soon as
+	// a sender is free, never skipped and never pushing the units after
+	// it back. Without Open, Rate is closed-loop: a tick that comes while
+	// all Concurrency senders wait for answers is dropped, so a slow
+	// system silently gets a lower rate than asked.
+	Open bool
 	// NewConnections sends every HTTP request on a connection of its
 	// own, as clients that each come once do, instead of reusing a pool
 	// of kept-alive ones.
@@ -81,20 +90,25 @@ func RunUnits(ctx context.Context, s *stack.Stack, h *history.History, input str
 			t.DisableKeepAlives = true
 			c.Transport = t
 		}
-		l.run(ctx, units, func(ctx context.Context, u system.Unit) {
-			sendHTTP(ctx, c, s.URL(in.HTTP.Service), h, input, in.HTTP, u, l.rng(u))
+		l.run(ctx, units, func(ctx context.Context, u system.Unit, due time.Time) {
+			sendHTTP(ctx, c, s.URL(in.HTTP.Service), h, input, in.HTTP, u, due, l.rng(u))
 		})
 	case in.AMQP != nil:
 		var mu sync.Mutex
 		var pubs []*broker.Publisher // one per goroutine at a time
-		l.run(ctx, units, func(ctx context.Context, u system.Unit) {
+		if l.Open && l.Rate > 0 {
+			// Connect the senders before the schedule starts, so that no
+			// unit is late for a dial.
+			pubs = dialAll(ctx, s.AMQPURL, min(l.Concurrency, len(units)))
+		}
+		l.run(ctx, units, func(ctx context.Context, u system.Unit, due time.Time) {
 			mu.Lock()
 			var pub *broker.Publisher
 			if n := len(pubs); n > 0 {
 				pub, pubs = pubs[n-1], pubs[:n-1]
 			}
 			mu.Unlock()
-			pub = publish(ctx, pub, s.AMQPURL, h, input, in.AMQP, u, l.rng(u))
+			pub = publish(ctx, pub, s.AMQPURL, h, input, in.AMQP, u, due, l.rng(u))
 			mu.Lock()
 			pubs = append(pubs, pub)
 			mu.Unlock()
@@ -104,6 +118,22 @@ func RunUnits(ctx context.Context, s *stack.Stack, h *history.History, input str
 		}
 	}
 	return nil
+}
+
+// dialAll dials n publishers at once and returns those that connected;
+// a sender without one dials when it first publishes.
+func dialAll(ctx context.Context, url func(context.Context) (string, error), n int) []*broker.Publisher {
+	u, err := url(ctx)
+	if err != nil {
+		return nil
+	}
+	pubs := make([]*broker.Publisher, n)
+	var wg sync.WaitGroup
+	for i := range pubs {
+		wg.Go(func() { pubs[i], _ = broker.Dial(ctx, u) })
+	}
+	wg.Wait()
+	return slices.DeleteFunc(pubs, func(p *broker.Publisher) bool { return p == nil })
 }
 
 // Request renders u as in's HTTP request body, path and headers.
@@ -124,12 +154,12 @@ func Request(in *system.HTTPInput, u system.Unit, rng *rand.Rand) (path, body st
 	return path, body, headers, nil
 }
 
-func sendHTTP(ctx context.Context, c *http.Client, base func(context.Context) (string, error), h *history.History, kind string, in *system.HTTPInput, u system.Unit, rng *rand.Rand) {
+func sendHTTP(ctx context.Context, c *http.Client, base func(context.Context) (string, error), h *history.History, kind string, in *system.HTTPInput, u system.Unit, due time.Time, rng *rand.Rand) {
 	id := u.ID
 	if in.IDFromResponse != "" {
 		id = "" // the system makes it
 	}
-	op := h.Invoke(kind, id)
+	op := invoke(h, kind, id, due)
 	path, body, headers, err := Request(in, u, rng)
 	if err != nil {
 		h.Complete(op, history.Fail, "not sent: "+err.Error())
@@ -244,8 +274,8 @@ func Contents(in *system.AMQPInput, u system.Unit, rng *rand.Rand) (string, erro
 // is confirmed: ok when every step was confirmed, fail when the first
 // certainly was not, info otherwise (some steps are in, the rest may
 // not be).
-func publish(ctx context.Context, pub *broker.Publisher, url func(context.Context) (string, error), h *history.History, kind string, in *system.AMQPInput, u system.Unit, rng *rand.Rand) *broker.Publisher {
-	op := h.Invoke(kind, u.ID)
+func publish(ctx context.Context, pub *broker.Publisher, url func(context.Context) (string, error), h *history.History, kind string, in *system.AMQPInput, u system.Unit, due time.Time, rng *rand.Rand) *broker.Publisher {
+	op := invoke(h, kind, u.ID, due)
 	var msgs []broker.Message
 	for i := range max(1, len(in.Steps)) {
 		step := in.Step(i)
@@ -314,8 +344,23 @@ func newUUID() string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
 
-// run calls do for each unit from Concurrency goroutines, paced at Rate.
-func (l Load) run(ctx context.Context, units []system.Unit, do func(context.Context, system.Unit)) {
+// invoke records the start of a unit's operation, with its due time when
+// it has one (an open-loop run).
+func invoke(h *history.History, kind, id string, due time.Time) int {
+	if due.IsZero() {
+		return h.Invoke(kind, id)
+	}
+	return h.InvokeDue(kind, id, due)
+}
+
+// run calls do for each unit from Concurrency goroutines, paced at Rate:
+// open-loop with Open (do gets each unit's due time), closed-loop
+// otherwise (do gets a zero time).
+func (l Load) run(ctx context.Context, units []system.Unit, do func(context.Context, system.Unit, time.Time)) {
+	if l.Open && l.Rate > 0 {
+		runOpen(ctx, schedule{start: time.Now(), rate: l.Rate}, l.Concurrency, units, do)
+		return
+	}
 	next := make(chan system.Unit)
 	var wg sync.WaitGroup
 	for range l.Concurrency {
@@ -323,7 +368,7 @@ func (l Load) run(ctx context.Context, units []system.Unit, do func(context.Cont
 		go func() {
 			defer wg.Done()
 			for u := range next {
-				do(ctx, u)
+				do(ctx, u, time.Time{})
 			}
 		}()
 	}
