@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/mqchaos/mqchaos/harness/system"
@@ -149,6 +150,38 @@ func TestUnitTemplatesDrawFromTheSeed(t *testing.T) {
 	b, _ := system.RenderUnit(text, u, newRand(7))
 	if a != b || !strings.HasPrefix(a, "a-1 ") {
 		t.Errorf("same seed gave %q and %q", a, b)
+	}
+}
+
+// A template is parsed once and cached: each rendering must still draw
+// from its own rng, also when rendered concurrently.
+func TestUnitTemplatesDrawFromEachCallsRng(t *testing.T) {
+	text := `{{.ID}} {{pick "x" "y" "z"}} {{intn 1 1000}}`
+	want := map[uint64]string{}
+	for seed := range uint64(20) {
+		want[seed], _ = system.RenderUnit(text, system.Unit{ID: "a-1"}, newRand(seed))
+	}
+	distinct := map[string]bool{}
+	for _, v := range want {
+		distinct[v] = true
+	}
+	if len(distinct) < 10 {
+		t.Fatalf("20 seeds rendered only %d distinct units: %v", len(distinct), want)
+	}
+	var wg sync.WaitGroup
+	for seed := range uint64(20) {
+		wg.Go(func() {
+			for range 50 {
+				if got, err := system.RenderUnit(text, system.Unit{ID: "a-1"}, newRand(seed)); err != nil || got != want[seed] {
+					t.Errorf("seed %d rendered %q (%v) concurrently, %q alone", seed, got, err, want[seed])
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if _, err := system.RenderUnit(`{{.Missing}}`, system.Unit{}, nil); err == nil {
+		t.Fatal("a missing key rendered")
 	}
 }
 

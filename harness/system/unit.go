@@ -2,6 +2,8 @@ package system
 
 import (
 	"math/rand/v2"
+	"strings"
+	"sync"
 	"text/template"
 )
 
@@ -38,7 +40,30 @@ func UnitFuncs(rng *rand.Rand) template.FuncMap {
 	}
 }
 
-// RenderUnit executes an input's template for u, drawing from rng.
+// RenderUnit executes an input's template for u, drawing from rng. It is
+// safe for concurrent use. Each text is parsed once (unitTemplates) and
+// cloned per call to bind rng: parsing was a quarter of a recorded
+// publisher's CPU (docs/measurements/2026-12-03-bench.md).
 func RenderUnit(text string, u Unit, rng *rand.Rand) (string, error) {
-	return render(text, u, UnitFuncs(rng))
+	parsed, ok := unitTemplates.Load(text)
+	if !ok {
+		t, err := template.New("").Option("missingkey=error").Funcs(UnitFuncs(nil)).Parse(text)
+		if err != nil {
+			return "", err
+		}
+		parsed, _ = unitTemplates.LoadOrStore(text, t)
+	}
+	t, err := parsed.(*template.Template).Clone()
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	if err := t.Funcs(UnitFuncs(rng)).Execute(&b, u); err != nil {
+		return "", err
+	}
+	return b.String(), nil
 }
+
+// unitTemplates holds the parsed unit templates by their text: the
+// inputs' templates of the systems a process loaded, a handful.
+var unitTemplates sync.Map
