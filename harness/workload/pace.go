@@ -112,9 +112,16 @@ type Pacing struct {
 	OK, Failed, Unknown, In int // outcomes; In: not completed
 }
 
-// Held reports whether the run kept its schedule: every unit sent within
-// LateAfter of its due time.
-func (p Pacing) Held() bool { return p.Sent > 0 && p.Late == 0 }
+// Held reports whether the run kept the rate asked: units went out at
+// 0.99 of it or more, from the first due time to the last send. Units may
+// still have been late (Late) where the system stalled for longer than
+// its senders could cover (Concurrency/Rate) and the run caught up;
+// OnTime says whether none was.
+func (p Pacing) Held() bool { return p.Sent > 1 && p.Achieved >= 0.99*p.Asked }
+
+// OnTime reports whether every unit was sent within LateAfter of its due
+// time.
+func (p Pacing) OnTime() bool { return p.Sent > 0 && p.Late == 0 }
 
 // PacingOf reads the pacing of kind's open-loop operations in ops (those
 // with a due time; others are ignored).

@@ -108,8 +108,8 @@ func TestOpenLoopFallingBehindSendsLateNeverSlower(t *testing.T) {
 	if p.Late < n-3 { // unit i is sent about 15i ms late
 		t.Fatalf("%d of %d units counted late, want nearly all: %+v", p.Late, n, p)
 	}
-	if p.Held() {
-		t.Fatal("a run 4 times over its capacity counted as held")
+	if p.Held() || p.OnTime() {
+		t.Fatal("a run 4 times over its capacity counted as held or on time")
 	}
 	if p.Achieved > rate/2 {
 		t.Fatalf("achieved %.0f/s with capacity for 50/s", p.Achieved)
@@ -161,10 +161,15 @@ func TestPacingOfReadsTheHistory(t *testing.T) {
 	if p != want {
 		t.Fatalf("got  %+v\nwant %+v", p, want)
 	}
-	if p.Held() {
-		t.Fatal("two late units counted as held")
+	if p.Held() || p.OnTime() {
+		t.Fatal("a run that ended 80 ms behind a 1 s schedule counted as held or on time")
 	}
-	if (Pacing{}).Held() {
-		t.Fatal("nothing sent counted as held")
+	if (Pacing{}).Held() || (Pacing{}).OnTime() {
+		t.Fatal("nothing sent counted as held or on time")
+	}
+	// Late for a while, then caught up: held, not on time.
+	ops[10].Invoked = ops[10].Due
+	if p := PacingOf(ops, "publish"); !p.Held() || p.OnTime() || p.Late != 1 {
+		t.Fatalf("caught up after one late unit: %+v, held %v, on time %v", p, p.Held(), p.OnTime())
 	}
 }
