@@ -231,8 +231,20 @@ warehouse-expect:
 warehouse-image:
 	systems/warehouse/build.sh
 
+# The reference services against baselines of the same work, the drain
+# against one program doing its whole work (docs/benchmark.md). Not in
+# .ci/run: the nightly runs it.
 bench: images
 	go run ./systems/reference/cmd/bench
+
+# The workload against a broker: the recorded workload against a plain
+# amqp091-go confirmed publisher, and open-loop at a rate the broker holds
+# and one it cannot (docs/benchmark.md#the-workload-against-a-broker).
+# BENCHLOAD_FLAGS: see go run ./harness/cmd/benchload -h. Nightly only.
+BENCHLOAD_FLAGS ?=
+.PHONY: bench-workload
+bench-workload: infra-images
+	go run ./harness/cmd/benchload $(BENCHLOAD_FLAGS)
 
 # The harness's own costs, with no broker: a history's memory and JSONL
 # bytes per operation, mqchaos judge over 1M operations, and headless
