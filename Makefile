@@ -167,6 +167,23 @@ mutation-faults:
 	-go run -tags mqchaos_noop_faults ./cmd/mqchaos run -system systems/reference/system.yaml -label '$(LABELS)' -out $(MUTATION_OUT) > $(MUTATION_OUT).log 2>&1
 	go run ./cmd/mqchaos expect -no-effect -run $(MUTATION_OUT)
 
+# The sensitivity, stated: the scenario "Sensitivity" (one unit lost in
+# 10,000 must be reported, a clean run called clean) RUNS times, each run
+# in a directory of its own, then the count of runs as they must be.
+# About a minute a run here.
+RUNS            ?= 20
+SENSITIVITY_OUT ?= reports/sensitivity-$(shell date -u +%Y%m%dT%H%M%S)
+.PHONY: sensitivity
+sensitivity:
+	go build -o bin/mqchaos ./cmd/mqchaos
+	@mkdir -p $(SENSITIVITY_OUT); ok=0; \
+	for i in $$(seq 1 $(RUNS)); do \
+	  if bin/mqchaos run -system systems/reference/system.yaml -scenario '^Sensitivity' -out $(SENSITIVITY_OUT)/run-$$i > $(SENSITIVITY_OUT)/run-$$i.log 2>&1; then ok=$$((ok+1)); \
+	  else echo "run $$i: not as it must be, see $(SENSITIVITY_OUT)/run-$$i.log"; fi; \
+	done; \
+	echo "sensitivity: $$ok of $(RUNS) runs as they must be (both sides each run) in $(SENSITIVITY_OUT)"; \
+	test $$ok -eq $(RUNS)
+
 # One scenario by name, both sides, again and again while reproducing a
 # failure mode: NAME is a --focus regular expression over the specs' text
 # (make scenario NAME='Broker restart'). The summary ends with where the

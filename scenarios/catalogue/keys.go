@@ -90,6 +90,7 @@ var figureNames = map[[2]string]string{
 	{"Orders flow over a slow, narrow, sliced link: nothing lost or duplicated", ""}:                                                                                  "degraded network",
 	{"Hostile clients holding connections open do not starve honest ones", ""}:                                                                                        "hostile clients",
 	{"Order per key: the events of one entity are applied in the order they were published, whichever replica takes each", ""}:                                        "order per key",
+	{"Sensitivity: one unit lost in 10,000 is reported, and nothing when nothing is lost", ""}:                                                                        "sensitivity",
 	{"Confirmed messages survive the loss of the quorum queue's leader", ""}:                                                                                          "quorum queue leader lost",
 	{"Confirmed messages survive a partition that cuts the quorum queue's leader off", ""}:                                                                            "quorum queue leader partitioned",
 	{"A node cut off from the majority confirms nothing while cut off, and nothing confirmed is lost", ""}:                                                            "split with clients on both sides",

@@ -142,7 +142,7 @@ func All() []Scenario {
 		brokerRestart, backlogDrain, networkPartition, connectionsClosed, dependencyOutage,
 		longOutage, publisherCrash, halfOpen, brokerAlarm, publishReset, consumerTimeout,
 		queueDeleted, unroutable, topologyDrift, httpIdempotency, degradedNetwork, hostileClients,
-		orderPerKey, clusterQueue, clusterPartition, clusterServices, soak,
+		orderPerKey, sensitivity, clusterQueue, clusterPartition, clusterServices, soak,
 	} {
 		declare(d)
 	}

@@ -112,6 +112,10 @@ type Config struct {
 	// UNSAFE_NO_ORDERING (notification): an order's events are applied
 	// as they come, a cancellation before its order's placement too.
 	UnsafeNoOrdering bool
+	// UNSAFE_LOSE_ONE_IN=N: every Nth delivery a consumer is given is
+	// acked without being applied, the smallest loss there is, to measure
+	// what mqchaos can see (its sensitivity). 0, the default, is off.
+	UnsafeLoseOneIn int
 }
 
 // Unsafe lists the guarantees this configuration switches off, by variable.
@@ -137,6 +141,7 @@ func (c Config) Unsafe() []string {
 	add(c.UnsafeIgnoreTopologyErrors, "UNSAFE_IGNORE_TOPOLOGY_ERRORS")
 	add(c.UnsafeNoHTTPLimits, "UNSAFE_NO_HTTP_LIMITS")
 	add(c.UnsafeNoOrdering, "UNSAFE_NO_ORDERING")
+	add(c.UnsafeLoseOneIn > 0, fmt.Sprintf("UNSAFE_LOSE_ONE_IN=%d", c.UnsafeLoseOneIn))
 	return u
 }
 
@@ -204,6 +209,7 @@ func Load(service string, getenv func(string) string) (Config, error) {
 		UnsafeIgnoreTopologyErrors: r.bool("UNSAFE_IGNORE_TOPOLOGY_ERRORS"),
 		UnsafeNoHTTPLimits:         r.bool("UNSAFE_NO_HTTP_LIMITS"),
 		UnsafeNoOrdering:           r.bool("UNSAFE_NO_ORDERING"),
+		UnsafeLoseOneIn:            r.int("UNSAFE_LOSE_ONE_IN", 0),
 	}
 	errs := r.errs
 	var err error
@@ -232,6 +238,9 @@ func Load(service string, getenv func(string) string) (Config, error) {
 	errs = append(errs, c.checkHTTPLimits()...)
 	if c.OutageBudget <= 0 || c.OutageBudget > 25*time.Minute {
 		errs = append(errs, fmt.Errorf("OUTAGE_BUDGET %s: want more than 0 and at most 25m, under the broker's 30m consumer_timeout (UNSAFE_COUNT_OUTAGE_RETRIES turns holding off)", c.OutageBudget))
+	}
+	if c.UnsafeLoseOneIn < 0 {
+		errs = append(errs, fmt.Errorf("UNSAFE_LOSE_ONE_IN must not be negative, got %d", c.UnsafeLoseOneIn))
 	}
 	if c.DeliveryLimit < 0 {
 		errs = append(errs, fmt.Errorf("DELIVERY_LIMIT must not be negative, got %d", c.DeliveryLimit))

@@ -21,6 +21,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
+	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/mqchaos/mqchaos/services/contract"
 	"github.com/mqchaos/mqchaos/services/internal/config"
@@ -71,6 +72,9 @@ func (rt *Runtime) Consume(b rabbit.Binding, f consume.Func) {
 	rt.bindings = append(rt.bindings, b)
 	if rt.Idem.Durable() {
 		f = rt.events.Guard(b.Queue, f)
+	}
+	if n := rt.Config.UnsafeLoseOneIn; n > 0 {
+		f = loseOneIn(int64(n), rt.Log, f)
 	}
 	p := &consume.Processor{
 		Queue: b.Queue, Replica: rt.Config.Replica, Pub: rt.rabbit, Log: rt.Log, Metrics: rt.Metrics,
@@ -276,4 +280,29 @@ func healthcheck(addr string) int {
 		return 1
 	}
 	return 0
+}
+
+// loseOneIn is f with every nth delivery it is given acked without being
+// applied (UNSAFE_LOSE_ONE_IN), each logged.
+func loseOneIn(n int64, log *slog.Logger, f consume.Func) consume.Func {
+	var given atomic.Int64
+	return func(ctx context.Context, ds []amqp.Delivery) []error {
+		errs := make([]error, len(ds))
+		var keep []amqp.Delivery
+		var at []int
+		for i, d := range ds {
+			if given.Add(1)%n == 0 {
+				log.Error("UNSAFE_LOSE_ONE_IN: delivery acked without being applied", "message_id", d.MessageId, "routing_key", d.RoutingKey)
+				continue
+			}
+			keep, at = append(keep, d), append(at, i)
+		}
+		if len(keep) == 0 {
+			return errs
+		}
+		for j, err := range f(ctx, keep) {
+			errs[at[j]] = err
+		}
+		return errs
+	}
 }
