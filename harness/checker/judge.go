@@ -14,6 +14,9 @@ import (
 type Verdict struct {
 	// Checks is one Result per effect read, in the order first read.
 	Checks []Result `json:"checks"`
+	// DeadLetters is one result per dead-letter queue read, in the order
+	// first read.
+	DeadLetters []DeadLetterResult `json:"dead_letters,omitempty"`
 	// Violations are what the run observed besides the id sets (its
 	// history.KindViolation ops), taken as recorded.
 	Violations []string `json:"violations,omitempty"`
@@ -30,6 +33,11 @@ func (v Verdict) Held() bool {
 	}
 	for _, c := range v.Checks {
 		if !c.OK() {
+			return false
+		}
+	}
+	for _, d := range v.DeadLetters {
+		if !d.OK() {
 			return false
 		}
 	}
@@ -60,6 +68,11 @@ func (v Verdict) Held() bool {
 // counted under the first. Such an op concerns every effect of the run:
 // the harness does not know which effects lie downstream of what the
 // fault destroyed. Any other unit an effect lacks stays lost.
+//
+// The last read of each dead-letter queue (history.KindDeadLetters) is
+// judged too, into Verdict.DeadLetters: every poison message of its
+// inputs there once with a reason, no valid unit there unless expected
+// (see judgeDeadLetters).
 //
 // A history without reads (written before they were recorded, or by a
 // run judged elsewhere) gives no checks.
@@ -163,6 +176,7 @@ func Judge(ops []history.Op) Verdict {
 		in.Destroyable = destroyable // read only, shared by the checks
 		ins = append(ins, in)
 	}
+	v.DeadLetters = judgeDeadLetters(ops)
 	// The effects' checks are independent: each on a goroutine of its
 	// own, a large history's are judged on every core.
 	if len(ins) > 0 {
@@ -177,7 +191,8 @@ func Judge(ops []history.Op) Verdict {
 }
 
 // Record appends v to h as the run's own verdict (history.KindVerdict
-// ops: one per check, and one for the run, held or not, with v.Offline),
+// ops: one per check, one per dead-letter queue judged (its Detail
+// history.KindDeadLetters), and one for the run, held or not, with v.Offline),
 // for Recorded to read back and a later Judge to be compared with. v's
 // violations are not recorded again: they are h's history.KindViolation
 // ops already (history.Violation).
@@ -190,6 +205,13 @@ func Record(h *history.History, v Verdict) error {
 			return fmt.Errorf("record verdict of %s: %w", c.Service, err)
 		}
 		ops = append(ops, history.Op{Kind: history.KindVerdict, ID: c.Service, Outcome: outcome(c.OK()), Invoked: now, Completed: now, Verdict: b})
+	}
+	for _, d := range v.DeadLetters {
+		b, err := json.Marshal(d)
+		if err != nil {
+			return fmt.Errorf("record verdict of %s: %w", d.Queue, err)
+		}
+		ops = append(ops, history.Op{Kind: history.KindVerdict, ID: d.Queue, Outcome: outcome(d.OK()), Detail: history.KindDeadLetters, Invoked: now, Completed: now, Verdict: b})
 	}
 	ops = append(ops, history.Op{Kind: history.KindVerdict, Outcome: outcome(v.Held()), Detail: v.Offline, Invoked: now, Completed: now})
 	h.Append(ops...)
@@ -208,7 +230,8 @@ func outcome(ok bool) history.Outcome {
 // violations and Offline are those Judge reads too.
 func Recorded(ops []history.Op) (v Verdict, ok bool, err error) {
 	byName := map[string]Result{}
-	var order []string
+	dead := map[string]DeadLetterResult{}
+	var order, deadOrder []string
 	for _, op := range ops {
 		if op.Kind == history.KindViolation {
 			v.Violations = append(v.Violations, op.Detail)
@@ -219,6 +242,17 @@ func Recorded(ops []history.Op) (v Verdict, ok bool, err error) {
 		ok = true
 		if op.ID == "" {
 			v.Offline = op.Detail
+			continue
+		}
+		if op.Detail == history.KindDeadLetters {
+			var d DeadLetterResult
+			if err := json.Unmarshal(op.Verdict, &d); err != nil {
+				return Verdict{}, false, fmt.Errorf("verdict of %s: %w", op.ID, err)
+			}
+			if _, seen := dead[op.ID]; !seen {
+				deadOrder = append(deadOrder, op.ID)
+			}
+			dead[op.ID] = d
 			continue
 		}
 		var r Result
@@ -232,6 +266,9 @@ func Recorded(ops []history.Op) (v Verdict, ok bool, err error) {
 	}
 	for _, name := range order {
 		v.Checks = append(v.Checks, byName[name])
+	}
+	for _, q := range deadOrder {
+		v.DeadLetters = append(v.DeadLetters, dead[q])
 	}
 	return v, ok, nil
 }
@@ -280,6 +317,40 @@ func Differences(judged, recorded Verdict) []string {
 	for _, r := range recorded.Checks {
 		if _, ok := rec[r.Service]; ok {
 			out = append(out, fmt.Sprintf("%s: the run recorded a verdict on it, but it was never read", r.Service))
+		}
+	}
+	return append(out, deadLetterDifferences(judged.DeadLetters, recorded.DeadLetters)...)
+}
+
+// deadLetterDifferences is Differences for the dead-letter queues.
+func deadLetterDifferences(judged, recorded []DeadLetterResult) []string {
+	var out []string
+	rec := map[string]DeadLetterResult{}
+	for _, r := range recorded {
+		rec[r.Queue] = r
+	}
+	for _, j := range judged {
+		r, ok := rec[j.Queue]
+		if !ok {
+			out = append(out, fmt.Sprintf("dead letters %s: judged, but the run recorded no verdict on it", j.Queue))
+			continue
+		}
+		delete(rec, j.Queue)
+		if j.OK() != r.OK() {
+			out = append(out, fmt.Sprintf("dead letters %s: judged %s, the run recorded %s", j.Queue, okWord(j.OK()), okWord(r.OK())))
+		}
+		for _, d := range []struct {
+			what     string
+			got, was []string
+		}{{"poison missing", j.Missing, r.Missing}, {"poison repeated", j.Repeated, r.Repeated}, {"poison without a reason", j.NoReason, r.NoReason}, {"valid units", j.Valid, r.Valid}} {
+			if !slices.Equal(d.got, d.was) {
+				out = append(out, fmt.Sprintf("dead letters %s: %s %d judged, %d recorded", j.Queue, d.what, len(d.got), len(d.was)))
+			}
+		}
+	}
+	for _, r := range recorded {
+		if _, ok := rec[r.Queue]; ok {
+			out = append(out, fmt.Sprintf("dead letters %s: the run recorded a verdict on it, but it was never read", r.Queue))
 		}
 	}
 	return out

@@ -61,6 +61,24 @@ type Op struct {
 	// Units, of a KindDestroyable op: the ids of the units a fault may
 	// destroy by its nature.
 	Units []string `json:"units,omitempty"`
+	// Input, of a KindPoison op: the input whose queues it was sent to.
+	Input string `json:"input,omitempty"`
+	// Message, of a unit of work sent over AMQP: the message id it was
+	// published with, where that is not its id (a fresh event id). A
+	// dead letter names its message by it (see KindDeadLetters).
+	Message string `json:"message,omitempty"`
+	// Letters, of a KindDeadLetters op: the messages the dead-letter
+	// queue held, in the order read, a message held twice listed twice.
+	Letters []Letter `json:"letters,omitempty"`
+}
+
+// Letter is one message read from a dead-letter queue.
+type Letter struct {
+	// ID is its message id.
+	ID string `json:"id"`
+	// Reason is why it was dead-lettered: the reason the service set, or
+	// else the broker's ("rejected"); "" when it carries none.
+	Reason string `json:"reason,omitempty"`
 }
 
 // History is an append-only log of operations.

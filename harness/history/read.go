@@ -28,6 +28,16 @@ const (
 	// (checker.Result.Destroyed), and breaks nothing; any other lost unit
 	// stays lost.
 	KindDestroyable = "destroyable"
+	// KindPoison is a poison message sent through an input: a body of
+	// its shape that no consumer can take (invalid JSON, a missing
+	// field), which must be dead-lettered. Its id is the message id,
+	// Input the input, and it is ok once the broker confirmed it.
+	KindPoison = "poison"
+	// KindDeadLetters is a read of one dead-letter queue, named after
+	// it, with every message it held (Letters) and how it is judged
+	// (Judged: Inputs, whose poison must be there once each with a
+	// reason, and whose valid units must not be, unless ValidExpected).
+	KindDeadLetters = "dead-letters"
 )
 
 // Judged is how an effect's read is judged.
@@ -42,6 +52,10 @@ type Judged struct {
 	// the order they must be applied; the read's Steps say in which
 	// order they were.
 	Order []string `json:"order,omitempty"`
+	// ValidExpected, of a KindDeadLetters read: the scenario expects
+	// valid units of the inputs in the dead-letter queue (a fault that
+	// makes them fail for good), so that is no violation.
+	ValidExpected bool `json:"valid_expected,omitempty"`
 }
 
 // Read records a final read of the effect named effect, begun at began and
@@ -72,6 +86,32 @@ func (h *History) ReadSteps(effect string, ids, steps []string, j Judged, began,
 	h.ops = append(h.ops, Op{Kind: KindRead, ID: effect, Outcome: OK, Invoked: began, Completed: ended, Shown: shown, Steps: bySteps, Judged: &j})
 }
 
+// DeadLetters records a read of the dead-letter queue dlq, begun at
+// began and ended at ended: every message it held, and how it is judged
+// (KindDeadLetters, ok).
+func (h *History) DeadLetters(dlq string, letters []Letter, j Judged, began, ended time.Time) {
+	j.Inputs = append([]string(nil), j.Inputs...)
+	j.Order = nil
+	h.Append(Op{Kind: KindDeadLetters, ID: dlq, Outcome: OK, Invoked: began, Completed: ended, Letters: append([]Letter{}, letters...), Judged: &j})
+}
+
+// Poison records the start of sending a poison message of id through
+// input (KindPoison) and returns its handle for Complete.
+func (h *History) Poison(input, id string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.ops = append(h.ops, Op{Kind: KindPoison, ID: id, Input: input, Outcome: Pending, Invoked: time.Now()})
+	return len(h.ops) - 1
+}
+
+// SentAs records that operation op's message was published with the
+// message id message (Op.Message).
+func (h *History) SentAs(op int, message string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.ops[op].Message = message
+}
+
 // Violation records a violation observed now besides the effects' id
 // sets, in words (KindViolation, fail).
 func (h *History) Violation(detail string) {
@@ -96,12 +136,13 @@ func (h *History) Append(ops ...Op) {
 	h.ops = append(h.ops, ops...)
 }
 
-// IsWork reports whether op is a unit of work sent through an input: not
-// a fault, an invariant's check, a read of an effect, a verdict, a
-// violation or the units a fault may destroy.
+// IsWork reports whether op is a unit of work sent through an input (a
+// poison message too): not a fault, an invariant's check, a read of an
+// effect or of a dead-letter queue, a verdict, a violation or the units
+// a fault may destroy.
 func (op Op) IsWork() bool {
 	switch op.Kind {
-	case KindFault, KindInvariant, KindRead, KindVerdict, KindViolation, KindDestroyable:
+	case KindFault, KindInvariant, KindRead, KindVerdict, KindViolation, KindDestroyable, KindDeadLetters:
 		return false
 	}
 	return true
