@@ -108,6 +108,9 @@ func judgeFile(path string, w io.Writer, t *tally) error {
 	for _, c := range judged.Checks {
 		fmt.Fprintln(w, "  "+c.String())
 	}
+	for _, d := range judged.DeadLetters {
+		fmt.Fprintln(w, "  "+d.String())
+	}
 	for _, v := range judged.Violations {
 		fmt.Fprintln(w, "  observed by the run: "+v)
 	}
@@ -121,7 +124,7 @@ func judgeFile(path string, w io.Writer, t *tally) error {
 	}
 	diffs := checker.Differences(judged, recorded)
 	switch {
-	case !ok && len(judged.Checks) == 0:
+	case !ok && len(judged.Checks) == 0 && len(judged.DeadLetters) == 0:
 		t.offline++
 		fmt.Fprintln(w, "  not judgeable offline yet: the history holds no final reads of the effects (written before mqchaos recorded them)")
 		return nil

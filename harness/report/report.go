@@ -34,6 +34,9 @@ type Figures struct {
 	Phases map[string]float64 `json:"phases,omitempty"`
 	Note   string             `json:"note,omitempty"` // e.g. drain rate
 	Checks []checker.Result   `json:"checks"`         // one per effect
+	// DeadLetters is one verdict per dead-letter queue read: poison
+	// missing, repeated, without a reason, valid units there.
+	DeadLetters []checker.DeadLetterResult `json:"dead_letters,omitempty"`
 	// Violations are what was observed to break the guarantee besides the
 	// checks' id sets, each in words with its figures (a poison message
 	// never dead-lettered, a dead link never noticed).
@@ -56,14 +59,17 @@ type Figures struct {
 }
 
 // Held reports whether no check found anything lost, duplicated or
-// unexpected, and nothing else was observed to break the guarantee.
+// unexpected, every dead-letter queue read holds what it must, and
+// nothing else was observed to break the guarantee.
 func (f Figures) Held() bool {
-	return checker.Verdict{Checks: f.Checks, Violations: f.Violations}.Held()
+	return checker.Verdict{Checks: f.Checks, Violations: f.Violations, DeadLetters: f.DeadLetters}.Held()
 }
 
-// Judged reports whether anything was judged: a check, or an observed
-// violation.
-func (f Figures) Judged() bool { return len(f.Checks) > 0 || len(f.Violations) > 0 }
+// Judged reports whether anything was judged: a check, a dead-letter
+// queue, or an observed violation.
+func (f Figures) Judged() bool {
+	return len(f.Checks) > 0 || len(f.Violations) > 0 || len(f.DeadLetters) > 0
+}
 
 // Check is the result for the effect named name ("inventory: ..."), or a
 // zero Result.
@@ -128,7 +134,8 @@ type Broken struct {
 
 // Broken is every kind of violation f shows, the checks' first in their
 // order (lost, duplicated, unexpected, out of order), then the observed
-// ones by the words before their figures: "invariant "stock never
+// ones by the words before their figures, after the dead-letter queues'
+// (poison missing, repeated, without a reason, valid units there): "invariant "stock never
 // negative" (always) broken", "unseen at the end". Units a fault
 // destroyed by its nature (lost with a deleted queue) are no violation
 // and not listed.
@@ -136,6 +143,13 @@ func (f Figures) Broken() []Broken {
 	var out []Broken
 	for _, c := range f.Checks {
 		for _, b := range []Broken{{"lost at " + c.Service, c.Lost}, {"duplicated at " + c.Service, c.DuplicatedViolations()}, {"unexpected at " + c.Service, c.Unexpected}, {"out of order at " + c.Service, c.OutOfOrder}} {
+			if len(b.IDs) > 0 {
+				out = append(out, b)
+			}
+		}
+	}
+	for _, d := range f.DeadLetters {
+		for _, b := range []Broken{{"poison missing from " + d.Queue, d.Missing}, {"poison repeated in " + d.Queue, d.Repeated}, {"poison without a reason in " + d.Queue, d.NoReason}, {"valid units in " + d.Queue, d.ValidViolations()}} {
 			if len(b.IDs) > 0 {
 				out = append(out, b)
 			}
@@ -160,6 +174,9 @@ func (f Figures) String() string {
 	head := fmt.Sprintf("%s (%s) on %s: sent %d through %s, dead-lettered %d", f.Scenario, f.Side, f.System, f.Sent, f.Input, f.DeadLettered)
 	if f.Note != "" {
 		head += "; " + f.Note
+	}
+	for _, d := range f.DeadLetters {
+		lines = append(lines, d.String())
 	}
 	for _, l := range f.Latencies {
 		lines = append(lines, "latency "+l.String())
@@ -202,6 +219,9 @@ func Table(all []Figures) string {
 			for _, how := range c.DestroyedHow() {
 				extra = append(extra, fmt.Sprintf("%s %d, expected", how, len(c.Destroyed[how])))
 			}
+			if i == 0 {
+				extra = append(extra, deadLetterNotes(f.DeadLetters)...)
+			}
 			if len(extra) > 0 {
 				note = strings.Join(slices.DeleteFunc(append(extra, note), func(s string) bool { return s == "" }), "; ")
 			}
@@ -215,6 +235,17 @@ func Table(all []Figures) string {
 	}
 	w.Flush()
 	return b.String()
+}
+
+// deadLetterNotes is a short line per dead-letter queue read, for the
+// table's note: "q.dlq: poison 10, missing 10, repeated 0, no reason 0,
+// valid 0".
+func deadLetterNotes(ds []checker.DeadLetterResult) []string {
+	out := make([]string, len(ds))
+	for i, d := range ds {
+		out[i] = fmt.Sprintf("%s: poison %d, missing %d, repeated %d, no reason %d, valid %d", d.Queue, d.Poison, len(d.Missing), len(d.Repeated), len(d.NoReason), len(d.Valid))
+	}
+	return out
 }
 
 // seconds renders a measured duration, or "-" where none was measured.

@@ -353,7 +353,7 @@ func (t *T) verdictWith(ctx context.Context, scenario, side string, s *stack.Sta
 	t.unseen = nil
 	v := checker.Judge(h.Ops())
 	v.Offline = m.offline
-	f.Checks, f.Violations = v.Checks, v.Violations
+	f.Checks, f.Violations, f.DeadLetters = v.Checks, v.Violations, v.DeadLetters
 	var err error
 	f.DeadLettered, err = settle.DeadLetterCount(ctx, s)
 	t.Expect(err).NotTo(HaveOccurred())
@@ -410,9 +410,10 @@ func accepted(h *history.History, input string) func() int {
 	return func() int { return len(h.IDs(input, history.OK)) }
 }
 
-// expectHeld asserts that the scenario observed no violation of its own
-// and no effect was lost, duplicated or unexpected, and that every effect
-// saw some accepted units: what the figures' verdict says, asserted.
+// expectHeld asserts that the scenario observed no violation of its own,
+// no effect was lost, duplicated or unexpected, every dead-letter queue
+// read holds what it must, and that every effect saw some accepted
+// units: what the figures' verdict says, asserted.
 func (t *T) expectHeld(f report.Figures) {
 	t.Expect(f.Checks).NotTo(BeEmpty(), "nothing was judged")
 	t.Expect(f.Violations).To(BeEmpty(), "%s", f)
@@ -421,6 +422,9 @@ func (t *T) expectHeld(f report.Figures) {
 		t.Expect(c.DuplicatedViolations()).To(BeEmpty(), "%s", f)
 		t.Expect(c.Unexpected).To(BeEmpty(), "%s", f)
 		t.Expect(c.Accepted).To(BeNumerically(">", 0), "nothing was accepted: %s", f)
+	}
+	for _, d := range f.DeadLetters {
+		t.Expect(d.OK()).To(BeTrue(), "%s", f)
 	}
 }
 
