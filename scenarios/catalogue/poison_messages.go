@@ -21,8 +21,8 @@ func poisonMessages(d *decl) {
 JSON value that is not an object, invalid UTF-8, an oversized
 body, and the description's own bad bodies) interleaved with
 valid units: each lands in the dead-letter queue of every queue
-that received it, every valid unit is processed, and the
-consumers keep consuming.`), Needs("an AMQP input whose queues have dead-letter queues."), func() {
+that received it, every valid unit is processed and none is
+dead-lettered, and the consumers keep consuming.`), Needs("an AMQP input whose queues have dead-letter queues."), func() {
 		const valid = 21
 
 		type setup struct {
@@ -142,6 +142,25 @@ consumers keep consuming.`), Needs("an AMQP input whose queues have dead-letter 
 			}
 			// Every poison message cycles: none reaches a dead-letter queue.
 			t.Expect(missing).To(Equal(len(st.poison)*len(st.queues)), "%s", f)
+		}, SpecTimeout(4*time.Minute))
+
+		d.It("is caught when valid units are dead-lettered too (control stale-item-list)", Label("unsafe"), func(ctx context.Context, t *T) {
+			st := prepare(t, "stale")
+			s := t.startStack(ctx, "poison-stale", t.control("stale-item-list"))
+			h := &history.History{}
+			started := time.Now()
+			publish(ctx, t, s, h, st, "stale")
+			obs := t.settled(ctx, s, time.Second, st.input)
+			t.readDeadLetters(ctx, s, h, st.input, st.queues)
+			f := t.verdictWith(ctx, "poison messages", "control: stale-item-list", s, h, obs, started, []string{st.input}, measured{},
+				fmt.Sprintf("%d poison messages x %d queues", len(st.poison), len(st.queues)))
+			t.Expect(f.Held()).To(BeFalse(), "the control must report the violation: %s", f)
+			dead := 0
+			for _, d := range f.DeadLetters {
+				dead = max(dead, len(d.ValidViolations()))
+			}
+			// The floor of every control: a tenth of the units.
+			t.Expect(dead).To(BeNumerically(">=", (valid+9)/10), "valid units dead-lettered: %s", f)
 		}, SpecTimeout(4*time.Minute))
 	})
 }

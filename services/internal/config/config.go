@@ -116,7 +116,16 @@ type Config struct {
 	// acked without being applied, the smallest loss there is, to measure
 	// what mqchaos can see (its sensitivity). 0, the default, is off.
 	UnsafeLoseOneIn int
+	// UNSAFE_STALE_ITEM_LIST (inventory): an order's item is checked
+	// against a list of items that knows only StaleItemList, as a
+	// validator built against an old catalogue does, and an order for
+	// any other item is taken for an invalid message and dead-lettered:
+	// valid work in the dead-letter queue.
+	UnsafeStaleItemList bool
 }
+
+// StaleItemList is the one item UNSAFE_STALE_ITEM_LIST knows.
+const StaleItemList = "widget-a"
 
 // Unsafe lists the guarantees this configuration switches off, by variable.
 func (c Config) Unsafe() []string {
@@ -142,6 +151,7 @@ func (c Config) Unsafe() []string {
 	add(c.UnsafeNoHTTPLimits, "UNSAFE_NO_HTTP_LIMITS")
 	add(c.UnsafeNoOrdering, "UNSAFE_NO_ORDERING")
 	add(c.UnsafeLoseOneIn > 0, fmt.Sprintf("UNSAFE_LOSE_ONE_IN=%d", c.UnsafeLoseOneIn))
+	add(c.UnsafeStaleItemList, "UNSAFE_STALE_ITEM_LIST")
 	return u
 }
 
@@ -210,6 +220,7 @@ func Load(service string, getenv func(string) string) (Config, error) {
 		UnsafeNoHTTPLimits:         r.bool("UNSAFE_NO_HTTP_LIMITS"),
 		UnsafeNoOrdering:           r.bool("UNSAFE_NO_ORDERING"),
 		UnsafeLoseOneIn:            r.int("UNSAFE_LOSE_ONE_IN", 0),
+		UnsafeStaleItemList:        r.bool("UNSAFE_STALE_ITEM_LIST"),
 	}
 	errs := r.errs
 	var err error

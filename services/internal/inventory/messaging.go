@@ -10,6 +10,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/mqchaos/mqchaos/services/contract"
+	"github.com/mqchaos/mqchaos/services/internal/config"
 	"github.com/mqchaos/mqchaos/services/internal/failpoint"
 	"github.com/mqchaos/mqchaos/services/internal/idempotency"
 	"github.com/mqchaos/mqchaos/services/internal/outbox"
@@ -72,6 +73,9 @@ func (c *consumer) onOrderPlaced(ctx context.Context, ds []amqp.Delivery) []erro
 	var orders []*order
 	for i, d := range ds {
 		env, o, err := contract.DecodeOrderPlacedDelivery(d.ContentType, d.ContentEncoding, d.Body)
+		if err == nil && c.rt.Config.UnsafeStaleItemList && o.Item != config.StaleItemList {
+			err = fmt.Errorf("%w: item %q is not in the item list (UNSAFE_STALE_ITEM_LIST)", contract.ErrInvalid, o.Item)
+		}
 		if err != nil {
 			errs[i] = err
 			continue
