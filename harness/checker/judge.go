@@ -20,6 +20,10 @@ type Verdict struct {
 	// Violations are what the run observed besides the id sets (its
 	// history.KindViolation ops), taken as recorded.
 	Violations []string `json:"violations,omitempty"`
+	// Recovery is the verdict on each recovery budget the run recorded
+	// (history.KindRecovery), in order: "recovery over budget" when the
+	// system was not ready or not drained again within it.
+	Recovery []Recovery `json:"recovery,omitempty"`
 	// Offline is why the run cannot be judged again from its history, ""
 	// when it can: part of its verdict was drawn outside the checker.
 	Offline string `json:"offline,omitempty"`
@@ -30,6 +34,11 @@ type Verdict struct {
 func (v Verdict) Held() bool {
 	if len(v.Violations) > 0 {
 		return false
+	}
+	for _, r := range v.Recovery {
+		if !r.OK() {
+			return false
+		}
 	}
 	for _, c := range v.Checks {
 		if !c.OK() {
@@ -74,6 +83,10 @@ func (v Verdict) Held() bool {
 // inputs there once with a reason, no valid unit there unless expected
 // (see judgeDeadLetters).
 //
+// Each recovery budget (history.KindRecovery) is judged against the
+// heal before it and the replicas ready and the work drained after it
+// (see Recovery): over budget breaks the run like a violation.
+//
 // A history without reads (written before they were recorded, or by a
 // run judged elsewhere) gives no checks.
 func Judge(ops []history.Op) Verdict {
@@ -105,6 +118,7 @@ func Judge(ops []history.Op) Verdict {
 			}
 		}
 	}
+	v.Recovery = recoveries(ops)
 	// What the harness was told of each input, drawn from ops once.
 	told := map[string]Input{}
 	of := func(kind string) Input {
@@ -213,9 +227,23 @@ func Record(h *history.History, v Verdict) error {
 		}
 		ops = append(ops, history.Op{Kind: history.KindVerdict, ID: d.Queue, Outcome: outcome(d.OK()), Detail: history.KindDeadLetters, Invoked: now, Completed: now, Verdict: b})
 	}
-	ops = append(ops, history.Op{Kind: history.KindVerdict, Outcome: outcome(v.Held()), Detail: v.Offline, Invoked: now, Completed: now})
+	run := history.Op{Kind: history.KindVerdict, Outcome: outcome(v.Held()), Detail: v.Offline, Invoked: now, Completed: now}
+	if len(v.Recovery) > 0 {
+		b, err := json.Marshal(runVerdict{Recovery: v.Recovery})
+		if err != nil {
+			return fmt.Errorf("record verdict on recovery: %w", err)
+		}
+		run.Verdict = b
+	}
+	ops = append(ops, run)
 	h.Append(ops...)
 	return nil
+}
+
+// runVerdict is what the run's own verdict op (no id) holds besides
+// Offline: the verdicts that concern the run as a whole.
+type runVerdict struct {
+	Recovery []Recovery `json:"recovery,omitempty"`
 }
 
 func outcome(ok bool) history.Outcome {
@@ -242,6 +270,14 @@ func Recorded(ops []history.Op) (v Verdict, ok bool, err error) {
 		ok = true
 		if op.ID == "" {
 			v.Offline = op.Detail
+			v.Recovery = nil
+			if len(op.Verdict) > 0 {
+				var rv runVerdict
+				if err := json.Unmarshal(op.Verdict, &rv); err != nil {
+					return Verdict{}, false, fmt.Errorf("verdict of the run: %w", err)
+				}
+				v.Recovery = rv.Recovery
+			}
 			continue
 		}
 		if op.Detail == history.KindDeadLetters {
@@ -317,6 +353,15 @@ func Differences(judged, recorded Verdict) []string {
 	for _, r := range recorded.Checks {
 		if _, ok := rec[r.Service]; ok {
 			out = append(out, fmt.Sprintf("%s: the run recorded a verdict on it, but it was never read", r.Service))
+		}
+	}
+	if len(judged.Recovery) != len(recorded.Recovery) {
+		out = append(out, fmt.Sprintf("recovery: %d budgets judged, %d recorded", len(judged.Recovery), len(recorded.Recovery)))
+	} else {
+		for i, j := range judged.Recovery {
+			if r := recorded.Recovery[i]; j.String() != r.String() {
+				out = append(out, fmt.Sprintf("recovery: judged %q, the run recorded %q", j.String(), r.String()))
+			}
 		}
 	}
 	return append(out, deadLetterDifferences(judged.DeadLetters, recorded.DeadLetters)...)

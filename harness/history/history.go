@@ -70,6 +70,9 @@ type Op struct {
 	// Letters, of a KindDeadLetters op: the messages the dead-letter
 	// queue held, in the order read, a message held twice listed twice.
 	Letters []Letter `json:"letters,omitempty"`
+	// Budget, of a KindRecovery op: how soon after the heal the system
+	// must be ready and drained again.
+	Budget *Budget `json:"budget,omitempty"`
 }
 
 // Letter is one message read from a dead-letter queue.

@@ -38,7 +38,28 @@ const (
 	// (Judged: Inputs, whose poison must be there once each with a
 	// reason, and whose valid units must not be, unless ValidExpected).
 	KindDeadLetters = "dead-letters"
+	// KindRecovery is how soon the system must recover from the fault
+	// just healed: ID is the fault's kind as the description names it
+	// ("half-open"), Budget the budget, Invoked the moment it was
+	// recorded, just after the heal. The heal itself is the last fault
+	// op completed ok before it (checker.Judge).
+	KindRecovery = "recovery"
+	// KindReady is a replica seen ready again after a heal, named after
+	// it: ok at Invoked, when its readiness check first passed; fail when
+	// it was not ready within the wait Detail states.
+	KindReady = "ready"
+	// KindDrained is the moment the work was drained: every queue empty
+	// with nothing unacked, and every effect showing what its final read
+	// showed (the start of the quiet stretch that settled the run).
+	KindDrained = "drained"
 )
+
+// Budget is how soon after a heal the system must be ready and drained
+// again, in seconds.
+type Budget struct {
+	Ready   float64 `json:"ready"`
+	Drained float64 `json:"drained"`
+}
 
 // Judged is how an effect's read is judged.
 type Judged struct {
@@ -128,6 +149,30 @@ func (h *History) Destroyable(how string, ids []string) {
 	h.Append(Op{Kind: KindDestroyable, Outcome: OK, Detail: how, Invoked: now, Completed: now, Units: append([]string(nil), ids...)})
 }
 
+// Recovery records, now, just after a fault of the given kind was
+// healed, how soon the system must be ready and drained again
+// (KindRecovery, ok).
+func (h *History) Recovery(kind string, b Budget) {
+	now := time.Now()
+	h.Append(Op{Kind: KindRecovery, ID: kind, Outcome: OK, Invoked: now, Completed: now, Budget: &b})
+}
+
+// Ready records that replica was first seen ready at at (KindReady, ok),
+// or, with ok false, that it was not ready within the wait detail states
+// (fail, at the end of the wait).
+func (h *History) Ready(replica string, at time.Time, ok bool, detail string) {
+	outcome := OK
+	if !ok {
+		outcome = Fail
+	}
+	h.Append(Op{Kind: KindReady, ID: replica, Outcome: outcome, Detail: detail, Invoked: at, Completed: at})
+}
+
+// Drained records that the work was drained at at (KindDrained, ok).
+func (h *History) Drained(at time.Time) {
+	h.Append(Op{Kind: KindDrained, Outcome: OK, Invoked: at, Completed: at})
+}
+
 // Append records ops made elsewhere as they are (a verdict, see
 // checker.Record).
 func (h *History) Append(ops ...Op) {
@@ -138,11 +183,12 @@ func (h *History) Append(ops ...Op) {
 
 // IsWork reports whether op is a unit of work sent through an input (a
 // poison message too): not a fault, an invariant's check, a read of an
-// effect or of a dead-letter queue, a verdict, a violation or the units
-// a fault may destroy.
+// effect or of a dead-letter queue, a verdict, a violation, the units a
+// fault may destroy, a recovery budget, a replica ready again or the
+// work drained.
 func (op Op) IsWork() bool {
 	switch op.Kind {
-	case KindFault, KindInvariant, KindRead, KindVerdict, KindViolation, KindDestroyable, KindDeadLetters:
+	case KindFault, KindInvariant, KindRead, KindVerdict, KindViolation, KindDestroyable, KindDeadLetters, KindRecovery, KindReady, KindDrained:
 		return false
 	}
 	return true
