@@ -295,6 +295,7 @@ func (s *System) Validate() error {
 		s.checkEffect(bad, "conflicts", *s.Conflicts)
 	}
 	s.checkInvariants(bad)
+	s.checkRecovery(bad)
 	for _, name := range sortedKeys(s.Controls) {
 		s.checkControl(bad, "controls."+name, s.Controls[name])
 	}

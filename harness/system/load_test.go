@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/mqchaos/mqchaos/harness/system"
 )
@@ -108,6 +109,9 @@ func TestMalformedDescriptionsNameTheField(t *testing.T) {
 		{"order without step", "    log: {pattern: 'done (\\S+)'}\n", "    http: {path: /done, id: id}\n    order: [a, a]\n", []string{`effects[0].order: "a": want distinct`, "effects[0].http.step: missing"}},
 		{"order of each replica", "    log: {pattern: 'done (\\S+)'}\n", "    http: {path: /done, id: id, step: s, replicas: each}\n    order: [a, b]\n", []string{"effects[0].order: needs one list in the order applied"}},
 		{"step without order", "    log: {pattern: 'done (\\S+)'}\n", "    http: {path: /done, id: id, step: s}\n", []string{"effects[0].http.step: without order"}},
+		{"recovery of an unknown fault", "name: shop", "name: shop\nrecovery: {meteor: {ready: 10s}}", []string{"recovery.meteor: not a kind of fault with a recovery budget: want one of consumer-timeout, half-open"}},
+		{"recovery with a bad duration", "name: shop", "name: shop\nrecovery: {half-open: {ready: soon, drained: -5s}}", []string{`recovery.half-open.ready: "soon": want a duration such as 30s or 2m`, `recovery.half-open.drained: "-5s": want more than 0`}},
+		{"empty recovery budget", "name: shop", "name: shop\nrecovery: {half-open: {}}", []string{"recovery.half-open: empty: set ready, drained or both"}},
 		{"invariant named twice", "name: shop", "name: shop\ninvariants: [{name: x, service: worker, http: {path: /x}, none: true}, {name: x, service: worker, http: {path: /y}, none: true}]", []string{`invariants[x].name: "x" declared twice`}},
 	}
 	for _, c := range cases {
@@ -303,5 +307,19 @@ func TestAStepIsTheInputWithItsFieldsOver(t *testing.T) {
 	}
 	if none := (system.AMQPInput{Body: "b"}).Step(0); none.Body != "b" {
 		t.Errorf("an input without steps: %+v", none)
+	}
+}
+
+// A recovery budget left out, wholly or in part, is the default's.
+func TestRecoveryBudgetDefaults(t *testing.T) {
+	s, err := system.Parse([]byte(minimal + "recovery: {half-open: {drained: 40s}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ready, drained := s.RecoveryBudget("half-open"); ready != time.Minute || drained != 40*time.Second {
+		t.Errorf("half-open: ready %s, drained %s; want 1m0s (the default) and 40s", ready, drained)
+	}
+	if ready, drained := s.RecoveryBudget("consumer-timeout"); ready != time.Minute || drained != 2*time.Minute {
+		t.Errorf("consumer-timeout: ready %s, drained %s; want the default 1m0s and 2m0s", ready, drained)
 	}
 }

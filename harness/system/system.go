@@ -46,6 +46,10 @@ type System struct {
 	// Invariants are conditions on the system's state that must hold
 	// during a run and at its end (optional; see Invariant).
 	Invariants []Invariant `yaml:"invariants"`
+	// Recovery are how soon after the heal of each kind of fault the
+	// system must be ready and drained again (optional; a kind left out
+	// gets DefaultRecovery). See RecoveryBudget.
+	Recovery map[string]RecoveryBudget `yaml:"recovery"`
 
 	// Dir is where the description was loaded from; relative build
 	// contexts resolve against it.
