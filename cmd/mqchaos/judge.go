@@ -111,6 +111,9 @@ func judgeFile(path string, w io.Writer, t *tally) error {
 	for _, d := range judged.DeadLetters {
 		fmt.Fprintln(w, "  "+d.String())
 	}
+	for _, r := range judged.Recovery {
+		fmt.Fprintln(w, "  "+r.String())
+	}
 	for _, v := range judged.Violations {
 		fmt.Fprintln(w, "  observed by the run: "+v)
 	}

@@ -41,6 +41,9 @@ type Figures struct {
 	// checks' id sets, each in words with its figures (a poison message
 	// never dead-lettered, a dead link never noticed).
 	Violations []string `json:"violations,omitempty"`
+	// Recovery is the checker's verdict on each recovery budget of the
+	// run: how soon after a heal the system was ready and drained again.
+	Recovery []checker.Recovery `json:"recovery,omitempty"`
 	// DetectSeconds and RecoverSeconds, where a scenario measures them:
 	// how long the system took to notice the fault, and to work again
 	// after the heal.
@@ -62,13 +65,13 @@ type Figures struct {
 // unexpected, every dead-letter queue read holds what it must, and
 // nothing else was observed to break the guarantee.
 func (f Figures) Held() bool {
-	return checker.Verdict{Checks: f.Checks, Violations: f.Violations, DeadLetters: f.DeadLetters}.Held()
+	return checker.Verdict{Checks: f.Checks, Violations: f.Violations, DeadLetters: f.DeadLetters, Recovery: f.Recovery}.Held()
 }
 
 // Judged reports whether anything was judged: a check, a dead-letter
-// queue, or an observed violation.
+// queue, a recovery budget, or an observed violation.
 func (f Figures) Judged() bool {
-	return len(f.Checks) > 0 || len(f.Violations) > 0 || len(f.DeadLetters) > 0
+	return len(f.Checks) > 0 || len(f.Violations) > 0 || len(f.DeadLetters) > 0 || len(f.Recovery) > 0
 }
 
 // Check is the result for the effect named name ("inventory: ..."), or a
@@ -133,9 +136,11 @@ type Broken struct {
 }
 
 // Broken is every kind of violation f shows, the checks' first in their
-// order (lost, duplicated, unexpected, out of order), then the observed
-// ones by the words before their figures, after the dead-letter queues'
-// (poison missing, repeated, without a reason, valid units there): "invariant "stock never
+// order (lost, duplicated, unexpected, out of order), then the
+// dead-letter queues' (poison missing, repeated, without a reason, valid
+// units there), then each recovery budget gone over ("recovery over
+// budget after half-open"), then the observed ones by the words before
+// their figures: "invariant "stock never
 // negative" (always) broken", "unseen at the end". Units a fault
 // destroyed by its nature (lost with a deleted queue) are no violation
 // and not listed.
@@ -153,6 +158,11 @@ func (f Figures) Broken() []Broken {
 			if len(b.IDs) > 0 {
 				out = append(out, b)
 			}
+		}
+	}
+	for _, r := range f.Recovery {
+		if !r.OK() {
+			out = append(out, Broken{Kind: "recovery over budget after " + r.Kind})
 		}
 	}
 	for _, v := range f.Violations {
@@ -180,6 +190,9 @@ func (f Figures) String() string {
 	}
 	for _, l := range f.Latencies {
 		lines = append(lines, "latency "+l.String())
+	}
+	for _, r := range f.Recovery {
+		lines = append(lines, r.String())
 	}
 	for _, v := range f.Violations {
 		lines = append(lines, "VIOLATED: "+v)
@@ -209,6 +222,12 @@ func Table(all []Figures) string {
 			detect, recover := seconds(f.DetectSeconds), seconds(f.RecoverSeconds)
 			if i > 0 {
 				scenario, side, note, dead, secs, detect, recover = "", "", "", "", "", "", ""
+			} else {
+				for _, r := range f.Recovery {
+					if !r.OK() {
+						note = strings.Join(slices.DeleteFunc([]string{"recovery over budget after " + r.Kind, note}, func(s string) bool { return s == "" }), "; ")
+					}
+				}
 			}
 			// No columns of their own: most effects have no order, and
 			// few runs have units a fault destroyed by its nature.
