@@ -8,11 +8,8 @@ import (
 
 	. "github.com/onsi/gomega"
 
-	"github.com/mqchaos/mqchaos/harness/broker"
-	"github.com/mqchaos/mqchaos/harness/effect"
 	"github.com/mqchaos/mqchaos/harness/fault"
 	"github.com/mqchaos/mqchaos/harness/history"
-	"github.com/mqchaos/mqchaos/harness/report"
 	"github.com/mqchaos/mqchaos/harness/stack"
 	"github.com/mqchaos/mqchaos/harness/workload"
 )
@@ -31,14 +28,12 @@ consumer's worker ends with its channel, the service stays
 ready on its open connection, and the queue has no consumer:
 the backlog waits for ever.`), Needs("an AMQP input and a database."), func() {
 		const (
-			units   = 200
-			timeout = 4 * time.Second
+			recoveryKind = "consumer-timeout"
+			units        = 200
+			timeout      = 4 * time.Second
 			// hold is how long the database stays paused: several
 			// timeouts.
 			hold = 10 * time.Second
-			// stuck is how long after the heal the control must still
-			// have no consumer.
-			stuck = 10 * time.Second
 		)
 
 		type run struct {
@@ -94,43 +89,29 @@ the backlog waits for ever.`), Needs("an AMQP input and a database."), func() {
 		d.It("holds when the consumer notices its closed channel and consumes again", Label("safe"), func(ctx context.Context, t *T) {
 			r := holdPastTimeout(ctx, t, "safe")
 			healed := time.Now()
+			t.recovering(ctx, r.s, r.h, recoveryKind)
 			obs := t.settled(ctx, r.s, 2*time.Second, r.input)
 			recovery := time.Since(healed)
 			f := t.verdictWith(ctx, "consumer timeout", "safe", r.s, r.h, obs, r.started, []string{r.input}, measured{detect: &r.closed, recover: &recovery},
 				fmt.Sprintf("consumer_timeout %s, database paused %s: the broker closed the consumer's channel %.1fs into the pause; drained %.1fs after the heal", timeout, hold, r.closed.Seconds(), recovery.Seconds()))
 			t.expectHeld(f)
 			t.expectProcessed(f, units)
+			t.Expect(f.Recovery).NotTo(BeEmpty(), "no recovery budget judged")
 			t.Expect(f.DeadLettered).To(BeZero(), "a consumer timeout is a transient failure: nothing may be dead-lettered")
 		}, SpecTimeout(4*time.Minute))
 
 		d.It("is caught when the consumer ends with its channel (control no-consumer-recovery)", Label("unsafe"), func(ctx context.Context, t *T) {
 			const side = "control: no-consumer-recovery"
 			r := holdPastTimeout(ctx, t, side, t.control("no-consumer-recovery"))
-			e := t.effectOf(r.input, r.r.Service)
-			t.By(fmt.Sprintf("checking for %s after the heal that %s has no consumer, its backlog waits, and %s still reports ready", stuck, r.queue, r.r.Name))
-			var q broker.Queue
-			t.Consistently(ctx, func(g Gomega) {
-				got, err := r.s.Management().Queue(ctx, r.queue)
-				g.Expect(err).NotTo(HaveOccurred())
-				q = got
-				g.Expect(got.Consumers).To(BeZero(), "the consumer came back")
-				g.Expect(got.Ready).To(BeNumerically(">", 0), "the backlog drained")
-			}).WithTimeout(stuck).WithPolling(time.Second).Should(Succeed())
-			ready := r.r.Ready(ctx) == nil
-			o, err := effect.Read(ctx, r.s, e)
+			healed := time.Now()
+			t.recovering(ctx, r.s, r.h, recoveryKind)
+			t.watchPastBudget(ctx, r.s, recoveryKind, healed)
+			obs := t.settled(ctx, r.s, 2*time.Second, r.input)
+			q, err := r.s.Management().Queue(ctx, r.queue)
 			t.Expect(err).NotTo(HaveOccurred())
-			note := fmt.Sprintf("consumer_timeout %s: channel closed %.1fs into the pause; %s after the heal %d of %d applied, %d waiting in %s with no consumer, %s ready: %t",
-				timeout, r.closed.Seconds(), stuck, len(o.IDs), units, q.Ready, r.queue, r.r.Name, ready)
-			t.By(note)
-			f := report.Figures{Scenario: "consumer timeout", Side: side, System: t.sys.Name, Broker: t.brokerVersion(ctx, r.s.Management()), Input: r.input, Note: note,
-				Sent: len(opsOf(r.h, r.input)), Seconds: time.Since(r.started).Seconds(), Phases: t.recordTime()}
-			if len(o.IDs) < units && q.Consumers == 0 {
-				f.Violations = append(f.Violations, fmt.Sprintf("%s lost its consumer to the broker's consumer_timeout and never consumed again: %d of %d applied, %d waiting, the service reporting ready: %t",
-					r.queue, len(o.IDs), units, q.Ready, ready))
-			}
-			t.keepUnjudged(r.h, &f, "the control's verdict is drawn by the scenario from the queue it read from the broker", r.started)
-			t.recordFigures(f)
-			t.Expect(f.Violations).NotTo(BeEmpty(), "the control must leave the queue without a consumer: %s", note)
+			f := t.verdict(ctx, "consumer timeout", side, r.s, r.h, obs, r.started, []string{r.input},
+				fmt.Sprintf("consumer_timeout %s: channel closed %.1fs into the pause; at the end %d waiting in %s with %d consumers", timeout, r.closed.Seconds(), q.Ready, r.queue, q.Consumers))
+			t.expectOverBudget(f)
 		}, SpecTimeout(4*time.Minute))
 	})
 }

@@ -257,6 +257,9 @@ func (t *T) settled(ctx context.Context, s *stack.Stack, quiet time.Duration, in
 		left             []settle.Held
 		last, held       string
 		since, heldSince time.Time
+		// drained is when the queues were first seen empty with the
+		// effects as they are now: reset by any change.
+		drained time.Time
 	)
 	effects := t.effectsOf(inputs)
 	t.Eventually(ctx, func(g Gomega) {
@@ -266,6 +269,12 @@ func (t *T) settled(ctx context.Context, s *stack.Stack, quiet time.Duration, in
 		g.Expect(err).NotTo(HaveOccurred())
 		if fp := settle.Fingerprint(cur); fp != last {
 			last, since = fp, time.Now()
+			drained = time.Time{}
+		}
+		if len(hs) > 0 {
+			drained = time.Time{}
+		} else if drained.IsZero() {
+			drained = time.Now()
 		}
 		// Ready and unacked apart, a message requeued in a loop moves
 		// between them: only what each queue holds in all counts.
@@ -283,6 +292,10 @@ func (t *T) settled(ctx context.Context, s *stack.Stack, quiet time.Duration, in
 		}
 		g.Expect(min(time.Since(since), time.Since(heldSince))).To(BeNumerically(">=", stuckFor), "not settled: %s", settle.Describe(hs))
 	}).WithTimeout(3 * time.Minute).Should(Succeed())
+	t.drained = time.Time{}
+	if len(left) == 0 {
+		t.drained = drained
+	}
 	if len(left) > 0 {
 		t.unseen = append(t.unseen, fmt.Sprintf("unseen at the end: %s, unchanged for %s while nothing took effect", settle.Describe(left), stuckFor))
 		t.By(t.unseen[len(t.unseen)-1])
@@ -351,9 +364,16 @@ func (t *T) verdictWith(ctx context.Context, scenario, side string, s *stack.Sta
 		h.Violation(v)
 	}
 	t.unseen = nil
+	if !t.drained.IsZero() {
+		h.Drained(t.drained)
+		t.drained = time.Time{}
+	}
 	v := checker.Judge(h.Ops())
 	v.Offline = m.offline
-	f.Checks, f.Violations, f.DeadLetters = v.Checks, v.Violations, v.DeadLetters
+	f.Checks, f.Violations, f.DeadLetters, f.Recovery = v.Checks, v.Violations, v.DeadLetters, v.Recovery
+	for _, r := range v.Recovery {
+		t.By(r.String())
+	}
 	var err error
 	f.DeadLettered, err = settle.DeadLetterCount(ctx, s)
 	t.Expect(err).NotTo(HaveOccurred())

@@ -62,6 +62,9 @@ type T struct {
 	// unseen is what settled found left in a queue for good, for the
 	// next verdict.
 	unseen []string
+	// drained is when settled last found the work drained (queues empty,
+	// effects final), for the next verdict's history; zero if not.
+	drained time.Time
 }
 
 // defaultWait is how long an Eventually waits when it does not say: the
