@@ -50,6 +50,10 @@ type Input struct {
 	// such a unit that would be lost is counted in Result.Destroyed
 	// instead, expected.
 	Destroyable map[string]string
+	// Queued maps the ids of units found waiting in a queue when the run
+	// settled to that queue (history.KindQueued): such a unit that would
+	// be lost is counted in Result.Unseen instead, still a violation.
+	Queued map[string]string
 }
 
 // Result is the verdict of one check.
@@ -81,6 +85,12 @@ type Result struct {
 	// destroyed by its nature (Input.Destroyable), sorted, by how ("lost
 	// with the queue orders"): expected, shown, and no violation.
 	Destroyed map[string][]string `json:"destroyed,omitempty"`
+	// Unseen are the units that would be lost but that were still waiting
+	// in a queue when the run settled (Input.Queued), sorted: "unseen at
+	// the end", a violation named for what it is. The system never took
+	// them, which is not the same failure as taking them and dropping
+	// them.
+	Unseen []string `json:"unseen,omitempty"`
 }
 
 // Check compares in's sets.
@@ -112,6 +122,10 @@ func Check(in Input) Result {
 		OutOfOrder: outOfOrder, Order: in.Order,
 	}
 	lose := func(id string) {
+		if _, ok := in.Queued[id]; ok {
+			r.Unseen = append(r.Unseen, id)
+			return
+		}
 		how, ok := in.Destroyable[id]
 		if !ok {
 			r.Lost = append(r.Lost, id)
@@ -144,7 +158,7 @@ func Check(in Input) Result {
 			r.Unexpected = append(r.Unexpected, id)
 		}
 	}
-	for _, s := range [][]string{r.Lost, r.Duplicated, r.Unexpected, r.Recovered} {
+	for _, s := range [][]string{r.Lost, r.Duplicated, r.Unexpected, r.Recovered, r.Unseen} {
 		slices.Sort(s)
 	}
 	for _, ids := range r.Destroyed {
@@ -193,11 +207,12 @@ func ordered(order []string, steps map[string][]string) (count map[string]int, i
 	return count, incomplete, outOfOrder
 }
 
-// OK reports whether nothing was lost, duplicated, unexpected or applied
-// out of order; for an at-least-once effect, duplicates aside. Units a
-// fault destroyed by its nature (Destroyed) are no violation.
+// OK reports whether nothing was lost, unseen at the end, duplicated,
+// unexpected or applied out of order; for an at-least-once effect,
+// duplicates aside. Units a fault destroyed by its nature (Destroyed) are
+// no violation.
 func (r Result) OK() bool {
-	return len(r.Lost) == 0 && len(r.DuplicatedViolations()) == 0 && len(r.Unexpected) == 0 && len(r.OutOfOrder) == 0
+	return len(r.Lost) == 0 && len(r.Unseen) == 0 && len(r.DuplicatedViolations()) == 0 && len(r.Unexpected) == 0 && len(r.OutOfOrder) == 0
 }
 
 // DuplicatedViolations is the duplicated ids that break the effect's
@@ -228,9 +243,13 @@ func (r Result) String() string {
 	if len(r.Order) > 0 {
 		order = fmt.Sprintf(", out of order %d", len(r.OutOfOrder))
 	}
-	return fmt.Sprintf("%s %s: attempted %d, accepted %d, unknown %d%s, processed %d (%d effects), lost %d%s, duplicated %d%s, unexpected %d%s, recovered %d%s",
+	unseen := ""
+	if len(r.Unseen) > 0 {
+		unseen = fmt.Sprintf(", unseen at the end %d", len(r.Unseen))
+	}
+	return fmt.Sprintf("%s %s: attempted %d, accepted %d, unknown %d%s, processed %d (%d effects), lost %d%s%s, duplicated %d%s, unexpected %d%s, recovered %d%s",
 		r.Service, verdict, r.Attempted, r.Accepted, r.Unknown, noID, r.Processed, r.Effects,
-		len(r.Lost), destroyed(r), len(r.Duplicated), allowed, len(r.Unexpected), order, len(r.Recovered), unattributed(r)+examples(r))
+		len(r.Lost), unseen, destroyed(r), len(r.Duplicated), allowed, len(r.Unexpected), order, len(r.Recovered), unattributed(r)+examples(r))
 }
 
 // destroyed is ", lost with the queue orders 57, expected" for each way
@@ -273,7 +292,7 @@ func unattributed(r Result) string {
 
 func examples(r Result) string {
 	var parts []string
-	for name, ids := range map[string][]string{"lost": r.Lost, "duplicated": r.DuplicatedViolations(), "unexpected": r.Unexpected, "out of order": r.OutOfOrder} {
+	for name, ids := range map[string][]string{"lost": r.Lost, "unseen at the end": r.Unseen, "duplicated": r.DuplicatedViolations(), "unexpected": r.Unexpected, "out of order": r.OutOfOrder} {
 		if len(ids) > 0 {
 			parts = append(parts, fmt.Sprintf("%s e.g. %s", name, strings.Join(ids[:min(3, len(ids))], ",")))
 		}

@@ -27,12 +27,36 @@ type Verdict struct {
 	// Offline is why the run cannot be judged again from its history, ""
 	// when it can: part of its verdict was drawn outside the checker.
 	Offline string `json:"offline,omitempty"`
+	// Unseen are the queues that still held work when the run settled
+	// (its history.KindQueued reads that held anything): "unseen at the
+	// end", a violation.
+	Unseen []Left `json:"unseen,omitempty"`
 }
 
-// Held reports whether every check is OK and nothing else was observed
-// to break the guarantee.
+// Left is a queue that still held work when the run settled, by its
+// final read (history.KindQueued).
+type Left struct {
+	Queue   string `json:"queue"`
+	Ready   int    `json:"ready"`
+	Unacked int    `json:"unacked"`
+	// Peeked counts the messages a peek read from it, Units the ids of
+	// the units found in them (sorted).
+	Peeked int      `json:"peeked"`
+	Units  []string `json:"units,omitempty"`
+}
+
+func (l Left) String() string {
+	s := fmt.Sprintf("%s: %d ready, %d unacked", l.Queue, l.Ready, l.Unacked)
+	if l.Peeked > 0 {
+		s += fmt.Sprintf(" (%d read, %d of them units of the run)", l.Peeked, len(l.Units))
+	}
+	return s
+}
+
+// Held reports whether every check is OK, no queue held work at the end,
+// and nothing else was observed to break the guarantee.
 func (v Verdict) Held() bool {
-	if len(v.Violations) > 0 {
+	if len(v.Violations) > 0 || len(v.Unseen) > 0 {
 		return false
 	}
 	for _, r := range v.Recovery {
@@ -87,6 +111,14 @@ func (v Verdict) Held() bool {
 // heal before it and the replicas ready and the work drained after it
 // (see Recovery): over budget breaks the run like a violation.
 //
+// A queue whose final read (history.KindQueued, the last of each queue)
+// held anything is listed in Verdict.Unseen, "unseen at the end": the
+// run settled with work the system never took. A unit an effect lacks
+// that such a read names is counted in Result.Unseen rather than lost
+// (under the first queue naming it), still a violation; like a
+// destroyable unit, for every effect of the run, since the harness does
+// not know which effects lie downstream of which queue.
+//
 // A history without reads (written before they were recorded, or by a
 // run judged elsewhere) gives no checks.
 func Judge(ops []history.Op) Verdict {
@@ -119,6 +151,8 @@ func Judge(ops []history.Op) Verdict {
 		}
 	}
 	v.Recovery = recoveries(ops)
+	var queued map[string]string
+	v.Unseen, queued = queueReads(ops)
 	// What the harness was told of each input, drawn from ops once.
 	told := map[string]Input{}
 	of := func(kind string) Input {
@@ -188,6 +222,7 @@ func Judge(ops []history.Op) Verdict {
 		}
 		in.AtLeastOnce = r.Judged.AtLeastOnce
 		in.Destroyable = destroyable // read only, shared by the checks
+		in.Queued = queued
 		ins = append(ins, in)
 	}
 	v.DeadLetters = judgeDeadLetters(ops)
@@ -202,6 +237,41 @@ func Judge(ops []history.Op) Verdict {
 		wg.Wait()
 	}
 	return v
+}
+
+// queueReads is what the last read of each queue (history.KindQueued)
+// shows: the queues that held anything, in the order first read, and
+// the queue each unit found waiting was found in (the first naming it).
+func queueReads(ops []history.Op) (left []Left, queued map[string]string) {
+	last := map[string]history.Op{}
+	var order []string
+	for _, op := range ops {
+		if op.Kind != history.KindQueued || op.Depth == nil {
+			continue
+		}
+		if _, ok := last[op.ID]; !ok {
+			order = append(order, op.ID)
+		}
+		last[op.ID] = op
+	}
+	for _, q := range order {
+		op := last[q]
+		if !op.Depth.Held() {
+			continue
+		}
+		units := slices.Clone(op.Units)
+		slices.Sort(units)
+		left = append(left, Left{Queue: q, Ready: op.Depth.Ready, Unacked: op.Depth.Unacked, Peeked: op.Depth.Peeked, Units: units})
+		for _, id := range units {
+			if queued == nil {
+				queued = map[string]string{}
+			}
+			if _, ok := queued[id]; !ok {
+				queued[id] = q
+			}
+		}
+	}
+	return left, queued
 }
 
 // Record appends v to h as the run's own verdict (history.KindVerdict
@@ -255,7 +325,8 @@ func outcome(ok bool) history.Outcome {
 
 // Recorded is the verdict the run recorded in ops (see Record): the last
 // recorded of each effect, and ok false when the run recorded none. The
-// violations and Offline are those Judge reads too.
+// violations, the queues unseen at the end and Offline are those Judge
+// reads too.
 func Recorded(ops []history.Op) (v Verdict, ok bool, err error) {
 	byName := map[string]Result{}
 	dead := map[string]DeadLetterResult{}
@@ -306,14 +377,15 @@ func Recorded(ops []history.Op) (v Verdict, ok bool, err error) {
 	for _, q := range deadOrder {
 		v.DeadLetters = append(v.DeadLetters, dead[q])
 	}
+	v.Unseen, _ = queueReads(ops)
 	return v, ok, nil
 }
 
 // Differences lists where judged and recorded disagree, effect by effect,
 // in words: an effect judged but not recorded or the other way round, a
-// verdict OK in one and violated in the other, or other ids lost,
-// destroyed by a fault's nature (each way apart), duplicated, unexpected
-// or recovered. None means they agree.
+// verdict OK in one and violated in the other, or other ids lost, unseen
+// at the end, destroyed by a fault's nature (each way apart), duplicated,
+// unexpected or recovered. None means they agree.
 func Differences(judged, recorded Verdict) []string {
 	var out []string
 	rec := map[string]Result{}
@@ -333,7 +405,7 @@ func Differences(judged, recorded Verdict) []string {
 		for _, d := range []struct {
 			what     string
 			got, was []string
-		}{{"lost", j.Lost, r.Lost}, {"duplicated", j.Duplicated, r.Duplicated}, {"unexpected", j.Unexpected, r.Unexpected}, {"out of order", j.OutOfOrder, r.OutOfOrder}, {"recovered", j.Recovered, r.Recovered}} {
+		}{{"lost", j.Lost, r.Lost}, {"unseen at the end", j.Unseen, r.Unseen}, {"duplicated", j.Duplicated, r.Duplicated}, {"unexpected", j.Unexpected, r.Unexpected}, {"out of order", j.OutOfOrder, r.OutOfOrder}, {"recovered", j.Recovered, r.Recovered}} {
 			if !slices.Equal(d.got, d.was) {
 				out = append(out, fmt.Sprintf("%s: %s %d judged, %d recorded", j.Service, d.what, len(d.got), len(d.was)))
 			}

@@ -59,7 +59,8 @@ type Op struct {
 	// the checker wrote it (package checker reads it back).
 	Verdict json.RawMessage `json:"verdict,omitempty"`
 	// Units, of a KindDestroyable op: the ids of the units a fault may
-	// destroy by its nature.
+	// destroy by its nature; of a KindQueued op: the ids of the units
+	// found waiting in the queue.
 	Units []string `json:"units,omitempty"`
 	// Input, of a KindPoison op: the input whose queues it was sent to.
 	Input string `json:"input,omitempty"`
@@ -73,6 +74,8 @@ type Op struct {
 	// Budget, of a KindRecovery op: how soon after the heal the system
 	// must be ready and drained again.
 	Budget *Budget `json:"budget,omitempty"`
+	// Depth, of a KindQueued op: what the queue held.
+	Depth *Depth `json:"depth,omitempty"`
 }
 
 // Letter is one message read from a dead-letter queue.

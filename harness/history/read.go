@@ -1,6 +1,9 @@
 package history
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // A run ends with operations that are not units of work: the final read
 // of each effect, as Jepsen's final reads, and the verdict the run drew,
@@ -52,6 +55,15 @@ const (
 	// with nothing unacked, and every effect showing what its final read
 	// showed (the start of the quiet stretch that settled the run).
 	KindDrained = "drained"
+	// KindQueued is a final read of one queue, named after it, taken once
+	// the run settled: Depth says what the broker's figures showed it
+	// holding (ready and unacked), and Units the ids of the units found in
+	// the messages a peek read from it (ready ones only: an unacked message
+	// is out at a consumer). A queue read holding anything is "unseen at
+	// the end" (checker.Verdict.Unseen): work the system never took; a
+	// unit an effect lacks that a queue read names is counted unseen
+	// rather than lost (checker.Result.Unseen).
+	KindQueued = "queued"
 )
 
 // Budget is how soon after a heal the system must be ready and drained
@@ -60,6 +72,23 @@ type Budget struct {
 	Ready   float64 `json:"ready"`
 	Drained float64 `json:"drained"`
 }
+
+// Depth, of a KindQueued op, is what the queue held at the end.
+type Depth struct {
+	// Ready and Unacked are the management API's figures, read until
+	// they agreed with each other over the statistics' lag (see
+	// settle.ReadQueues).
+	Ready   int `json:"ready"`
+	Unacked int `json:"unacked"`
+	// Peeked counts the messages the peek read (and put back): up to
+	// Ready, fewer if the peek was capped. Units holds the ids found in
+	// them; a message whose unit could not be told is counted here only.
+	Peeked int `json:"peeked"`
+}
+
+// Held reports whether the queue held anything: a message by its
+// figures or by the peek.
+func (d Depth) Held() bool { return d.Ready > 0 || d.Unacked > 0 || d.Peeked > 0 }
 
 // Judged is how an effect's read is judged.
 type Judged struct {
@@ -173,6 +202,14 @@ func (h *History) Drained(at time.Time) {
 	h.Append(Op{Kind: KindDrained, Outcome: OK, Invoked: at, Completed: at})
 }
 
+// Queued records a final read of queue, begun at began and ended at
+// ended: what it held (d) and the ids of the units found in it
+// (KindQueued, ok).
+func (h *History) Queued(queue string, d Depth, ids []string, began, ended time.Time) {
+	h.Append(Op{Kind: KindQueued, ID: queue, Outcome: OK, Detail: fmt.Sprintf("%d ready, %d unacked", d.Ready, d.Unacked),
+		Invoked: began, Completed: ended, Depth: &d, Units: append([]string(nil), ids...)})
+}
+
 // Append records ops made elsewhere as they are (a verdict, see
 // checker.Record).
 func (h *History) Append(ops ...Op) {
@@ -183,12 +220,12 @@ func (h *History) Append(ops ...Op) {
 
 // IsWork reports whether op is a unit of work sent through an input (a
 // poison message too): not a fault, an invariant's check, a read of an
-// effect or of a dead-letter queue, a verdict, a violation, the units a
-// fault may destroy, a recovery budget, a replica ready again or the
-// work drained.
+// effect, of a queue or of a dead-letter queue, a verdict, a violation,
+// the units a fault may destroy, a recovery budget, a replica ready again
+// or the work drained.
 func (op Op) IsWork() bool {
 	switch op.Kind {
-	case KindFault, KindInvariant, KindRead, KindVerdict, KindViolation, KindDestroyable, KindDeadLetters, KindRecovery, KindReady, KindDrained:
+	case KindFault, KindInvariant, KindRead, KindVerdict, KindViolation, KindDestroyable, KindDeadLetters, KindRecovery, KindReady, KindDrained, KindQueued:
 		return false
 	}
 	return true
