@@ -114,6 +114,9 @@ func judgeFile(path string, w io.Writer, t *tally) error {
 	for _, r := range judged.Recovery {
 		fmt.Fprintln(w, "  "+r.String())
 	}
+	for _, l := range judged.Unseen {
+		fmt.Fprintln(w, "  unseen at the end: "+l.String())
+	}
 	for _, v := range judged.Violations {
 		fmt.Fprintln(w, "  observed by the run: "+v)
 	}

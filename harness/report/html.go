@@ -116,7 +116,7 @@ type htmlCheck struct {
 }
 
 type htmlViolation struct {
-	Kind string // lost, duplicated, unexpected; or how a fault destroyed units
+	Kind string // lost, unseen at the end, duplicated, unexpected; or how a fault destroyed units
 	IDs  []htmlID
 	More int
 	N    int // ids in all
@@ -157,7 +157,7 @@ func newHTMLRun(anchor string, r Run) (htmlRun, error) {
 		for _, v := range []struct {
 			kind string
 			ids  []string
-		}{{"lost", c.Lost}, {"duplicated", c.Duplicated}, {"unexpected", c.Unexpected}} {
+		}{{"lost", c.Lost}, {"unseen at the end", c.Unseen}, {"duplicated", c.Duplicated}, {"unexpected", c.Unexpected}} {
 			if len(v.ids) == 0 {
 				continue
 			}

@@ -44,6 +44,10 @@ type Figures struct {
 	// Recovery is the checker's verdict on each recovery budget of the
 	// run: how soon after a heal the system was ready and drained again.
 	Recovery []checker.Recovery `json:"recovery,omitempty"`
+	// Unseen are the queues that still held work when the run settled,
+	// "unseen at the end" (checker.Verdict.Unseen): a violation. The
+	// units found in them that an effect lacks are each check's Unseen.
+	Unseen []checker.Left `json:"unseen,omitempty"`
 	// DetectSeconds and RecoverSeconds, where a scenario measures them:
 	// how long the system took to notice the fault, and to work again
 	// after the heal.
@@ -61,17 +65,19 @@ type Figures struct {
 	Replay string `json:"replay,omitempty"`
 }
 
-// Held reports whether no check found anything lost, duplicated or
-// unexpected, every dead-letter queue read holds what it must, and
-// nothing else was observed to break the guarantee.
+// Held reports whether no check found anything lost, unseen at the end,
+// duplicated or unexpected, no queue held work at the end, every
+// dead-letter queue read holds what it must, and nothing else was
+// observed to break the guarantee.
 func (f Figures) Held() bool {
-	return checker.Verdict{Checks: f.Checks, Violations: f.Violations, DeadLetters: f.DeadLetters, Recovery: f.Recovery}.Held()
+	return checker.Verdict{Checks: f.Checks, Violations: f.Violations, DeadLetters: f.DeadLetters, Recovery: f.Recovery, Unseen: f.Unseen}.Held()
 }
 
 // Judged reports whether anything was judged: a check, a dead-letter
-// queue, a recovery budget, or an observed violation.
+// queue, a recovery budget, a queue read holding work at the end, or an
+// observed violation.
 func (f Figures) Judged() bool {
-	return len(f.Checks) > 0 || len(f.Violations) > 0 || len(f.DeadLetters) > 0 || len(f.Recovery) > 0
+	return len(f.Checks) > 0 || len(f.Violations) > 0 || len(f.DeadLetters) > 0 || len(f.Recovery) > 0 || len(f.Unseen) > 0
 }
 
 // Check is the result for the effect named name ("inventory: ..."), or a
@@ -87,6 +93,12 @@ func (f Figures) Check(name string) checker.Result {
 
 // Lost is the distinct ids lost by any check.
 func (f Figures) Lost() []string { return f.union(func(c checker.Result) []string { return c.Lost }) }
+
+// UnseenIDs is the distinct ids any check counts as unseen at the end:
+// still waiting in a queue when the run settled (checker.Result.Unseen).
+func (f Figures) UnseenIDs() []string {
+	return f.union(func(c checker.Result) []string { return c.Unseen })
+}
 
 // Destroyed is the distinct ids any check counts as destroyed by a
 // fault's nature (lost with a deleted queue): expected, no violation
@@ -136,18 +148,19 @@ type Broken struct {
 }
 
 // Broken is every kind of violation f shows, the checks' first in their
-// order (lost, duplicated, unexpected, out of order), then the
-// dead-letter queues' (poison missing, repeated, without a reason, valid
-// units there), then each recovery budget gone over ("recovery over
-// budget after half-open"), then the observed ones by the words before
-// their figures: "invariant "stock never
-// negative" (always) broken", "unseen at the end". Units a fault
+// order (lost, unseen at the end, duplicated, unexpected, out of
+// order), then the dead-letter queues' (poison missing, repeated, without
+// a reason, valid units there), then each recovery budget gone over
+// ("recovery over budget after half-open"), then the queues that held
+// work at the end ("unseen at the end in orders.inventory"), then the
+// observed ones by the words before their figures: "invariant "stock
+// never negative" (always) broken". Units a fault
 // destroyed by its nature (lost with a deleted queue) are no violation
 // and not listed.
 func (f Figures) Broken() []Broken {
 	var out []Broken
 	for _, c := range f.Checks {
-		for _, b := range []Broken{{"lost at " + c.Service, c.Lost}, {"duplicated at " + c.Service, c.DuplicatedViolations()}, {"unexpected at " + c.Service, c.Unexpected}, {"out of order at " + c.Service, c.OutOfOrder}} {
+		for _, b := range []Broken{{"lost at " + c.Service, c.Lost}, {"unseen at the end at " + c.Service, c.Unseen}, {"duplicated at " + c.Service, c.DuplicatedViolations()}, {"unexpected at " + c.Service, c.Unexpected}, {"out of order at " + c.Service, c.OutOfOrder}} {
 			if len(b.IDs) > 0 {
 				out = append(out, b)
 			}
@@ -164,6 +177,9 @@ func (f Figures) Broken() []Broken {
 		if !r.OK() {
 			out = append(out, Broken{Kind: "recovery over budget after " + r.Kind})
 		}
+	}
+	for _, l := range f.Unseen {
+		out = append(out, Broken{Kind: "unseen at the end in " + l.Queue, IDs: l.Units})
 	}
 	for _, v := range f.Violations {
 		kind, _, _ := strings.Cut(v, ":")
@@ -193,6 +209,9 @@ func (f Figures) String() string {
 	}
 	for _, r := range f.Recovery {
 		lines = append(lines, r.String())
+	}
+	for _, l := range f.Unseen {
+		lines = append(lines, "VIOLATED: unseen at the end: "+l.String())
 	}
 	for _, v := range f.Violations {
 		lines = append(lines, "VIOLATED: "+v)
@@ -232,6 +251,9 @@ func Table(all []Figures) string {
 			// No columns of their own: most effects have no order, and
 			// few runs have units a fault destroyed by its nature.
 			var extra []string
+			if len(c.Unseen) > 0 {
+				extra = append(extra, fmt.Sprintf("unseen at the end %d", len(c.Unseen)))
+			}
 			if len(c.OutOfOrder) > 0 {
 				extra = append(extra, fmt.Sprintf("out of order %d", len(c.OutOfOrder)))
 			}

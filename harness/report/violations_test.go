@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"strings"
@@ -91,5 +92,45 @@ func TestOutOfOrderIsAKindOfViolation(t *testing.T) {
 	}
 	if lines := strings.Split(Table([]Figures{f}), "\n"); !strings.Contains(lines[1], "out of order 2; n") {
 		t.Errorf("the table does not say it:\n%s", strings.Join(lines, "\n"))
+	}
+}
+
+// Work left in a queue at the end is a violation of its own class: the
+// units an effect lacks that a queue still holds are unseen at the end,
+// not lost, in the verdict, the list of what broke, the table and the
+// HTML report; and the queue that held them breaks the verdict too.
+func TestUnseenAtTheEndIsAClassOfItsOwn(t *testing.T) {
+	f := Figures{Scenario: "consumer timeout", Side: "control: no-consumer-recovery", Note: "n",
+		Checks: []checker.Result{{Service: "inventory: stock reserved", Accepted: 3, Lost: []string{"u-3"}, Unseen: []string{"u-1", "u-2"}}},
+		Unseen: []checker.Left{{Queue: "inventory.order-events", Ready: 2, Peeked: 2, Units: []string{"u-1", "u-2"}}}}
+	if f.Held() || !slices.Equal(f.UnseenIDs(), []string{"u-1", "u-2"}) || !slices.Equal(f.Lost(), []string{"u-3"}) {
+		t.Errorf("held %v, unseen %v, lost %v", f.Held(), f.UnseenIDs(), f.Lost())
+	}
+	var got []string
+	for _, b := range f.Broken() {
+		got = append(got, fmt.Sprintf("%s %v", b.Kind, b.IDs))
+	}
+	want := []string{"lost at inventory: stock reserved [u-3]", "unseen at the end at inventory: stock reserved [u-1 u-2]", "unseen at the end in inventory.order-events [u-1 u-2]"}
+	if !slices.Equal(got, want) {
+		t.Errorf("Broken() =\n%q\nwant\n%q", got, want)
+	}
+	if lines := strings.Split(Table([]Figures{f}), "\n"); !strings.Contains(lines[1], "unseen at the end 2; n") {
+		t.Errorf("the table does not say it:\n%s", strings.Join(lines, "\n"))
+	}
+	if s := f.String(); !strings.Contains(s, "VIOLATED: unseen at the end: inventory.order-events: 2 ready, 0 unacked") || !strings.Contains(s, "unseen at the end 2") {
+		t.Errorf("the verdict does not say it:\n%s", s)
+	}
+	// A queue left holding work breaks the verdict with every unit applied.
+	if held := (Figures{Checks: []checker.Result{{Service: "x", Accepted: 1}}, Unseen: f.Unseen}).Held(); held {
+		t.Error("a run that left work in a queue held")
+	}
+	var b bytes.Buffer
+	if err := WriteHTML(&b, []Run{{Figures: f}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"<th>unseen at the end</th><td><strong>inventory.order-events: 2 ready, 0 unacked (2 read, 2 of them units of the run)</strong>", "— unseen at the end, for example:"} {
+		if !strings.Contains(b.String(), s) {
+			t.Errorf("the report does not show %q", s)
+		}
 	}
 }

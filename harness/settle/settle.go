@@ -120,3 +120,110 @@ func Fingerprint(obs map[string]effect.Observed) string {
 	}
 	return strings.Join(parts, " ")
 }
+
+// Final is the final read of one queue: what the management API's
+// figures show it holding, and the ready messages a peek read from it
+// (and put back).
+type Final struct {
+	Queue          string
+	Ready, Unacked int
+	Messages       []broker.Peeked
+}
+
+// Held reports whether the queue held anything, by its figures or by
+// the peek.
+func (f Final) Held() bool { return f.Ready > 0 || f.Unacked > 0 || len(f.Messages) > 0 }
+
+// Agrees reports whether the peek agrees with the figures: it read no
+// more messages than they show in all. The figures lag; a peek is exact
+// for what is ready, so a peek that reads more shows them stale. (Ready
+// and unacked together: a message requeued in a loop moves between
+// them.)
+func (f Final) Agrees() bool { return len(f.Messages) <= f.Ready+f.Unacked }
+
+func (f Final) String() string {
+	return fmt.Sprintf("%s: %d ready, %d unacked (%d read by a peek)", f.Queue, f.Ready, f.Unacked, len(f.Messages))
+}
+
+// PeekMax is how many messages ReadQueues reads from one queue at most.
+const PeekMax = 10000
+
+// ReadQueues reads every queue of m's vhost, the skipped ones (the
+// dead-letter queues) aside: its figures, and up to PeekMax of its ready
+// messages by a peek (Management.Peek), exact where the figures lag. A
+// peek counts as a delivery on a quorum queue: read queues this way once
+// the run looks settled, not in a polling loop.
+func ReadQueues(ctx context.Context, m *broker.Management, skip []string) ([]Final, error) {
+	qs, err := m.Queues(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []Final
+	for _, q := range qs {
+		if slices.Contains(skip, q.Name) {
+			continue
+		}
+		msgs, err := m.Peek(ctx, q.Name, PeekMax)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Final{Queue: q.Name, Ready: q.Ready, Unacked: q.Unacked, Messages: msgs})
+	}
+	return out, nil
+}
+
+// StackQueues is ReadQueues for s's vhost, skipping the system's
+// dead-letter queues.
+func StackQueues(ctx context.Context, s *stack.Stack) ([]Final, error) {
+	return ReadQueues(ctx, s.Management(), s.System.DeadLetterQueues())
+}
+
+// UnitsIn is the ids of the units, among known, that msgs carry, each
+// once, and how many messages carry none. A message's unit is its
+// message id if known holds it, else the first word of its payload, then
+// of its headers' text values, that known holds; a word is a run of
+// letters, digits and ".:_-" (a unit id as a JSON string, a header
+// value).
+func UnitsIn(msgs []broker.Peeked, known map[string]bool) (ids []string, none int) {
+	seen := map[string]bool{}
+	for _, m := range msgs {
+		id := unitOf(m, known)
+		switch {
+		case id == "":
+			none++
+		case !seen[id]:
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	return ids, none
+}
+
+func unitOf(m broker.Peeked, known map[string]bool) string {
+	if known[m.MessageID] {
+		return m.MessageID
+	}
+	texts := []string{m.Payload}
+	keys := make([]string, 0, len(m.Headers))
+	for k := range m.Headers {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if v, ok := m.Headers[k].(string); ok {
+			texts = append(texts, v)
+		}
+	}
+	for _, text := range texts {
+		for _, w := range strings.FieldsFunc(text, notWord) {
+			if known[w] {
+				return w
+			}
+		}
+	}
+	return ""
+}
+
+func notWord(r rune) bool {
+	return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(".:_-", r))
+}

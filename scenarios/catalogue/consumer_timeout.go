@@ -26,7 +26,8 @@ channel is gone and consume again; once the database is back,
 every unit is applied once. Control no-consumer-recovery: the
 consumer's worker ends with its channel, the service stays
 ready on its open connection, and the queue has no consumer:
-the backlog waits for ever.`), Needs("an AMQP input and a database."), func() {
+the backlog waits for ever, and the verdict finds it there,
+"unseen at the end" (not lost).`), Needs("an AMQP input and a database."), func() {
 		const (
 			recoveryKind = "consumer-timeout"
 			units        = 200
@@ -112,6 +113,11 @@ the backlog waits for ever.`), Needs("an AMQP input and a database."), func() {
 			f := t.verdict(ctx, "consumer timeout", side, r.s, r.h, obs, r.started, []string{r.input},
 				fmt.Sprintf("consumer_timeout %s: channel closed %.1fs into the pause; at the end %d waiting in %s with %d consumers", timeout, r.closed.Seconds(), q.Ready, r.queue, q.Consumers))
 			t.expectOverBudget(f)
+			// The backlog waits in a queue nobody consumes: the checker
+			// classes it unseen at the end, not lost, by a wide margin.
+			t.Expect(f.Unseen).NotTo(BeEmpty(), "the control must leave work in a queue: %s", f)
+			t.expectCaught(f, "unseen at the end", f.UnseenIDs(), units)
+			t.Expect(len(f.Lost())*10).To(BeNumerically("<", len(f.UnseenIDs())), "what waits in the queue must not be called lost: %s", f)
 		}, SpecTimeout(4*time.Minute))
 	})
 }

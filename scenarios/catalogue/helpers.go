@@ -247,14 +247,22 @@ func (t *T) waitApplied(ctx context.Context, s *stack.Stack, e system.Effect, n 
 // the effects have not changed for quiet, and returns them. A queue that
 // still holds messages when neither it nor the effects have changed for
 // stuckFor is left so: the system will not take them, and the verdict
-// says so as a violation (unseen at the end), instead of the spec timing
-// out with no verdict.
+// classes them "unseen at the end" (checker.Verdict.Unseen), instead of
+// the spec timing out with no verdict.
+//
+// The management API's figures lag, so no single read of them is
+// trusted: they must have shown the same for figuresLag (empty) or
+// stuckFor (holding), and then a peek of every queue, exact for what is
+// ready, must agree with them. A peek that reads more than they show
+// proves them stale, and settling goes on. The last read of each queue
+// is kept for the verdict's history (history.KindQueued).
 func (t *T) settled(ctx context.Context, s *stack.Stack, quiet time.Duration, inputs ...string) map[string]effect.Observed {
 	t.By("settling: queues drained, nothing unacked, effects unchanged for " + quiet.String())
 	defer func(began time.Time) { t.spent().settle += time.Since(began) }(time.Now())
 	var (
 		obs              map[string]effect.Observed
-		left             []settle.Held
+		finals           []settle.Final
+		read             [2]time.Time
 		last, held       string
 		since, heldSince time.Time
 		// drained is when the queues were first seen empty with the
@@ -285,20 +293,33 @@ func (t *T) settled(ctx context.Context, s *stack.Stack, quiet time.Duration, in
 		if fp := strings.Join(totals, ","); fp != held {
 			held, heldSince = fp, time.Now()
 		}
-		obs, left = cur, hs
+		obs = cur
 		if len(hs) == 0 {
 			g.Expect(time.Since(since)).To(BeNumerically(">=", quiet), "effects still changing: %s", last)
-			return
+			g.Expect(time.Since(heldSince)).To(BeNumerically(">=", figuresLag), "queues' figures empty for less than %s", figuresLag)
+		} else {
+			g.Expect(min(time.Since(since), time.Since(heldSince))).To(BeNumerically(">=", stuckFor), "not settled: %s", settle.Describe(hs))
 		}
-		g.Expect(min(time.Since(since), time.Since(heldSince))).To(BeNumerically(">=", stuckFor), "not settled: %s", settle.Describe(hs))
+		began := time.Now()
+		fs, err := settle.StackQueues(ctx, s)
+		g.Expect(err).NotTo(HaveOccurred())
+		for _, f := range fs {
+			if !f.Agrees() {
+				heldSince = time.Now() // wait for the figures again before the next peek
+				g.Expect(f.Agrees()).To(BeTrue(), "the figures lag: a peek read more than they show in %s", f)
+			}
+			if len(hs) == 0 {
+				g.Expect(f.Held()).To(BeFalse(), "the figures showed every queue empty, the read found %s", f)
+			}
+		}
+		finals, read = fs, [2]time.Time{began, time.Now()}
 	}).WithTimeout(3 * time.Minute).Should(Succeed())
-	t.drained = time.Time{}
-	if len(left) == 0 {
-		t.drained = drained
-	}
-	if len(left) > 0 {
-		t.unseen = append(t.unseen, fmt.Sprintf("unseen at the end: %s, unchanged for %s while nothing took effect", settle.Describe(left), stuckFor))
-		t.By(t.unseen[len(t.unseen)-1])
+	t.queues, t.queuesRead, t.drained = finals, read, drained
+	for _, f := range finals {
+		if f.Held() {
+			t.drained = time.Time{}
+			t.By(fmt.Sprintf("unseen at the end: %s, unchanged for %s while nothing took effect", f, stuckFor))
+		}
 	}
 	return obs
 }
@@ -307,6 +328,32 @@ func (t *T) settled(ctx context.Context, s *stack.Stack, quiet time.Duration, in
 // must stay unchanged before settled takes what the queue holds as left
 // there for good: several of the management API's 5-second samples.
 const stuckFor = 30 * time.Second
+
+// figuresLag is how long the management API's figures must show every
+// queue empty before settled checks them by a peek: they lag the broker
+// by up to a few seconds (3 s seen on RabbitMQ 3.10, with the harness's
+// 500 ms statistics interval).
+const figuresLag = 3 * time.Second
+
+// recordQueues records in h the final reads of the queues that settled
+// took last (history.KindQueued), with the units of h found in each, and
+// forgets them.
+func (t *T) recordQueues(h *history.History) {
+	if t.queues == nil {
+		return
+	}
+	known := map[string]bool{}
+	for _, op := range h.Ops() {
+		if op.IsWork() && op.ID != "" {
+			known[op.ID] = true
+		}
+	}
+	for _, f := range t.queues {
+		ids, _ := settle.UnitsIn(f.Messages, known)
+		h.Queued(f.Queue, history.Depth{Ready: f.Ready, Unacked: f.Unacked, Peeked: len(f.Messages)}, ids, t.queuesRead[0], t.queuesRead[1])
+	}
+	t.queues = nil
+}
 
 func (t *T) effectsOf(inputs []string) []system.Effect {
 	var out []system.Effect
@@ -360,17 +407,17 @@ func (t *T) verdictWith(ctx context.Context, scenario, side string, s *stack.Sta
 	// and the verdict is drawn from the history alone, as mqchaos judge
 	// draws it again from the file.
 	effect.RecordReads(h, inputs, t.effectsOf(inputs), obs)
-	for _, v := range append(m.violations, t.unseen...) {
+	t.recordQueues(h)
+	for _, v := range m.violations {
 		h.Violation(v)
 	}
-	t.unseen = nil
 	if !t.drained.IsZero() {
 		h.Drained(t.drained)
 		t.drained = time.Time{}
 	}
 	v := checker.Judge(h.Ops())
 	v.Offline = m.offline
-	f.Checks, f.Violations, f.DeadLetters, f.Recovery = v.Checks, v.Violations, v.DeadLetters, v.Recovery
+	f.Checks, f.Violations, f.DeadLetters, f.Recovery, f.Unseen = v.Checks, v.Violations, v.DeadLetters, v.Recovery, v.Unseen
 	for _, r := range v.Recovery {
 		t.By(r.String())
 	}
@@ -396,10 +443,12 @@ func (t *T) verdictWith(ctx context.Context, scenario, side string, s *stack.Sta
 // outside checker.Judge, with why (mqchaos judge says that this history
 // cannot be judged again, and why), and keeps h as f's history.
 func (t *T) keepUnjudged(h *history.History, f *report.Figures, why string, started time.Time) {
+	t.recordQueues(h)
 	for _, v := range f.Violations {
 		h.Violation(v)
 	}
-	t.Expect(checker.Record(h, checker.Verdict{Checks: f.Checks, Violations: f.Violations, Offline: why})).To(Succeed())
+	f.Unseen = checker.Judge(h.Ops()).Unseen
+	t.Expect(checker.Record(h, checker.Verdict{Checks: f.Checks, Violations: f.Violations, Unseen: f.Unseen, Offline: why})).To(Succeed())
 	f.History = t.saveHistory(h, f.Scenario, f.Side, "", started)
 }
 
@@ -431,14 +480,17 @@ func accepted(h *history.History, input string) func() int {
 }
 
 // expectHeld asserts that the scenario observed no violation of its own,
-// no effect was lost, duplicated or unexpected, every dead-letter queue
-// read holds what it must, and that every effect saw some accepted
+// no queue held work at the end, no effect was lost, unseen at the end,
+// duplicated or unexpected, every dead-letter queue read holds what it
+// must, and that every effect saw some accepted
 // units: what the figures' verdict says, asserted.
 func (t *T) expectHeld(f report.Figures) {
 	t.Expect(f.Checks).NotTo(BeEmpty(), "nothing was judged")
 	t.Expect(f.Violations).To(BeEmpty(), "%s", f)
+	t.Expect(f.Unseen).To(BeEmpty(), "%s", f)
 	for _, c := range f.Checks {
 		t.Expect(c.Lost).To(BeEmpty(), "%s", f)
+		t.Expect(c.Unseen).To(BeEmpty(), "%s", f)
 		t.Expect(c.DuplicatedViolations()).To(BeEmpty(), "%s", f)
 		t.Expect(c.Unexpected).To(BeEmpty(), "%s", f)
 		t.Expect(c.Accepted).To(BeNumerically(">", 0), "nothing was accepted: %s", f)

@@ -10,6 +10,7 @@ import (
 	"github.com/onsi/gomega"
 
 	"github.com/mqchaos/mqchaos/harness/report"
+	"github.com/mqchaos/mqchaos/harness/settle"
 	"github.com/mqchaos/mqchaos/harness/system"
 )
 
@@ -59,9 +60,10 @@ type T struct {
 	plan bool
 	// asked is every control the spec asked the system for.
 	asked []string
-	// unseen is what settled found left in a queue for good, for the
-	// next verdict.
-	unseen []string
+	// queues are the final reads of the queues settled took last, when,
+	// for the next verdict's history.
+	queues     []settle.Final
+	queuesRead [2]time.Time
 	// drained is when settled last found the work drained (queues empty,
 	// effects final), for the next verdict's history; zero if not.
 	drained time.Time
