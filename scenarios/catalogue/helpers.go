@@ -507,7 +507,7 @@ func (t *T) expectHeld(f report.Figures) {
 // much as by design; the floor is what "every run" can rest on.
 func (t *T) expectCaught(f report.Figures, what string, ids []string, units int) {
 	floor := min((units+9)/10, 20)
-	t.Expect(len(ids)).To(BeNumerically(">=", floor), "the control must report at least %d of %d units %s (10 %% or 20 units), not %d: %s", floor, units, what, len(ids), f)
+	t.Expect(len(ids)).To(BeNumerically(">=", floor), "the control must report %s units: at least %d of %d (10 %% or 20 units), not %d: %s", what, floor, units, len(ids), f)
 }
 
 // expectProcessed asserts that every effect processed n distinct units.
