@@ -1,7 +1,6 @@
 package checker_test
 
 import (
-	"bytes"
 	"reflect"
 	"strings"
 	"testing"
@@ -122,14 +121,7 @@ func TestJudgeDestroyedAgainFromItsFile(t *testing.T) {
 	if err := checker.Record(h, want); err != nil {
 		t.Fatal(err)
 	}
-	var b bytes.Buffer
-	if err := h.WriteJSONL(&b); err != nil {
-		t.Fatal(err)
-	}
-	back, err := history.ReadJSONL(&b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	back := throughFile(t, h)
 	got := checker.Judge(back.Ops())
 	if js(t, got) != js(t, want) {
 		t.Errorf("read back, judged\n%s\nin memory\n%s", js(t, got), js(t, want))

@@ -72,14 +72,7 @@ func TestJudgeRoundTrip(t *testing.T) {
 	if err := checker.Record(h, want); err != nil {
 		t.Fatal(err)
 	}
-	var b bytes.Buffer
-	if err := h.WriteJSONL(&b); err != nil {
-		t.Fatal(err)
-	}
-	back, err := history.ReadJSONL(&b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	back := throughFile(t, h)
 	got := checker.Judge(back.Ops())
 	if !reflect.DeepEqual(js(t, got), js(t, want)) {
 		t.Errorf("read back, judged\n%s\nin memory\n%s", js(t, got), js(t, want))
@@ -152,6 +145,21 @@ func TestRecordKeepsWhyARunIsNotJudgeableOffline(t *testing.T) {
 	if v := checker.Judge(h.Ops()); v.Offline != "the dead letters were read by the scenario" {
 		t.Errorf("offline %q", v.Offline)
 	}
+}
+
+// throughFile is h written as JSONL and read back, as mqchaos judge reads
+// a run's history.
+func throughFile(t *testing.T, h *history.History) *history.History {
+	t.Helper()
+	var b bytes.Buffer
+	if err := h.WriteJSONL(&b); err != nil {
+		t.Fatal(err)
+	}
+	back, err := history.ReadJSONL(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return back
 }
 
 func js(t *testing.T, v any) string {

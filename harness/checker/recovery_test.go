@@ -1,7 +1,6 @@
 package checker_test
 
 import (
-	"bytes"
 	"strings"
 	"testing"
 	"time"
@@ -104,14 +103,7 @@ func TestRecoveryVerdictSurvivesTheFile(t *testing.T) {
 	if err := checker.Record(h, v); err != nil {
 		t.Fatal(err)
 	}
-	var b bytes.Buffer
-	if err := h.WriteJSONL(&b); err != nil {
-		t.Fatal(err)
-	}
-	back, err := history.ReadJSONL(&b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	back := throughFile(t, h)
 	judged := checker.Judge(back.Ops())
 	recorded, ok, err := checker.Recorded(back.Ops())
 	if err != nil || !ok {

@@ -1,7 +1,6 @@
 package checker_test
 
 import (
-	"bytes"
 	"fmt"
 	"reflect"
 	"testing"
@@ -88,14 +87,7 @@ func TestUnseenJudgedAgainOffline(t *testing.T) {
 	if err := checker.Record(h, want); err != nil {
 		t.Fatal(err)
 	}
-	var b bytes.Buffer
-	if err := h.WriteJSONL(&b); err != nil {
-		t.Fatal(err)
-	}
-	back, err := history.ReadJSONL(&b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	back := throughFile(t, h)
 	got := checker.Judge(back.Ops())
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("read back, judged %+v\nin memory %+v", got.Unseen, want.Unseen)
