@@ -228,11 +228,31 @@ func (p *pipeline) wait() error {
 // (services/internal/rabbit).
 const batchLinger = 2 * time.Millisecond
 
-// worker consumes queue on a channel of its own at the shape's prefetch,
-// a batch of waiting deliveries (up to ConsumeBatch) at a time. With out
-// set, it publishes body to out once per delivery and waits for the
-// batch's confirms; then it acks the batch with one multiple ack.
+// worker consumes queue at the shape's prefetch, a batch of waiting
+// deliveries (up to ConsumeBatch) at a time. With out set, it publishes
+// body to out once per delivery and waits for the batch's confirms.
 func (p *pipeline) worker(conn *amqp.Connection, queue, out string, sh Shape, body []byte) error {
+	return p.batches(conn, queue, sh, out != "", func(ch *amqp.Channel, batch []amqp.Delivery) error {
+		if out == "" {
+			return nil
+		}
+		dcs := make([]*amqp.DeferredConfirmation, len(batch))
+		for i := range batch {
+			var err error
+			if dcs[i], err = ch.PublishWithDeferredConfirmWithContext(p.ctx, out, "", false, false,
+				amqp.Publishing{DeliveryMode: amqp.Persistent, ContentType: "application/json", Body: body}); err != nil {
+				return fmt.Errorf("basic.publish: %w", err)
+			}
+		}
+		return confirmed(p.ctx, dcs)
+	})
+}
+
+// batches consumes queue on a channel of its own (in confirm mode if
+// confirm) at the shape's prefetch and hands each batch of waiting
+// deliveries, up to ConsumeBatch, to handle; then it acks the batch with
+// one multiple ack. An error of handle's once the run ends is no error.
+func (p *pipeline) batches(conn *amqp.Connection, queue string, sh Shape, confirm bool, handle func(*amqp.Channel, []amqp.Delivery) error) error {
 	ch, err := conn.Channel()
 	if err != nil {
 		return err
@@ -241,7 +261,7 @@ func (p *pipeline) worker(conn *amqp.Connection, queue, out string, sh Shape, bo
 	if err := ch.Qos(sh.Prefetch, 0, false); err != nil {
 		return fmt.Errorf("basic.qos: %w", err)
 	}
-	if out != "" {
+	if confirm {
 		if err := ch.Confirm(false); err != nil {
 			return fmt.Errorf("confirm.select: %w", err)
 		}
@@ -276,25 +296,27 @@ func (p *pipeline) worker(conn *amqp.Connection, queue, out string, sh Shape, bo
 			}
 		}
 		linger.Stop()
-		if out != "" {
-			dcs := make([]*amqp.DeferredConfirmation, len(batch))
-			for i := range batch {
-				if dcs[i], err = ch.PublishWithDeferredConfirmWithContext(p.ctx, out, "", false, false,
-					amqp.Publishing{DeliveryMode: amqp.Persistent, ContentType: "application/json", Body: body}); err != nil {
-					return fmt.Errorf("basic.publish: %w", err)
-				}
+		if err := handle(ch, batch); err != nil {
+			if p.ctx.Err() != nil {
+				return nil
 			}
-			for _, dc := range dcs {
-				if ok, err := dc.WaitContext(p.ctx); err != nil || !ok {
-					return errors.Join(errors.New("publish not confirmed"), err)
-				}
-			}
+			return err
 		}
 		if err := batch[len(batch)-1].Ack(true); err != nil {
 			return fmt.Errorf("basic.ack: %w", err)
 		}
 		p.count(len(batch))
 	}
+}
+
+// confirmed waits for every confirm of dcs; a nack is an error.
+func confirmed(ctx context.Context, dcs []*amqp.DeferredConfirmation) error {
+	for _, dc := range dcs {
+		if ok, err := dc.WaitContext(ctx); err != nil || !ok {
+			return errors.Join(errors.New("publish not confirmed"), err)
+		}
+	}
+	return nil
 }
 
 // publishConfirmed publishes n persistent messages on one channel, waiting
@@ -317,10 +339,8 @@ func publishConfirmed(ctx context.Context, conn *amqp.Connection, exchange, key 
 				return fmt.Errorf("basic.publish: %w", err)
 			}
 		}
-		for _, dc := range dcs {
-			if ok, err := dc.WaitContext(ctx); err != nil || !ok {
-				return errors.Join(errors.New("publish not confirmed"), err)
-			}
+		if err := confirmed(ctx, dcs); err != nil {
+			return err
 		}
 		sent += size
 	}

@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -110,10 +109,8 @@ func (w Whole) fill(ctx context.Context, conn *amqp.Connection, queue string) er
 				return fmt.Errorf("basic.publish: %w", err)
 			}
 		}
-		for _, dc := range dcs {
-			if ok, err := dc.WaitContext(ctx); err != nil || !ok {
-				return errors.Join(errors.New("publish not confirmed"), err)
-			}
+		if err := confirmed(ctx, dcs); err != nil {
+			return err
 		}
 		sent += size
 	}
@@ -123,56 +120,16 @@ func (w Whole) fill(ctx context.Context, conn *amqp.Connection, queue string) er
 // wholeWorker is one consumer of Whole: batch, decode, transaction,
 // confirmed publish of the results, mark sent, ack.
 func (p *pipeline) wholeWorker(conn *amqp.Connection, pool *pgxpool.Pool, queue, out string, sh Shape) error {
-	ch, err := conn.Channel()
-	if err != nil {
-		return err
-	}
-	defer ch.Close()
-	if err := ch.Qos(sh.Prefetch, 0, false); err != nil {
-		return fmt.Errorf("basic.qos: %w", err)
-	}
-	if err := ch.Confirm(false); err != nil {
-		return fmt.Errorf("confirm.select: %w", err)
-	}
-	deliveries, err := ch.Consume(queue, "", false, false, false, false, nil)
-	if err != nil {
-		return fmt.Errorf("basic.consume %s: %w", queue, err)
-	}
-	batch := make([]amqp.Delivery, 0, sh.ConsumeBatch)
-	for {
-		batch = batch[:0]
-		select {
-		case <-p.ctx.Done():
-			return nil
-		case d, ok := <-deliveries:
-			if !ok {
-				return errors.New("deliveries closed")
-			}
-			p.onFirst()
-			batch = append(batch, d)
-		}
-		linger := time.NewTimer(batchLinger)
-	fill:
-		for len(batch) < sh.ConsumeBatch {
-			select {
-			case d := <-deliveries:
-				batch = append(batch, d)
-			case <-linger.C:
-				break fill
-			}
-		}
-		linger.Stop()
+	return p.batches(conn, queue, sh, true, func(ch *amqp.Channel, batch []amqp.Delivery) error {
 		orders := make([]contract.OrderPlaced, len(batch))
 		for i, d := range batch {
+			var err error
 			if _, orders[i], err = contract.DecodeOrderPlacedDelivery(d.ContentType, d.ContentEncoding, d.Body); err != nil {
 				return fmt.Errorf("decode: %w", err)
 			}
 		}
 		rows, err := applyBatch(p.ctx, pool, orders)
 		if err != nil {
-			if p.ctx.Err() != nil {
-				return nil
-			}
 			return err
 		}
 		dcs := make([]*amqp.DeferredConfirmation, len(rows))
@@ -183,19 +140,16 @@ func (p *pipeline) wholeWorker(conn *amqp.Connection, pool *pgxpool.Pool, queue,
 				return fmt.Errorf("basic.publish: %w", err)
 			}
 		}
+		if err := confirmed(p.ctx, dcs); err != nil {
+			return err
+		}
 		ids := make([]int64, len(rows))
-		for i, dc := range dcs {
-			if ok, err := dc.WaitContext(p.ctx); err != nil || !ok {
-				return errors.Join(errors.New("publish not confirmed"), err)
-			}
-			ids[i] = rows[i].id
+		for i, r := range rows {
+			ids[i] = r.id
 		}
 		if _, err := pool.Exec(p.ctx, dbMarkSent, ids); err != nil {
 			return fmt.Errorf("mark %d outbox rows sent: %w", len(ids), err)
 		}
-		if err := batch[len(batch)-1].Ack(true); err != nil {
-			return fmt.Errorf("basic.ack: %w", err)
-		}
-		p.count(len(batch))
-	}
+		return nil
+	})
 }
