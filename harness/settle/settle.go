@@ -150,7 +150,8 @@ const PeekMax = 10000
 
 // ReadQueues reads every queue of m's vhost, the skipped ones (the
 // dead-letter queues) aside: its figures, and up to PeekMax of its ready
-// messages by a peek (Management.Peek), exact where the figures lag. A
+// messages by a peek (Management.Peek), exact where the figures lag; an
+// exclusive queue, which only its owner may read, by its figures alone. A
 // peek counts as a delivery on a quorum queue: read queues this way once
 // the run looks settled, not in a polling loop.
 func ReadQueues(ctx context.Context, m *broker.Management, skip []string) ([]Final, error) {
@@ -163,9 +164,13 @@ func ReadQueues(ctx context.Context, m *broker.Management, skip []string) ([]Fin
 		if slices.Contains(skip, q.Name) {
 			continue
 		}
-		msgs, err := m.Peek(ctx, q.Name, PeekMax)
-		if err != nil {
-			return nil, err
+		// Only an exclusive queue's own connection may read it (the broker
+		// answers RESOURCE_LOCKED): its figures stand alone.
+		var msgs []broker.Peeked
+		if !q.Exclusive {
+			if msgs, err = m.Peek(ctx, q.Name, PeekMax); err != nil {
+				return nil, err
+			}
 		}
 		out = append(out, Final{Queue: q.Name, Ready: q.Ready, Unacked: q.Unacked, Messages: msgs})
 	}
