@@ -92,7 +92,10 @@ again.`), Needs("an HTTP input (the publisher under test is the service it calls
 
 		d.It("is caught without publisher confirms: dropped publishes are lost (control no-confirms)", Label("unsafe"), func(ctx context.Context, t *T) {
 			f, _ := run(ctx, t, "control: no-confirms", t.control("no-confirms"))
-			t.expectCaught(f, "lost", f.Lost(), units)
+			// Below the floor (issue 19, point 6): what is lost is what was
+			// in flight at a reset, 99 of 600 in one run and 4 in a
+			// fresh-clone CI run on the same machine.
+			t.Expect(f.Lost()).NotTo(BeEmpty(), "the control must report lost units: %s", f)
 		}, SpecTimeout(4*time.Minute))
 
 		d.It("is caught without idempotency: copies whose confirm was dropped are applied twice (control no-idempotency)", Label("unsafe"), func(ctx context.Context, t *T) {
