@@ -33,14 +33,8 @@ type Relay struct {
 // Run fills the input queue, then times from the first delivery to the last
 // ack, in messages per second.
 func (r Relay) Run(ctx context.Context) (Rate, error) {
-	conn, err := amqp.Dial(r.URL)
-	if err != nil {
-		return Rate{}, fmt.Errorf("dial: %w", err)
-	}
-	defer conn.Close()
-	t := shapedTopology{prefix: "bench.relay", fanouts: map[string][]string{"results": {"results.a", "results.b"}}, queues: []string{"in"}}
-	cleanup, err := t.declare(conn)
-	defer cleanup()
+	conn, t, done, err := inAndResults(r.URL, "bench.relay")
+	defer done()
 	if err != nil {
 		return Rate{}, err
 	}
@@ -130,6 +124,19 @@ type shapedTopology struct {
 }
 
 func (t shapedTopology) name(s string) string { return t.prefix + "." + s }
+
+// inAndResults dials url and declares, under prefix, the input queue "in"
+// and a "results" fanout to two queues: the topology of Relay and Whole.
+// done deletes them and closes the connection; call it whatever err is.
+func inAndResults(url, prefix string) (*amqp.Connection, shapedTopology, func(), error) {
+	conn, err := amqp.Dial(url)
+	if err != nil {
+		return nil, shapedTopology{}, func() {}, fmt.Errorf("dial: %w", err)
+	}
+	t := shapedTopology{prefix: prefix, fanouts: map[string][]string{"results": {"results.a", "results.b"}}, queues: []string{"in"}}
+	cleanup, err := t.declare(conn)
+	return conn, t, func() { cleanup(); conn.Close() }, err
+}
 
 // declare declares the topology and returns what deletes it, which is
 // safe to call after an error.

@@ -44,14 +44,8 @@ type Whole struct {
 // Run declares the queues and the schema, fills the backlog, then drains
 // it, in orders per second. Queues and schema are deleted afterwards.
 func (w Whole) Run(ctx context.Context) (Rate, error) {
-	conn, err := amqp.Dial(w.AMQPURL)
-	if err != nil {
-		return Rate{}, fmt.Errorf("dial: %w", err)
-	}
-	defer conn.Close()
-	t := shapedTopology{prefix: "bench.whole", fanouts: map[string][]string{"results": {"results.a", "results.b"}}, queues: []string{"in"}}
-	cleanup, err := t.declare(conn)
-	defer cleanup()
+	conn, t, done, err := inAndResults(w.AMQPURL, "bench.whole")
+	defer done()
 	if err != nil {
 		return Rate{}, err
 	}
