@@ -68,11 +68,11 @@ func TestCloseConnectionsSeesThemGone(t *testing.T) {
 // Sever counts as injected once the broker dropped the container's
 // connections; a cut the broker never notices fails as no effect.
 func TestSeverHoldsUntilTheBrokerDropsTheConnections(t *testing.T) {
-	target := Target{Name: "inventory-1", ContainerID: "c1", NetworkID: "n1"}
+	target := Target{Name: "inventory-1", ID: "c1", NetworkID: "n1"}
 	conns := []broker.Connection{{Name: "a", PeerHost: "10.0.0.2", Timeout: 2}}
 	b := &fakeBroker{conns: conns, dropAt: 4}
 	h := &history.History{}
-	if err := Inject(t.Context(), h, Sever(newEngine(false), b, target, "10.0.0.2")); err != nil {
+	if err := Inject(t.Context(), h, Sever(OnDocker(newEngine(false)), b, target, "10.0.0.2")); err != nil {
 		t.Fatal(err)
 	}
 	if d := h.Ops()[0].Detail; !strings.HasPrefix(d, "injected: off network n1; the broker dropped the 1 connections of inventory-1 after") || b.lists < 4 {
@@ -80,7 +80,7 @@ func TestSeverHoldsUntilTheBrokerDropsTheConnections(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
-	err := Inject(ctx, h, Sever(newEngine(false), &fakeBroker{conns: conns}, target, "10.0.0.2"))
+	err := Inject(ctx, h, Sever(OnDocker(newEngine(false)), &fakeBroker{conns: conns}, target, "10.0.0.2"))
 	if !errors.Is(err, ErrNoEffect) || !strings.Contains(err.Error(), "still lists 1 of the 1 connections of inventory-1 (heartbeat 2s)") {
 		t.Errorf("a cut never noticed: %v", err)
 	}

@@ -1,7 +1,9 @@
-// Package fault breaks containers of a stack and heals them: kill, stop,
+// Package fault breaks the targets of a stack and heals them: kill, stop,
 // pause, disconnect and restart, one per file, each a Fault with Inject and
-// Heal. A fault knows nothing of readiness: after Heal, wait on the
-// target's own live check before judging anything.
+// Heal. They act through an Engine, the platform the targets run on: the
+// Docker engine (OnDocker) or a Kubernetes cluster. A fault knows nothing
+// of readiness: after Heal, wait on the target's own live check before
+// judging anything.
 //
 // The network faults act on a Toxiproxy proxy between one service and the
 // broker or the database (see Proxy; a stack started with
@@ -15,31 +17,15 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/moby/moby/client"
-
 	"github.com/mqchaos/mqchaos/harness/history"
 )
 
-// Docker is the part of the engine API faults use; testcontainers'
-// DockerClient satisfies it.
-type Docker interface {
-	ContainerKill(ctx context.Context, id string, opts client.ContainerKillOptions) (client.ContainerKillResult, error)
-	ContainerStop(ctx context.Context, id string, opts client.ContainerStopOptions) (client.ContainerStopResult, error)
-	ContainerStart(ctx context.Context, id string, opts client.ContainerStartOptions) (client.ContainerStartResult, error)
-	ContainerRestart(ctx context.Context, id string, opts client.ContainerRestartOptions) (client.ContainerRestartResult, error)
-	ContainerInspect(ctx context.Context, id string, opts client.ContainerInspectOptions) (client.ContainerInspectResult, error)
-	ContainerPause(ctx context.Context, id string, opts client.ContainerPauseOptions) (client.ContainerPauseResult, error)
-	ContainerUnpause(ctx context.Context, id string, opts client.ContainerUnpauseOptions) (client.ContainerUnpauseResult, error)
-	NetworkDisconnect(ctx context.Context, network string, opts client.NetworkDisconnectOptions) (client.NetworkDisconnectResult, error)
-	NetworkConnect(ctx context.Context, network string, opts client.NetworkConnectOptions) (client.NetworkConnectResult, error)
-}
-
-// Target is a container a fault acts on.
+// Target is what a fault acts on: a container, or a pod's.
 type Target struct {
-	Name        string // for records: "rabbitmq", "inventory-2"
-	ContainerID string
-	NetworkID   string   // the stack's network, for disconnect
-	Aliases     []string // its aliases there, restored on reconnect
+	Name      string   // for records: "rabbitmq", "inventory-2"
+	ID        string   // its Engine's name for it: a container's ID
+	NetworkID string   // the stack's network, for disconnect
+	Aliases   []string // its aliases there, restored on reconnect
 	// Cluster is a cluster node's link to its peers, on a network of
 	// their own (stack.WithCluster): what Split and Partition cut. Zero
 	// for anything else.

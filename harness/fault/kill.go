@@ -1,32 +1,20 @@
 package fault
 
-import (
-	"context"
-
-	"github.com/moby/moby/client"
-)
+import "context"
 
 // Kill sends SIGKILL (no chance to ack, flush or close); Heal starts the
-// container again.
-func Kill(d Docker, t Target) Fault { return kill{d, t} }
+// target again.
+func Kill(e Engine, t Target) Fault { return kill{e, t} }
 
 type kill struct {
-	d Docker
+	e Engine
 	t Target
 }
 
 func (k kill) Name() string { return "kill " + k.t.Name }
 
-func (k kill) Witness(ctx context.Context) (Check, error) { return exited(k.d, k.t)(ctx) }
+func (k kill) Witness(ctx context.Context) (Check, error) { return exited(k.e, k.t)(ctx) }
 
-func (k kill) Inject(ctx context.Context) error {
-	_, err := k.d.ContainerKill(ctx, k.t.ContainerID, client.ContainerKillOptions{Signal: "SIGKILL"})
-	return err
-}
+func (k kill) Inject(ctx context.Context) error { return k.e.Kill(ctx, k.t) }
 
-func (k kill) Heal(ctx context.Context) error { return start(ctx, k.d, k.t) }
-
-func start(ctx context.Context, d Docker, t Target) error {
-	_, err := d.ContainerStart(ctx, t.ContainerID, client.ContainerStartOptions{})
-	return err
-}
+func (k kill) Heal(ctx context.Context) error { return k.e.Start(ctx, k.t) }

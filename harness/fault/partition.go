@@ -20,10 +20,10 @@ import (
 // disconnected is cut off from itself too: Inject refuses a smaller side
 // of more than one node, a target without a cluster link, or one on both
 // sides. For three nodes every split has a side of one.
-func Split(d Docker, a, b []Target) Fault { return split{d: d, a: a, b: b} }
+func Split(e Engine, a, b []Target) Fault { return split{e: e, a: a, b: b} }
 
 type split struct {
-	d    Docker
+	e    Engine
 	a, b []Target
 }
 
@@ -45,10 +45,10 @@ func (s split) cut() ([]Target, error) {
 	}
 	seen := map[string]bool{}
 	for _, t := range append(append([]Target{}, s.a...), s.b...) {
-		if seen[t.ContainerID] {
+		if seen[t.ID] {
 			errs = append(errs, fmt.Errorf("%s on both sides", t.Name))
 		}
-		seen[t.ContainerID] = true
+		seen[t.ID] = true
 		if t.Cluster.NetworkID == "" {
 			errs = append(errs, fmt.Errorf("%s has no cluster network", t.Name))
 		}
@@ -70,7 +70,7 @@ func (s split) faults() ([]Fault, error) {
 	}
 	var fs []Fault
 	for _, t := range side {
-		fs = append(fs, t.peers(s.d))
+		fs = append(fs, t.peers(s.e))
 	}
 	return fs, nil
 }
@@ -101,8 +101,8 @@ func (s split) Heal(ctx context.Context) error {
 }
 
 // peers is the disconnect of a cluster node from its peers.
-func (t Target) peers(d Docker) Fault {
-	return disconnect{d: d, name: "disconnect " + t.Name + " from its peers", container: t.ContainerID, link: t.Cluster}
+func (t Target) peers(e Engine) Fault {
+	return disconnect{e: e, name: "disconnect " + t.Name + " from its peers", t: t, link: t.Cluster}
 }
 
 // Partition cuts one node off from everything: from its peers (the
@@ -110,10 +110,10 @@ func (t Target) peers(d Docker) Fault {
 // own included (the stack's network, which also carries its published
 // ports). Heal reconnects both with their aliases. For a node cut off
 // from its peers only, with clients on both sides, see Split.
-func Partition(d Docker, node Target) Fault {
-	fs := []Fault{Disconnect(d, node)}
+func Partition(e Engine, node Target) Fault {
+	fs := []Fault{Disconnect(e, node)}
 	if node.Cluster.NetworkID != "" {
-		fs = append(fs, node.peers(d))
+		fs = append(fs, node.peers(e))
 	}
 	return Together("partition "+node.Name+" off", fs...)
 }

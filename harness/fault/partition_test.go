@@ -36,7 +36,7 @@ func (f *fakeDocker) NetworkConnect(_ context.Context, nw string, o client.Netwo
 func node(i int) Target {
 	alias := fmt.Sprintf("rabbitmq-%d", i)
 	return Target{
-		Name: alias, ContainerID: fmt.Sprintf("c%d", i), NetworkID: "stack", Aliases: []string{alias},
+		Name: alias, ID: fmt.Sprintf("c%d", i), NetworkID: "stack", Aliases: []string{alias},
 		Cluster: Link{NetworkID: "cluster", Aliases: []string{alias}, IPv4: netip.MustParseAddr(fmt.Sprintf("10.9.0.%d", i+1))},
 	}
 }
@@ -53,7 +53,7 @@ func TestSplitCutsTheSmallerSideOffTheClusterNetworkOnly(t *testing.T) {
 			[]string{"disconnect c3 from cluster force=true", "connect c3 to cluster as rabbitmq-3 at 10.9.0.4"}},
 	} {
 		d := &fakeDocker{}
-		f := Split(d, tc.a, tc.b)
+		f := Split(OnDocker(d), tc.a, tc.b)
 		if f.Name() != tc.name {
 			t.Errorf("Name() = %q, want %q", f.Name(), tc.name)
 		}
@@ -83,7 +83,7 @@ func TestSplitRefusesWhatOneNetworkCannotCut(t *testing.T) {
 		{"two sides of two", []Target{node(1), node(2)}, []Target{node(3), node(4)}, "the smaller side (rabbitmq-1 rabbitmq-2) would be cut off from itself too"},
 	} {
 		d := &fakeDocker{}
-		f := Split(d, tc.a, tc.b)
+		f := Split(OnDocker(d), tc.a, tc.b)
 		if err := f.Inject(t.Context()); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want %q", tc.what, err, tc.want)
 		}
@@ -95,7 +95,7 @@ func TestSplitRefusesWhatOneNetworkCannotCut(t *testing.T) {
 
 func TestPartitionCutsANodeOffItsPeersAndItsClients(t *testing.T) {
 	d := &fakeDocker{}
-	f := Partition(d, node(2))
+	f := Partition(OnDocker(d), node(2))
 	if f.Name() != "partition rabbitmq-2 off" {
 		t.Errorf("Name() = %q", f.Name())
 	}

@@ -3,28 +3,22 @@ package fault
 import (
 	"context"
 	"time"
-
-	"github.com/moby/moby/client"
 )
 
-// Restart stops the container gracefully (SIGKILL after grace) and starts
+// Restart stops the target gracefully (SIGKILL after grace) and starts
 // it again, in Inject. Heal has nothing left to do.
-func Restart(d Docker, t Target, grace time.Duration) Fault { return restart{d, t, grace} }
+func Restart(e Engine, t Target, grace time.Duration) Fault { return restart{e, t, grace} }
 
 type restart struct {
-	d     Docker
+	e     Engine
 	t     Target
 	grace time.Duration
 }
 
 func (r restart) Name() string { return "restart " + r.t.Name }
 
-func (r restart) Witness(ctx context.Context) (Check, error) { return restarted(r.d, r.t)(ctx) }
+func (r restart) Witness(ctx context.Context) (Check, error) { return restarted(r.e, r.t)(ctx) }
 
-func (r restart) Inject(ctx context.Context) error {
-	secs := int(r.grace.Seconds())
-	_, err := r.d.ContainerRestart(ctx, r.t.ContainerID, client.ContainerRestartOptions{Timeout: &secs})
-	return err
-}
+func (r restart) Inject(ctx context.Context) error { return r.e.Restart(ctx, r.t, r.grace) }
 
 func (r restart) Heal(context.Context) error { return nil }

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/moby/moby/client"
 )
 
 // RollingRestart restarts nodes one at a time, as an upgrade does: each
@@ -15,12 +13,12 @@ import (
 // e.g. until the other nodes see it running again. All of it happens in
 // Inject, which blocks until the last node has rejoined; Heal has
 // nothing left to do.
-func RollingRestart(d Docker, nodes []Target, grace time.Duration, rejoined func(context.Context, Target) error) Fault {
-	return rollingRestart{d, nodes, grace, rejoined}
+func RollingRestart(e Engine, nodes []Target, grace time.Duration, rejoined func(context.Context, Target) error) Fault {
+	return rollingRestart{e, nodes, grace, rejoined}
 }
 
 type rollingRestart struct {
-	d        Docker
+	e        Engine
 	nodes    []Target
 	grace    time.Duration
 	rejoined func(context.Context, Target) error
@@ -35,9 +33,8 @@ func (r rollingRestart) Name() string {
 }
 
 func (r rollingRestart) Inject(ctx context.Context) error {
-	secs := int(r.grace.Seconds())
 	for _, t := range r.nodes {
-		if _, err := r.d.ContainerRestart(ctx, t.ContainerID, client.ContainerRestartOptions{Timeout: &secs}); err != nil {
+		if err := r.e.Restart(ctx, t, r.grace); err != nil {
 			return fmt.Errorf("restart %s: %w", t.Name, err)
 		}
 		for {
@@ -61,7 +58,7 @@ func (rollingRestart) Heal(context.Context) error { return nil }
 func (r rollingRestart) Witness(ctx context.Context) (Check, error) {
 	var fs []Fault
 	for _, t := range r.nodes {
-		fs = append(fs, Restart(r.d, t, r.grace))
+		fs = append(fs, Restart(r.e, t, r.grace))
 	}
 	return all(fs)(ctx)
 }

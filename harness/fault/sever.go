@@ -10,7 +10,7 @@ import (
 	"github.com/mqchaos/mqchaos/harness/broker"
 )
 
-// Sever cuts the container off the stack's network, as Disconnect does,
+// Sever cuts the target off the stack's network, as Disconnect does,
 // and counts as injected only once the broker has dropped every
 // connection it had from hosts (the container's addresses): a cut so
 // short that the broker never noticed it tests no reconnect. The broker
@@ -19,8 +19,8 @@ import (
 // longest such interval and 10 s more, or 60 s for connections without
 // heartbeats, then fails as ErrNoEffect. Its hold thus follows the
 // system's own heartbeat. Heal reconnects it.
-func Sever(d Docker, b Broker, t Target, hosts ...string) Fault {
-	return sever{disconnect: Disconnect(d, t).(disconnect), b: b, name: t.Name, hosts: hosts}
+func Sever(e Engine, b Broker, t Target, hosts ...string) Fault {
+	return sever{disconnect: Disconnect(e, t).(disconnect), b: b, name: t.Name, hosts: hosts}
 }
 
 type sever struct {

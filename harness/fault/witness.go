@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/client"
 )
 
 // ErrNoEffect is the error of an injection whose mark was not seen: the
@@ -63,45 +60,42 @@ func within(ctx context.Context, limit time.Duration, look func(context.Context)
 	}
 }
 
-// inspect reads t's container from the engine.
-func inspect(ctx context.Context, d Docker, t Target) (container.InspectResponse, error) {
-	r, err := d.ContainerInspect(ctx, t.ContainerID, client.ContainerInspectOptions{})
+// state reads t's state from the engine.
+func state(ctx context.Context, e Engine, t Target) (State, error) {
+	st, err := e.State(ctx, t)
 	if err != nil {
-		return container.InspectResponse{}, fmt.Errorf("inspect %s: %w", t.Name, err)
+		return State{}, fmt.Errorf("inspect %s: %w", t.Name, err)
 	}
-	if r.Container.State == nil {
-		return container.InspectResponse{}, fmt.Errorf("inspect %s: no state", t.Name)
-	}
-	return r.Container, nil
+	return st, nil
 }
 
-// startedAt is when t's container last started, as the engine says.
-func startedAt(ctx context.Context, d Docker, t Target) (string, error) {
-	c, err := inspect(ctx, d, t)
+// startedAt is when t last started, as the engine says.
+func startedAt(ctx context.Context, e Engine, t Target) (string, error) {
+	st, err := state(ctx, e, t)
 	if err != nil {
 		return "", err
 	}
-	return c.State.StartedAt, nil
+	return st.StartedAt, nil
 }
 
-// exited is the Witness of a kill or a stop of t: its Check sees the
-// container not running, or started again since.
-func exited(d Docker, t Target) Witness {
+// exited is the Witness of a kill or a stop of t: its Check sees it not
+// running, or started again since.
+func exited(e Engine, t Target) Witness {
 	return func(ctx context.Context) (Check, error) {
-		before, err := startedAt(ctx, d, t)
+		before, err := startedAt(ctx, e, t)
 		if err != nil {
 			return nil, err
 		}
 		return func(ctx context.Context) (string, error) {
 			return Eventually(ctx, func(ctx context.Context) (string, bool, error) {
-				c, err := inspect(ctx, d, t)
+				st, err := state(ctx, e, t)
 				switch {
 				case err != nil:
 					return "", false, err
-				case !c.State.Running:
-					return fmt.Sprintf("%s %s (%d)", t.Name, c.State.Status, c.State.ExitCode), true, nil
-				case c.State.StartedAt != before:
-					return fmt.Sprintf("%s started again at %s", t.Name, c.State.StartedAt), true, nil
+				case !st.Running:
+					return fmt.Sprintf("%s %s (%d)", t.Name, st.Status, st.ExitCode), true, nil
+				case st.StartedAt != before:
+					return fmt.Sprintf("%s started again at %s", t.Name, st.StartedAt), true, nil
 				}
 				return fmt.Sprintf("%s still running since %s", t.Name, before), false, nil
 			})
@@ -109,25 +103,25 @@ func exited(d Docker, t Target) Witness {
 	}
 }
 
-// restarted is the Witness of a restart of t: its Check sees the
-// container running again, started since.
-func restarted(d Docker, t Target) Witness {
+// restarted is the Witness of a restart of t: its Check sees it running
+// again, started since.
+func restarted(e Engine, t Target) Witness {
 	return func(ctx context.Context) (Check, error) {
-		before, err := startedAt(ctx, d, t)
+		before, err := startedAt(ctx, e, t)
 		if err != nil {
 			return nil, err
 		}
 		return func(ctx context.Context) (string, error) {
-			c, err := inspect(ctx, d, t)
+			st, err := state(ctx, e, t)
 			switch {
 			case err != nil:
 				return "", err
-			case c.State.StartedAt == before:
+			case st.StartedAt == before:
 				return "", fmt.Errorf("%s not restarted: running since %s", t.Name, before)
-			case !c.State.Running:
-				return "", fmt.Errorf("%s restarted at %s but %s", t.Name, c.State.StartedAt, c.State.Status)
+			case !st.Running:
+				return "", fmt.Errorf("%s restarted at %s but %s", t.Name, st.StartedAt, st.Status)
 			}
-			return fmt.Sprintf("%s started again at %s", t.Name, c.State.StartedAt), nil
+			return fmt.Sprintf("%s started again at %s", t.Name, st.StartedAt), nil
 		}, nil
 	}
 }

@@ -92,27 +92,27 @@ func (e *engine) NetworkDisconnect(_ context.Context, nw string, _ client.Networ
 
 // Each container fault sees its mark in the engine's state, and a fault
 // the engine did not carry out fails as no effect, saying what it saw.
-func TestContainerFaultsSeeTheirMarkInTheEngine(t *testing.T) {
-	target := Target{Name: "inventory-1", ContainerID: "c1", NetworkID: "n1"}
+func TestFaultsSeeTheirMarkInTheEngine(t *testing.T) {
+	target := Target{Name: "inventory-1", ID: "c1", NetworkID: "n1"}
 	for _, tc := range []struct {
-		f         func(Docker) Fault
+		f         func(Engine) Fault
 		seen, not string
 	}{
-		{func(d Docker) Fault { return Kill(d, target) }, "injected: inventory-1 exited (137)", "inventory-1 still running since 10:00:01"},
-		{func(d Docker) Fault { return Stop(d, target, time.Second) }, "injected: inventory-1 exited (137)", "inventory-1 still running since 10:00:01"},
-		{func(d Docker) Fault { return Restart(d, target, time.Second) }, "injected: inventory-1 started again at 10:00:02", "inventory-1 not restarted: running since 10:00:01"},
-		{func(d Docker) Fault { return Pause(d, target) }, "injected: inventory-1 paused", "inventory-1 not paused: running"},
-		{func(d Docker) Fault { return Disconnect(d, target) }, "injected: off network n1", "still on network stack"},
+		{func(e Engine) Fault { return Kill(e, target) }, "injected: inventory-1 exited (137)", "inventory-1 still running since 10:00:01"},
+		{func(e Engine) Fault { return Stop(e, target, time.Second) }, "injected: inventory-1 exited (137)", "inventory-1 still running since 10:00:01"},
+		{func(e Engine) Fault { return Restart(e, target, time.Second) }, "injected: inventory-1 started again at 10:00:02", "inventory-1 not restarted: running since 10:00:01"},
+		{func(e Engine) Fault { return Pause(e, target) }, "injected: inventory-1 paused", "inventory-1 not paused: running"},
+		{func(e Engine) Fault { return Disconnect(e, target) }, "injected: off network n1", "still on network n1"},
 	} {
 		h := &history.History{}
-		f := tc.f(newEngine(false))
+		f := tc.f(OnDocker(newEngine(false)))
 		if err := Inject(t.Context(), h, f); err != nil || h.Ops()[0].Detail != tc.seen {
 			t.Errorf("%s: %v, %+v; want %q", f.Name(), err, h.Ops(), tc.seen)
 		}
 		// A short deadline: the checks that wait for a lagging mark give
 		// up when their context ends.
 		ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
-		err := Inject(ctx, h, tc.f(newEngine(true)))
+		err := Inject(ctx, h, tc.f(OnDocker(newEngine(true))))
 		cancel()
 		if !errors.Is(err, ErrNoEffect) || !strings.Contains(err.Error(), tc.not) {
 			t.Errorf("%s on a deaf engine: %v, want ErrNoEffect saying %q", f.Name(), err, tc.not)

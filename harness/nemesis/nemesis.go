@@ -237,14 +237,14 @@ func timeline(steps []Step) []event {
 
 // build turns a step into its fault and the wait for recovery after it.
 func build(s *stack.Stack, st Step) (fault.Fault, func(context.Context) error, error) {
-	d := s.Docker()
+	e := s.Engine()
 	switch st.Kind {
 	case RestartBroker:
-		return fault.Restart(d, s.Infra.BrokerTarget(), 10*time.Second), s.Infra.WaitBroker, nil
+		return fault.Restart(e, s.Infra.BrokerTarget(), 10*time.Second), s.Infra.WaitBroker, nil
 	case PauseDatabase:
-		return fault.Pause(d, s.Infra.DatabaseTarget()), s.Infra.WaitDatabase, nil
+		return fault.Pause(e, s.Infra.DatabaseTarget()), s.Infra.WaitDatabase, nil
 	case KillDatabase:
-		return fault.Kill(d, s.Infra.DatabaseTarget()), s.Infra.WaitDatabase, nil
+		return fault.Kill(e, s.Infra.DatabaseTarget()), s.Infra.WaitDatabase, nil
 	}
 	rs := s.Replicas(st.Target)
 	if len(rs) == 0 {
@@ -254,13 +254,13 @@ func build(s *stack.Stack, st Step) (fault.Fault, func(context.Context) error, e
 	ready := r.WaitReady
 	switch st.Kind {
 	case KillReplica:
-		return fault.Kill(d, r.Target()), ready, nil
+		return fault.Kill(e, r.Target()), ready, nil
 	case StopReplica:
-		return fault.Stop(d, r.Target(), 5*time.Second), ready, nil
+		return fault.Stop(e, r.Target(), 5*time.Second), ready, nil
 	case PauseReplica:
-		return fault.Pause(d, r.Target()), ready, nil
+		return fault.Pause(e, r.Target()), ready, nil
 	case DisconnectReplica:
-		return fault.Disconnect(d, r.Target()), ready, nil
+		return fault.Disconnect(e, r.Target()), ready, nil
 	}
 	return nil, nil, fmt.Errorf("nemesis: unknown fault kind %q", st.Kind)
 }

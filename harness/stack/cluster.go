@@ -153,7 +153,7 @@ func (n *Node) Target() fault.Target {
 	if n.inf.Clustered() && n == n.inf.nodes[0] {
 		aliases = append(aliases, BrokerAlias)
 	}
-	t := fault.Target{Name: n.Alias, ContainerID: n.Container.GetContainerID(), NetworkID: n.inf.Network.ID, Aliases: aliases}
+	t := fault.Target{Name: n.Alias, ID: n.Container.GetContainerID(), NetworkID: n.inf.Network.ID, Aliases: aliases}
 	if n.inf.clusterNetwork != nil {
 		t.Cluster = fault.Link{NetworkID: n.inf.clusterNetwork.ID, Aliases: []string{n.Alias}, IPv4: n.ClusterIP}
 	}

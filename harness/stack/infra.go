@@ -398,16 +398,16 @@ func (inf *Infra) BrokerTarget() fault.Target {
 	if inf.Clustered() {
 		return inf.nodes[0].Target()
 	}
-	return fault.Target{Name: "rabbitmq", ContainerID: inf.Broker.GetContainerID(), NetworkID: inf.Network.ID, Aliases: []string{BrokerAlias}}
+	return fault.Target{Name: "rabbitmq", ID: inf.Broker.GetContainerID(), NetworkID: inf.Network.ID, Aliases: []string{BrokerAlias}}
 }
 
 // DatabaseTarget is the database as a fault target.
 func (inf *Infra) DatabaseTarget() fault.Target {
-	return fault.Target{Name: "postgres", ContainerID: inf.Database.GetContainerID(), NetworkID: inf.Network.ID, Aliases: []string{DatabaseAlias}}
+	return fault.Target{Name: "postgres", ID: inf.Database.GetContainerID(), NetworkID: inf.Network.ID, Aliases: []string{DatabaseAlias}}
 }
 
-// Docker is the engine client faults act through.
-func (inf *Infra) Docker() fault.Docker { return inf.docker }
+// Engine is the Docker engine, as the faults act through it.
+func (inf *Infra) Engine() fault.Engine { return fault.OnDocker(inf.docker) }
 
 // Terminate removes the containers and the network. It is nil-safe and
 // may be called on a half-built Infra.

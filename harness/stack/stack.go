@@ -228,8 +228,8 @@ func (s *Stack) DatabaseURL(ctx context.Context) (string, error) {
 	return s.Infra.DatabaseURL(ctx, s.Tenant.Database)
 }
 
-// Docker is the engine client faults act through.
-func (s *Stack) Docker() fault.Docker { return s.Infra.Docker() }
+// Engine is what the faults act through.
+func (s *Stack) Engine() fault.Engine { return s.Infra.Engine() }
 
 // Terminate removes the replicas and the tenant, and the Infra if the
 // stack started it. Nil-safe; works on a half-built Stack.
@@ -410,7 +410,7 @@ func (r *Replica) Addresses(ctx context.Context) ([]string, error) {
 
 // Target is the replica as a fault target.
 func (r *Replica) Target() fault.Target {
-	return fault.Target{Name: r.Name, ContainerID: r.Container.GetContainerID(), NetworkID: r.stack.Infra.Network.ID, Aliases: []string{r.Name}}
+	return fault.Target{Name: r.Name, ID: r.Container.GetContainerID(), NetworkID: r.stack.Infra.Network.ID, Aliases: []string{r.Name}}
 }
 
 // Ready returns nil when the replica passes its readiness check now: its

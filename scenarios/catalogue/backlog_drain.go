@@ -44,7 +44,7 @@ drain rate is reported.`), func() {
 			r.started = time.Now()
 			t.By("stopping " + r.svc)
 			for _, rep := range r.s.Replicas(r.svc) {
-				stop := fault.Stop(r.s.Docker(), rep.Target(), 5*time.Second)
+				stop := fault.Stop(r.s.Engine(), rep.Target(), 5*time.Second)
 				t.Expect(fault.Inject(ctx, r.h, stop)).To(Succeed())
 				r.stops = append(r.stops, stop)
 			}

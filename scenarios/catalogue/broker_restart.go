@@ -48,7 +48,7 @@ accepted while the broker was away.`), func() {
 				// otherwise work through the stream while it is stopped.
 				// All at once: one after the other, three replicas took
 				// the stream's last 160 units to stop (the warehouse).
-				stop := fault.Stop(s.Docker(), r.Target(), time.Second)
+				stop := fault.Stop(s.Engine(), r.Target(), time.Second)
 				stops = append(stops, stop)
 				stopped = append(stopped, t.Go(func() { t.Expect(fault.Inject(ctx, h, stop)).To(Succeed()) }))
 			}
@@ -62,7 +62,7 @@ accepted while the broker was away.`), func() {
 			t.By(fmt.Sprintf("waiting until %d units are accepted, 40 of them with %s down, or the stream ends", backlog, svc))
 			t.Eventually(ctx, func() bool { return streamed.Load() || accepted(h, input)() >= backlog }).Should(BeTrue())
 			t.By("restarting RabbitMQ")
-			t.Expect(fault.Inject(ctx, h, fault.Restart(s.Docker(), s.Infra.BrokerTarget(), 10*time.Second))).To(Succeed())
+			t.Expect(fault.Inject(ctx, h, fault.Restart(s.Engine(), s.Infra.BrokerTarget(), 10*time.Second))).To(Succeed())
 			t.Expect(s.Infra.WaitBroker(ctx)).To(Succeed())
 			t.By("starting " + svc + " again")
 			for _, stop := range stops {

@@ -214,7 +214,7 @@ func cutOff(ctx context.Context, t *T, inf *stack.Infra, h *history.History, nod
 			others = append(others, n)
 		}
 	}
-	split := fault.Split(inf.Docker(), stack.Targets(node), stack.Targets(others...))
+	split := fault.Split(inf.Engine(), stack.Targets(node), stack.Targets(others...))
 	t.Expect(fault.Inject(ctx, h, split)).To(Succeed())
 	cut = time.Now()
 	majority := others[0].Management("/")
@@ -276,7 +276,7 @@ func rejoin(ctx context.Context, t *T, inf *stack.Infra, h *history.History, nod
 	}
 	t.By(hang + "; restarting its container")
 	t.Entry("known broker bug", hang)
-	t.Expect(fault.Inject(ctx, h, fault.Restart(inf.Docker(), node.Target(), 10*time.Second))).To(Succeed())
+	t.Expect(fault.Inject(ctx, h, fault.Restart(inf.Engine(), node.Target(), 10*time.Second))).To(Succeed())
 	t.Eventually(ctx, inf.Formed).WithTimeout(2*time.Minute).Should(Succeed(), "%s never rejoined after its restart", node.Alias)
 	return []string{node.Alias + " hung after the heal (rabbitmq-server#6034), restarted"}
 }

@@ -53,7 +53,7 @@ confirmed while its node is down.`), func() {
 			c := startClusterLoad(ctx, t, "leader-"+side, q, nil)
 			leader := c.leader(ctx, t, beforeKill)
 			t.By(fmt.Sprintf("killing %s, which leads %s, with %d confirmed and %d delivered", leader.Alias, q.Name, accepted(c.h, queueload.KindEnqueue)(), c.wl.Deliveries()))
-			kill := fault.Kill(c.inf.Docker(), leader.Target())
+			kill := fault.Kill(c.inf.Engine(), leader.Target())
 			killed := time.Now()
 			t.Expect(fault.Inject(ctx, c.h, kill)).To(Succeed())
 			if q.Args["x-queue-type"] == "quorum" {

@@ -168,7 +168,7 @@ three services within two cores.`), func() {
 			node := c.inf.NodeNamed(p.LeaderNode())
 			t.Expect(node).NotTo(BeNil(), "no node of the cluster is named %q (queue %s: %+v)", p.LeaderNode(), queue, p)
 			t.By(fmt.Sprintf("killing %s, where %s queue %s leads", node.Alias, p.Type, queue))
-			k := fault.Kill(c.inf.Docker(), node.Target())
+			k := fault.Kill(c.inf.Engine(), node.Target())
 			t.Expect(fault.Inject(ctx, h, k)).To(Succeed())
 			if p.Type == "quorum" {
 				t.By("waiting for another node to lead " + queue)
@@ -211,7 +211,7 @@ three services within two cores.`), func() {
 			}
 			rejoined := func(ctx context.Context, _ fault.Target) error { return c.inf.Formed(ctx) }
 			t.By("restarting the three nodes one at a time, each waited for until the others see it running")
-			t.Expect(fault.Inject(ctx, h, fault.RollingRestart(c.inf.Docker(), targets, 10*time.Second, rejoined))).To(Succeed())
+			t.Expect(fault.Inject(ctx, h, fault.RollingRestart(c.inf.Engine(), targets, 10*time.Second, rejoined))).To(Succeed())
 			return nil
 		}
 

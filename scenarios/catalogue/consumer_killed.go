@@ -74,7 +74,7 @@ messages go back to the queue.`), func() {
 				// nothing (the warehouse: 820 of 1,000 applied before the
 				// kill in one of three runs).
 				pause := pausedBacklog(ctx, t, s, h, input, svc, "killed-kill-"+side, units)
-				kill := fault.Kill(s.Docker(), r.Target())
+				kill := fault.Kill(s.Engine(), r.Target())
 				t.Expect(fault.Heal(ctx, h, pause)).To(Succeed())
 				t.Expect(fault.Inject(ctx, h, kill)).To(Succeed())
 				t.By(fmt.Sprintf("killed %s with SIGKILL as it resumed, holding what the broker pushed it", r.Name))
@@ -131,7 +131,7 @@ func streamBacklog(ctx context.Context, t *T, s *stack.Stack, h *history.History
 func pausedBacklog(ctx context.Context, t *T, s *stack.Stack, h *history.History, input, svc, prefix string, n int) fault.Fault {
 	r := s.Replica(svc, 1)
 	t.By("pausing " + r.Name + ", so that a backlog builds")
-	pause := fault.Pause(s.Docker(), r.Target())
+	pause := fault.Pause(s.Engine(), r.Target())
 	t.Expect(fault.Inject(ctx, h, pause)).To(Succeed())
 	t.By(fmt.Sprintf("publishing %d units through %s", n, input))
 	t.Expect(workload.Run(ctx, s, h, input, t.load(prefix, n))).To(Succeed())

@@ -70,7 +70,7 @@ the backlog waits for ever, and the verdict finds it there,
 			t.Eventually(ctx, r.r.Ready).Should(Succeed())
 			t.Eventually(ctx, consumers(r.s, r.queue)).Should(BeNumerically(">", 0))
 
-			pause := fault.Pause(r.s.Docker(), r.s.Infra.DatabaseTarget())
+			pause := fault.Pause(r.s.Engine(), r.s.Infra.DatabaseTarget())
 			t.Expect(fault.Inject(ctx, r.h, pause)).To(Succeed())
 			paused := time.Now()
 			t.By(fmt.Sprintf("publishing %d units through %s with the database paused", units, r.input))

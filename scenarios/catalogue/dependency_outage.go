@@ -41,7 +41,7 @@ recovery. Nothing is dead-lettered and nothing is lost.`), Needs("a database and
 			loaded := t.Go(func() { t.Expect(workload.Run(ctx, s, h, input, l)).To(Succeed()) })
 			t.Eventually(ctx, accepted(h, input)).Should(BeNumerically(">=", 40))
 			t.By(fmt.Sprintf("pausing the database for %s", hold))
-			pause := fault.Pause(s.Docker(), s.Infra.DatabaseTarget())
+			pause := fault.Pause(s.Engine(), s.Infra.DatabaseTarget())
 			t.Expect(fault.Inject(ctx, h, pause)).To(Succeed())
 			t.Expect(fault.Hold(ctx, hold)).To(Succeed())
 			t.Expect(fault.Heal(ctx, h, pause)).To(Succeed())

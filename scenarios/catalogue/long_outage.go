@@ -48,7 +48,7 @@ its republish was confirmed.`), Needs("a database and an AMQP input."), func() {
 			loaded := t.Go(func() { t.Expect(workload.Run(ctx, r.s, r.h, r.input, l)).To(Succeed()) })
 			t.Eventually(ctx, accepted(r.h, r.input)).Should(BeNumerically(">=", 20))
 			t.By("killing the database and holding it down for 30 s")
-			kill := fault.Kill(r.s.Docker(), r.s.Infra.DatabaseTarget())
+			kill := fault.Kill(r.s.Engine(), r.s.Infra.DatabaseTarget())
 			t.Expect(fault.Inject(ctx, r.h, kill)).To(Succeed())
 			t.Expect(fault.Hold(ctx, outage)).To(Succeed())
 			t.Expect(fault.Heal(ctx, r.h, kill)).To(Succeed())

@@ -32,7 +32,7 @@ finishes the backlog and applies every unit once.`), Needs("an AMQP input."), fu
 			// Held until the broker has dropped the consumer's connections,
 			// as long as its heartbeat takes: a shorter cut tests no
 			// reconnect.
-			cut := fault.Sever(s.Docker(), s.Management(), r.Target(), t.waitListed(ctx, s, r)...)
+			cut := fault.Sever(s.Engine(), s.Management(), r.Target(), t.waitListed(ctx, s, r)...)
 			t.By(fmt.Sprintf("cutting %s off the network, %d of %d units seen applied just before, until the broker drops its connections", r.Name, applied, units))
 			t.Expect(fault.Inject(ctx, h, cut)).To(Succeed())
 			t.Expect(fault.Heal(ctx, h, cut)).To(Succeed())

@@ -42,7 +42,7 @@ applies events as they come.`), Needs("an AMQP input with steps, and an effect w
 			started := time.Now()
 			paused := s.Replica(svc, 1)
 			t.By("pausing " + paused.Name + ": what the broker hands it waits there")
-			pause := fault.Pause(s.Docker(), paused.Target())
+			pause := fault.Pause(s.Engine(), paused.Target())
 			t.Expect(fault.Inject(ctx, h, pause)).To(Succeed())
 			steps := strings.Join(t.sys.Inputs[input].AMQP.StepNames(), " then ")
 			t.By(fmt.Sprintf("publishing %d units through %s, each %s, in order", units, input, steps))

@@ -61,7 +61,7 @@ reports ready with no consumer on the queue, while units wait.`), Needs("an AMQP
 				other["x-queue-type"] = "quorum"
 			}
 			t.By(fmt.Sprintf("stopping %s, and declaring %s again as a %s queue", r.Name, queue, other["x-queue-type"]))
-			stop := fault.Stop(s.Docker(), r.Target(), 5*time.Second)
+			stop := fault.Stop(s.Engine(), r.Target(), 5*time.Second)
 			t.Expect(fault.Inject(ctx, h, stop)).To(Succeed())
 			t.Expect(s.Management().DeleteQueue(ctx, queue)).To(Succeed())
 			t.Expect(s.Management().DeclareQueue(ctx, queue, other)).To(Succeed())

@@ -90,7 +90,7 @@ func whilePaused(ctx context.Context, t *T, s *stack.Stack, h *history.History, 
 	var paused []fault.Fault
 	for _, name := range t.sys.ServiceNames() {
 		for _, r := range s.Replicas(name) {
-			p := fault.Pause(s.Docker(), r.Target())
+			p := fault.Pause(s.Engine(), r.Target())
 			t.Expect(fault.Inject(ctx, h, p)).To(Succeed())
 			paused = append(paused, p)
 		}

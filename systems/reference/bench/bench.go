@@ -380,13 +380,13 @@ func httpE2E(ctx context.Context, s *stack.Stack, n, clients int, items []string
 // started again once it is drained.
 func drain(ctx context.Context, s *stack.Stack, url string, n int, items []string, quiet []string, profiles string, logf func(string, ...any)) (Rate, error) {
 	inv := s.Replica("inventory", 1)
-	stop := fault.Stop(s.Docker(), inv.Target(), 5*time.Second)
+	stop := fault.Stop(s.Engine(), inv.Target(), 5*time.Second)
 	if err := stop.Inject(ctx); err != nil {
 		return Rate{}, err
 	}
 	for _, svc := range quiet {
 		for _, r := range s.Replicas(svc) {
-			f := fault.Stop(s.Docker(), r.Target(), 5*time.Second)
+			f := fault.Stop(s.Engine(), r.Target(), 5*time.Second)
 			if err := f.Inject(ctx); err != nil {
 				return Rate{}, err
 			}
