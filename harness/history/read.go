@@ -51,6 +51,13 @@ const (
 	// it: ok at Invoked, when its readiness check first passed; fail when
 	// it was not ready within the wait Detail states.
 	KindReady = "ready"
+	// KindBack is a fault's target seen ready again after the heal (the
+	// nemesis records it): ID is the fault's name, as its injection and
+	// heal have it ("restart rabbitmq"), and Invoked the moment the
+	// target's readiness check first passed. It is the fault's observed
+	// end: a broker restart is healed when the engine restarted the
+	// container, and back about 20 s later, when it takes connections.
+	KindBack = "back"
 	// KindDrained is the moment the work was drained: every queue empty
 	// with nothing unacked, and every effect showing what its final read
 	// showed (the start of the quiet stretch that settled the run).
@@ -197,6 +204,12 @@ func (h *History) Ready(replica string, at time.Time, ok bool, detail string) {
 	h.Append(Op{Kind: KindReady, ID: replica, Outcome: outcome, Detail: detail, Invoked: at, Completed: at})
 }
 
+// Back records that the target of the fault named name was ready again
+// at at (KindBack, ok).
+func (h *History) Back(name string, at time.Time) {
+	h.Append(Op{Kind: KindBack, ID: name, Outcome: OK, Invoked: at, Completed: at})
+}
+
 // Drained records that the work was drained at at (KindDrained, ok).
 func (h *History) Drained(at time.Time) {
 	h.Append(Op{Kind: KindDrained, Outcome: OK, Invoked: at, Completed: at})
@@ -221,11 +234,11 @@ func (h *History) Append(ops ...Op) {
 // IsWork reports whether op is a unit of work sent through an input (a
 // poison message too): not a fault, an invariant's check, a read of an
 // effect, of a queue or of a dead-letter queue, a verdict, a violation,
-// the units a fault may destroy, a recovery budget, a replica ready again
-// or the work drained.
+// the units a fault may destroy, a recovery budget, a replica or a
+// fault's target ready again or the work drained.
 func (op Op) IsWork() bool {
 	switch op.Kind {
-	case KindFault, KindInvariant, KindRead, KindVerdict, KindViolation, KindDestroyable, KindDeadLetters, KindRecovery, KindReady, KindDrained, KindQueued:
+	case KindFault, KindInvariant, KindRead, KindVerdict, KindViolation, KindDestroyable, KindDeadLetters, KindRecovery, KindReady, KindBack, KindDrained, KindQueued:
 		return false
 	}
 	return true

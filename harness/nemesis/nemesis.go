@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mqchaos/mqchaos/harness/fault"
@@ -144,10 +145,14 @@ func Plan(seed uint64, d time.Duration, services []string, database bool, o Opti
 }
 
 // Run runs steps against s from now, recording each injection and heal
-// in h. Whenever the last fault held is healed, it waits until what the
-// faults broke is ready again. It returns when the schedule is done,
-// every fault healed, or at the first error (the faults in hand healed
-// first).
+// in h. From each heal on it watches the fault's target until it is
+// ready again, and records that moment as the fault's observed end
+// (history.KindBack): a restart's heal is the engine's, its end the
+// broker taking connections. Whenever the last fault held is healed, it
+// waits until what the faults broke is ready again, 2 minutes at most.
+// It returns when the schedule is done, every fault healed, or at the
+// first error (the faults in hand healed first), and records nothing
+// after it returned.
 func Run(ctx context.Context, s *stack.Stack, h *history.History, steps []Step) error {
 	events := timeline(steps)
 	type held struct {
@@ -155,7 +160,17 @@ func Run(ctx context.Context, s *stack.Stack, h *history.History, steps []Step) 
 		ready func(context.Context) error
 	}
 	active := map[int]held{}
-	var waits []func(context.Context) error
+	type watch struct {
+		st   Step
+		done <-chan error
+	}
+	var waits []watch
+	wctx, cancel := context.WithCancel(ctx)
+	var watching sync.WaitGroup
+	defer func() {
+		cancel()
+		watching.Wait()
+	}()
 	healAll := func() error {
 		var errs []error
 		for i, a := range active {
@@ -187,21 +202,65 @@ func Run(ctx context.Context, s *stack.Stack, h *history.History, steps []Step) 
 		if err := fault.Heal(context.WithoutCancel(ctx), h, a.f); err != nil {
 			return errors.Join(fmt.Errorf("nemesis %s: %w", st, err), healAll())
 		}
-		waits = append(waits, a.ready)
+		done := make(chan error, 1)
+		watching.Go(func() {
+			err := a.ready(wctx)
+			if err == nil {
+				h.Back(a.f.Name(), time.Now())
+			}
+			done <- err
+		})
+		waits = append(waits, watch{st, done})
 		if len(active) > 0 {
 			continue
 		}
-		for _, ready := range waits {
-			wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-			err := ready(wctx)
-			cancel()
+		limit := time.NewTimer(2 * time.Minute)
+		for _, w := range waits {
+			var err error
+			select {
+			case err = <-w.done:
+			case <-limit.C:
+				err = errors.New("still not ready 2m0s after the last heal")
+			}
 			if err != nil {
-				return fmt.Errorf("nemesis %s: not ready after the heal: %w", st, err)
+				limit.Stop()
+				return fmt.Errorf("nemesis %s: not ready after the heal: %w", w.st, err)
 			}
 		}
+		limit.Stop()
 		waits = nil
 	}
 	return nil
+}
+
+// Ends is when each of steps ended as h's ops observed it, from the
+// schedule's start: the moment its target was back (history.KindBack),
+// or its nominal end (At+Hold) where the ops have none. The schedule's
+// start is taken from the first injection's op: Run invokes it at its
+// step's time.
+func Ends(steps []Step, ops []history.Op) []time.Duration {
+	ends := make([]time.Duration, len(steps))
+	for i, st := range steps {
+		ends[i] = st.At + st.Hold
+	}
+	var start time.Time
+	injected := 0
+	last := map[string]int{} // a fault's name: the step it named last
+	for _, op := range ops {
+		switch {
+		case op.Kind == history.KindFault && op.Outcome == history.OK && strings.HasPrefix(op.Detail, fault.Injected) && injected < len(steps):
+			if injected == 0 {
+				start = op.Invoked.Add(-steps[0].At)
+			}
+			last[op.ID] = injected
+			injected++
+		case op.Kind == history.KindBack:
+			if i, ok := last[op.ID]; ok {
+				ends[i] = max(ends[i], op.Invoked.Sub(start))
+			}
+		}
+	}
+	return ends
 }
 
 // event is a step's injection or its heal, at its time from the start.

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mqchaos/mqchaos/harness/fault"
+	"github.com/mqchaos/mqchaos/harness/history"
 )
 
 func TestTheSameSeedGivesTheSameSchedule(t *testing.T) {
@@ -122,5 +125,36 @@ func TestAFaultHeldForNoTimeIsHealedAfterItsInjection(t *testing.T) {
 	want := []string{"5s 0 false", "10s 0 true", "10s 1 false", "10s 2 false", "10s 1 true", "11s 2 true"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("timeline:\n got %q\nwant %q", got, want)
+	}
+}
+
+func TestEndsAreWhenEachTargetWasBack(t *testing.T) {
+	steps := []Step{
+		{At: 10 * time.Second, Kind: KillDatabase, Target: "postgres", Hold: 26 * time.Second},
+		{At: 15 * time.Second, Kind: RestartBroker, Target: "rabbitmq"},
+		{At: 50 * time.Second, Kind: PauseReplica, Target: "inventory", Hold: 2 * time.Second},
+	}
+	t0 := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	at := func(d time.Duration) time.Time { return t0.Add(d) }
+	op := func(kind, id, detail string, d time.Duration) history.Op {
+		return history.Op{Kind: kind, ID: id, Outcome: history.OK, Detail: detail, Invoked: at(d), Completed: at(d)}
+	}
+	ops := []history.Op{
+		// The schedule started at t0+1s: its first injection is 10 s in.
+		op(history.KindFault, "kill postgres", "injected: postgres exited (137)", 11*time.Second),
+		op(history.KindFault, "restart rabbitmq", "injected: rabbitmq started again", 16*time.Second),
+		op(history.KindFault, "restart rabbitmq", fault.Healed, 23*time.Second),
+		op(history.KindFault, "kill postgres", fault.Healed, 37*time.Second),
+		op(history.KindBack, "rabbitmq", "", 30*time.Second), // not a fault's name
+		op(history.KindBack, "restart rabbitmq", "", 36500*time.Millisecond),
+		op(history.KindBack, "kill postgres", "", 38200*time.Millisecond),
+		op(history.KindFault, "pause inventory-1", "injected: inventory-1 paused", 51*time.Second),
+		op(history.KindFault, "pause inventory-1", fault.Healed, 53*time.Second),
+	}
+	got := Ends(steps, ops)
+	// The pause was never seen back: its nominal end stands.
+	want := []time.Duration{37200 * time.Millisecond, 35500 * time.Millisecond, 52 * time.Second}
+	if !slices.Equal(got, want) {
+		t.Errorf("Ends = %v, want %v", got, want)
 	}
 }
