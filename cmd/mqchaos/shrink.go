@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mqchaos/mqchaos/harness/history"
+	"github.com/mqchaos/mqchaos/harness/nemesis"
 	"github.com/mqchaos/mqchaos/harness/report"
 	"github.com/mqchaos/mqchaos/harness/schedule"
 	"github.com/mqchaos/mqchaos/harness/shrink"
@@ -25,6 +27,7 @@ func cmdShrink(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	budget := fs.Duration("budget", 15*time.Minute, "how long to shrink, the final replays not included")
 	confirm := fs.Int("confirm", 2, "runs in a row a smaller schedule must fail to be kept")
 	replays := fs.Int("replays", 10, "runs of the smallest schedule at the end, to count how often it fails")
+	margin := fs.Duration("margin", 5*time.Second, "how long a fault held around another outlasts the other's observed end")
 	violation := fs.String("violation", "", `the violation to keep, as the reproduction's "broken" names it (default: its first)`)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: mqchaos shrink [flags] FILE\n\nFILE is a failed soak's reproduction (its run's repro/*.json).")
@@ -34,8 +37,8 @@ func cmdShrink(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if help || err != nil {
 		return err
 	}
-	if *confirm < 1 || *replays < 0 || *budget <= 0 {
-		return usageError{fmt.Errorf("shrink: want -confirm 1 or more, -replays 0 or more and a -budget above 0")}
+	if *confirm < 1 || *replays < 0 || *budget <= 0 || *margin <= 0 {
+		return usageError{fmt.Errorf("shrink: want -confirm 1 or more, -replays 0 or more, a -budget and a -margin above 0")}
 	}
 	r, err := readReproduction(path, "shrink")
 	if err != nil {
@@ -63,11 +66,11 @@ func cmdShrink(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	say("shrink %s: %s (%s) on %s, keeping %q; from %s; budget %s, each candidate must fail %d runs in a row", path, r.Spec, r.Side, r.System, target, r.Soak, *budget, *confirm)
 	runs := 0
-	run := func(ctx context.Context, s schedule.Schedule) (map[string][]string, error) {
+	run := func(ctx context.Context, s schedule.Schedule) (shrink.Outcome, error) {
 		runs++
 		return r.runSoak(ctx, s, filepath.Join(dir, fmt.Sprintf("run-%03d", runs)))
 	}
-	o := shrink.Options{Budget: *budget, Confirm: *confirm, Replays: *replays, Log: func(a shrink.Attempt) { say("%s", a) }}
+	o := shrink.Options{Budget: *budget, Confirm: *confirm, Replays: *replays, Margin: *margin, Log: func(a shrink.Attempt) { say("%s", a) }}
 	if *replays == 0 {
 		o.Replays = -1
 	}
@@ -90,13 +93,26 @@ func cmdShrink(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := os.WriteFile(smallPath, append(b, '\n'), 0o644); err != nil {
 		return cannot("shrink: %v", err)
 	}
-	say("shrunk in %.0fs and %d attempts (%d runs)%s: %s -> %s", res.Seconds, len(res.Attempts), runs-res.Replays, map[bool]string{true: ", out of time", false: ""}[res.OutOfTime], r.Soak, res.Smallest)
+	replayed := 0
+	for _, round := range res.Rounds {
+		replayed += round.Replays
+	}
+	say("shrunk in %.0fs and %d attempts (%d runs)%s: %s -> %s", res.Seconds, len(res.Attempts), runs-replayed, map[bool]string{true: ", out of time", false: ""}[res.OutOfTime], r.Soak, res.Smallest)
 	for _, f := range res.Smallest.Faults {
 		say("  %s", f.Step())
 	}
-	if res.Replays > 0 {
-		lo, hi := slices.Min(res.ReplaySeconds), slices.Max(res.ReplaySeconds)
-		say("the smallest failed %d of %d replays, each %.0f-%.0fs", res.Failed, res.Replays, lo, hi)
+	for _, round := range res.Rounds {
+		if round.Replays == 0 {
+			continue
+		}
+		lo, hi := slices.Min(round.Seconds), slices.Max(round.Seconds)
+		say("%s (%s) failed %d of %d replays, each %.0f-%.0fs", round.Why, round.Schedule, round.Failed, round.Replays, lo, hi)
+		for _, f := range round.Schedule.Faults {
+			say("  %s", f.Step())
+		}
+	}
+	if len(res.Rounds) > 1 {
+		say("kept: %s, %d of %d failed", res.Smallest, res.Failed, res.Replays)
 	}
 	say("replay: mqchaos replay %s", smallPath)
 	return nil
@@ -119,33 +135,43 @@ func (r reproduction) target(name string) (string, []string, error) {
 }
 
 // runSoak runs s in place of r's schedule in a new directory dir, its
-// output in dir.log, and says what the soak found broken.
-func (r reproduction) runSoak(ctx context.Context, s schedule.Schedule, dir string) (map[string][]string, error) {
+// output in dir.log, and says what the soak found broken and when each
+// fault's target was back, as its history recorded.
+func (r reproduction) runSoak(ctx context.Context, s schedule.Schedule, dir string) (shrink.Outcome, error) {
+	var out shrink.Outcome
 	r.Soak = &s
 	done, err := r.soakEnv(os.TempDir())
 	if err != nil {
-		return nil, err
+		return out, err
 	}
 	defer done()
 	log, err := os.Create(dir + ".log")
 	if err != nil {
-		return nil, err
+		return out, err
 	}
 	defer log.Close()
 	res, err := runResults(ctx, r.runConfig(dir), "shrink", log, log)
 	if len(res.results) != 1 {
-		return nil, fmt.Errorf("%s: no result (%v)", dir, err)
+		return out, fmt.Errorf("%s: no result (%v)", dir, err)
 	}
-	found := map[string][]string{}
+	out.Found = map[string][]string{}
 	judged := false
 	for _, f := range res.results[0].Figures {
 		judged = judged || f.Judged()
 		for _, b := range f.Broken() {
-			found[b.Kind] = append(found[b.Kind], b.IDs...)
+			out.Found[b.Kind] = append(out.Found[b.Kind], b.IDs...)
 		}
+		if f.Scenario != "soak" || f.History == "" {
+			continue
+		}
+		h, err := history.ReadFile(filepath.Join(dir, f.History))
+		if err != nil {
+			return out, fmt.Errorf("%s: %w", dir, err)
+		}
+		out.Ends = nemesis.Ends(s.Steps(), h.Ops())
 	}
 	if !judged {
-		return nil, fmt.Errorf("%s: nothing judged: %s", dir, res.results[0].Headline())
+		return out, fmt.Errorf("%s: nothing judged: %s", dir, res.results[0].Headline())
 	}
-	return found, nil
+	return out, nil
 }

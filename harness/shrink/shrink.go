@@ -5,9 +5,18 @@
 // smaller candidate again, and keeps it only if the violation comes back
 // in every one of a few runs in a row. The cuts that shorten every later
 // run come first: a run's time is most of a shrink's.
+//
+// Faults are placed by their observed ends, not only by their nominal
+// ones: a broker restart is healed when the engine restarted the
+// container, but the broker takes connections about 20 s later. Every
+// run reports when each fault's target was back; a fault held around
+// another by the schedule is held until Margin after the other was
+// observed back, so that the overlap the failure needed is still there
+// when the runs' timing varies.
 package shrink
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -18,10 +27,20 @@ import (
 	"github.com/mqchaos/mqchaos/harness/schedule"
 )
 
-// Runner runs a schedule on a fresh system and says what it found broken:
-// kinds of violation ("lost at inventory: stock reserved"), each with the
-// ids of the units it concerns where it has any.
-type Runner func(ctx context.Context, s schedule.Schedule) (map[string][]string, error)
+// Runner runs a schedule on a fresh system and says what it found.
+type Runner func(ctx context.Context, s schedule.Schedule) (Outcome, error)
+
+// Outcome is what one run of a schedule showed.
+type Outcome struct {
+	// Found is what it found broken: kinds of violation ("lost at
+	// inventory: stock reserved"), each with the ids of the units it
+	// concerns where it has any.
+	Found map[string][]string
+	// Ends is when each fault of the schedule ended as the run observed
+	// it, its target back, from the schedule's start (nemesis.Ends). A
+	// fault it leaves out ended at its nominal end.
+	Ends []time.Duration
+}
 
 // Options tune a shrink.
 type Options struct {
@@ -33,8 +52,15 @@ type Options struct {
 	// reproduction that fails only sometimes.
 	Confirm int
 	// Replays is how often the smallest schedule is run at the end to
-	// measure how reliably it fails (default 10; -1: none).
+	// measure how reliably it fails (default 10; -1: none). When fewer
+	// than 9 in 10 failed, it is held longer once and replayed as often
+	// again: the faults held around others until Margin after the
+	// others' observed ends, or twice Margin if they were already, or
+	// else every hold half as long again.
 	Replays int
+	// Margin is how long a fault held around another outlasts the
+	// other's observed end (default 5 s).
+	Margin time.Duration
 	// Log is told of every attempt as it ends.
 	Log func(Attempt)
 	// Clock is the time (default time.Now); tests pass their own.
@@ -43,14 +69,17 @@ type Options struct {
 
 // Attempt is one candidate tried.
 type Attempt struct {
-	N       int      `json:"n"`
-	Move    string   `json:"move"` // "drop faults 3-4 of 6", "halve the rate"
-	Faults  int      `json:"faults"`
-	Units   int      `json:"units"`
-	Length  string   `json:"length"`
-	Runs    []string `json:"runs"` // per run: what it found broken, or "held"
-	Kept    bool     `json:"kept"`
-	Seconds float64  `json:"seconds"`
+	N      int      `json:"n"`
+	Move   string   `json:"move"` // "drop faults 3-4 of 6", "halve the rate"
+	Faults int      `json:"faults"`
+	Units  int      `json:"units"`
+	Length string   `json:"length"`
+	Runs   []string `json:"runs"` // per run: what it found broken, or "held"
+	// Ends, per run: each fault from its start to its observed end
+	// ("kill-database +10.0-37.1s").
+	Ends    [][]string `json:"ends,omitempty"`
+	Kept    bool       `json:"kept"`
+	Seconds float64    `json:"seconds"`
 }
 
 func (a Attempt) String() string {
@@ -58,7 +87,11 @@ func (a Attempt) String() string {
 	if a.Kept {
 		verdict = "KEPT"
 	}
-	return fmt.Sprintf("#%-3d %-8s %-40s %2d faults %5d units %-8s %6.1fs  %s", a.N, verdict, a.Move, a.Faults, a.Units, a.Length, a.Seconds, strings.Join(a.Runs, " | "))
+	line := fmt.Sprintf("#%-3d %-8s %-40s %2d faults %5d units %-8s %6.1fs  %s", a.N, verdict, a.Move, a.Faults, a.Units, a.Length, a.Seconds, strings.Join(a.Runs, " | "))
+	for i, ends := range a.Ends {
+		line += fmt.Sprintf("\n     run %d observed: %s", i+1, strings.Join(ends, ", "))
+	}
+	return line
 }
 
 // Result is a shrink's outcome.
@@ -72,9 +105,22 @@ type Result struct {
 	Replays       int       `json:"replays"`
 	Failed        int       `json:"failed"`
 	ReplaySeconds []float64 `json:"replay_seconds,omitempty"`
-	Seconds       float64   `json:"seconds"` // the shrink's time, replays not included
+	// Rounds are the replays at the end: of the smallest schedule, then,
+	// when fewer than 9 in 10 failed, of it held longer. Smallest is the
+	// round's schedule that failed most, Replays and Failed its figures.
+	Rounds  []Round `json:"rounds,omitempty"`
+	Seconds float64 `json:"seconds"` // the shrink's time, replays not included
 	// OutOfTime is set when the budget ended the shrink.
 	OutOfTime bool `json:"out_of_time,omitempty"`
+}
+
+// Round is one set of replays at the end of a shrink.
+type Round struct {
+	Why      string            `json:"why"` // "the smallest", "held longer: ..."
+	Schedule schedule.Schedule `json:"schedule"`
+	Replays  int               `json:"replays"`
+	Failed   int               `json:"failed"`
+	Seconds  []float64         `json:"seconds"`
 }
 
 // Shrink cuts s, which showed target on the units ids, down while target
@@ -92,7 +138,10 @@ func Shrink(ctx context.Context, s schedule.Schedule, target string, ids []strin
 	if o.Clock == nil {
 		o.Clock = time.Now
 	}
-	sh := &shrinker{o: o, run: run, target: target, best: s.Clone(), began: o.Clock()}
+	if o.Margin <= 0 {
+		o.Margin = 5 * time.Second
+	}
+	sh := &shrinker{o: o, run: run, target: target, best: s.Clone(), began: o.Clock(), margin: o.Margin, lag: map[string]time.Duration{}}
 	res := Result{Target: target, Start: s}
 	err := sh.shrink(ctx, ids)
 	res.Smallest, res.Attempts, res.OutOfTime = sh.best, sh.attempts, sh.outOfTime
@@ -100,19 +149,38 @@ func Shrink(ctx context.Context, s schedule.Schedule, target string, ids []strin
 	if err != nil {
 		return res, err
 	}
-	for range max(o.Replays, 0) {
-		t := o.Clock()
-		found, err := run(ctx, sh.best)
-		res.ReplaySeconds = append(res.ReplaySeconds, o.Clock().Sub(t).Seconds())
-		if err != nil {
-			return res, fmt.Errorf("shrink: replaying the smallest: %w", err)
+	if o.Replays < 0 {
+		return res, nil
+	}
+	why := "the smallest"
+	for c := sh.best; ; {
+		r := Round{Why: why, Schedule: c}
+		for range o.Replays {
+			t := o.Clock()
+			out, err := run(ctx, c)
+			r.Seconds = append(r.Seconds, o.Clock().Sub(t).Seconds())
+			if err != nil {
+				res.Rounds = append(res.Rounds, r)
+				return res, fmt.Errorf("shrink: replaying the smallest: %w", err)
+			}
+			sh.observe(c, out)
+			r.Replays++
+			if _, ok := out.Found[target]; ok {
+				r.Failed++
+			}
 		}
-		res.Replays++
-		if _, ok := found[target]; ok {
-			res.Failed++
+		res.Rounds = append(res.Rounds, r)
+		if len(res.Rounds) == 1 || r.Failed > res.Failed {
+			res.Smallest, res.Replays, res.Failed, res.ReplaySeconds = c, r.Replays, r.Failed, r.Seconds
+		}
+		if r.Failed*10 >= 9*r.Replays || len(res.Rounds) > 1 {
+			return res, nil
+		}
+		var ok bool
+		if why, c, ok = sh.lengthen(c); !ok {
+			return res, nil
 		}
 	}
-	return res, nil
 }
 
 // How much of the time around the violated units a window keeps: the
@@ -125,6 +193,10 @@ const (
 	// the first fault and between two faults.
 	Lead = 10 * time.Second
 	Gap  = 5 * time.Second
+	// Close is the time the last trim leaves before the first fault and
+	// after the last: a shrunk schedule that fails is mostly set-up and
+	// the faults' own time.
+	Close = 2 * time.Second
 )
 
 type shrinker struct {
@@ -136,22 +208,26 @@ type shrinker struct {
 	began     time.Time
 	longest   time.Duration // the longest attempt yet
 	outOfTime bool
+	margin    time.Duration
+	// lag is, by fault ("kill-database postgres"), the longest its
+	// target was seen back after its nominal end, in any run.
+	lag map[string]time.Duration
 }
 
 func (sh *shrinker) shrink(ctx context.Context, ids []string) error {
 	steps := []func(context.Context) error{
 		func(ctx context.Context) error { return sh.window(ctx, ids) },
-		sh.trim,
+		func(ctx context.Context) error { return sh.trim(ctx, Lead, After) },
 		// Faults before loads: without a fault the time around it can
 		// be trimmed, and a shorter schedule shortens every later run,
 		// while fewer units do not (a run is its set-up and its length).
 		sh.dropFaults,
-		sh.trim,
+		func(ctx context.Context) error { return sh.trim(ctx, Close, Close) },
 		sh.dropLoads,
 		sh.closeGaps,
 		sh.halveRate,
 		sh.halveHolds,
-		sh.trim,
+		func(ctx context.Context) error { return sh.trim(ctx, Close, Close) },
 	}
 	for _, step := range steps {
 		if err := step(ctx); err != nil || sh.outOfTime {
@@ -161,13 +237,30 @@ func (sh *shrinker) shrink(ctx context.Context, ids []string) error {
 	return nil
 }
 
-// try runs c up to Confirm times and keeps it if every run showed the
-// target. It runs nothing if c is not smaller than the best yet, or the
-// budget would not hold another attempt.
+// try runs c, its faults held around others kept so by their observed
+// ends (see overlapped), up to Confirm times, and keeps it if every run
+// showed the target. It runs nothing if c is not smaller than the best
+// yet, or the budget would not hold another attempt. When c was rejected
+// and its runs showed ends that its overlaps did not allow for (the first
+// runs of a broker restart), it tries c once more, held by them.
 func (sh *shrinker) try(ctx context.Context, move string, c schedule.Schedule) (bool, error) {
-	if c.Check() != nil || !smaller(c, sh.best) {
+	c = sh.overlapped(c)
+	if c.Check() != nil || !smaller(c, sh.overlapped(sh.best)) {
 		return false, nil
 	}
+	kept, err := sh.attempt(ctx, move, c)
+	if kept || err != nil || sh.outOfTime {
+		return kept, err
+	}
+	if again := sh.overlapped(c); !same(again, c) && smaller(again, sh.overlapped(sh.best)) {
+		return sh.attempt(ctx, move+", held over the observed ends", again)
+	}
+	return false, nil
+}
+
+// attempt runs c up to Confirm times and keeps it if every run showed
+// the target, learning each run's observed ends.
+func (sh *shrinker) attempt(ctx context.Context, move string, c schedule.Schedule) (bool, error) {
 	if sh.o.Clock().Sub(sh.began)+sh.longest*time.Duration(sh.o.Confirm) > sh.o.Budget {
 		sh.outOfTime = true
 		return false, nil
@@ -176,7 +269,7 @@ func (sh *shrinker) try(ctx context.Context, move string, c schedule.Schedule) (
 	began := sh.o.Clock()
 	for range sh.o.Confirm {
 		t := sh.o.Clock()
-		found, err := sh.run(ctx, c)
+		out, err := sh.run(ctx, c)
 		sh.longest = max(sh.longest, sh.o.Clock().Sub(t))
 		if err != nil {
 			if ctx.Err() != nil {
@@ -186,8 +279,10 @@ func (sh *shrinker) try(ctx context.Context, move string, c schedule.Schedule) (
 			a.Kept = false
 			break
 		}
-		a.Runs = append(a.Runs, describe(found))
-		if _, ok := found[sh.target]; !ok {
+		sh.observe(c, out)
+		a.Runs = append(a.Runs, describe(out.Found))
+		a.Ends = append(a.Ends, spans(c, out.Ends))
+		if _, ok := out.Found[sh.target]; !ok {
 			a.Kept = false
 			break
 		}
@@ -201,6 +296,109 @@ func (sh *shrinker) try(ctx context.Context, move string, c schedule.Schedule) (
 		sh.best = c
 	}
 	return a.Kept, nil
+}
+
+// observe learns from a run of s how long after its nominal end each
+// fault's target was back.
+func (sh *shrinker) observe(s schedule.Schedule, out Outcome) {
+	for i, f := range s.Faults {
+		if i < len(out.Ends) {
+			k := key(f)
+			sh.lag[k] = max(sh.lag[k], out.Ends[i]-f.End())
+		}
+	}
+}
+
+// end is when f is expected back: its nominal end and the longest lag
+// seen of its kind on its target.
+func (sh *shrinker) end(f schedule.Fault) time.Duration { return f.End() + sh.lag[key(f)] }
+
+// key names a fault by kind and target: "restart-broker rabbitmq".
+func key(f schedule.Fault) string { return f.Kind + " " + f.Target }
+
+// overlapped is s with every fault held around another (by nominal
+// times: started before it or with it, healed after it) held until
+// Margin after the other's expected end: a database kill held around a
+// broker restart stays held until the broker has been back for a while,
+// as the schedule meant. s itself when nothing needs it, or when holding
+// longer would make s one that cannot run (three faults at once).
+func (sh *shrinker) overlapped(s schedule.Schedule) schedule.Schedule {
+	c := s.Clone()
+	changed := false
+	for i := range c.Faults {
+		for j := i + 1; j < len(c.Faults); j++ {
+			a, b := c.Faults[i], c.Faults[j]
+			if b.At >= a.At && b.End() <= a.End() && time.Duration(b.At) < a.End() {
+				if need := sh.end(b) + sh.margin; a.End() < need {
+					c.Faults[i].Hold = schedule.Duration(ceil(need - time.Duration(a.At)))
+					changed = true
+				}
+			}
+		}
+	}
+	if !changed {
+		return s
+	}
+	c.Length = schedule.Duration(max(time.Duration(c.Length), lastEnd(c)+time.Duration(s.Length)-lastEnd(s)))
+	if c.Check() != nil {
+		return s
+	}
+	return c
+}
+
+// lengthen is s held longer after its final replays failed fewer than
+// 9 in 10: its faults held around others outlast them by the margin, or
+// twice it if they did already; where none is held around another,
+// every hold is half as long again. ok is false when nothing could be
+// held longer.
+func (sh *shrinker) lengthen(s schedule.Schedule) (why string, c schedule.Schedule, ok bool) {
+	if c = sh.overlapped(s); !same(c, s) {
+		return fmt.Sprintf("held %s after the observed ends of the faults they hold", sh.margin), c, true
+	}
+	sh.margin *= 2
+	if c = sh.overlapped(s); !same(c, s) {
+		return fmt.Sprintf("held %s after the observed ends of the faults they hold", sh.margin), c, true
+	}
+	c = s.Clone()
+	for i := range c.Faults {
+		c.Faults[i].Hold += c.Faults[i].Hold / 2
+	}
+	c.Length = schedule.Duration(max(time.Duration(c.Length), lastEnd(c)+time.Duration(s.Length)-lastEnd(s)))
+	if c.Check() != nil || same(c, s) {
+		return "", s, false
+	}
+	return "every hold half as long again", c, true
+}
+
+// lastEnd is when the last of s's faults is healed, 0 without faults.
+func lastEnd(s schedule.Schedule) time.Duration {
+	var d time.Duration
+	for _, f := range s.Faults {
+		d = max(d, f.End())
+	}
+	return d
+}
+
+// ceil rounds d up to a tenth of a second.
+func ceil(d time.Duration) time.Duration {
+	const tenth = 100 * time.Millisecond
+	return (d + tenth - 1) / tenth * tenth
+}
+
+// same reports whether a and b are the same schedule.
+func same(a, b schedule.Schedule) bool { return bytes.Equal(a.Marshal(), b.Marshal()) }
+
+// spans is each of s's faults from its start to its observed end.
+func spans(s schedule.Schedule, ends []time.Duration) []string {
+	out := make([]string, len(s.Faults))
+	for i, f := range s.Faults {
+		end := f.End()
+		if i < len(ends) {
+			end = ends[i]
+		}
+		out[i] = fmt.Sprintf("%s +%.1f-%.1fs", f.Kind, time.Duration(f.At).Seconds(), end.Seconds())
+	}
+	return out
 }
 
 // window cuts the schedule to the time around the violated units: each
@@ -281,29 +479,56 @@ func (sh *shrinker) dropLoads(ctx context.Context) error {
 	return nil
 }
 
-// trim cuts the time before the first fault to Lead and after the last
-// to After.
-func (sh *shrinker) trim(ctx context.Context) error {
+// trim cuts the time before the first fault to lead and after the last
+// fault's expected end to after.
+func (sh *shrinker) trim(ctx context.Context, lead, after time.Duration) error {
 	fs := sh.best.Faults
 	if len(fs) == 0 {
 		return nil
 	}
-	lo, hi := time.Duration(fs[0].At)-Lead, fs[len(fs)-1].End()+After
+	hi := time.Duration(0)
+	for _, f := range fs {
+		hi = max(hi, sh.end(f))
+	}
+	lo, hi := time.Duration(fs[0].At)-lead, hi+after
 	_, err := sh.try(ctx, fmt.Sprintf("trim to %s-%s", max(lo, 0), hi), Window(sh.best, lo, hi))
 	return err
 }
 
-// closeGaps moves every fault to Gap after the one before it.
+// closeGaps moves the faults together (see together).
 func (sh *shrinker) closeGaps(ctx context.Context) error {
-	c := sh.best.Clone()
-	for i := 1; i < len(c.Faults); i++ {
-		c.Faults[i].At = schedule.Duration(min(c.Faults[i-1].End()+Gap, time.Duration(c.Faults[i].At)))
-	}
-	if len(c.Faults) > 0 {
-		c.Length = schedule.Duration(min(c.Faults[len(c.Faults)-1].End()+After, time.Duration(c.Length)))
-	}
+	c := sh.together(sh.best)
 	_, err := sh.try(ctx, "move the faults together", Window(c, 0, time.Duration(c.Length)))
 	return err
+}
+
+// together is s with every fault moved to Gap after the expected end of
+// the one before it, and every fault held around another started
+// halfway closer to it (a second after it at the least), its hold
+// shortened as much, so that it outlasts the other as long as before.
+func (sh *shrinker) together(s schedule.Schedule) schedule.Schedule {
+	c := s.Clone()
+	for i := 1; i < len(c.Faults); i++ {
+		prev := &c.Faults[i-1]
+		if f := c.Faults[i]; time.Duration(f.At) < prev.End() && f.End() <= prev.End() {
+			into := time.Duration(f.At - prev.At)
+			shift := (into - max(into/2, time.Second)).Round(100 * time.Millisecond)
+			if shift > 0 {
+				c.Faults[i].At -= schedule.Duration(shift)
+				prev.Hold -= schedule.Duration(shift)
+			}
+			continue
+		}
+		var end time.Duration
+		for _, p := range c.Faults[:i] {
+			end = max(end, sh.end(p))
+		}
+		c.Faults[i].At = schedule.Duration(min(end+Gap, time.Duration(c.Faults[i].At)))
+	}
+	if len(c.Faults) > 0 {
+		c.Length = schedule.Duration(min(lastEnd(c)+After, time.Duration(c.Length)))
+	}
+	return c
 }
 
 // halveHolds halves every hold, down to a second, while that fails.
@@ -311,7 +536,9 @@ func (sh *shrinker) halveHolds(ctx context.Context) error {
 	for {
 		c := sh.best.Clone()
 		for i := range c.Faults {
-			c.Faults[i].Hold = schedule.Duration(max(time.Duration(c.Faults[i].Hold)/2, time.Second).Round(100 * time.Millisecond))
+			if c.Faults[i].Hold > 0 {
+				c.Faults[i].Hold = schedule.Duration(max(time.Duration(c.Faults[i].Hold)/2, time.Second).Round(100 * time.Millisecond))
+			}
 		}
 		if ok, err := sh.try(ctx, "halve the holds", c); !ok || err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,27 +20,41 @@ func soak(seed uint64) schedule.Schedule {
 
 // fake is a system that loses the units of order_amqp sent up to 5 s
 // before each fault for which bug says so, and the clock of its runs: a
-// run takes 20 s plus the schedule's length.
+// run takes 20 s plus the schedule's length. Its faults' targets are back
+// lag after their nominal ends (nothing: at once), and bug is told when.
 type fake struct {
 	now  time.Time
 	runs int
-	bug  func(s schedule.Schedule, f schedule.Fault) bool
+	bug  func(s schedule.Schedule, ends []time.Duration, i int) bool
 	// flaky: the bug shows in this share of runs (0: always).
 	flaky float64
 	rng   *rand.Rand
+	lag   func(f schedule.Fault) time.Duration
+}
+
+// restarted is a fault that is a broker restart.
+func restarted(s schedule.Schedule, _ []time.Duration, i int) bool {
+	return s.Faults[i].Kind == nemesis.RestartBroker
 }
 
 func (f *fake) clock() time.Time { return f.now }
 
-func (f *fake) run(_ context.Context, s schedule.Schedule) (map[string][]string, error) {
+func (f *fake) run(_ context.Context, s schedule.Schedule) (Outcome, error) {
 	f.runs++
 	f.now = f.now.Add(20*time.Second + time.Duration(s.Length))
+	out := Outcome{Ends: make([]time.Duration, len(s.Faults))}
+	for i, fl := range s.Faults {
+		out.Ends[i] = fl.End()
+		if f.lag != nil {
+			out.Ends[i] += f.lag(fl)
+		}
+	}
 	if f.flaky > 0 && f.rng.Float64() >= f.flaky {
-		return nil, nil
+		return out, nil
 	}
 	var lost []string
-	for _, fl := range s.Faults {
-		if !f.bug(s, fl) {
+	for i, fl := range s.Faults {
+		if !f.bug(s, out.Ends, i) {
 			continue
 		}
 		for _, l := range s.Loads {
@@ -50,20 +65,20 @@ func (f *fake) run(_ context.Context, s schedule.Schedule) (map[string][]string,
 			}
 		}
 	}
-	if len(lost) == 0 {
-		return nil, nil
+	if len(lost) > 0 {
+		out.Found = map[string][]string{target: lost}
 	}
-	return map[string][]string{"lost at inventory: stock reserved": lost}, nil
+	return out, nil
 }
 
 const target = "lost at inventory: stock reserved"
 
 func TestAFailingSoakShrinksToTheFaultThatMatters(t *testing.T) {
 	s := soak(42)
-	f := &fake{now: time.Unix(0, 0), bug: func(_ schedule.Schedule, fl schedule.Fault) bool { return fl.Kind == nemesis.RestartBroker }}
-	found, _ := f.run(context.Background(), s)
+	f := &fake{now: time.Unix(0, 0), bug: restarted}
+	out, _ := f.run(context.Background(), s)
 	var log []Attempt
-	res, err := Shrink(context.Background(), s, target, found[target], f.run, Options{Clock: f.clock, Log: func(a Attempt) { log = append(log, a) }})
+	res, err := Shrink(context.Background(), s, target, out.Found[target], f.run, Options{Clock: f.clock, Log: func(a Attempt) { log = append(log, a) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +106,8 @@ func TestAFailingSoakShrinksToTheFaultThatMatters(t *testing.T) {
 func TestTwoFaultsThatMustOverlapAreBothKept(t *testing.T) {
 	// The bug needs the broker restarted while the database is paused;
 	// the first seed whose soak shows it is shrunk.
-	bug := func(s schedule.Schedule, fl schedule.Fault) bool {
+	bug := func(s schedule.Schedule, _ []time.Duration, i int) bool {
+		fl := s.Faults[i]
 		if fl.Kind != nemesis.RestartBroker {
 			return false
 		}
@@ -103,15 +119,15 @@ func TestTwoFaultsThatMustOverlapAreBothKept(t *testing.T) {
 		return false
 	}
 	var (
-		s     schedule.Schedule
-		found map[string][]string
-		f     = &fake{now: time.Unix(0, 0), bug: bug}
+		s   schedule.Schedule
+		out Outcome
+		f   = &fake{now: time.Unix(0, 0), bug: bug}
 	)
-	for seed := uint64(1); len(found) == 0; seed++ {
+	for seed := uint64(1); len(out.Found) == 0; seed++ {
 		s = soak(seed)
-		found, _ = f.run(context.Background(), s)
+		out, _ = f.run(context.Background(), s)
 	}
-	res, err := Shrink(context.Background(), s, target, found[target], f.run, Options{Clock: f.clock, Budget: time.Hour, Replays: -1})
+	res, err := Shrink(context.Background(), s, target, out.Found[target], f.run, Options{Clock: f.clock, Budget: time.Hour, Replays: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,10 +142,10 @@ func TestTwoFaultsThatMustOverlapAreBothKept(t *testing.T) {
 
 func TestAFlakyCandidateMustFailEveryConfirmingRun(t *testing.T) {
 	s := soak(42)
-	always := &fake{now: time.Unix(0, 0), bug: func(_ schedule.Schedule, fl schedule.Fault) bool { return fl.Kind == nemesis.RestartBroker }}
-	found, _ := always.run(context.Background(), s)
+	always := &fake{now: time.Unix(0, 0), bug: restarted}
+	out, _ := always.run(context.Background(), s)
 	f := &fake{now: time.Unix(0, 0), bug: always.bug, flaky: 0.5, rng: rand.New(rand.NewPCG(1, 2))}
-	res, err := Shrink(context.Background(), s, target, found[target], f.run, Options{Clock: f.clock, Confirm: 3, Replays: 20})
+	res, err := Shrink(context.Background(), s, target, out.Found[target], f.run, Options{Clock: f.clock, Confirm: 3, Replays: 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,10 +167,10 @@ func TestAFlakyCandidateMustFailEveryConfirmingRun(t *testing.T) {
 
 func TestTheBudgetEndsTheShrink(t *testing.T) {
 	s := soak(42)
-	f := &fake{now: time.Unix(0, 0), bug: func(_ schedule.Schedule, fl schedule.Fault) bool { return fl.Kind == nemesis.RestartBroker }}
-	found, _ := f.run(context.Background(), s)
+	f := &fake{now: time.Unix(0, 0), bug: restarted}
+	out, _ := f.run(context.Background(), s)
 	f.runs = 0
-	res, err := Shrink(context.Background(), s, target, found[target], f.run, Options{Clock: f.clock, Budget: 3 * time.Minute, Replays: -1})
+	res, err := Shrink(context.Background(), s, target, out.Found[target], f.run, Options{Clock: f.clock, Budget: 3 * time.Minute, Replays: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,4 +201,170 @@ func TestWindowKeepsWholeFaultsAndTheUnitsSentInIt(t *testing.T) {
 	if got := sendTimes(s, []string{"p-0300", "p-0201", "other-0001"}); fmt.Sprint(got) != "[40s 59.8s]" {
 		t.Errorf("sendTimes = %v, want [40s 59.8s]", got)
 	}
+}
+
+// planted is the schedule of a rare bug's soak, cut to 2 minutes: the
+// database killed at +43 s for 26 s, the broker restarted at +48.7 s
+// inside the outage, and two faults that do not matter.
+func planted() schedule.Schedule {
+	sec := func(s float64) schedule.Duration { return schedule.Duration(s * float64(time.Second)) }
+	return schedule.Schedule{Seed: 248, Length: sec(120),
+		Faults: []schedule.Fault{
+			{At: sec(20), Kind: nemesis.PauseReplica, Target: "inventory", Hold: sec(4)},
+			{At: sec(43), Kind: nemesis.KillDatabase, Target: "postgres", Hold: sec(26)},
+			{At: sec(48.7), Kind: nemesis.RestartBroker, Target: "rabbitmq"},
+			{At: sec(90), Kind: nemesis.DisconnectReplica, Target: "order", Hold: sec(3)},
+		},
+		Loads: []schedule.Load{
+			{Input: "order_http", Prefix: "soak-order-http", From: 1, Count: 600, Rate: 5, Seed: 248},
+			{Input: "order_amqp", Prefix: "soak-order-amqp", From: 1, Count: 600, Rate: 5, Seed: 249, AgainEvery: 10},
+		},
+		PoisonEvery: sec(20),
+	}
+}
+
+// brokerBack is the planted system's timing: the broker takes
+// connections 20 s after its restart began, the database 1 s after it
+// was started again.
+func brokerBack(f schedule.Fault) time.Duration {
+	switch f.Kind {
+	case nemesis.RestartBroker:
+		return 20 * time.Second
+	case nemesis.KillDatabase:
+		return time.Second
+	}
+	return 0
+}
+
+// redeliveredInOutage is the planted bug: a broker restart loses work
+// when the database, killed before it, is still down once the broker is
+// back; how often depends on how long it stays down after that (share:
+// the chance for a time it stayed down).
+func redeliveredInOutage(rng *rand.Rand, share func(down time.Duration) float64) func(schedule.Schedule, []time.Duration, int) bool {
+	return func(s schedule.Schedule, ends []time.Duration, i int) bool {
+		if s.Faults[i].Kind != nemesis.RestartBroker {
+			return false
+		}
+		for p, f := range s.Faults[:i] {
+			if f.Kind == nemesis.KillDatabase && ends[p] > ends[i] {
+				return rng.Float64() < share(ends[p]-ends[i])
+			}
+		}
+		return false
+	}
+}
+
+func TestAnOverlapIsKeptByTheFaultsObservedEnds(t *testing.T) {
+	s := planted()
+	// Down 1.3 s after the broker is back in the soak: it failed by luck.
+	rng := rand.New(rand.NewPCG(3, 4))
+	f := &fake{now: time.Unix(0, 0), lag: brokerBack, bug: redeliveredInOutage(rng, func(down time.Duration) float64 { return down.Seconds() / 3 })}
+	lucky := &fake{now: time.Unix(0, 0), lag: brokerBack, bug: redeliveredInOutage(rng, func(time.Duration) float64 { return 1 })}
+	out, _ := lucky.run(context.Background(), s)
+	res, err := Shrink(context.Background(), s, target, out.Found[target], f.run, Options{Clock: f.clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range res.Attempts {
+		t.Log(a)
+	}
+	got := res.Smallest
+	if len(got.Faults) != 2 || got.Faults[0].Kind != nemesis.KillDatabase || got.Faults[1].Kind != nemesis.RestartBroker {
+		t.Fatalf("smallest: %s, want the database kill and the broker restart", faults(got))
+	}
+	db, broker := got.Faults[0], got.Faults[1]
+	if back := time.Duration(broker.At) + 20*time.Second; db.End() < back+5*time.Second {
+		t.Errorf("the database is healed at +%s, the broker back at +%s: want it held 5s past that", db.End(), back)
+	}
+	if res.Failed < 9 || res.Replays != 10 || len(res.Rounds) != 1 {
+		t.Errorf("replays: %d of %d failed in %d rounds, want 9 or more of 10 in one", res.Failed, res.Replays, len(res.Rounds))
+	}
+	if got.Units() > 200 || res.Seconds > (15*time.Minute).Seconds() {
+		t.Errorf("smallest: %s, shrunk in %.0fs; want 200 units or fewer within 15 min", got, res.Seconds)
+	}
+}
+
+func TestFewFailingReplaysHoldTheOuterFaultLonger(t *testing.T) {
+	s := planted()
+	// The bug needs the database down 2 s after the broker is back, and
+	// shows every time only when it stays down 10 s: held down 6 s (the
+	// margin and the database's own second), it fails half the time.
+	rng := rand.New(rand.NewPCG(5, 6))
+	share := func(down time.Duration) float64 { return (down - 2*time.Second).Seconds() / 8 }
+	f := &fake{now: time.Unix(0, 0), lag: brokerBack, bug: redeliveredInOutage(rng, share)}
+	lucky := &fake{now: time.Unix(0, 0), lag: brokerBack, bug: redeliveredInOutage(rng, func(time.Duration) float64 { return 1 })}
+	out, _ := lucky.run(context.Background(), s)
+	res, err := Shrink(context.Background(), s, target, out.Found[target], f.run, Options{Clock: f.clock, Budget: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res.Rounds {
+		t.Logf("%s: %d of %d failed: %s", r.Why, r.Failed, r.Replays, faults(r.Schedule))
+	}
+	if len(res.Rounds) != 2 || res.Rounds[0].Failed >= 9 {
+		t.Fatalf("%d rounds, the first failed %d of 10: want a first round below 9 of 10 and a second", len(res.Rounds), res.Rounds[0].Failed)
+	}
+	first, second := res.Rounds[0].Schedule, res.Rounds[1].Schedule
+	kill := func(s schedule.Schedule) schedule.Duration {
+		for _, f := range s.Faults {
+			if f.Kind == nemesis.KillDatabase {
+				return f.Hold
+			}
+		}
+		return 0
+	}
+	if kill(second) <= kill(first) || len(second.Faults) != len(first.Faults) {
+		t.Errorf("held longer: %s, from %s", faults(second), faults(first))
+	}
+	if res.Rounds[1].Failed < 9 || res.Failed != res.Rounds[1].Failed || !same(res.Smallest, second) {
+		t.Errorf("the longer schedule failed %d of 10; the result says %d of %d for %s", res.Rounds[1].Failed, res.Failed, res.Replays, faults(res.Smallest))
+	}
+}
+
+func TestOverlappedHoldsTheOuterFaultPastTheInnersEnd(t *testing.T) {
+	sh := &shrinker{margin: 5 * time.Second, lag: map[string]time.Duration{"restart-broker rabbitmq": 20 * time.Second}}
+	s := Window(planted(), 30*time.Second, 80*time.Second)
+	got := sh.overlapped(s)
+	if db := got.Faults[0]; db.Kind != nemesis.KillDatabase || time.Duration(db.Hold) != 30700*time.Millisecond {
+		t.Errorf("faults %s: want the database kill held 30.7s (the broker back at +38.7s, 5s more)", faults(got))
+	}
+	if time.Duration(got.Length)-got.Faults[0].End() != time.Duration(s.Length)-s.Faults[0].End() {
+		t.Errorf("length %s for faults %s: want the time after the last heal kept", time.Duration(got.Length), faults(got))
+	}
+	// Held longer, the kill would hold over a pause of the database:
+	// left as it is.
+	crowded := s.Clone()
+	crowded.Faults = append(crowded.Faults, schedule.Fault{At: schedule.Duration(40 * time.Second), Kind: nemesis.PauseDatabase, Target: "postgres", Hold: schedule.Duration(time.Second)})
+	if err := crowded.Check(); err != nil {
+		t.Fatal(err)
+	}
+	if c := sh.overlapped(crowded); !same(c, crowded) {
+		t.Errorf("overlapped made three faults at once: %s", faults(c))
+	}
+}
+
+func TestTogetherMovesFaultsByTheirObservedEnds(t *testing.T) {
+	sh := &shrinker{margin: 5 * time.Second, lag: map[string]time.Duration{"restart-broker rabbitmq": 20 * time.Second}}
+	sec := func(s float64) schedule.Duration { return schedule.Duration(s * float64(time.Second)) }
+	s := schedule.Schedule{Seed: 1, Length: sec(100), Faults: []schedule.Fault{
+		{At: sec(20), Kind: nemesis.KillDatabase, Target: "postgres", Hold: sec(30)},
+		{At: sec(30), Kind: nemesis.RestartBroker, Target: "rabbitmq"},
+		{At: sec(80), Kind: nemesis.PauseReplica, Target: "inventory", Hold: sec(2)},
+	}}
+	got := sh.together(s)
+	// The restart halfway closer to the kill, the kill 5 s shorter; the
+	// pause 5 s after the broker is back (+45 s), not after the restart.
+	want := "kill-database +20s 25s, restart-broker +25s 0s, pause-replica +50s 2s"
+	if faults(got) != want || time.Duration(got.Length) != 57*time.Second {
+		t.Errorf("together: %s over %s, want %s over 57s", faults(got), time.Duration(got.Length), want)
+	}
+}
+
+// faults is s's faults in short: "kill-database +20s 25s, ...".
+func faults(s schedule.Schedule) string {
+	var out []string
+	for _, f := range s.Faults {
+		out = append(out, fmt.Sprintf("%s +%s %s", f.Kind, time.Duration(f.At), time.Duration(f.Hold)))
+	}
+	return strings.Join(out, ", ")
 }
