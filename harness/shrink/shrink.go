@@ -45,7 +45,8 @@ type Outcome struct {
 // Options tune a shrink.
 type Options struct {
 	// Budget is how long the shrink may run (default 15 minutes). An
-	// attempt is not started if the last one would not fit before it.
+	// attempt is not started if its runs, each as long as the last run,
+	// would not fit before it.
 	Budget time.Duration
 	// Confirm is how many runs in a row a candidate must fail to be kept
 	// (default 2). A candidate that fails only sometimes would make a
@@ -206,7 +207,7 @@ type shrinker struct {
 	best      schedule.Schedule
 	attempts  []Attempt
 	began     time.Time
-	longest   time.Duration // the longest attempt yet
+	lastRun   time.Duration // the last run's time
 	outOfTime bool
 	margin    time.Duration
 	// lag is, by fault ("kill-database postgres"), the longest its
@@ -261,7 +262,7 @@ func (sh *shrinker) try(ctx context.Context, move string, c schedule.Schedule) (
 // attempt runs c up to Confirm times and keeps it if every run showed
 // the target, learning each run's observed ends.
 func (sh *shrinker) attempt(ctx context.Context, move string, c schedule.Schedule) (bool, error) {
-	if sh.o.Clock().Sub(sh.began)+sh.longest*time.Duration(sh.o.Confirm) > sh.o.Budget {
+	if sh.o.Clock().Sub(sh.began)+sh.lastRun*time.Duration(sh.o.Confirm) > sh.o.Budget {
 		sh.outOfTime = true
 		return false, nil
 	}
@@ -270,7 +271,7 @@ func (sh *shrinker) attempt(ctx context.Context, move string, c schedule.Schedul
 	for range sh.o.Confirm {
 		t := sh.o.Clock()
 		out, err := sh.run(ctx, c)
-		sh.longest = max(sh.longest, sh.o.Clock().Sub(t))
+		sh.lastRun = sh.o.Clock().Sub(t)
 		if err != nil {
 			if ctx.Err() != nil {
 				return false, err
@@ -401,9 +402,11 @@ func spans(s schedule.Schedule, ends []time.Duration) []string {
 	return out
 }
 
-// window cuts the schedule to the time around the violated units: each
-// burst of them (units less than Lookback apart) from the first, then all
-// of them, until one fails.
+// window cuts the schedule to the time around the violated units: first
+// to the faults acting while the first burst of them (units less than
+// Lookback apart) was sent, with only the inputs that sent them; then
+// each burst from the first, then all of them, from Lookback before,
+// until one fails.
 func (sh *shrinker) window(ctx context.Context, ids []string) error {
 	times := sendTimes(sh.best, ids)
 	if len(times) == 0 {
@@ -420,6 +423,13 @@ func (sh *shrinker) window(ctx context.Context, ids []string) error {
 	}
 	if len(bursts) > 1 {
 		bursts = append(bursts[:min(len(bursts), 3)], burst{times[0], times[len(times)-1]})
+	}
+	// First the tightest: the faults acting while the first burst was
+	// sent, and only the inputs that sent violated units.
+	b := bursts[0]
+	ok, err := sh.try(ctx, fmt.Sprintf("window %s-%s, the units' inputs only", b.lo, b.hi+After), carrying(Window(sh.best, b.lo, b.hi+After), ids))
+	if ok || err != nil || sh.outOfTime {
+		return err
 	}
 	for _, b := range bursts {
 		ok, err := sh.try(ctx, fmt.Sprintf("window %s-%s around the units", max(b.lo-Lookback, 0), b.hi+After), Window(sh.best, b.lo-Lookback, b.hi+After))
@@ -480,17 +490,14 @@ func (sh *shrinker) dropLoads(ctx context.Context) error {
 }
 
 // trim cuts the time before the first fault to lead and after the last
-// fault's expected end to after.
+// heal to after. The load stops at the schedule's end; the run goes on
+// until every fault's target is back.
 func (sh *shrinker) trim(ctx context.Context, lead, after time.Duration) error {
 	fs := sh.best.Faults
 	if len(fs) == 0 {
 		return nil
 	}
-	hi := time.Duration(0)
-	for _, f := range fs {
-		hi = max(hi, sh.end(f))
-	}
-	lo, hi := time.Duration(fs[0].At)-lead, hi+after
+	lo, hi := time.Duration(fs[0].At)-lead, lastEnd(sh.best)+after
 	_, err := sh.try(ctx, fmt.Sprintf("trim to %s-%s", max(lo, 0), hi), Window(sh.best, lo, hi))
 	return err
 }
@@ -572,8 +579,8 @@ func Window(s schedule.Schedule, lo, hi time.Duration) schedule.Schedule {
 			fs = append(fs, f)
 		}
 	}
-	if len(fs) > 0 {
-		lo, hi = min(lo, time.Duration(fs[0].At)), max(hi, fs[len(fs)-1].End())
+	for _, f := range fs {
+		lo, hi = min(lo, time.Duration(f.At)), max(hi, f.End())
 	}
 	c := s.Clone()
 	c.Length = schedule.Duration(hi - lo)
@@ -599,6 +606,15 @@ func Window(s schedule.Schedule, lo, hi time.Duration) schedule.Schedule {
 		l.From, l.Count = first, last-first+1
 		c.Loads = append(c.Loads, l)
 	}
+	return c
+}
+
+// carrying is s with only the loads that send one of ids at least.
+func carrying(s schedule.Schedule, ids []string) schedule.Schedule {
+	c := s.Clone()
+	c.Loads = slices.DeleteFunc(c.Loads, func(l schedule.Load) bool {
+		return len(sendTimes(schedule.Schedule{Loads: []schedule.Load{l}}, ids)) == 0
+	})
 	return c
 }
 

@@ -268,6 +268,11 @@ func TestAnOverlapIsKeptByTheFaultsObservedEnds(t *testing.T) {
 	for _, a := range res.Attempts {
 		t.Log(a)
 	}
+	// The first window is the faults acting while the lost units were
+	// sent, and the one input that sent them.
+	if a := res.Attempts[0]; a.Faults != 2 || !strings.Contains(a.Move, "inputs only") || a.Units > 250 {
+		t.Errorf("first attempt: %s, want the two faults and the AMQP input alone", a)
+	}
 	got := res.Smallest
 	if len(got.Faults) != 2 || got.Faults[0].Kind != nemesis.KillDatabase || got.Faults[1].Kind != nemesis.RestartBroker {
 		t.Fatalf("smallest: %s, want the database kill and the broker restart", faults(got))
