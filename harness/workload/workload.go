@@ -84,14 +84,10 @@ func RunUnits(ctx context.Context, s *stack.Stack, h *history.History, input str
 	}
 	switch {
 	case in.HTTP != nil:
-		c := &http.Client{Timeout: 10 * time.Second, Transport: probe.Transport}
-		if l.NewConnections {
-			t := probe.Transport.Clone()
-			t.DisableKeepAlives = true
-			c.Transport = t
-		}
+		c := httpClient(s.URL(in.HTTP.Service), l.NewConnections)
+		defer c.CloseIdleConnections()
 		l.run(ctx, units, func(ctx context.Context, u system.Unit, due time.Time) {
-			sendHTTP(ctx, c, s.URL(in.HTTP.Service), h, input, in.HTTP, u, due, l.rng(u))
+			sendHTTP(ctx, c, h, input, in.HTTP, u, due, l.rng(u))
 		})
 	case in.AMQP != nil:
 		var mu sync.Mutex
@@ -136,6 +132,36 @@ func dialAll(ctx context.Context, url func(context.Context) (string, error), n i
 	return slices.DeleteFunc(pubs, func(p *broker.Publisher) bool { return p == nil })
 }
 
+// httpClient is a client whose requests, to http://<service>/..., go to
+// the address base gives, looked up each time the client opens a
+// connection rather than for each request: a service's port changes
+// when its container restarts, and then its kept-alive connections
+// break, but a lookup asks Docker, and one per request took four fifths
+// of the workload's own time for a request. With newConns every request
+// opens a connection of its own, as clients that each come once do. A
+// failed lookup fails the request with a *notSent.
+func httpClient(base func(context.Context) (string, error), newConns bool) *http.Client {
+	t := probe.Transport.Clone()
+	t.DisableKeepAlives = newConns
+	t.Proxy = nil // the host is a service's name, not one a proxy knows
+	dial := t.DialContext
+	t.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
+		u, err := base(ctx)
+		if err != nil {
+			return nil, &notSent{err}
+		}
+		return dial(ctx, network, strings.TrimPrefix(u, "http://"))
+	}
+	return &http.Client{Timeout: 10 * time.Second, Transport: t}
+}
+
+// notSent is a request that certainly did not leave: its service's
+// address could not be looked up.
+type notSent struct{ err error }
+
+func (e *notSent) Error() string { return e.err.Error() }
+func (e *notSent) Unwrap() error { return e.err }
+
 // Request renders u as in's HTTP request body, path and headers.
 func Request(in *system.HTTPInput, u system.Unit, rng *rand.Rand) (path, body string, headers map[string]string, err error) {
 	u = fresh(u)
@@ -154,7 +180,7 @@ func Request(in *system.HTTPInput, u system.Unit, rng *rand.Rand) (path, body st
 	return path, body, headers, nil
 }
 
-func sendHTTP(ctx context.Context, c *http.Client, base func(context.Context) (string, error), h *history.History, kind string, in *system.HTTPInput, u system.Unit, due time.Time, rng *rand.Rand) {
+func sendHTTP(ctx context.Context, c *http.Client, h *history.History, kind string, in *system.HTTPInput, u system.Unit, due time.Time, rng *rand.Rand) {
 	id := u.ID
 	if in.IDFromResponse != "" {
 		id = "" // the system makes it
@@ -165,12 +191,7 @@ func sendHTTP(ctx context.Context, c *http.Client, base func(context.Context) (s
 		h.Complete(op, history.Fail, "not sent: "+err.Error())
 		return
 	}
-	url, err := base(ctx)
-	if err != nil {
-		h.Complete(op, history.Fail, "not sent: "+err.Error())
-		return
-	}
-	req, err := http.NewRequestWithContext(ctx, in.Method, url+path, strings.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, in.Method, "http://"+in.Service+path, strings.NewReader(body))
 	if err != nil {
 		h.Complete(op, history.Fail, "not sent: "+err.Error())
 		return
@@ -180,7 +201,12 @@ func sendHTTP(ctx context.Context, c *http.Client, base func(context.Context) (s
 		req.Header.Set(k, v)
 	}
 	resp, err := c.Do(req)
-	if err != nil {
+	var ns *notSent
+	switch {
+	case errors.As(err, &ns):
+		h.Complete(op, history.Fail, "not sent: "+ns.Error())
+		return
+	case err != nil:
 		h.Complete(op, history.Info, describe(err))
 		return
 	}
