@@ -255,12 +255,14 @@ bench: images
 	go run ./systems/reference/cmd/bench
 
 # The workload against a broker: the recorded workload against a plain
-# amqp091-go confirmed publisher, and open-loop at a rate the broker holds
-# and one it cannot (docs/benchmark.md#the-workload-against-a-broker).
+# amqp091-go confirmed publisher, the same over HTTP (POST /orders to the
+# order service) against a plain net/http client, and open-loop at a rate
+# the broker holds and one it cannot
+# (docs/benchmark.md#the-workload-against-a-broker).
 # BENCHLOAD_FLAGS: see go run ./harness/cmd/benchload -h. Nightly only.
 BENCHLOAD_FLAGS ?=
 .PHONY: bench-workload
-bench-workload: infra-images
+bench-workload: images
 	go run ./harness/cmd/benchload $(BENCHLOAD_FLAGS)
 
 # The harness's own costs, with no broker: a history's memory and JSONL
