@@ -116,7 +116,7 @@ const (
 // drain's relay and database baselines, the whole-drain baseline, backlog
 // drain, and the backlog drain with no other service running. With
 // profiles set, it writes CPU profiles of the services there (pprof from /debug): each
-// service's during the published end to end, inventory's during the drain.
+// service's during the published end to end, inventory's during each drain.
 // logf reports progress.
 func Run(ctx context.Context, s *stack.Stack, sz Sizes, sh Shape, profiles string, logf func(string, ...any)) (Result, error) {
 	res := Result{Sizes: sz, RSSMiB: map[string]float64{}, CPUCores: map[string]float64{}}
@@ -189,7 +189,7 @@ func Run(ctx context.Context, s *stack.Stack, sz Sizes, sh Shape, profiles strin
 	}
 	res.WholeMsgsPerSec, res.CPUCores["whole"] = whole.PerSec, whole.Cores
 	logf("backlog drain: %d orders queued with inventory stopped", sz.Drain)
-	dr, err := drain(ctx, s, u, sz.Drain, items, nil, profiles, logf)
+	dr, err := drain(ctx, s, u, sz.Drain, items, nil, profiles, "drain", logf)
 	if err != nil {
 		return res, fmt.Errorf("drain: %w", err)
 	}
@@ -198,7 +198,7 @@ func Run(ctx context.Context, s *stack.Stack, sz Sizes, sh Shape, profiles strin
 	// other service running, so that it does the whole baseline's work
 	// and no more.
 	logf("backlog drain alone: %d orders queued with inventory stopped, notification and order-service stopped until it ends", sz.Drain)
-	alone, err := drain(ctx, s, u, sz.Drain, items, []string{"notification", "order"}, "", logf)
+	alone, err := drain(ctx, s, u, sz.Drain, items, []string{"notification", "order"}, profiles, "drain-alone", logf)
 	if err != nil {
 		return res, fmt.Errorf("drain alone: %w", err)
 	}
@@ -377,8 +377,9 @@ func httpE2E(ctx context.Context, s *stack.Stack, n, clients int, items []string
 // are left out, as they are from the baselines.
 //
 // The services in quiet are stopped too, before the backlog is queued, and
-// started again once it is drained.
-func drain(ctx context.Context, s *stack.Stack, url string, n int, items []string, quiet []string, profiles string, logf func(string, ...any)) (Rate, error) {
+// started again once it is drained. With profiles set, inventory's CPU
+// profile of the drain's first 4 s goes to profiles/<phase>-inventory.pprof.
+func drain(ctx context.Context, s *stack.Stack, url string, n int, items []string, quiet []string, profiles, phase string, logf func(string, ...any)) (Rate, error) {
 	inv := s.Replica("inventory", 1)
 	stop := fault.Stop(s.Engine(), inv.Target(), 5*time.Second)
 	if err := stop.Inject(ctx); err != nil {
@@ -438,7 +439,7 @@ func drain(ctx context.Context, s *stack.Stack, url string, n int, items []strin
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
-	stopProfile := profile(ctx, s, profiles, "drain", 4*time.Second, "inventory")
+	stopProfile := profile(ctx, s, profiles, phase, 4*time.Second, "inventory")
 	defer stopProfile(logf)
 	if err := waitAcked(ctx, s, map[[2]string]float64{{"inventory", contract.InventoryOrdersQueue}: float64(n)}); err != nil {
 		return Rate{}, err
