@@ -325,3 +325,19 @@ REPORTS ?= reports
 .PHONY: report
 report:
 	go run ./cmd/mqchaos report -in '$(REPORTS)' -out reports/report.html
+
+# A single-node Kubernetes cluster on this machine (root; see docs/kubernetes.md).
+# k8s-up builds the binaries once into ~/.cache/mqchaos/k8s/<release>/ and
+# waits for the node; k8s-images copies Docker's mqchaos images into it;
+# k8s-down leaves only the cache.
+.PHONY: k8s-up k8s-down k8s-images k8s-smoke
+k8s-up:
+	deploy/k8s/up.sh
+k8s-down:
+	deploy/k8s/down.sh
+k8s-images:
+	deploy/k8s/images.sh $(K8S_IMAGES)
+# Deployment, Service ClusterIP, exec, port-forward and pod replacement,
+# with the local RabbitMQ image (run k8s-images first).
+k8s-smoke:
+	deploy/k8s/smoke.sh
