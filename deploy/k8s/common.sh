@@ -36,6 +36,6 @@ K8S_SYSCTLS="vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_o
 # Host paths outside K8S_STATE that the kubelet, containerd or the CNI plugins
 # write to whatever their configuration says; k8s-down removes the ones that
 # did not exist before k8s-up.
-K8S_HOST_PATHS="/var/log/pods /var/log/containers /var/lib/cni /run/netns /run/containerd/runc/k8s.io /var/run/secrets/kubernetes.io"
+K8S_HOST_PATHS="/var/lib/kubelet /var/log/pods /var/log/containers /var/lib/cni /run/netns /run/containerd/runc/k8s.io /var/run/secrets/kubernetes.io"
 
 k8s_kubectl() { "$K8S_BIN/kubectl" --kubeconfig "$K8S_KUBECONFIG" "$@"; }

@@ -101,6 +101,8 @@ if [ -f "$K8S_STATE/paths.before" ]; then
 	for p in $K8S_HOST_PATHS; do
 		[ -e "$p" ] || continue
 		grep -qxF "$p" "$K8S_STATE/paths.before" && continue
+		# ip netns and containerd make /run/netns a mount of its own.
+		while mountpoint -q "$p"; do umount "$p" || umount -l "$p"; done
 		rm -rf "$p"
 	done
 fi

@@ -71,10 +71,13 @@ for _ in $(seq 40); do
 	[ "$code" = 200 ] && break
 	sleep 0.5
 done
-kill $pf
+kill $pf 2>/dev/null || true
 wait $pf 2>/dev/null || true
 step "port-forward 127.0.0.1:$port to the broker's 15672: HTTP $code"
-[ "$code" = 200 ] || k8s_die "port-forward: want HTTP 200, got $code"
+if [ "$code" != 200 ]; then
+	cat "$K8S_LOG/smoke-port-forward.log" >&2
+	k8s_die "port-forward: want HTTP 200, got ${code:-no answer}"
+fi
 
 old=$(k get pods -l app=broker -o jsonpath='{.items[0].metadata.name}')
 k delete pod "$old" --wait=false >/dev/null

@@ -261,6 +261,7 @@ oomScoreAdj: 0
 YAML
 daemon kubelet "$K8S_BIN/kubelet" --config="$K8S_STATE/kubelet.yaml" \
 	--kubeconfig="$K8S_STATE/kubelet.kubeconfig" --root-dir="$K8S_STATE/kubelet" \
+	--cert-dir="$K8S_STATE/kubelet/pki" \
 	--hostname-override=$K8S_NODE --node-ip=$K8S_NODE_IP
 cat >"$K8S_STATE/kube-proxy.yaml" <<YAML
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
