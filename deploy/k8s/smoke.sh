@@ -63,7 +63,7 @@ step "exec in client, GET http://$ip:15672/ through the ClusterIP: $status"
 case $status in *" 200 "*) ;; *) k8s_die "ClusterIP: want HTTP 200, got: $status" ;; esac
 
 port=$(( 20000 + RANDOM % 10000 ))
-k port-forward deployment/broker "127.0.0.1:$port:15672" >"$K8S_LOG/smoke-port-forward.log" 2>&1 3>&- &
+k port-forward --address 127.0.0.1 deployment/broker "$port:15672" >"$K8S_LOG/smoke-port-forward.log" 2>&1 3>&- &
 pf=$!
 code=""
 for _ in $(seq 40); do
@@ -82,7 +82,8 @@ fi
 old=$(k get pods -l app=broker -o jsonpath='{.items[0].metadata.name}')
 k delete pod "$old" --wait=false >/dev/null
 for _ in $(seq 240); do
-	new=$(k get pods -l app=broker -o jsonpath='{range .items[?(@.status.conditions[?(@.type=="Ready")].status=="True")]}{.metadata.name}{"\n"}{end}' | grep -vx "$old" || true)
+	new=$(k get pods -l app=broker -o jsonpath='{range .items[*]}{.metadata.name} {.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' |
+		awk -v old="$old" '$1 != old && $2 == "True" {print $1}')
 	[ -n "$new" ] && break
 	sleep 0.5
 done
