@@ -53,7 +53,7 @@ if [ -d "$K8S_STATE" ]; then
 	stop containerd
 	# Shims of this containerd (their command line names its socket).
 	for p in /proc/[0-9]*; do
-		if tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF -- "-address $K8S_CONTAINERD_SOCK"; then
+		if { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -qF -- "-address $K8S_CONTAINERD_SOCK"; then
 			kill -9 "${p#/proc/}" 2>/dev/null && k8s_log "killed shim ${p#/proc/}"
 		fi
 	done

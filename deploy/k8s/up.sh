@@ -117,9 +117,10 @@ ip addr add "$K8S_NODE_IP/32" dev "$K8S_NODE_LINK"
 ip link set "$K8S_NODE_LINK" up
 sysctl -qw net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=1
 # Docker sets the FORWARD policy to DROP: let pod traffic that kube-proxy
-# routes back onto the bridge (pod to Service to pod) through.
-iptables -I FORWARD 1 -s "$K8S_POD_CIDR" -m comment --comment mqchaos-k8s -j ACCEPT
-iptables -I FORWARD 1 -d "$K8S_POD_CIDR" -m comment --comment mqchaos-k8s -j ACCEPT
+# routes back onto the bridge (pod to Service to pod) through, and nothing
+# from the pods out of any other interface, whatever the policy.
+iptables -I FORWARD 1 -i "$K8S_BRIDGE" -m comment --comment mqchaos-k8s -j DROP
+iptables -I FORWARD 1 -i "$K8S_BRIDGE" -o "$K8S_BRIDGE" -m comment --comment mqchaos-k8s -j ACCEPT
 mkdir -p "$K8S_STATE/cni/net.d" "$K8S_STATE/cni/ipam"
 cat >"$K8S_STATE/cni/net.d/10-mqchaos.conflist" <<CNI
 {
