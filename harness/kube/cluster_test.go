@@ -1,0 +1,108 @@
+package kube
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/mqchaos/mqchaos/harness/fault"
+	"github.com/mqchaos/mqchaos/harness/history"
+	"github.com/mqchaos/mqchaos/harness/system"
+)
+
+// On a real cluster (make k8s-test sets MQCHAOS_KUBECONFIG): a broker
+// pod started in a namespace of its own, reached through a port-forward,
+// killed, started again and reached again through a new forward, and
+// nothing left once the namespace is deleted.
+func TestABrokerOnARealCluster(t *testing.T) {
+	path := os.Getenv("MQCHAOS_KUBECONFIG")
+	if path == "" {
+		t.Skip("MQCHAOS_KUBECONFIG is not set: make k8s-test runs this on the local cluster")
+	}
+	image := os.Getenv("RABBITMQ_IMAGE")
+	if image == "" {
+		image = "mqchaos/rabbitmq:3.10-local"
+	}
+	ctx := t.Context()
+	c, err := Connect(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	ns, err := c.CreateNamespace(ctx, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := ns.Delete(context.WithoutCancel(ctx)); err != nil {
+			t.Error(err)
+		}
+		if _, err := c.Client.CoreV1().Namespaces().Get(context.Background(), ns.Name, metav1.GetOptions{}); err == nil {
+			t.Errorf("namespace %s left behind", ns.Name)
+		}
+	})
+	w := Workload{
+		Name: "rabbitmq", App: "rabbitmq", Image: image,
+		Env:   map[string]string{"RABBITMQ_DEFAULT_USER": "mqchaos", "RABBITMQ_DEFAULT_PASS": "secret"},
+		Ports: []int32{5672, 15672},
+		Ready: ReadinessProbe(system.Ready{TCP: 5672}, 0),
+	}
+	if err := ns.Run(ctx, w, 3*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	ip, err := ns.Expose(ctx, "rabbitmq", w.Ports)
+	if err != nil || ip == "" {
+		t.Fatalf("service: %q, %v", ip, err)
+	}
+	t.Logf("broker ready in %s, service at %s", time.Since(start).Round(100*time.Millisecond), ip)
+	overview := func() error {
+		addr, err := ns.Address(ctx, "rabbitmq", 15672)
+		if err != nil {
+			return err
+		}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/api/overview", nil)
+		req.SetBasicAuth("mqchaos", "secret")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET /api/overview: %s", resp.Status)
+		}
+		return nil
+	}
+	waitFor := func(what string) {
+		t.Helper()
+		if err := until(ctx, 2*time.Minute, what, func(context.Context) (bool, error) { err := overview(); return err == nil, err }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor("the management API through a port-forward")
+
+	h := &history.History{}
+	kill := fault.Kill(ns.Engine(), ns.Target("rabbitmq"))
+	at := time.Now()
+	if err := fault.Inject(ctx, h, kill); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("kill: %s in %s", h.Ops()[0].Detail, time.Since(at).Round(100*time.Millisecond))
+	if !strings.HasPrefix(h.Ops()[0].Detail, "injected: rabbitmq gone") {
+		t.Errorf("kill: %q", h.Ops()[0].Detail)
+	}
+	at = time.Now()
+	if err := fault.Heal(ctx, h, kill); err != nil {
+		t.Fatal(err)
+	}
+	if err := ns.waitReady(ctx, "rabbitmq", nil, 3*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the management API of the new pod")
+	t.Logf("started again and answering in %s", time.Since(at).Round(100*time.Millisecond))
+}
