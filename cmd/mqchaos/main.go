@@ -61,7 +61,7 @@ func commands() []command {
 		{"report", "draw the HTML report again from runs' directories", cmdReport},
 		{"judge", "judge runs' histories again, offline, and compare with their verdicts", cmdJudge},
 		{"catalogue", "write the catalogue's reference page (Markdown) to stdout", cmdCatalogue},
-		{"clean", "remove the containers and networks of interrupted runs", cmdClean},
+		{"clean", "remove the containers and networks (or namespaces) of interrupted runs", cmdClean},
 		{"dlq-replay", "move dead-lettered messages back to their queues", cmdDLQReplay},
 		{"version", "print mqchaos's version", cmdVersion},
 	}

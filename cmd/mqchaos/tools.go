@@ -12,6 +12,7 @@ import (
 
 	"github.com/mqchaos/mqchaos/harness/broker"
 	"github.com/mqchaos/mqchaos/harness/compose"
+	"github.com/mqchaos/mqchaos/harness/kube"
 	"github.com/mqchaos/mqchaos/harness/report"
 	"github.com/mqchaos/mqchaos/harness/stack"
 	"github.com/mqchaos/mqchaos/harness/system"
@@ -126,14 +127,28 @@ func drawReport(ins []string, out string, w io.Writer) (int, error) {
 func cmdClean(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flags("clean", stderr)
 	all := fs.Bool("all", false, "remove every mqchaos container and network, also those of runs still in progress")
+	target := fs.String("target", "docker", "where the runs ran: docker, or kubernetes (their namespaces, on the cluster of -kubeconfig)")
+	kubeconfig := fs.String("kubeconfig", "", "with -target kubernetes: the kubeconfig (default: as kubectl finds it)")
 	if help, err := parse(fs, args); help || err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	c, n, err := stack.Clean(ctx, !*all)
-	fmt.Fprintf(stdout, "removed %d containers, %d networks\n", c, n)
-	return err
+	switch *target {
+	case "docker":
+		c, n, err := stack.Clean(ctx, !*all)
+		fmt.Fprintf(stdout, "removed %d containers, %d networks\n", c, n)
+		return err
+	case "kubernetes":
+		cluster, err := kube.Connect(*kubeconfig)
+		if err != nil {
+			return err
+		}
+		n, err := cluster.Clean(ctx, !*all)
+		fmt.Fprintf(stdout, "removed %d namespaces\n", n)
+		return err
+	}
+	return usageError{fmt.Errorf("-target %q: want docker or kubernetes", *target)}
 }
 
 // cmdDLQReplay moves dead letters back to their source queues, each
