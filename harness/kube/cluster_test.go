@@ -85,6 +85,13 @@ func TestABrokerOnARealCluster(t *testing.T) {
 		}
 	}
 	waitFor("the management API through a port-forward")
+	code, out, err := ns.Exec(ctx, "rabbitmq", []string{"rabbitmqctl", "--quiet", "list_vhosts"})
+	if err != nil || code != 0 || !strings.Contains(string(out), "/") {
+		t.Errorf("exec rabbitmqctl list_vhosts: %d, %q, %v", code, out, err)
+	}
+	if code, _, err := ns.Exec(ctx, "rabbitmq", []string{"rabbitmqctl", "--quiet", "no_such_command"}); err != nil || code == 0 {
+		t.Errorf("exec of a failing command: %d, %v; want its non-zero status", code, err)
+	}
 
 	h := &history.History{}
 	kill := fault.Kill(ns.Engine(), ns.Target("rabbitmq"))

@@ -1,0 +1,44 @@
+package kube
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/remotecommand"
+	"k8s.io/client-go/util/exec"
+)
+
+// Exec runs cmd in the main container of pod name, as kubectl exec does,
+// and returns its exit status and its output, stdout and stderr
+// together.
+func (n *Namespace) Exec(ctx context.Context, name string, cmd []string) (int, []byte, error) {
+	if n.c.Config == nil {
+		return 0, nil, errors.New("exec: the cluster has no client config")
+	}
+	u, err := url.Parse(n.c.Config.Host)
+	if err != nil {
+		return 0, nil, err
+	}
+	u.Path += fmt.Sprintf("/api/v1/namespaces/%s/pods/%s/exec", n.Name, name)
+	u.RawQuery = scheme.ParameterCodec.EncodeParameters(&corev1.PodExecOptions{
+		Container: "main", Command: cmd, Stdout: true, Stderr: true,
+	}, corev1.SchemeGroupVersion).Encode()
+	e, err := remotecommand.NewSPDYExecutor(n.c.Config, "POST", u)
+	if err != nil {
+		return 0, nil, fmt.Errorf("exec in %s/%s: %w", n.Name, name, err)
+	}
+	var out bytes.Buffer
+	err = e.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: &out, Stderr: &out})
+	if ce := (exec.CodeExitError{}); errors.As(err, &ce) {
+		return ce.Code, out.Bytes(), nil
+	}
+	if err != nil {
+		return 0, out.Bytes(), fmt.Errorf("exec %q in %s/%s: %w", cmd, n.Name, name, err)
+	}
+	return 0, out.Bytes(), nil
+}
