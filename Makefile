@@ -341,3 +341,8 @@ k8s-images:
 # with the local RabbitMQ image (run k8s-images first).
 k8s-smoke:
 	deploy/k8s/smoke.sh
+# The harness's Kubernetes package on the local cluster (after k8s-up and
+# k8s-images).
+.PHONY: k8s-test
+k8s-test:
+	MQCHAOS_KUBECONFIG=/var/lib/mqchaos-k8s/admin.kubeconfig go test -count=1 -v -run OnARealCluster ./harness/kube/

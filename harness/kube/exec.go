@@ -25,9 +25,13 @@ func (n *Namespace) Exec(ctx context.Context, name string, cmd []string) (int, [
 		return 0, nil, err
 	}
 	u.Path += fmt.Sprintf("/api/v1/namespaces/%s/pods/%s/exec", n.Name, name)
-	u.RawQuery = scheme.ParameterCodec.EncodeParameters(&corev1.PodExecOptions{
+	q, err := scheme.ParameterCodec.EncodeParameters(&corev1.PodExecOptions{
 		Container: "main", Command: cmd, Stdout: true, Stderr: true,
-	}, corev1.SchemeGroupVersion).Encode()
+	}, corev1.SchemeGroupVersion)
+	if err != nil {
+		return 0, nil, err
+	}
+	u.RawQuery = q.Encode()
 	e, err := remotecommand.NewSPDYExecutor(n.c.Config, "POST", u)
 	if err != nil {
 		return 0, nil, fmt.Errorf("exec in %s/%s: %w", n.Name, name, err)
