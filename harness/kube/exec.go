@@ -14,8 +14,7 @@ import (
 )
 
 // Exec runs cmd in the main container of pod name, as kubectl exec does,
-// and returns its exit status and its output, stdout and stderr
-// together.
+// and returns its exit status and its output: stdout, then stderr.
 func (n *Namespace) Exec(ctx context.Context, name string, cmd []string) (int, []byte, error) {
 	if n.c.Config == nil {
 		return 0, nil, errors.New("exec: the cluster has no client config")
@@ -36,13 +35,15 @@ func (n *Namespace) Exec(ctx context.Context, name string, cmd []string) (int, [
 	if err != nil {
 		return 0, nil, fmt.Errorf("exec in %s/%s: %w", n.Name, name, err)
 	}
-	var out bytes.Buffer
-	err = e.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: &out, Stderr: &out})
+	// Two buffers: the streams are copied by goroutines of their own.
+	var stdout, stderr bytes.Buffer
+	err = e.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: &stdout, Stderr: &stderr})
+	out := append(stdout.Bytes(), stderr.Bytes()...)
 	if ce := (exec.CodeExitError{}); errors.As(err, &ce) {
-		return ce.Code, out.Bytes(), nil
+		return ce.Code, out, nil
 	}
 	if err != nil {
-		return 0, out.Bytes(), fmt.Errorf("exec %q in %s/%s: %w", cmd, n.Name, name, err)
+		return 0, out, fmt.Errorf("exec %q in %s/%s: %w", cmd, n.Name, name, err)
 	}
-	return 0, out.Bytes(), nil
+	return 0, out, nil
 }

@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -24,9 +25,18 @@ import (
 
 // kubelet makes a fake cluster whose pods start the moment they are
 // created, each with a UID of its own, ready, or waiting with reason
-// if it is not "".
+// if it is not "". A namespace gets its default service account a
+// moment after it is created, as a controller would make it.
 func kubelet(reason string) *Cluster {
 	client := fake.NewClientset()
+	client.PrependReactor("create", "namespaces", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		name := a.(k8stesting.CreateAction).GetObject().(*corev1.Namespace).Name
+		go func() {
+			sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: name}}
+			_, _ = client.CoreV1().ServiceAccounts(name).Create(context.Background(), sa, metav1.CreateOptions{})
+		}()
+		return false, nil, nil
+	})
 	var uids atomic.Int64
 	client.PrependReactor("create", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		p := a.(k8stesting.CreateAction).GetObject().(*corev1.Pod)

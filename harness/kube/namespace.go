@@ -38,7 +38,9 @@ type Namespace struct {
 }
 
 // CreateNamespace creates a namespace "mqchaos-<prefix>-<id>", labelled
-// as the harness's.
+// as the harness's, and waits until its default service account exists:
+// the API server refuses pods in a namespace before its controller has
+// made that account.
 func (c *Cluster) CreateNamespace(ctx context.Context, prefix string) (*Namespace, error) {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
@@ -56,7 +58,12 @@ func (c *Cluster) CreateNamespace(ctx context.Context, prefix string) (*Namespac
 	if err != nil {
 		return nil, fmt.Errorf("create namespace %s: %w", name, err)
 	}
-	return &Namespace{Name: name, ID: id, c: c, pods: map[string]*corev1.Pod{}}, nil
+	ns := &Namespace{Name: name, ID: id, c: c, pods: map[string]*corev1.Pod{}}
+	err = until(ctx, time.Minute, "service account "+name+"/default", func(ctx context.Context) (bool, error) {
+		_, err := c.Client.CoreV1().ServiceAccounts(name).Get(ctx, "default", metav1.GetOptions{})
+		return err == nil, err
+	})
+	return ns, err
 }
 
 // Delete stops the namespace's port-forwards, removes it and everything
