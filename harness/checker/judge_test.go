@@ -193,15 +193,7 @@ func TestJudgeAnOrderedEffectAgainFromItsFile(t *testing.T) {
 	if !reflect.DeepEqual(c.OutOfOrder, []string{"o-2"}) || !reflect.DeepEqual(c.Lost, []string{"o-3"}) || len(c.Duplicated) != 0 {
 		t.Errorf("%s", c)
 	}
-	var b bytes.Buffer
-	if err := h.WriteJSONL(&b); err != nil {
-		t.Fatal(err)
-	}
-	back, err := history.ReadJSONL(&b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := checker.Judge(back.Ops()); !reflect.DeepEqual(js(t, got), js(t, want)) {
+	if got := checker.Judge(throughFile(t, h).Ops()); !reflect.DeepEqual(js(t, got), js(t, want)) {
 		t.Errorf("read back, judged\n%s\nin memory\n%s", js(t, got), js(t, want))
 	}
 	missed := want
