@@ -17,6 +17,7 @@ import (
 	tclog "github.com/testcontainers/testcontainers-go/log"
 
 	"github.com/mqchaos/mqchaos/harness/fault"
+	"github.com/mqchaos/mqchaos/harness/kube"
 	"github.com/mqchaos/mqchaos/harness/schedule"
 	"github.com/mqchaos/mqchaos/harness/stack"
 	"github.com/mqchaos/mqchaos/harness/system"
@@ -34,6 +35,9 @@ type runConfig struct {
 	seed                         int64
 	procs                        int
 	rabbitmq, postgres           string
+	// target is where the system runs: "docker", or "kubernetes" in
+	// namespaces named after namespace, on the cluster of kubeconfig.
+	target, namespace, kubeconfig string
 	// described is the description as the run read it, for the
 	// reproductions' digest: it may change while the run goes on.
 	described []byte
@@ -48,6 +52,9 @@ func (c *runConfig) flags(fs *flag.FlagSet, label string) {
 	fs.StringVar(&c.out, "out", "", "the run's directory, new or empty (default: reports/run-<UTC time>)")
 	fs.StringVar(&c.rabbitmq, "rabbitmq-image", "", "the broker's image (default $RABBITMQ_IMAGE, else rabbitmq:4-management, else a local build)")
 	fs.StringVar(&c.postgres, "postgres-image", "", "the database's image (default $POSTGRES_IMAGE, else postgres:15)")
+	fs.StringVar(&c.target, "target", "docker", "where the system runs: docker (the local engine), or kubernetes (the cluster of -kubeconfig)")
+	fs.StringVar(&c.namespace, "namespace", "run", "with -target kubernetes: each broker's namespace is mqchaos-<this>-<id>, deleted at its end")
+	fs.StringVar(&c.kubeconfig, "kubeconfig", "", "with -target kubernetes: the kubeconfig (default: as kubectl finds it)")
 }
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -95,6 +102,26 @@ func cmdSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return usageError{err}
 	}
 	return runCatalogue(ctx, c, "soak", stdout, stderr)
+}
+
+// platform is c's target: nil for Docker, or the Kubernetes cluster,
+// connected to, with what earlier runs whose process is gone left there
+// deleted.
+func (c runConfig) platform(ctx context.Context) (stack.Platform, error) {
+	switch c.target {
+	case "docker":
+		return nil, nil
+	case "kubernetes":
+		cluster, err := kube.Connect(c.kubeconfig)
+		if err != nil {
+			return nil, cannot("-target kubernetes: %v", err)
+		}
+		if _, err := cluster.Clean(ctx, true); err != nil {
+			return nil, cannot("-target kubernetes: %v", err)
+		}
+		return stack.Kubernetes(cluster, c.namespace), nil
+	}
+	return nil, usageError{fmt.Errorf("-target %q: want docker or kubernetes", c.target)}
 }
 
 // runCatalogue runs the specs c picks against c's system and writes what
@@ -161,6 +188,10 @@ func runResults(ctx context.Context, c runConfig, how string, stdout, stderr io.
 
 	var setup catalogue.SetupTimes
 	began := time.Now()
+	platform, err := c.platform(ctx)
+	if err != nil {
+		return ran{}, err
+	}
 	if _, _, err := stack.Clean(ctx, true); err != nil {
 		return ran{}, cannot("docker: %v", err)
 	}
@@ -176,12 +207,15 @@ func runResults(ctx context.Context, c runConfig, how string, stdout, stderr io.
 		needed = append(needed, images.Postgres)
 	}
 	for _, img := range needed {
+		if platform != nil {
+			break // the cluster's nodes must have them: a pod without its image fails at once
+		}
 		if err := ensureImage(ctx, img); err != nil {
 			return ran{}, cannot("%v", err)
 		}
 	}
 
-	results := catalogue.Run(ctx, sys, images, picked, catalogue.RunOptions{Seed: c.seed, Procs: c.procs, Reports: out, Progress: newLines(stdout)})
+	results := catalogue.Run(ctx, sys, images, picked, catalogue.RunOptions{Seed: c.seed, Procs: c.procs, Reports: out, Progress: newLines(stdout), Platform: platform})
 	catalogue.Summarize(stdout, sys, results, setup)
 	// Each verdict not as it must be (a failed spec; with a table, one
 	// that differs from it) leaves a reproduction, which the report,

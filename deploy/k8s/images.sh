@@ -9,6 +9,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.sh"
 
 ctr -a "$K8S_CONTAINERD_SOCK" version >/dev/null 2>&1 || k8s_die "the cluster's containerd is not running: make k8s-up first"
+# The helper container of every pod the harness starts (signals/main.go),
+# built FROM scratch each time: it is small.
+ctx=$(mktemp -d)
+trap 'rm -rf "$ctx"' EXIT
+(cd "$here/signals" && CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$ctx/signals" .)
+cp "$here/signals/Dockerfile" "$ctx/"
+docker build -q -t mqchaos/signals:dev "$ctx" >/dev/null
 images=("$@")
 if [ ${#images[@]} -eq 0 ]; then
 	mapfile -t images < <(docker images --format '{{.Repository}}:{{.Tag}}' | grep -E '^(mqchaos/|[^ ]*toxiproxy)' | grep -v ':<none>$')

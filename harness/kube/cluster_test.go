@@ -3,6 +3,7 @@ package kube
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -112,4 +113,110 @@ func TestABrokerOnARealCluster(t *testing.T) {
 	}
 	waitFor("the management API of the new pod")
 	t.Logf("started again and answering in %s", time.Since(at).Round(100*time.Millisecond))
+}
+
+// On a real cluster: a broker pod with the signals container and its
+// data on a volume of the pod is paused and continued (its API stops
+// answering, then answers again), and restarted in place keeping a
+// persistent message of a durable queue.
+func TestPauseAndRestartInPlaceOnARealCluster(t *testing.T) {
+	path := os.Getenv("MQCHAOS_KUBECONFIG")
+	if path == "" {
+		t.Skip("MQCHAOS_KUBECONFIG is not set: make k8s-test runs this on the local cluster")
+	}
+	image := os.Getenv("RABBITMQ_IMAGE")
+	if image == "" {
+		image = "mqchaos/rabbitmq:3.10-local"
+	}
+	ctx := t.Context()
+	c, err := Connect(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns, err := c.CreateNamespace(ctx, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := ns.Delete(context.WithoutCancel(ctx)); err != nil {
+			t.Error(err)
+		}
+	})
+	w := Workload{
+		Name: "rabbitmq", App: "rabbitmq", Image: image,
+		Env:    map[string]string{"RABBITMQ_DEFAULT_USER": "mqchaos", "RABBITMQ_DEFAULT_PASS": "secret"},
+		Ports:  []int32{5672, 15672},
+		Ready:  ReadinessProbe(system.Ready{TCP: 15672}, 0),
+		Helper: SignalsImage,
+		Data:   []string{"/var/lib/rabbitmq/mnesia"},
+	}
+	if err := ns.Run(ctx, w, 3*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Timeout: 2 * time.Second}
+	api := func(method, path, body string) (int, string, error) {
+		addr, err := ns.Address(ctx, "rabbitmq", 15672)
+		if err != nil {
+			return 0, "", err
+		}
+		req, _ := http.NewRequestWithContext(ctx, method, "http://"+addr+path, strings.NewReader(body))
+		req.SetBasicAuth("mqchaos", "secret")
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, "", err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b), err
+	}
+	answers := func(what string) {
+		t.Helper()
+		err := until(ctx, 2*time.Minute, what, func(context.Context) (bool, error) {
+			code, _, err := api(http.MethodGet, "/api/overview", "")
+			return code == http.StatusOK, err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	answers("the management API")
+	if code, body, err := api(http.MethodPut, "/api/queues/%2F/kept", `{"durable":true}`); err != nil || code/100 != 2 {
+		t.Fatalf("declare a durable queue: %d %s %v", code, body, err)
+	}
+	if code, body, err := api(http.MethodPost, "/api/exchanges/%2F/amq.default/publish", `{"properties":{"delivery_mode":2},"routing_key":"kept","payload":"one","payload_encoding":"string"}`); err != nil || !strings.Contains(body, `"routed":true`) {
+		t.Fatalf("publish: %d %s %v", code, body, err)
+	}
+
+	h := &history.History{}
+	e, target := ns.Engine(), ns.Target("rabbitmq")
+	pause := fault.Pause(e, target)
+	if err := fault.Inject(ctx, h, pause); err != nil {
+		t.Fatal(err)
+	}
+	if d := h.Ops()[len(h.Ops())-1].Detail; d != "injected: rabbitmq paused" {
+		t.Errorf("pause: %q", d)
+	}
+	if code, _, err := api(http.MethodGet, "/api/overview", ""); err == nil {
+		t.Errorf("the paused broker answered: %d", code)
+	}
+	if err := fault.Heal(ctx, h, pause); err != nil {
+		t.Fatal(err)
+	}
+	answers("the management API after the pause")
+
+	at := time.Now()
+	if err := fault.Inject(ctx, h, fault.Restart(e, target, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("restart in place: %s in %s", h.Ops()[len(h.Ops())-1].Detail, time.Since(at).Round(100*time.Millisecond))
+	answers("the management API after the restart")
+	err = until(ctx, time.Minute, "the message back in its queue", func(context.Context) (bool, error) {
+		code, body, err := api(http.MethodGet, "/api/queues/%2F/kept", "")
+		return code == http.StatusOK && strings.Contains(body, `"messages":1,`), err
+	})
+	if err != nil {
+		t.Error(err)
+	}
+	t.Logf("answering again with the message %s after the restart began", time.Since(at).Round(100*time.Millisecond))
 }

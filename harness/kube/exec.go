@@ -16,6 +16,10 @@ import (
 // Exec runs cmd in the main container of pod name, as kubectl exec does,
 // and returns its exit status and its output: stdout, then stderr.
 func (n *Namespace) Exec(ctx context.Context, name string, cmd []string) (int, []byte, error) {
+	return n.execIn(ctx, name, "main", cmd)
+}
+
+func (n *Namespace) execIn(ctx context.Context, name, container string, cmd []string) (int, []byte, error) {
 	if n.c.Config == nil {
 		return 0, nil, errors.New("exec: the cluster has no client config")
 	}
@@ -25,7 +29,7 @@ func (n *Namespace) Exec(ctx context.Context, name string, cmd []string) (int, [
 	}
 	u.Path += fmt.Sprintf("/api/v1/namespaces/%s/pods/%s/exec", n.Name, name)
 	q, err := scheme.ParameterCodec.EncodeParameters(&corev1.PodExecOptions{
-		Container: "main", Command: cmd, Stdout: true, Stderr: true,
+		Container: container, Command: cmd, Stdout: true, Stderr: true,
 	}, corev1.SchemeGroupVersion)
 	if err != nil {
 		return 0, nil, err

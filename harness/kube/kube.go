@@ -38,6 +38,10 @@ func Connect(path string) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig: %w", err)
 	}
+	// The harness looks addresses and states up on every call, as it
+	// does on Docker: client-go's default of 5 requests a second (burst
+	// 10) would hold a spec's polls back.
+	cfg.QPS, cfg.Burst = 100, 200
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client for %s: %w", cfg.Host, err)

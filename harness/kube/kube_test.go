@@ -121,13 +121,13 @@ func TestFaultsOnAPodSeeTheirMark(t *testing.T) {
 		t.Fatal(err)
 	}
 	st, err := e.State(ctx, target)
-	if err != nil || !st.Running || !strings.HasPrefix(st.StartedAt, "uid-2@") {
+	if err != nil || !st.Running || !strings.HasPrefix(st.StartedAt, "uid-2#0@") {
 		t.Errorf("after heal: %+v, %v; want running as a new pod", st, err)
 	}
 	if err := fault.Inject(ctx, h, fault.Restart(e, target, time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	if d := h.Ops()[len(h.Ops())-1].Detail; !strings.HasPrefix(d, "injected: inventory-1 started again at uid-3@") {
+	if d := h.Ops()[len(h.Ops())-1].Detail; !strings.HasPrefix(d, "injected: inventory-1 started again at uid-3#0@") {
 		t.Errorf("restart: %q", d)
 	}
 	if err := fault.Inject(ctx, h, fault.Pause(e, target)); !errors.Is(err, ErrUnsupported) {

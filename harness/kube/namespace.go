@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -33,6 +34,7 @@ type Namespace struct {
 	ID   string // the run's id, in the name and the labels
 
 	c    *Cluster
+	mu   sync.Mutex             // guards pods
 	pods map[string]*corev1.Pod // the spec of each workload, by name: what Start creates again
 	fw   forwards
 }

@@ -40,7 +40,24 @@ type Workload struct {
 	// Grace is how long a stop waits for the process to exit after
 	// SIGTERM (default 5 s).
 	Grace time.Duration
+	// Helper is the image of the signals container (deploy/k8s/signals),
+	// put beside the main one in a pod whose containers share their
+	// processes: pausing the pod, and killing it in place, exec it.
+	// "": none.
+	Helper string
+	// Data are paths kept on volumes of the pod (emptyDir) across a
+	// restart in place. A workload with data restarts in place: the pod
+	// stays, the kubelet starts its process again (restart policy
+	// Always), and kill and restart go through Helper.
+	Data []string
 }
+
+// SignalsImage is the signals container's image as `make k8s-images`
+// puts it on the local cluster's node.
+const SignalsImage = "mqchaos/signals:dev"
+
+// signalsContainer is the helper container's name in a pod.
+const signalsContainer = "signals"
 
 // ReadinessProbe is the probe for a described service's Ready on its
 // port: an HTTP GET of Ready.HTTP, or a TCP connect to Ready.TCP. Ready.Log
@@ -79,14 +96,26 @@ func (w Workload) Pod(ns string) *corev1.Pod {
 	for _, p := range w.Ports {
 		c.Ports = append(c.Ports, corev1.ContainerPort{ContainerPort: p, Protocol: corev1.ProtocolTCP})
 	}
+	spec := corev1.PodSpec{
+		Containers:                    []corev1.Container{c},
+		RestartPolicy:                 corev1.RestartPolicyNever,
+		TerminationGracePeriodSeconds: &grace,
+		EnableServiceLinks:            new(bool),
+	}
+	for i, path := range w.Data {
+		name := fmt.Sprintf("data-%d", i)
+		spec.Volumes = append(spec.Volumes, corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
+		spec.Containers[0].VolumeMounts = append(spec.Containers[0].VolumeMounts, corev1.VolumeMount{Name: name, MountPath: path})
+		spec.RestartPolicy = corev1.RestartPolicyAlways
+	}
+	if w.Helper != "" {
+		share := true
+		spec.ShareProcessNamespace = &share
+		spec.Containers = append(spec.Containers, corev1.Container{Name: signalsContainer, Image: w.Helper, ImagePullPolicy: corev1.PullIfNotPresent})
+	}
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: w.Name, Namespace: ns, Labels: map[string]string{LabelApp: w.App, LabelReplica: w.Name}},
-		Spec: corev1.PodSpec{
-			Containers:                    []corev1.Container{c},
-			RestartPolicy:                 corev1.RestartPolicyNever,
-			TerminationGracePeriodSeconds: &grace,
-			EnableServiceLinks:            new(bool),
-		},
+		Spec:       spec,
 	}
 }
 
@@ -118,7 +147,9 @@ func (n *Namespace) Expose(ctx context.Context, app string, ports []int32) (stri
 // its log line shows, or it runs), up to limit.
 func (n *Namespace) Run(ctx context.Context, w Workload, limit time.Duration) error {
 	p := w.Pod(n.Name)
+	n.mu.Lock()
 	n.pods[w.Name] = p
+	n.mu.Unlock()
 	if err := n.create(ctx, p); err != nil {
 		return err
 	}
@@ -211,4 +242,50 @@ func (n *Namespace) gone(ctx context.Context, name string, limit time.Duration) 
 		}
 		return false, err
 	})
+}
+
+// PodIP is pod name's address on the cluster's network, looked up now:
+// what the broker sees as the peer of its connections.
+func (n *Namespace) PodIP(ctx context.Context, name string) (string, error) {
+	p, err := n.c.Client.CoreV1().Pods(n.Name).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return "", fmt.Errorf("address of pod %s/%s: %w", n.Name, name, err)
+	}
+	if p.Status.PodIP == "" {
+		return "", fmt.Errorf("address of pod %s/%s: it has none yet (%s)", n.Name, name, p.Status.Phase)
+	}
+	return p.Status.PodIP, nil
+}
+
+// Logs is the log of pod name's main container: its present run only, as
+// a pod created again starts a log of its own.
+func (n *Namespace) Logs(ctx context.Context, name string) ([]byte, error) {
+	r, err := n.c.Client.CoreV1().Pods(n.Name).GetLogs(name, &corev1.PodLogOptions{Container: "main"}).Stream(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("logs of pod %s/%s: %w", n.Name, name, err)
+	}
+	defer r.Close()
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("logs of pod %s/%s: %w", n.Name, name, err)
+	}
+	return b, nil
+}
+
+// Remove deletes pod name at once and the Service of the same name, if
+// any, without waiting for them to be gone; the workload is forgotten.
+func (n *Namespace) Remove(ctx context.Context, name string) error {
+	n.mu.Lock()
+	delete(n.pods, name)
+	n.mu.Unlock()
+	grace := int64(0)
+	err := n.c.Client.CoreV1().Pods(n.Name).Delete(ctx, name, metav1.DeleteOptions{GracePeriodSeconds: &grace})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete pod %s/%s: %w", n.Name, name, err)
+	}
+	err = n.c.Client.CoreV1().Services(n.Name).Delete(ctx, name, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete service %s/%s: %w", n.Name, name, err)
+	}
+	return nil
 }

@@ -63,8 +63,17 @@ type Node struct {
 	Alias     string     // its network alias and host name: "rabbitmq-2", or "rabbitmq" for a single node
 	NodeName  string     // "rabbit@rabbitmq-2"; "" for a single node, whose name is the image's default
 	ClusterIP netip.Addr // its fixed address on the cluster network; zero for a single node
-	Container *testcontainers.DockerContainer
+	part      Part
 	inf       *Infra
+}
+
+// Endpoint is where the harness reaches the node's port, looked up now;
+// an error while it is down.
+func (n *Node) Endpoint(ctx context.Context, port int) (string, error) {
+	if n.part == nil {
+		return "", fmt.Errorf("%s not started", n.Alias)
+	}
+	return n.part.Endpoint(ctx, port)
 }
 
 // Nodes returns the broker's nodes in order: one for a single node.
@@ -118,7 +127,7 @@ func (inf *Infra) AMQPURLs(ctx context.Context, vhost string) ([]string, error) 
 // AMQPURL is the node's address for vhost as seen from the host, looked
 // up now (it changes when the node restarts); an error while it is down.
 func (n *Node) AMQPURL(ctx context.Context, vhost string) (string, error) {
-	hp, err := endpoint(ctx, n.Container, "5672/tcp")
+	hp, err := n.Endpoint(ctx, 5672)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", n.Alias, err)
 	}
@@ -128,12 +137,12 @@ func (n *Node) AMQPURL(ctx context.Context, vhost string) (string, error) {
 // InternalAMQPURL is the node's address for vhost inside the network, by
 // alias: it does not change.
 func (n *Node) InternalAMQPURL(vhost string) string {
-	return fmt.Sprintf("amqp://%s:%s@%s:5672/%s", n.inf.User, n.inf.Password, n.Alias, url.PathEscape(vhost))
+	return fmt.Sprintf("amqp://%s:%s@%s:5672/%s", n.inf.User, n.inf.Password, n.part.Host(), url.PathEscape(vhost))
 }
 
 // ManagementURL is the node's management API address, looked up now.
 func (n *Node) ManagementURL(ctx context.Context) (string, error) {
-	hp, err := endpoint(ctx, n.Container, "15672/tcp")
+	hp, err := n.Endpoint(ctx, 15672)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", n.Alias, err)
 	}
@@ -149,11 +158,10 @@ func (n *Node) Management(vhost string) *broker.Management {
 // the cluster network) are restored when a Disconnect, Split or
 // Partition heals.
 func (n *Node) Target() fault.Target {
-	aliases := []string{n.Alias}
+	t := n.part.Target()
 	if n.inf.Clustered() && n == n.inf.nodes[0] {
-		aliases = append(aliases, BrokerAlias)
+		t.Aliases = append(t.Aliases, BrokerAlias)
 	}
-	t := fault.Target{Name: n.Alias, ID: n.Container.GetContainerID(), NetworkID: n.inf.Network.ID, Aliases: aliases}
 	if n.inf.clusterNetwork != nil {
 		t.Cluster = fault.Link{NetworkID: n.inf.clusterNetwork.ID, Aliases: []string{n.Alias}, IPv4: n.ClusterIP}
 	}
@@ -172,10 +180,10 @@ func Targets(nodes ...*Node) []fault.Target {
 
 // Running reports whether the node's container runs now.
 func (n *Node) Running(ctx context.Context) (bool, error) {
-	if n.Container == nil {
+	if n.part == nil {
 		return false, nil
 	}
-	st, err := n.Container.State(ctx)
+	st, err := n.inf.Engine().State(ctx, n.part.Target())
 	if err != nil {
 		return false, fmt.Errorf("state of %s: %w", n.Alias, err)
 	}
@@ -378,14 +386,16 @@ func (inf *Infra) startCluster(ctx context.Context, n int, brokerEnv map[string]
 				testcontainers.WithWaitStrategyAndDeadline(3*time.Minute,
 					wait.ForHTTP("/api/health/checks/virtual-hosts").WithPort("15672/tcp").WithBasicAuth(inf.User, inf.Password).WithPollInterval(250*time.Millisecond)),
 			)
-			node.Container = c
+			if c != nil {
+				node.part = &dockerPart{c: c, alias: node.Alias, network: inf.Network}
+			}
 			if err != nil {
 				errs[i] = fmt.Errorf("start %s: %w", node.Alias, err)
 			}
 		}()
 	}
 	wg.Wait()
-	inf.Broker = inf.nodes[0].Container
+	inf.Broker = inf.nodes[0].part
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}

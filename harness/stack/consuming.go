@@ -76,7 +76,7 @@ func (s *Stack) brokerPeer(ctx context.Context, r *Replica) ([]string, error) {
 	if s.toxiproxy == nil {
 		return r.Addresses(ctx)
 	}
-	ips, err := s.toxiproxy.container.ContainerIPs(ctx)
+	ips, err := s.toxiproxy.part.Addresses(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("addresses of the toxiproxy: %w", err)
 	}

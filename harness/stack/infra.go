@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -25,6 +24,7 @@ import (
 
 	"github.com/mqchaos/mqchaos/harness/broker"
 	"github.com/mqchaos/mqchaos/harness/fault"
+	"github.com/mqchaos/mqchaos/harness/system"
 )
 
 // Labels put on everything the harness creates, so that Clean can find it.
@@ -48,13 +48,14 @@ const (
 type Infra struct {
 	ID       string
 	Images   Images
-	Network  *testcontainers.DockerNetwork
-	Broker   *testcontainers.DockerContainer // the single node, or a cluster's first
-	Database *testcontainers.DockerContainer
+	Network  *testcontainers.DockerNetwork // on Docker; nil on Kubernetes
+	Broker   Part                          // the single node, or a cluster's first
+	Database Part
 	User     string
 	Password string
 
-	docker *testcontainers.DockerClient
+	site   site
+	docker *testcontainers.DockerClient // on Docker
 	labels map[string]string
 	nodes  []*Node // the broker's nodes, in order; written only by StartInfra
 	// clusterNetwork carries a cluster's traffic between its nodes
@@ -67,7 +68,8 @@ type InfraOption func(*infraOptions)
 
 type infraOptions struct {
 	database bool
-	nodes    int // WithCluster
+	nodes    int      // WithCluster
+	platform Platform // OnKubernetes; nil: Docker
 }
 
 // WithDatabase starts PostgreSQL too (default: the broker alone).
@@ -85,16 +87,18 @@ func StartInfra(ctx context.Context, images Images, opts ...InfraOption) (*Infra
 	inf := &Infra{ID: id, Images: images, User: "mqchaos", Password: "mqchaos-" + id}
 	host, _ := os.Hostname()
 	inf.labels = map[string]string{LabelManaged: "true", LabelRun: id, LabelPID: strconv.Itoa(os.Getpid()), LabelHost: host, LabelPIDNS: pidNamespace()}
-	docker, err := testcontainers.NewDockerClientWithOpts(ctx)
-	if err != nil {
-		return inf, fmt.Errorf("docker client: %w", err)
+	if o.platform != nil {
+		if o.nodes > 1 {
+			return inf, fmt.Errorf("start infra %s: a cluster of %d nodes runs on Docker only", id, o.nodes)
+		}
+		st, err := o.platform.open(ctx, inf)
+		if err != nil {
+			return inf, fmt.Errorf("start infra %s: %w", id, err)
+		}
+		inf.site = st
+	} else if err := inf.openDocker(ctx); err != nil {
+		return inf, fmt.Errorf("start infra %s: %w", id, err)
 	}
-	inf.docker = docker
-	nw, err := network.New(ctx, network.WithLabels(inf.labels))
-	if err != nil {
-		return inf, fmt.Errorf("create network: %w", err)
-	}
-	inf.Network = nw
 
 	var wg sync.WaitGroup
 	var brokerErr, dbErr error
@@ -115,13 +119,16 @@ func StartInfra(ctx context.Context, images Images, opts ...InfraOption) (*Infra
 			brokerErr = inf.startCluster(ctx, o.nodes, brokerEnv)
 			return
 		}
-		inf.Broker, brokerErr = testcontainers.Run(ctx, images.RabbitMQ,
-			inf.common("rabbitmq", BrokerAlias, "5672/tcp", "15672/tcp"),
-			testcontainers.WithEnv(brokerEnv),
-			testcontainers.WithWaitStrategyAndDeadline(3*time.Minute,
-				wait.ForHTTP("/api/health/checks/virtual-hosts").WithPort("15672/tcp").WithBasicAuth(inf.User, inf.Password).WithPollInterval(100*time.Millisecond)),
-		)
-		inf.nodes = []*Node{{Alias: BrokerAlias, Container: inf.Broker, inf: inf}}
+		inf.Broker, brokerErr = inf.site.run(ctx, partSpec{
+			role: "rabbitmq", alias: BrokerAlias, image: images.RabbitMQ, env: brokerEnv,
+			ports: []int{5672, 15672}, ready: system.Ready{TCP: 15672}, readyLimit: 3 * time.Minute,
+			data: []string{"/var/lib/rabbitmq/mnesia"},
+			docker: []testcontainers.ContainerCustomizer{testcontainers.WithWaitStrategyAndDeadline(3*time.Minute,
+				wait.ForHTTP("/api/health/checks/virtual-hosts").WithPort("15672/tcp").WithBasicAuth(inf.User, inf.Password).WithPollInterval(100*time.Millisecond))},
+		})
+		if inf.Broker != nil {
+			inf.nodes = []*Node{{Alias: BrokerAlias, part: inf.Broker, inf: inf}}
+		}
 		if brokerErr == nil {
 			brokerErr = inf.WaitBroker(ctx)
 		}
@@ -140,14 +147,31 @@ func StartInfra(ctx context.Context, images Images, opts ...InfraOption) (*Infra
 	return inf, nil
 }
 
+// openDocker connects to Docker and creates the Infra's network.
+func (inf *Infra) openDocker(ctx context.Context) error {
+	docker, err := testcontainers.NewDockerClientWithOpts(ctx)
+	if err != nil {
+		return fmt.Errorf("docker client: %w", err)
+	}
+	inf.docker = docker
+	nw, err := network.New(ctx, network.WithLabels(inf.labels))
+	if err != nil {
+		return fmt.Errorf("create network: %w", err)
+	}
+	inf.Network = nw
+	inf.site = dockerSite{inf}
+	return nil
+}
+
 func (inf *Infra) startDatabase(ctx context.Context) error {
 	var err error
-	inf.Database, err = testcontainers.Run(ctx, inf.Images.Postgres,
-		inf.common("postgres", DatabaseAlias, "5432/tcp"),
-		testcontainers.WithEnv(map[string]string{"POSTGRES_USER": inf.User, "POSTGRES_PASSWORD": inf.Password, "POSTGRES_DB": "mqchaos"}),
-		testcontainers.WithWaitStrategyAndDeadline(2*time.Minute,
-			wait.ForExec([]string{"pg_isready", "-h", "127.0.0.1", "-U", inf.User, "-d", "mqchaos"}).WithPollInterval(250*time.Millisecond)),
-	)
+	inf.Database, err = inf.site.run(ctx, partSpec{
+		role: "postgres", alias: DatabaseAlias, image: inf.Images.Postgres,
+		env:   map[string]string{"POSTGRES_USER": inf.User, "POSTGRES_PASSWORD": inf.Password, "POSTGRES_DB": "mqchaos"},
+		ports: []int{5432}, ready: system.Ready{TCP: 5432}, readyLimit: 2 * time.Minute,
+		docker: []testcontainers.ContainerCustomizer{testcontainers.WithWaitStrategyAndDeadline(2*time.Minute,
+			wait.ForExec([]string{"pg_isready", "-h", "127.0.0.1", "-U", inf.User, "-d", "mqchaos"}).WithPollInterval(250*time.Millisecond))},
+	})
 	if err != nil {
 		return err
 	}
@@ -179,22 +203,11 @@ func (inf *Infra) common(role, alias string, ports ...string) testcontainers.Cus
 	}
 }
 
-func endpoint(ctx context.Context, c *testcontainers.DockerContainer, port string) (string, error) {
-	if c == nil {
-		return "", errors.New("container not started")
-	}
-	p, err := c.MappedPort(ctx, port)
-	if err != nil {
-		return "", fmt.Errorf("look up port %s of %s: %w", port, c.GetContainerID()[:12], err)
-	}
-	return net.JoinHostPort("127.0.0.1", p.Port()), nil
-}
-
 // AMQPURL is the broker's address for vhost as seen from the host, looked
 // up now (it changes when the broker restarts). On a cluster it is the
 // first node that runs.
 func (inf *Infra) AMQPURL(ctx context.Context, vhost string) (string, error) {
-	hp, err := inf.firstEndpoint(ctx, "5672/tcp")
+	hp, err := inf.firstEndpoint(ctx, 5672)
 	if err != nil {
 		return "", err
 	}
@@ -204,7 +217,7 @@ func (inf *Infra) AMQPURL(ctx context.Context, vhost string) (string, error) {
 // ManagementURL is the management API's address, looked up now. On a
 // cluster it is the first node that runs.
 func (inf *Infra) ManagementURL(ctx context.Context) (string, error) {
-	hp, err := inf.firstEndpoint(ctx, "15672/tcp")
+	hp, err := inf.firstEndpoint(ctx, 15672)
 	if err != nil {
 		return "", err
 	}
@@ -213,13 +226,13 @@ func (inf *Infra) ManagementURL(ctx context.Context) (string, error) {
 
 // firstEndpoint is port's host address on the first node that has one
 // (a stopped node has none).
-func (inf *Infra) firstEndpoint(ctx context.Context, port string) (string, error) {
+func (inf *Infra) firstEndpoint(ctx context.Context, port int) (string, error) {
 	if len(inf.nodes) == 0 {
-		return endpoint(ctx, inf.Broker, port)
+		return "", errors.New("broker not started")
 	}
 	var errs []error
 	for _, n := range inf.nodes {
-		hp, err := endpoint(ctx, n.Container, port)
+		hp, err := n.Endpoint(ctx, port)
 		if err == nil {
 			return hp, nil
 		}
@@ -230,7 +243,10 @@ func (inf *Infra) firstEndpoint(ctx context.Context, port string) (string, error
 
 // DatabaseURL is database's address as seen from the host, looked up now.
 func (inf *Infra) DatabaseURL(ctx context.Context, database string) (string, error) {
-	hp, err := endpoint(ctx, inf.Database, "5432/tcp")
+	if inf.Database == nil {
+		return "", errors.New("database not started")
+	}
+	hp, err := inf.Database.Endpoint(ctx, 5432)
 	if err != nil {
 		return "", err
 	}
@@ -398,16 +414,16 @@ func (inf *Infra) BrokerTarget() fault.Target {
 	if inf.Clustered() {
 		return inf.nodes[0].Target()
 	}
-	return fault.Target{Name: "rabbitmq", ID: inf.Broker.GetContainerID(), NetworkID: inf.Network.ID, Aliases: []string{BrokerAlias}}
+	return inf.Broker.Target()
 }
 
 // DatabaseTarget is the database as a fault target.
 func (inf *Infra) DatabaseTarget() fault.Target {
-	return fault.Target{Name: "postgres", ID: inf.Database.GetContainerID(), NetworkID: inf.Network.ID, Aliases: []string{DatabaseAlias}}
+	return inf.Database.Target()
 }
 
-// Engine is the Docker engine, as the faults act through it.
-func (inf *Infra) Engine() fault.Engine { return fault.OnDocker(inf.docker) }
+// Engine is the platform, as the faults act through it.
+func (inf *Infra) Engine() fault.Engine { return inf.site.engine() }
 
 // Terminate removes the containers and the network. It is nil-safe and
 // may be called on a half-built Infra.
@@ -416,17 +432,17 @@ func (inf *Infra) Terminate(ctx context.Context) error {
 		return nil
 	}
 	var errs []error
-	cs := []*testcontainers.DockerContainer{inf.Database}
-	if len(inf.nodes) == 0 {
-		cs = append(cs, inf.Broker)
-	}
+	parts := []Part{inf.Database}
 	for _, n := range inf.nodes {
-		cs = append(cs, n.Container)
+		parts = append(parts, n.part)
 	}
-	for _, c := range cs {
-		if c != nil {
-			errs = append(errs, c.Terminate(ctx, testcontainers.StopTimeout(0)))
+	for _, p := range parts {
+		if p != nil {
+			errs = append(errs, p.Terminate(ctx))
 		}
+	}
+	if inf.site != nil {
+		errs = append(errs, inf.site.close(ctx))
 	}
 	if inf.Network != nil {
 		errs = append(errs, inf.Network.Remove(ctx))

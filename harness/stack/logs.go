@@ -2,42 +2,32 @@ package stack
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"io"
-
-	"github.com/testcontainers/testcontainers-go"
 )
 
 // BrokerLogs returns the broker's whole log, across restarts of its
 // container: what RabbitMQ itself says of a fault (a consumer timed out,
 // an alarm raised), for any system.
 func (inf *Infra) BrokerLogs(ctx context.Context) ([]byte, error) {
-	return containerLogs(ctx, inf.Broker, "broker")
+	if inf.Broker == nil {
+		return nil, errors.New("logs of the broker: not started")
+	}
+	return inf.Broker.Logs(ctx)
 }
 
 // Logs returns the node's whole log, across restarts of its container.
 func (n *Node) Logs(ctx context.Context) ([]byte, error) {
-	return containerLogs(ctx, n.Container, n.Alias)
+	if n.part == nil {
+		return nil, fmt.Errorf("logs of %s: not started", n.Alias)
+	}
+	return n.part.Logs(ctx)
 }
 
 // Logs returns the replica's whole log, across restarts of its container.
 func (r *Replica) Logs(ctx context.Context) ([]byte, error) {
-	return containerLogs(ctx, r.Container, r.Name)
-}
-
-// containerLogs reads c's whole log; name says whose in an error.
-func containerLogs(ctx context.Context, c *testcontainers.DockerContainer, name string) ([]byte, error) {
-	if c == nil {
-		return nil, fmt.Errorf("logs of %s: not started", name)
+	if r.part == nil {
+		return nil, fmt.Errorf("logs of %s: not started", r.Name)
 	}
-	rc, err := c.Logs(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("logs of %s: %w", name, err)
-	}
-	defer rc.Close()
-	b, err := io.ReadAll(rc)
-	if err != nil {
-		return nil, fmt.Errorf("logs of %s: %w", name, err)
-	}
-	return b, nil
+	return r.part.Logs(ctx)
 }

@@ -18,15 +18,9 @@ import (
 	"net"
 	"net/url"
 	"regexp"
-	"slices"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/client"
-	"github.com/testcontainers/testcontainers-go"
-	"github.com/testcontainers/testcontainers-go/wait"
 
 	"github.com/mqchaos/mqchaos/harness/broker"
 	"github.com/mqchaos/mqchaos/harness/fault"
@@ -45,6 +39,7 @@ type options struct {
 	toxiproxy bool
 	image     map[string]string   // by service, over the description's (WithControl)
 	command   map[string][]string // by service, over the description's (WithControl)
+	infraOpts []InfraOption       // InfraWith
 }
 
 // Name names the stack (its vhost and database); default "stack".
@@ -108,7 +103,7 @@ func Start(ctx context.Context, sys *system.System, images Images, opts ...Optio
 	}
 	s := &Stack{System: sys, replicas: map[string][]*Replica{}}
 	if o.infra == nil {
-		inf, err := StartInfra(ctx, images, WithDatabase(sys.HasDatabase()))
+		inf, err := StartInfra(ctx, images, append([]InfraOption{WithDatabase(sys.HasDatabase())}, o.infraOpts...)...)
 		s.Infra, s.ownInfra = inf, true
 		if err != nil {
 			return s, err
@@ -242,13 +237,13 @@ func (s *Stack) Terminate(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for _, rs := range s.replicas {
 		for _, r := range rs {
-			if r.Container == nil {
+			if r.part == nil {
 				continue
 			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if err := r.Container.Terminate(ctx, testcontainers.StopTimeout(0)); err != nil {
+				if err := r.part.Terminate(ctx); err != nil {
 					mu.Lock()
 					errs = append(errs, fmt.Errorf("remove %s: %w", r.Name, err))
 					mu.Unlock()
@@ -269,13 +264,13 @@ func (s *Stack) Terminate(ctx context.Context) error {
 	return nil
 }
 
-// Replica is one container of a service.
+// Replica is one container (or pod) of a service.
 type Replica struct {
-	Service   string // "inventory"
-	Name      string // "inventory-2", also its network alias
-	Container *testcontainers.DockerContainer
-	spec      system.Service
-	stack     *Stack
+	Service string // "inventory"
+	Name    string // "inventory-2", also its network alias
+	part    Part
+	spec    system.Service
+	stack   *Stack
 }
 
 // vars are what the replica's environment templates see.
@@ -288,7 +283,7 @@ func (r *Replica) vars() system.Vars {
 		AMQPURL:  fmt.Sprintf("amqp://%s:%s@%s:%d/%s", inf.User, inf.Password, bh, bp, url.PathEscape(t.VHost)),
 		AMQPURLs: strings.Join(inf.BrokerURLs(t.VHost), ","),
 	}
-	if bh != BrokerAlias {
+	if bh != inf.Broker.Host() {
 		// Behind its Toxiproxy the service must reach the broker through
 		// the proxy alone, or the network faults would miss it: the
 		// proxy fronts one node, so AMQPURLs is the proxied URL.
@@ -312,48 +307,20 @@ func (r *Replica) run(ctx context.Context, extra map[string]string) error {
 		env[k] = v
 	}
 	maps.Copy(env, extra)
-	var ports []string
+	var ports []int
 	if r.spec.Port != 0 {
-		ports = append(ports, fmt.Sprintf("%d/tcp", r.spec.Port))
+		ports = append(ports, r.spec.Port)
 	}
 	if r.spec.Ready.TCP != 0 && r.spec.Ready.TCP != r.spec.Port {
-		ports = append(ports, fmt.Sprintf("%d/tcp", r.spec.Ready.TCP))
+		ports = append(ports, r.spec.Ready.TCP)
 	}
-	opts := []testcontainers.ContainerCustomizer{
-		inf.common(r.stack.Name+"-"+r.Name, r.Name, ports...),
-		testcontainers.WithEnv(env),
-	}
-	if len(r.spec.Command) > 0 {
-		opts = append(opts, testcontainers.WithCmd(r.spec.Command...))
-	}
-	if len(r.spec.Ulimits) > 0 {
-		opts = append(opts, testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
-			for _, name := range slices.Sorted(maps.Keys(r.spec.Ulimits)) {
-				n := r.spec.Ulimits[name]
-				hc.Ulimits = append(hc.Ulimits, &container.Ulimit{Name: name, Soft: n, Hard: n})
-			}
-		}))
-	}
-	if w := r.readiness(); w != nil {
-		opts = append(opts, testcontainers.WithWaitStrategyAndDeadline(90*time.Second, w))
-	}
-	opts = append(opts, r.spec.Options...)
-	c, err := testcontainers.Run(ctx, r.spec.Image, opts...)
-	r.Container = c
+	p, err := inf.site.run(ctx, partSpec{
+		role: r.stack.Name + "-" + r.Name, alias: r.Name, image: r.spec.Image, env: env, cmd: r.spec.Command,
+		ports: ports, ready: r.spec.Ready, readyLimit: 90 * time.Second, ulimits: r.spec.Ulimits, docker: r.spec.Options,
+	})
+	r.part = p
 	if err != nil {
 		return fmt.Errorf("start %s: %w", r.Name, err)
-	}
-	return nil
-}
-
-func (r *Replica) readiness() wait.Strategy {
-	switch rd := r.spec.Ready; {
-	case rd.HTTP != "":
-		return wait.ForHTTP(rd.HTTP).WithPort(fmt.Sprintf("%d/tcp", r.spec.Port)).WithPollInterval(100 * time.Millisecond)
-	case rd.TCP != 0:
-		return wait.ForListeningPort(fmt.Sprintf("%d/tcp", rd.TCP)).WithPollInterval(100 * time.Millisecond)
-	case rd.Log != "":
-		return wait.ForLog(rd.Log).AsRegexp().WithPollInterval(100 * time.Millisecond)
 	}
 	return nil
 }
@@ -361,57 +328,51 @@ func (r *Replica) readiness() wait.Strategy {
 // URL is the replica's HTTP address, looked up now; an error if it is not
 // running or the service has no port.
 func (r *Replica) URL(ctx context.Context) (string, error) {
-	if r.Container == nil {
-		return "", fmt.Errorf("%s not started", r.Name)
-	}
-	if r.spec.Port == 0 {
-		return "", fmt.Errorf("%s has no port", r.Name)
-	}
-	hp, err := endpoint(ctx, r.Container, fmt.Sprintf("%d/tcp", r.spec.Port))
+	hp, err := r.endpoint(ctx, r.spec.Port)
 	if err != nil {
 		return "", err
 	}
 	return "http://" + hp, nil
 }
 
+func (r *Replica) endpoint(ctx context.Context, port int) (string, error) {
+	if r.part == nil {
+		return "", fmt.Errorf("%s not started", r.Name)
+	}
+	if port == 0 {
+		return "", fmt.Errorf("%s has no port", r.Name)
+	}
+	return r.part.Endpoint(ctx, port)
+}
+
 // Direct is the replica's HTTP address on the stack's network, as
 // "host:port", looked up now: reachable from where the containers' own
 // addresses route (a Linux host), without Docker's port proxy between.
 func (r *Replica) Direct(ctx context.Context) (string, error) {
-	if r.Container == nil {
-		return "", fmt.Errorf("%s not started", r.Name)
-	}
 	if r.spec.Port == 0 {
 		return "", fmt.Errorf("%s has no port", r.Name)
 	}
-	in, err := r.Container.Inspect(ctx)
+	ips, err := r.Addresses(ctx)
 	if err != nil {
-		return "", fmt.Errorf("address of %s: %w", r.Name, err)
+		return "", err
 	}
-	ep, ok := in.NetworkSettings.Networks[r.stack.Infra.Network.Name]
-	if !ok || !ep.IPAddress.IsValid() {
-		return "", fmt.Errorf("address of %s: not on network %s", r.Name, r.stack.Infra.Network.Name)
+	if len(ips) == 0 {
+		return "", fmt.Errorf("address of %s: it has none", r.Name)
 	}
-	return net.JoinHostPort(ep.IPAddress.String(), fmt.Sprint(r.spec.Port)), nil
+	return net.JoinHostPort(ips[0], fmt.Sprint(r.spec.Port)), nil
 }
 
-// Addresses are the replica's IP addresses on its networks, looked up
-// now: what the broker sees as its connections' peer host.
+// Addresses are the replica's IP addresses, the stack's network's first,
+// looked up now: what the broker sees as its connections' peer host.
 func (r *Replica) Addresses(ctx context.Context) ([]string, error) {
-	if r.Container == nil {
+	if r.part == nil {
 		return nil, fmt.Errorf("%s not started", r.Name)
 	}
-	ips, err := r.Container.ContainerIPs(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("addresses of %s: %w", r.Name, err)
-	}
-	return ips, nil
+	return r.part.Addresses(ctx)
 }
 
 // Target is the replica as a fault target.
-func (r *Replica) Target() fault.Target {
-	return fault.Target{Name: r.Name, ID: r.Container.GetContainerID(), NetworkID: r.stack.Infra.Network.ID, Aliases: []string{r.Name}}
-}
+func (r *Replica) Target() fault.Target { return r.part.Target() }
 
 // Ready returns nil when the replica passes its readiness check now: its
 // HTTP path answers 2xx, or its TCP port accepts, or (with a log check or
@@ -421,7 +382,7 @@ func (r *Replica) Ready(ctx context.Context) error {
 	case rd.HTTP != "":
 		return probe.Get(ctx, r.URL, rd.HTTP)
 	case rd.TCP != 0:
-		hp, err := endpoint(ctx, r.Container, fmt.Sprintf("%d/tcp", rd.TCP))
+		hp, err := r.endpoint(ctx, rd.TCP)
 		if err != nil {
 			return err
 		}
@@ -445,7 +406,7 @@ func (r *Replica) WaitReady(ctx context.Context) error { return poll(ctx, r.Read
 // Running reports whether the replica's process is running (false after
 // it exited, e.g. at a failpoint).
 func (r *Replica) Running(ctx context.Context) (bool, error) {
-	st, err := r.Container.State(ctx)
+	st, err := r.stack.Engine().State(ctx, r.Target())
 	if err != nil {
 		return false, fmt.Errorf("state of %s: %w", r.Name, err)
 	}
@@ -454,7 +415,7 @@ func (r *Replica) Running(ctx context.Context) (bool, error) {
 
 // ExitCode is the status the replica's process last exited with.
 func (r *Replica) ExitCode(ctx context.Context) (int, error) {
-	st, err := r.Container.State(ctx)
+	st, err := r.stack.Engine().State(ctx, r.Target())
 	if err != nil {
 		return 0, fmt.Errorf("state of %s: %w", r.Name, err)
 	}
@@ -463,8 +424,7 @@ func (r *Replica) ExitCode(ctx context.Context) (int, error) {
 
 // StartAgain starts a replica that exited, without waiting for readiness.
 func (r *Replica) StartAgain(ctx context.Context) error {
-	_, err := r.stack.Infra.docker.ContainerStart(ctx, r.Container.GetContainerID(), client.ContainerStartOptions{})
-	if err != nil {
+	if err := r.stack.Engine().Start(ctx, r.Target()); err != nil {
 		return fmt.Errorf("start %s: %w", r.Name, err)
 	}
 	return nil

@@ -10,11 +10,10 @@ import (
 	"time"
 
 	toxiproxy "github.com/Shopify/toxiproxy/v2/client"
-	"github.com/testcontainers/testcontainers-go"
-	"github.com/testcontainers/testcontainers-go/wait"
 
 	"github.com/mqchaos/mqchaos/harness/fault"
 	"github.com/mqchaos/mqchaos/harness/images"
+	"github.com/mqchaos/mqchaos/harness/system"
 )
 
 // What a proxy stands in front of, as Stack.Proxy names it.
@@ -26,9 +25,9 @@ const (
 // proxies is a stack's Toxiproxy: one container on the stack's network and,
 // for each service, a proxy to the broker (and one to the database).
 type proxies struct {
-	container *testcontainers.DockerContainer
-	alias     string
-	byName    map[string]*Proxy // by service + "/" + ProxyAMQP or ProxyDatabase
+	part   Part
+	alias  string
+	byName map[string]*Proxy // by service + "/" + ProxyAMQP or ProxyDatabase
 }
 
 // startToxiproxy starts the stack's Toxiproxy and creates its proxies.
@@ -42,17 +41,25 @@ func (s *Stack) startToxiproxy(ctx context.Context) error {
 	}
 	tp := &proxies{alias: "toxiproxy-" + strings.ReplaceAll(s.Name, "_", "-"), byName: map[string]*Proxy{}}
 	s.toxiproxy = tp
-	c, err := testcontainers.Run(ctx, image,
-		s.Infra.common(s.Name+"-toxiproxy", tp.alias, "8474/tcp"),
+	// Every proxy listens on a port of its own: the services reach them
+	// there, on Kubernetes through the Toxiproxy's Service.
+	ports := []int{8474}
+	for i := range s.System.Services {
+		ports = append(ports, 10000+i)
+		if s.System.HasDatabase() {
+			ports = append(ports, 20000+i)
+		}
+	}
+	p, err := s.Infra.site.run(ctx, partSpec{
+		role: s.Name + "-toxiproxy", alias: tp.alias, image: image, ports: ports, inner: ports[1:],
 		// The toxics draw jitter, slice sizes and toxicity from Go's
 		// global source, which Toxiproxy's -seed (2.12.0) does not seed:
 		// it seeds a source it throws away. Go's randautoseed=0 starts the
 		// global source from 1, so every run draws the same sequence.
-		testcontainers.WithEnv(map[string]string{"GODEBUG": "randautoseed=0"}),
-		testcontainers.WithWaitStrategyAndDeadline(time.Minute,
-			wait.ForHTTP("/version").WithPort("8474/tcp").WithPollInterval(100*time.Millisecond)),
-	)
-	tp.container = c
+		env:   map[string]string{"GODEBUG": "randautoseed=0"},
+		ready: system.Ready{HTTP: "/version"}, readyLimit: time.Minute,
+	})
+	tp.part = p
 	if err != nil {
 		return fmt.Errorf("start toxiproxy: %w", err)
 	}
@@ -60,12 +67,12 @@ func (s *Stack) startToxiproxy(ctx context.Context) error {
 		targets := []struct {
 			kind, upstream string
 			port           int
-		}{{ProxyAMQP, BrokerAlias + ":5672", 10000 + i}}
+		}{{ProxyAMQP, s.Infra.Broker.Host() + ":5672", 10000 + i}}
 		if s.System.HasDatabase() {
 			targets = append(targets, struct {
 				kind, upstream string
 				port           int
-			}{ProxyDatabase, DatabaseAlias + ":5432", 20000 + i})
+			}{ProxyDatabase, s.Infra.Database.Host() + ":5432", 20000 + i})
 		}
 		for _, t := range targets {
 			p := &Proxy{Service: svc.Name, Upstream: t.kind, Port: t.port, name: svc.Name + "-" + t.kind, stack: s}
@@ -85,24 +92,27 @@ func (s *Stack) startToxiproxy(ctx context.Context) error {
 // addresses is where service reaches the broker and the database inside
 // the network: their aliases, or with Toxiproxy its own proxies.
 func (s *Stack) addresses(service string) (brokerHost string, brokerPort int, dbHost string, dbPort int) {
-	brokerHost, brokerPort, dbHost, dbPort = BrokerAlias, 5672, DatabaseAlias, 5432
+	brokerHost, brokerPort, dbPort = s.Infra.Broker.Host(), 5672, 5432
+	if s.Infra.Database != nil {
+		dbHost = s.Infra.Database.Host()
+	}
 	if s.toxiproxy == nil {
 		return
 	}
 	if p := s.toxiproxy.byName[service+"/"+ProxyAMQP]; p != nil {
-		brokerHost, brokerPort = s.toxiproxy.alias, p.Port
+		brokerHost, brokerPort = s.toxiproxy.part.Host(), p.Port
 	}
 	if p := s.toxiproxy.byName[service+"/"+ProxyDatabase]; p != nil {
-		dbHost, dbPort = s.toxiproxy.alias, p.Port
+		dbHost, dbPort = s.toxiproxy.part.Host(), p.Port
 	}
 	return
 }
 
 func (tp *proxies) terminate(ctx context.Context) error {
-	if tp == nil || tp.container == nil {
+	if tp == nil || tp.part == nil {
 		return nil
 	}
-	if err := tp.container.Terminate(ctx, testcontainers.StopTimeout(0)); err != nil {
+	if err := tp.part.Terminate(ctx); err != nil {
 		return fmt.Errorf("remove toxiproxy: %w", err)
 	}
 	return nil
@@ -144,7 +154,7 @@ func (p *Proxy) client(ctx context.Context) (*toxiproxy.Client, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	hp, err := endpoint(ctx, p.stack.toxiproxy.container, "8474/tcp")
+	hp, err := p.stack.toxiproxy.part.Endpoint(ctx, 8474)
 	if err != nil {
 		return nil, err
 	}

@@ -49,7 +49,7 @@ func startClusterLoad(ctx context.Context, t *T, prefix string, q queueload.Queu
 	c := &clusterLoad{h: &history.History{}, q: q, started: time.Now()}
 	t.By("starting a cluster of three RabbitMQ nodes for this spec alone")
 	t.wouldStart()
-	inf, err := stack.StartInfra(ctx, t.env.Images, stack.WithCluster(3))
+	inf, err := stack.StartInfra(ctx, t.env.Images, t.env.infraOptions(stack.WithCluster(3))...)
 	c.inf = inf
 	c.formed = time.Since(c.started)
 	t.spent().setup += c.formed

@@ -62,7 +62,7 @@ three services within two cores.`), func() {
 			t.By("starting a cluster of three RabbitMQ nodes" + map[bool]string{true: " and a database"}[t.sys.HasDatabase()] + " for this spec alone")
 			began := time.Now()
 			t.wouldStart()
-			inf, err := stack.StartInfra(ctx, t.env.Images, stack.WithCluster(3), stack.WithDatabase(t.sys.HasDatabase()))
+			inf, err := stack.StartInfra(ctx, t.env.Images, t.env.infraOptions(stack.WithCluster(3), stack.WithDatabase(t.sys.HasDatabase()))...)
 			c.formed = time.Since(began)
 			t.spent().setup += c.formed
 			t.Cleanup(func(ctx context.Context) { t.Expect(inf.Terminate(ctx)).To(Succeed()) })

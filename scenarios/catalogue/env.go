@@ -18,7 +18,18 @@ type Env struct {
 	System  *system.System
 	Images  stack.Images
 	Reports string // the directory for figures, histories and the report
-	shared  sharedInfra
+	// Platform is where the brokers, databases and services run: nil,
+	// the local Docker engine; or stack.Kubernetes.
+	Platform stack.Platform
+	shared   sharedInfra
+}
+
+// infraOptions are the options of every Infra the specs start.
+func (e *Env) infraOptions(opts ...stack.InfraOption) []stack.InfraOption {
+	if e.Platform != nil {
+		opts = append(opts, stack.OnPlatform(e.Platform))
+	}
+	return opts
 }
 
 // NewEnv is an Env for sys; its shared broker is not started.
@@ -79,7 +90,7 @@ func (s *sharedInfra) start(ctx context.Context, e *Env, when string) {
 		go func() {
 			defer close(s.done)
 			began := time.Now()
-			s.inf, s.err = stack.StartInfra(ctx, e.Images, stack.WithDatabase(e.System.HasDatabase()))
+			s.inf, s.err = stack.StartInfra(ctx, e.Images, e.infraOptions(stack.WithDatabase(e.System.HasDatabase()))...)
 			s.took = time.Since(began)
 		}()
 	})

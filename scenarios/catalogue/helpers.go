@@ -93,7 +93,7 @@ func (t *T) start(ctx context.Context, name string, opts ...stack.Option) *stack
 	t.wouldStart()
 	t.By("starting " + t.sys.Name + " as " + name)
 	began := time.Now()
-	s, err := stack.Start(ctx, t.sys, t.env.Images, append([]stack.Option{stack.Name(name)}, opts...)...)
+	s, err := stack.Start(ctx, t.sys, t.env.Images, append([]stack.Option{stack.Name(name), stack.InfraWith(t.env.infraOptions()...)}, opts...)...)
 	t.spent().setup += time.Since(began)
 	t.Cleanup(func(ctx context.Context) {
 		if t.rt.Failed() {

@@ -59,6 +59,8 @@ type RunOptions struct {
 	Reports string
 	// Progress hears of each spec's start, steps and end; nil: nothing.
 	Progress Progress
+	// Platform is where the systems run; nil: the local Docker engine.
+	Platform stack.Platform
 }
 
 // Progress is told how a run goes: i is the spec's place in the run,
@@ -80,6 +82,7 @@ func Run(ctx context.Context, sys *system.System, images stack.Images, picked []
 	envs := make([]*Env, procs)
 	for i := range envs {
 		envs[i] = NewEnv(sys, images, o.Reports)
+		envs[i].Platform = o.Platform
 	}
 	if slices.ContainsFunc(picked, func(p Picked) bool { return UsesSharedInfra(p.Spec.AllLabels(p.Scenario)) }) {
 		envs[0].StartShared(ctx, "beside the run's set-up")
