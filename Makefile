@@ -346,3 +346,13 @@ k8s-smoke:
 .PHONY: k8s-test
 k8s-test:
 	MQCHAOS_KUBECONFIG=/var/lib/mqchaos-k8s/admin.kubeconfig go test -count=1 -v -run OnARealCluster ./harness/kube/
+# The catalogue's scenarios that run on the Kubernetes target, against
+# SYSTEM (default the reference system) on the local cluster, after k8s-up
+# and k8s-images; K8S_OUT is the run's directory.
+K8S_SCENARIOS ?= ^(Poison messages|Duplicate delivery|Consumer killed|Broker restart|Multi-service fanout|Competing consumers)
+K8S_PROCS     ?= 2
+K8S_OUT       ?= reports/k8s-$(shell date -u +%Y%m%dT%H%M%S)
+.PHONY: k8s-scenarios
+k8s-scenarios:
+	go run ./cmd/mqchaos run -target kubernetes -kubeconfig /var/lib/mqchaos-k8s/admin.kubeconfig \
+	  -system $(or $(SYSTEM),systems/reference/system.yaml) -scenario '$(K8S_SCENARIOS)' -procs $(K8S_PROCS) -out $(K8S_OUT) $(K8S_FLAGS)

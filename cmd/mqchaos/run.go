@@ -15,6 +15,7 @@ import (
 	"time"
 
 	tclog "github.com/testcontainers/testcontainers-go/log"
+	"k8s.io/klog/v2"
 
 	"github.com/mqchaos/mqchaos/harness/fault"
 	"github.com/mqchaos/mqchaos/harness/kube"
@@ -165,10 +166,14 @@ func runResults(ctx context.Context, c runConfig, how string, stdout, stderr io.
 	if err != nil {
 		return ran{}, usageError{err}
 	}
-	// testcontainers' chatter goes to the run's directory, not the log.
+	// testcontainers' and client-go's chatter go to the run's
+	// directory, not the log (client-go reports each broken port-forward
+	// of a pod that exited or restarted, as it should).
 	if f, err := os.Create(filepath.Join(out, "containers.log")); err == nil {
 		defer f.Close()
 		tclog.SetDefault(log.New(f, "", log.LstdFlags))
+		klog.LogToStderr(false)
+		klog.SetOutput(f)
 	}
 	for k, v := range stack.TestcontainersDefaults(ctx, getenv) {
 		os.Setenv(k, v) // before testcontainers first reads its configuration

@@ -28,6 +28,20 @@ type forward struct {
 	uid  types.UID
 	addr string
 	stop chan struct{}
+	// ended is closed when the forward has stopped by itself: client-go
+	// ends it when its stream to the pod breaks, as when the pod's
+	// container restarts in place (same UID).
+	ended chan struct{}
+}
+
+// live reports whether f still forwards.
+func (f *forward) live() bool {
+	select {
+	case <-f.ended:
+		return false
+	default:
+		return true
+	}
 }
 
 // Address is where the harness reaches port of pod name: a port on
@@ -45,7 +59,7 @@ func (n *Namespace) Address(ctx context.Context, name string, port int) (string,
 	n.fw.mu.Lock()
 	defer n.fw.mu.Unlock()
 	if f, ok := n.fw.open[key]; ok {
-		if f.uid == p.UID {
+		if f.uid == p.UID && f.live() {
 			return f.addr, nil
 		}
 		close(f.stop)
@@ -79,8 +93,11 @@ func (n *Namespace) forward(ctx context.Context, name string, port int) (*forwar
 	if err != nil {
 		return nil, err
 	}
-	failed := make(chan error, 1)
-	go func() { failed <- pf.ForwardPorts() }()
+	failed, ended := make(chan error, 1), make(chan struct{})
+	go func() {
+		failed <- pf.ForwardPorts()
+		close(ended)
+	}()
 	select {
 	case <-ready:
 	case err := <-failed:
@@ -94,7 +111,7 @@ func (n *Namespace) forward(ctx context.Context, name string, port int) (*forwar
 		close(stop)
 		return nil, fmt.Errorf("no local port: %v", err)
 	}
-	return &forward{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(int(ports[0].Local))), stop: stop}, nil
+	return &forward{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(int(ports[0].Local))), stop: stop, ended: ended}, nil
 }
 
 // closeForwards stops every forward.
