@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"log"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -172,8 +173,7 @@ func runResults(ctx context.Context, c runConfig, how string, stdout, stderr io.
 	if f, err := os.Create(filepath.Join(out, "containers.log")); err == nil {
 		defer f.Close()
 		tclog.SetDefault(log.New(f, "", log.LstdFlags))
-		klog.LogToStderr(false)
-		klog.SetOutput(f)
+		klog.SetSlogLogger(slog.New(slog.NewTextHandler(f, nil)))
 	}
 	for k, v := range stack.TestcontainersDefaults(ctx, getenv) {
 		os.Setenv(k, v) // before testcontainers first reads its configuration
