@@ -28,8 +28,8 @@ const (
 	examplesMax = 12   // violated ids listed per effect and kind
 	noteMax     = 300  // operations of note listed besides the violated ones and the faults
 	alikeMax    = 5    // operations of note listed with the same input, outcome and detail
-	allMax      = 5000 // operations in a run's full table
-	violatedMax = 500  // operations of violated ids listed of note, besides those the verdict links to
+	allMax      = 1000 // operations in a run's full table; the rest are in its history's file
+	violatedMax = 100  // operations of violated ids listed of note, besides those the verdict links to
 	marksMax    = 1000 // violation marks of a kind on the timeline: one per this share of its width
 )
 
