@@ -158,14 +158,15 @@ func newPlot(title, ylabel string, d chartData) *plot.Plot {
 }
 
 // plainTicks are gonum's default ticks labelled without trailing zeros
-// ("75", not "75.00").
+// ("75", not "75.00") and without a sum's rounding error ("1.2", not
+// "1.2000000000000002").
 type plainTicks struct{}
 
 func (plainTicks) Ticks(min, max float64) []plot.Tick {
 	ts := plot.DefaultTicks{}.Ticks(min, max)
 	for i := range ts {
 		if ts[i].Label != "" {
-			ts[i].Label = strconv.FormatFloat(ts[i].Value, 'f', -1, 64)
+			ts[i].Label = strconv.FormatFloat(ts[i].Value, 'g', 12, 64)
 		}
 	}
 	return ts
