@@ -35,28 +35,32 @@ func TestALargeRunsPageHasBoundedElements(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			v := checker.Judge(h.Ops())
+			ops := h.Ops()
+			v := checker.Judge(ops)
 			if v.Held() != (c.lose == 0) {
 				t.Fatalf("the synthetic %s run held: %v, want %v", c.side, v.Held(), c.lose == 0)
 			}
 			f := Figures{Scenario: "soak", Side: c.side, System: "reference", Sent: 100_000, Seconds: 600,
 				Checks: v.Checks, Violations: v.Violations, History: "histories/soak.jsonl"}
 			var b bytes.Buffer
-			if err := WriteHTML(&b, []Run{{Figures: f, Ops: h.Ops(), Samples: h.Samples()}}); err != nil {
+			if err := WriteHTML(&b, []Run{{Figures: f, Ops: ops, Samples: h.Samples()}}); err != nil {
 				t.Fatal(err)
 			}
 			page := b.String()
 			elements := len(regexp.MustCompile(`<[a-zA-Z]`).FindAllStringIndex(page, -1))
 			rows := strings.Count(page, "<tr")
-			t.Logf("%d ops: %d bytes, %d elements, %d table rows", len(h.Ops()), len(page), elements, rows)
+			t.Logf("%d ops: %d bytes, %d elements, %d table rows", len(ops), len(page), elements, rows)
 			if elements > elementsMax {
-				t.Errorf("the page of %d operations has %d elements, want at most %d", len(h.Ops()), elements, elementsMax)
+				t.Errorf("the page of %d operations has %d elements, want at most %d", len(ops), elements, elementsMax)
 			}
 			if rows > allMax+violatedMax+noteMax+otherRowsMax {
 				t.Errorf("the page has %d table rows, want at most %d", rows, allMax+violatedMax+noteMax+otherRowsMax)
 			}
 			if !strings.Contains(page, "every one is in <code>histories/soak.jsonl</code>") {
 				t.Errorf("the operations left out of the full table are not pointed to in the history's file")
+			}
+			if !strings.Contains(page, "Left out here, in the history's file:") {
+				t.Errorf("the operations of note left out are not pointed to in the history's file")
 			}
 			// Every violation is still on the page, its examples linked to
 			// their operations.
