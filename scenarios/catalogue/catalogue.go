@@ -72,6 +72,8 @@ type Result struct {
 	RunTime  time.Duration
 	// Output is what a failed spec wrote (its steps and its own lines).
 	Output string
+	// Knobs are the sizes the spec exposes, as it ran them.
+	Knobs Knobs
 }
 
 // SetupTimes is where a run's set-up went, for the summary.

@@ -18,8 +18,10 @@ func dependencyOutage(d *decl) {
 	d.Scenario("Transient dependency failure: messages wait out a database outage", Label("guarantee:no-loss", "guarantee:retries", "fault:database"), Doc(`The database is paused for 10 s while units flow: the consumers
 retry, keep the messages unacked meanwhile, and succeed after
 recovery. Nothing is dead-lettered and nothing is lost.`), Needs("a database and an AMQP input."), func() {
+		// The sizes each spec exposes to replay and shrink (Knobs).
 		const (
 			units = 200
+			rate  = 40
 			// hold is five of the reference's HANDLER_TIMEOUT (2 s): with
 			// 3 s, only an attempt begun in the pause's first second timed
 			// out, and the auto-ack control lost 2 of 200 in one run and
@@ -32,14 +34,16 @@ recovery. Nothing is dead-lettered and nothing is lost.`), Needs("a database and
 				t.Skip(t.sys.Name + " has no database")
 			}
 			input := t.amqpInput()
+			units, rate, hold := t.units(units), t.rate(rate), t.hold(hold)
 			s := t.startIsolatedStack(ctx, "dbpause-"+side, opts...)
 			h := &history.History{}
 			started := time.Now()
-			t.By("streaming 200 units through " + input + " at 40 per second")
+			t.By(fmt.Sprintf("streaming %d units through %s at %g per second", units, input, rate))
 			l := t.load("dbpause-"+side, units)
-			l.Rate, l.Concurrency = 40, 2
+			l.Rate, l.Concurrency = rate, 2
 			loaded := t.Go(func() { t.Expect(workload.Run(ctx, s, h, input, l)).To(Succeed()) })
-			t.Eventually(ctx, accepted(h, input)).Should(BeNumerically(">=", 40))
+			// A second's units first, or all of them when there are fewer.
+			t.Eventually(ctx, accepted(h, input)).Should(BeNumerically(">=", min(int(rate), units)))
 			t.By(fmt.Sprintf("pausing the database for %s", hold))
 			pause := fault.Pause(s.Engine(), s.Infra.DatabaseTarget())
 			t.Expect(fault.Inject(ctx, h, pause)).To(Succeed())
@@ -53,7 +57,7 @@ recovery. Nothing is dead-lettered and nothing is lost.`), Needs("a database and
 		d.It("holds with bounded retries and manual acks", Label("safe"), func(ctx context.Context, t *T) {
 			f := run(ctx, t, "safe")
 			t.expectHeld(f)
-			t.expectProcessed(f, units)
+			t.expectProcessed(f, t.Knobs().Units)
 			t.Expect(f.DeadLettered).To(BeZero(), "a transient failure must not dead-letter")
 		}, SpecTimeout(5*time.Minute))
 

@@ -21,7 +21,10 @@ type Env struct {
 	// Platform is where the brokers, databases and services run: nil,
 	// the local Docker engine; or stack.Kubernetes.
 	Platform stack.Platform
-	shared   sharedInfra
+	// Knobs set the sizes the specs expose (a replay's or a shrink's);
+	// zero fields leave a spec's own.
+	Knobs  Knobs
+	shared sharedInfra
 }
 
 // infraOptions are the options of every Infra the specs start.

@@ -24,8 +24,11 @@ Valid work that was dead-lettered anyway (the control) comes back
 with mqchaos-dlq-replay, even when the replay is interrupted
 half-way: each message leaves the dead-letter queue only after
 its republish was confirmed.`), Needs("a database and an AMQP input."), func() {
+		// The sizes each spec exposes to replay and shrink (Knobs): 120
+		// units at 20 a second, the database down 30 s.
 		const (
 			units  = 120
+			rate   = 20
 			outage = 30 * time.Second
 		)
 
@@ -34,23 +37,27 @@ its republish was confirmed.`), Needs("a database and an AMQP input."), func() {
 			h       *history.History
 			input   string
 			started time.Time
+			units   int
+			outage  time.Duration
 		}
 		outageRun := func(ctx context.Context, t *T, side string, opts ...stack.Option) run {
 			if !t.sys.HasDatabase() {
 				t.Skip(t.sys.Name + " has no database")
 			}
-			r := run{input: t.amqpInput(), h: &history.History{}}
+			r := run{input: t.amqpInput(), h: &history.History{}, units: t.units(units), outage: t.hold(outage)}
+			rate := t.rate(rate)
 			r.s = t.startIsolatedStack(ctx, "outage-"+side, opts...)
 			r.started = time.Now()
-			t.By(fmt.Sprintf("streaming %d units through %s at 20 per second", units, r.input))
-			l := t.load("outage-"+side, units)
-			l.Rate, l.Concurrency = 20, 2
+			t.By(fmt.Sprintf("streaming %d units through %s at %g per second", r.units, r.input, rate))
+			l := t.load("outage-"+side, r.units)
+			l.Rate, l.Concurrency = rate, 2
 			loaded := t.Go(func() { t.Expect(workload.Run(ctx, r.s, r.h, r.input, l)).To(Succeed()) })
-			t.Eventually(ctx, accepted(r.h, r.input)).Should(BeNumerically(">=", 20))
-			t.By("killing the database and holding it down for 30 s")
+			// A second's units first, or all of them when there are fewer.
+			t.Eventually(ctx, accepted(r.h, r.input)).Should(BeNumerically(">=", min(int(rate), r.units)))
+			t.By(fmt.Sprintf("killing the database and holding it down for %s", r.outage))
 			kill := fault.Kill(r.s.Engine(), r.s.Infra.DatabaseTarget())
 			t.Expect(fault.Inject(ctx, r.h, kill)).To(Succeed())
-			t.Expect(fault.Hold(ctx, outage)).To(Succeed())
+			t.Expect(fault.Hold(ctx, r.outage)).To(Succeed())
 			t.Expect(fault.Heal(ctx, r.h, kill)).To(Succeed())
 			t.Expect(r.s.Infra.WaitDatabase(ctx)).To(Succeed())
 			loaded()
@@ -60,16 +67,16 @@ its republish was confirmed.`), Needs("a database and an AMQP input."), func() {
 		d.It("holds: consumers wait for the database, nothing is dead-lettered or lost", Label("safe"), func(ctx context.Context, t *T) {
 			r := outageRun(ctx, t, "safe")
 			obs := t.settled(ctx, r.s, 2*time.Second, r.input)
-			f := t.verdict(ctx, "long database outage", "safe", r.s, r.h, obs, r.started, []string{r.input}, "database down 30 s")
+			f := t.verdict(ctx, "long database outage", "safe", r.s, r.h, obs, r.started, []string{r.input}, fmt.Sprintf("database down %s", r.outage))
 			t.expectHeld(f)
-			t.expectProcessed(f, units)
+			t.expectProcessed(f, r.units)
 			t.Expect(f.DeadLettered).To(BeZero(), "valid work was dead-lettered: %s", f)
 		}, SpecTimeout(5*time.Minute))
 
 		d.It("is caught when every failure counts against the retry budget (control count-outage-retries)", Label("unsafe"), func(ctx context.Context, t *T) {
 			r := outageRun(ctx, t, "control: count-outage-retries", t.control("count-outage-retries"))
 			obs := t.settled(ctx, r.s, 2*time.Second, r.input)
-			f := t.verdict(ctx, "long database outage", "control: count-outage-retries", r.s, r.h, obs, r.started, []string{r.input}, "database down 30 s")
+			f := t.verdict(ctx, "long database outage", "control: count-outage-retries", r.s, r.h, obs, r.started, []string{r.input}, fmt.Sprintf("database down %s", r.outage))
 			t.Expect(f.DeadLettered).To(BeNumerically(">", 0), "the control must dead-letter valid work: %s", f)
 			t.Expect(f.Lost()).NotTo(BeEmpty(), "what was dead-lettered is lost until replayed: %s", f)
 		}, SpecTimeout(5*time.Minute))
@@ -110,7 +117,7 @@ its republish was confirmed.`), Needs("a database and an AMQP input."), func() {
 			f := t.verdict(ctx, "long database outage", "replayed", r.s, r.h, obs, r.started, []string{r.input},
 				fmt.Sprintf("%d dead letters replayed in two runs", moved))
 			t.expectHeld(f)
-			t.expectProcessed(f, units)
+			t.expectProcessed(f, r.units)
 			t.Expect(f.DeadLettered).To(BeZero(), "dead letters left after the replay: %s", f)
 		}, SpecTimeout(5*time.Minute))
 	})

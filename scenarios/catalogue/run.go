@@ -61,6 +61,8 @@ type RunOptions struct {
 	Progress Progress
 	// Platform is where the systems run; nil: the local Docker engine.
 	Platform stack.Platform
+	// Knobs set the sizes the specs expose (see Knobs); zero: their own.
+	Knobs Knobs
 }
 
 // Progress is told how a run goes: i is the spec's place in the run,
@@ -83,6 +85,7 @@ func Run(ctx context.Context, sys *system.System, images stack.Images, picked []
 	for i := range envs {
 		envs[i] = NewEnv(sys, images, o.Reports)
 		envs[i].Platform = o.Platform
+		envs[i].Knobs = o.Knobs
 	}
 	if slices.ContainsFunc(picked, func(p Picked) bool { return UsesSharedInfra(p.Spec.AllLabels(p.Scenario)) }) {
 		envs[0].StartShared(ctx, "beside the run's set-up")
@@ -273,6 +276,7 @@ func runSpec(ctx context.Context, env *Env, p Picked, seed int64, proc int, step
 	res := Result{
 		Scenario: p.Scenario.Name, Spec: p.Spec.FullText(p.Scenario), Labels: p.Spec.AllLabels(p.Scenario),
 		State: rt.state, Message: rt.message, Figures: t.Figures(), Time: rt.spent, RunTime: time.Since(rt.started),
+		Knobs: t.Knobs(),
 	}
 	if res.State == "" {
 		res.State = Passed

@@ -67,6 +67,8 @@ type T struct {
 	// drained is when settled last found the work drained (queues empty,
 	// effects final), for the next verdict's history; zero if not.
 	drained time.Time
+	// knobs are the sizes the spec exposed, as it used them.
+	knobs Knobs
 }
 
 // defaultWait is how long an Eventually waits when it does not say: the
