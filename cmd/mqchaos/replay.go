@@ -52,6 +52,9 @@ type reproduction struct {
 	// Soak is a soak's whole schedule, faults and load: replay runs it
 	// as it is, and shrink cuts it down.
 	Soak *schedule.Schedule `json:"soak,omitempty"`
+	// Knobs are the sizes a scenario's spec exposes, as it ran them:
+	// replay runs it with them, and shrink cuts them down.
+	Knobs *catalogue.Knobs `json:"knobs,omitempty"`
 }
 
 // control is the control r ran against, or "".
@@ -110,6 +113,9 @@ func newReproduction(c runConfig, images stack.Images) (reproduction, error) {
 func (r reproduction) write(out string, res catalogue.Result, verdict string) (string, error) {
 	k, _ := catalogue.KeyOf(res)
 	r.Spec, r.Scenario, r.Side, r.Verdict = res.Spec, k.Scenario, k.Side, verdict
+	if res.Knobs.Exposed() {
+		r.Knobs = &res.Knobs
+	}
 	for _, f := range res.Figures {
 		r.Broken = append(r.Broken, f.Broken()...)
 		if f.Scenario == "soak" {
@@ -180,6 +186,9 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(stdout, "replay: recorded by mqchaos %s, replayed by %s\n", r.Mqchaos, version())
 	}
 	fmt.Fprintf(stdout, "replay: %s (%s), seed %d; it said: %s\n", r.Spec, r.Side, r.Seed, r.Verdict)
+	if r.Knobs != nil {
+		fmt.Fprintf(stdout, "replay: with %s\n", r.Knobs)
+	}
 	c := r.runConfig(*out)
 	if r.Soak != nil {
 		done, err := r.soakEnv(os.TempDir())
@@ -207,7 +216,11 @@ func oneFile(fs *flag.FlagSet, args []string) (path string, help bool, err error
 
 // runConfig is the run of r's spec, as it ran, into out.
 func (r reproduction) runConfig(out string) runConfig {
-	return runConfig{system: r.System, scenario: "^" + regexp.QuoteMeta(r.Spec) + "$", seed: r.Seed, procs: 1, out: out, rabbitmq: r.RabbitMQ, postgres: r.Postgres}
+	c := runConfig{system: r.System, scenario: "^" + regexp.QuoteMeta(r.Spec) + "$", seed: r.Seed, procs: 1, out: out, rabbitmq: r.RabbitMQ, postgres: r.Postgres}
+	if r.Knobs != nil {
+		c.knobs = *r.Knobs
+	}
+	return c
 }
 
 // readReproduction reads the reproduction in path for the subcommand

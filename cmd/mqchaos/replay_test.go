@@ -98,7 +98,7 @@ func TestReplayRefusesWhatWouldNotBeTheSameRun(t *testing.T) {
 		{[]string{"replay", changed}, "changed since the run"},
 		{[]string{"replay", unknown}, `has no spec "No such scenario holds"`},
 		{[]string{"shrink", changed}, "changed since the run"},
-		{[]string{"shrink", scenario}, "not of a soak"},
+		{[]string{"shrink", scenario}, "exposes no sizes (units, rate, hold) and is no soak"},
 		{[]string{"shrink", "-violation", "lost at order", named}, `no violation "lost at order"; it names "lost at inventory: stock reserved"`},
 		{[]string{"shrink", badSoak}, "soak: length 0s"},
 		{[]string{"shrink", "-confirm", "0", named}, "want -confirm 1 or more"},
@@ -170,5 +170,44 @@ func TestTheReportShowsTheCommandThatReplaysARun(t *testing.T) {
 		if !ok || !strings.Contains(safe, `<code class="replay">`+want+`</code>`) || strings.Contains(control, "mqchaos replay") {
 			t.Errorf("%s: want %q in the failed run's section and no command in the other's", page, want)
 		}
+	}
+}
+
+// A scenario's spec that exposes its sizes leaves them in its
+// reproduction, and its replay runs with them; a control that caught its
+// violation leaves a reproduction too when its spec exposes sizes (for
+// shrink), and one that exposes none, or a safe side that held, does not.
+func TestAReproductionCarriesTheSizesItsSpecExposed(t *testing.T) {
+	dir := t.TempDir()
+	desc := filepath.Join(dir, "system.yaml")
+	os.WriteFile(desc, []byte("name: shop\n"), 0o644)
+	knobs := catalogue.Knobs{Units: 50, Rate: 40, Hold: schedule.Duration(5 * time.Second)}
+	lost := report.Figures{Scenario: "database paused", Side: "control: auto-ack", Violations: []string{"lost at inventory: u-1"}}
+	caught := catalogue.Result{Spec: "caught with sizes", State: catalogue.Passed, Figures: []report.Figures{lost}, Knobs: knobs}
+	noSizes := catalogue.Result{Spec: "caught without sizes", State: catalogue.Passed, Figures: []report.Figures{lost}}
+	held := catalogue.Result{Spec: "held with sizes", State: catalogue.Passed, Figures: []report.Figures{{Scenario: "database paused", Side: "safe"}}, Knobs: knobs}
+
+	kept := withCaught([]catalogue.Result{caught, noSizes, held}, map[string]string{"failed": "lost 3"})
+	if _, ok := kept[caught.Spec]; !ok || len(kept) != 2 || kept["failed"] != "lost 3" {
+		t.Fatalf("kept %v: want the failed spec and the control caught with sizes", kept)
+	}
+	base, err := newReproduction(runConfig{system: desc, seed: 42}, stack.Images{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path, err := base.write(dir, caught, kept[caught.Spec])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r reproduction
+	b, _ := os.ReadFile(path)
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Knobs == nil || *r.Knobs != knobs {
+		t.Fatalf("knobs %v, want %v", r.Knobs, knobs)
+	}
+	if c := r.runConfig(""); c.knobs != knobs {
+		t.Errorf("the replay runs with %v, want %v", c.knobs, knobs)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -43,6 +44,8 @@ type runConfig struct {
 	// described is the description as the run read it, for the
 	// reproductions' digest: it may change while the run goes on.
 	described []byte
+	// knobs set the sizes the specs expose (a replay's, a shrink's).
+	knobs catalogue.Knobs
 }
 
 func (c *runConfig) flags(fs *flag.FlagSet, label string) {
@@ -220,7 +223,7 @@ func runResults(ctx context.Context, c runConfig, how string, stdout, stderr io.
 		}
 	}
 
-	results := catalogue.Run(ctx, sys, images, picked, catalogue.RunOptions{Seed: c.seed, Procs: c.procs, Reports: out, Progress: newLines(stdout), Platform: platform})
+	results := catalogue.Run(ctx, sys, images, picked, catalogue.RunOptions{Seed: c.seed, Procs: c.procs, Reports: out, Progress: newLines(stdout), Platform: platform, Knobs: c.knobs})
 	catalogue.Summarize(stdout, sys, results, setup)
 	// Each verdict not as it must be (a failed spec; with a table, one
 	// that differs from it) leaves a reproduction, which the report,
@@ -252,7 +255,7 @@ func runResults(ctx context.Context, c runConfig, how string, stdout, stderr io.
 			}
 		}
 	}
-	rep := writeResults(out, c, images, results, unexpected, ctx.Err() != nil, stdout, stderr)
+	rep := writeResults(out, c, images, results, withCaught(results, unexpected), ctx.Err() != nil, stdout, stderr)
 	if err := writeJUnit(filepath.Join(out, "junit.xml"), sys.Name, results, rep); err != nil {
 		fmt.Fprintln(stderr, "junit:", err)
 	} else {
@@ -357,4 +360,24 @@ func (r reproducer) command(res catalogue.Result) string {
 		return "mqchaos replay " + f
 	}
 	return fmt.Sprintf("mqchaos run -system %s -scenario '^%s$' -label= -seed %d -procs 1", r.system, regexp.QuoteMeta(res.Spec), r.seed)
+}
+
+// withCaught is unexpected and, for each control that caught its
+// violation in a spec that exposes its sizes (catalogue.Knobs), what it
+// caught: such a run leaves a reproduction too, for shrink to cut its
+// sizes down, though its verdict was as it must be.
+func withCaught(results []catalogue.Result, unexpected map[string]string) map[string]string {
+	out := maps.Clone(unexpected)
+	for _, r := range results {
+		if _, ok := out[r.Spec]; ok || r.State != catalogue.Passed || !r.Knobs.Exposed() {
+			continue
+		}
+		for _, f := range r.Figures {
+			if b := f.Broken(); !f.Held() && len(b) > 0 {
+				out[r.Spec] = "caught (" + f.Side + "): " + b[0].Kind
+				break
+			}
+		}
+	}
+	return out
 }

@@ -16,10 +16,12 @@ import (
 	"github.com/mqchaos/mqchaos/harness/report"
 	"github.com/mqchaos/mqchaos/harness/schedule"
 	"github.com/mqchaos/mqchaos/harness/shrink"
+	"github.com/mqchaos/mqchaos/scenarios/catalogue"
 )
 
 // cmdShrink cuts a failed soak's reproduction down to the few faults and
-// units that still show its violation, and writes the smallest as a
+// units that still show its violation, or a scenario's down to the
+// smallest sizes its spec exposes, and writes the smallest as a
 // reproduction of its own.
 func cmdShrink(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flags("shrink", stderr)
@@ -30,7 +32,7 @@ func cmdShrink(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	margin := fs.Duration("margin", 5*time.Second, "how long a fault held around another outlasts the other's observed end")
 	violation := fs.String("violation", "", `the violation to keep, as the reproduction's "broken" names it (default: its first)`)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: mqchaos shrink [flags] FILE\n\nFILE is a failed soak's reproduction (its run's repro/*.json).")
+		fmt.Fprintln(stderr, "usage: mqchaos shrink [flags] FILE\n\nFILE is a reproduction (its run's repro/*.json): of a failed soak, whose schedule\nis cut, or of a scenario's spec that exposes its sizes (units, rate, hold), which are cut.")
 		fs.PrintDefaults()
 	}
 	path, help, err := oneFile(fs, args)
@@ -44,8 +46,8 @@ func cmdShrink(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	if r.Soak == nil {
-		return usageError{fmt.Errorf("shrink: %s: a reproduction of %q, not of a soak: shrink cuts a soak's schedule; run the spec again with mqchaos replay %s", path, r.Spec, path)}
+	if r.Soak == nil && (r.Knobs == nil || !r.Knobs.Exposed()) {
+		return usageError{fmt.Errorf("shrink: %s: %q exposes no sizes (units, rate, hold) and is no soak: there is nothing to cut; run it again with mqchaos replay %s", path, r.Spec, path)}
 	}
 	target, ids, err := r.target(*violation)
 	if err != nil {
@@ -64,15 +66,18 @@ func cmdShrink(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(stdout, format+"\n", a...)
 		fmt.Fprintf(logf, format+"\n", a...)
 	}
+	o := shrink.Options{Budget: *budget, Confirm: *confirm, Replays: *replays, Margin: *margin, Log: func(a shrink.Attempt) { say("%s", a) }}
+	if *replays == 0 {
+		o.Replays = -1
+	}
+	if r.Soak == nil {
+		return r.shrinkScenario(ctx, path, target, dir, o, say)
+	}
 	say("shrink %s: %s (%s) on %s, keeping %q; from %s; budget %s, each candidate must fail %d runs in a row", path, r.Spec, r.Side, r.System, target, r.Soak, *budget, *confirm)
 	runs := 0
 	run := func(ctx context.Context, s schedule.Schedule) (shrink.Outcome, error) {
 		runs++
 		return r.runSoak(ctx, s, filepath.Join(dir, fmt.Sprintf("run-%03d", runs)))
-	}
-	o := shrink.Options{Budget: *budget, Confirm: *confirm, Replays: *replays, Margin: *margin, Log: func(a shrink.Attempt) { say("%s", a) }}
-	if *replays == 0 {
-		o.Replays = -1
 	}
 	res, err := shrink.Shrink(ctx, *r.Soak, target, ids, run, o)
 	if b, jerr := json.MarshalIndent(res, "", "  "); jerr == nil {
@@ -174,4 +179,88 @@ func (r reproduction) runSoak(ctx context.Context, s schedule.Schedule, dir stri
 		return out, fmt.Errorf("%s: nothing judged: %s", dir, res.results[0].Headline())
 	}
 	return out, nil
+}
+
+// shrinkScenario cuts the sizes r's spec exposes (units, rate, hold)
+// while target persists, writes the smallest as dir/shrunk.json and logs
+// as shrink of a soak does.
+func (r reproduction) shrinkScenario(ctx context.Context, path, target, dir string, o shrink.Options, say func(string, ...any)) error {
+	start := sizesOf(*r.Knobs)
+	say("shrink %s: %s (%s) on %s, keeping %q; from %s; budget %s, each candidate must fail %d runs in a row", path, r.Spec, r.Side, r.System, target, start, o.Budget, o.Confirm)
+	runs := 0
+	run := func(ctx context.Context, z shrink.Sizes) (shrink.Outcome, error) {
+		runs++
+		return r.runScenario(ctx, z, filepath.Join(dir, fmt.Sprintf("run-%03d", runs)))
+	}
+	res, err := shrink.ShrinkSizes(ctx, start, target, run, o)
+	if b, jerr := json.MarshalIndent(res, "", "  "); jerr == nil {
+		os.WriteFile(filepath.Join(dir, "shrink.json"), append(b, '\n'), 0o644)
+	}
+	if err != nil {
+		return cannot("shrink: %v", err)
+	}
+	small := r
+	k := knobsOf(res.Smallest)
+	small.Knobs = &k
+	small.Broken, small.Sent, small.Faults = []report.Broken{{Kind: target}}, nil, nil
+	small.Verdict = fmt.Sprintf("shrunk from %s (%s) to %s, keeping %s", path, start, res.Smallest, target)
+	smallPath := filepath.Join(dir, "shrunk.json")
+	b, _ := json.MarshalIndent(small, "", "  ")
+	if err := os.WriteFile(smallPath, append(b, '\n'), 0o644); err != nil {
+		return cannot("shrink: %v", err)
+	}
+	replayed := 0
+	for _, round := range res.Rounds {
+		replayed += round.Replays
+	}
+	say("shrunk in %.0fs and %d attempts (%d runs)%s: %s -> %s", res.Seconds, len(res.Attempts), runs-replayed, map[bool]string{true: ", out of time", false: ""}[res.OutOfTime], start, res.Smallest)
+	for _, round := range res.Rounds {
+		if round.Replays == 0 {
+			continue
+		}
+		say("%s (%s) failed %d of %d replays, each %.0f-%.0fs", round.Why, round.Sizes, round.Failed, round.Replays, slices.Min(round.Seconds), slices.Max(round.Seconds))
+	}
+	if len(res.Rounds) > 1 {
+		say("kept: %s, %d of %d failed", res.Smallest, res.Failed, res.Replays)
+	}
+	say("replay: mqchaos replay %s", smallPath)
+	return nil
+}
+
+// runScenario runs r's spec with the sizes z in a new directory dir, its
+// output in dir.log, and says what it found broken.
+func (r reproduction) runScenario(ctx context.Context, z shrink.Sizes, dir string) (shrink.Outcome, error) {
+	var out shrink.Outcome
+	k := knobsOf(z)
+	r.Knobs = &k
+	log, err := os.Create(dir + ".log")
+	if err != nil {
+		return out, err
+	}
+	defer log.Close()
+	res, err := runResults(ctx, r.runConfig(dir), "shrink", log, log)
+	if len(res.results) != 1 {
+		return out, fmt.Errorf("%s: no result (%v)", dir, err)
+	}
+	out.Found = map[string][]string{}
+	judged := false
+	for _, f := range res.results[0].Figures {
+		judged = judged || f.Judged()
+		for _, b := range f.Broken() {
+			out.Found[b.Kind] = append(out.Found[b.Kind], b.IDs...)
+		}
+	}
+	if !judged {
+		return out, fmt.Errorf("%s: nothing judged: %s", dir, res.results[0].Headline())
+	}
+	return out, nil
+}
+
+// sizesOf and knobsOf turn a spec's knobs into shrink's sizes and back.
+func sizesOf(k catalogue.Knobs) shrink.Sizes {
+	return shrink.Sizes{Units: k.Units, Rate: k.Rate, Hold: time.Duration(k.Hold)}
+}
+
+func knobsOf(z shrink.Sizes) catalogue.Knobs {
+	return catalogue.Knobs{Units: z.Units, Rate: z.Rate, Hold: schedule.Duration(z.Hold)}
 }
