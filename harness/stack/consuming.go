@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -41,9 +42,27 @@ func (s *Stack) waitConsuming(ctx context.Context) error {
 		}
 		hosts[r] = ips
 	}
+	// Either source may say yes: the queues' own consumer counts (current)
+	// when each described queue has one from every replica that consumes
+	// it, or the management API's list (it lags up to 3 s behind, but
+	// names each consumer's host, and holds a control's queues that are
+	// not the described ones).
+	want := map[string]int{}
+	for _, r := range waiting {
+		for _, c := range r.spec.Consumes {
+			want[c.Queue]++
+		}
+	}
+	queues := slices.Sorted(maps.Keys(want))
 	ctx, cancel := context.WithTimeout(ctx, consumingWithin)
 	defer cancel()
 	err := poll(ctx, func(ctx context.Context) error {
+		if u, err := s.AMQPURL(ctx); err == nil {
+			if got, err := broker.ConsumerCounts(ctx, u, queues); err == nil && covers(got, want) {
+				waiting = nil
+				return nil
+			}
+		}
 		cs, err := s.Management().Consumers(ctx)
 		if err != nil {
 			return err
@@ -81,4 +100,15 @@ func (s *Stack) brokerPeer(ctx context.Context, r *Replica) ([]string, error) {
 		return nil, fmt.Errorf("addresses of the toxiproxy: %w", err)
 	}
 	return ips, nil
+}
+
+// covers reports whether every queue of want has at least as many
+// consumers in got.
+func covers(got, want map[string]int) bool {
+	for q, n := range want {
+		if got[q] < n {
+			return false
+		}
+	}
+	return true
 }
