@@ -206,16 +206,17 @@ a failure prints the command that replays it.`), func() {
 				t.Expect(err).NotTo(HaveOccurred())
 				stop := make(chan struct{})
 				defer close(stop)
+				// One every PoisonEvery until the schedule's end, as
+				// Schedule.Units counts them: the loop ends with its last
+				// one, not at the end (a shrunk schedule's 31.7 s with one
+				// at 20 s waited 11.7 s for nothing).
+				n := int(length / time.Duration(plan.PoisonEvery))
 				wg.Go(func() {
 					tick := time.NewTicker(time.Duration(plan.PoisonEvery))
 					defer tick.Stop()
-					end := time.NewTimer(length)
-					defer end.Stop()
-					for i := 0; ; i++ {
+					for i := 0; i < n; i++ {
 						select {
 						case <-tick.C:
-						case <-end.C:
-							return
 						case <-stop:
 							return
 						case <-ctx.Done():
