@@ -214,9 +214,10 @@ func oneFile(fs *flag.FlagSet, args []string) (path string, help bool, err error
 	return fs.Arg(0), false, nil
 }
 
-// runConfig is the run of r's spec, as it ran, into out.
+// runConfig is the run of r's spec, as it ran, into out, on the local
+// Docker engine (a reproduction does not say where it ran).
 func (r reproduction) runConfig(out string) runConfig {
-	c := runConfig{system: r.System, scenario: "^" + regexp.QuoteMeta(r.Spec) + "$", seed: r.Seed, procs: 1, out: out, rabbitmq: r.RabbitMQ, postgres: r.Postgres}
+	c := runConfig{system: r.System, scenario: "^" + regexp.QuoteMeta(r.Spec) + "$", seed: r.Seed, procs: 1, out: out, rabbitmq: r.RabbitMQ, postgres: r.Postgres, target: "docker"}
 	if r.Knobs != nil {
 		c.knobs = *r.Knobs
 	}

@@ -207,7 +207,11 @@ func TestAReproductionCarriesTheSizesItsSpecExposed(t *testing.T) {
 	if r.Knobs == nil || *r.Knobs != knobs {
 		t.Fatalf("knobs %v, want %v", r.Knobs, knobs)
 	}
-	if c := r.runConfig(""); c.knobs != knobs {
+	c := r.runConfig("")
+	if c.knobs != knobs {
 		t.Errorf("the replay runs with %v, want %v", c.knobs, knobs)
+	}
+	if p, err := c.platform(context.Background()); p != nil || err != nil {
+		t.Errorf("the replay runs on %v (%v), want the local Docker engine", p, err)
 	}
 }
