@@ -131,7 +131,7 @@ func (p *Processor) outage() *outage.Tracker {
 // of it succeeded, the batch is acked with one multiple ack of its last
 // delivery (see rabbit.Handler for why that acks exactly this batch);
 // otherwise each success is acked alone and each failure goes through the
-// retry policy alone.
+// retry policy alone (under AutoAck it is lost, as one failed alone is).
 func (p *Processor) Handler(f Func) rabbit.Handler {
 	return func(ctx context.Context, stop <-chan struct{}, ds []amqp.Delivery) {
 		if len(ds) == 1 {
@@ -150,6 +150,13 @@ func (p *Processor) Handler(f Func) rabbit.Handler {
 		for i, d := range ds {
 			if errs[i] == nil {
 				p.ack(log, d)
+				continue
+			}
+			if p.Policy.AutoAck {
+				// The batch's attempt was this delivery's attempt too, and
+				// under auto-ack a failed attempt cannot be retried: the
+				// broker forgot the delivery when it sent it.
+				log.Error("message lost: auto-ack already removed it from the queue", "message_id", d.MessageId, "err", errs[i])
 				continue
 			}
 			p.process(ctx, stop, d, f)

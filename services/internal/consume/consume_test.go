@@ -427,3 +427,26 @@ func TestUnsafeAutoAckSettlesNothing(t *testing.T) {
 		t.Fatalf("auto-ack deliveries must not be settled: %+v", a)
 	}
 }
+
+func TestUnsafeAutoAckLosesEveryDeliveryOfAFailedBatch(t *testing.T) {
+	// Under auto-ack a failed attempt is the last: a batch that failed
+	// together is not retried one by one, so every delivery a consumer
+	// held when its dependency failed is lost, not only one per attempt.
+	p := fast
+	p.AutoAck = true
+	calls := 0
+	ch := &acks{}
+	newProcessor(p, &publisher{}).Handler(func(_ context.Context, ds []amqp.Delivery) []error {
+		calls++
+		errs := make([]error, len(ds))
+		for i := range ds {
+			errs[i] = errors.New("database unavailable")
+		}
+		return errs
+	})(context.Background(), make(chan struct{}), []amqp.Delivery{
+		{Acknowledger: ch, DeliveryTag: 1}, {Acknowledger: ch, DeliveryTag: 2}, {Acknowledger: ch, DeliveryTag: 3},
+	})
+	if calls != 1 || ch.acked+ch.requeued+ch.rejected != 0 {
+		t.Fatalf("want one attempt of the batch and nothing settled, got %d attempts, %+v", calls, ch)
+	}
+}
