@@ -14,22 +14,23 @@ import (
 	"github.com/mqchaos/mqchaos/harness/history"
 	"github.com/mqchaos/mqchaos/harness/report"
 	"github.com/mqchaos/mqchaos/harness/stack"
-	"github.com/mqchaos/mqchaos/harness/workload"
 )
 
 func competingConsumers(d *decl) {
 	d.Scenario("Competing consumers: replicas share a queue, each unit is applied once", Label("guarantee:exactly-once-effect", "guarantee:competing-consumers", labelSharedInfra), Doc(`Three replicas of the consuming service share its queue: every
 unit is applied exactly once across them, and the work is spread
-over more than one replica. With the failpoint
-after-apply-before-ack, the first replica to apply a unit exits
-before its ack, and another replica must not apply it again.`), Needs("a consuming service; the control needs the failpoint."), func() {
+over more than one replica. The units wait in the queue while the
+replicas are stopped, and are then worked off together. With the
+failpoint after-apply-before-ack, a replica that applied a batch
+exits before its ack, as often as the failpoint fires, and is
+started again; no replica may apply that batch again.`), Needs("a consuming service; the control needs the failpoint."), func() {
 		const units = 150
 
 		run := func(ctx context.Context, t *T, side string, opts ...stack.Option) (report.Figures, map[string]int) {
 			input := t.anyInput()
 			svc, _ := t.consumer(input)
 			opts = append(opts, stack.Replicas(svc, 3), t.tuning("spread-work"))
-			_, armed := t.sys.Failpoints["after-apply-before-ack"]
+			spec, armed := t.sys.Failpoints["after-apply-before-ack"]
 			if armed {
 				fp, _ := t.failpoint("after-apply-before-ack")
 				opts = append(opts, fp)
@@ -37,32 +38,16 @@ before its ack, and another replica must not apply it again.`), Needs("a consumi
 			s := t.startStack(ctx, "competing-"+side, opts...)
 			h := &history.History{}
 			started := time.Now()
-			t.By(fmt.Sprintf("sending 150 units through %s to 3 replicas of %s", input, svc))
 			l := t.load("competing-"+side, units)
 			l.Concurrency = 6
-			t.Expect(workload.Run(ctx, s, h, input, l)).To(Succeed())
-
+			stops := stoppedBacklog(ctx, t, s, h, input, svc, l)
+			exits := drainSupervised(ctx, t, s, h, svc, spec.ExitCode, stops)
 			if armed {
-				t.By("finding the replica that exited at the failpoint and starting it again")
-				var crashed *stack.Replica
-				t.Eventually(ctx, func(g Gomega) {
-					for _, r := range s.Replicas(svc) {
-						running, err := r.Running(ctx)
-						g.Expect(err).NotTo(HaveOccurred())
-						if !running {
-							crashed = r
-						}
-					}
-					g.Expect(crashed).NotTo(BeNil(), "no %s replica exited", svc)
-				}).Should(Succeed())
-				h.Event(history.KindFault, "failpoint "+crashed.Name, "exited")
-				t.Expect(crashed.StartAgain(ctx)).To(Succeed())
-				t.Eventually(ctx, crashed.Ready).Should(Succeed())
-				h.Event(history.KindFault, "failpoint "+crashed.Name, "restarted")
+				t.Expect(exits).To(BeNumerically(">", 0), "no %s replica exited at the failpoint", svc)
 			}
 			obs := t.settled(ctx, s, 1500*time.Millisecond, input)
 			spread := obs[effect.Name(t.effectOf(input, svc))].Replicas
-			return t.verdict(ctx, "competing consumers", side, s, h, obs, started, []string{input}, describeSpread(spread)), spread
+			return t.verdict(ctx, "competing consumers", side, s, h, obs, started, []string{input}, describeSpread(spread), fmt.Sprintf("%d exits at the failpoint", exits)), spread
 		}
 
 		d.It("holds with durable idempotency", Label("safe"), func(ctx context.Context, t *T) {
@@ -75,7 +60,7 @@ before its ack, and another replica must not apply it again.`), Needs("a consumi
 		d.It("is caught with idempotency kept in each replica's memory (control memory-idempotency)", Label("unsafe"), func(ctx context.Context, t *T) {
 			t.failpoint("after-apply-before-ack")
 			f, _ := run(ctx, t, "control: memory-idempotency", t.control("memory-idempotency"))
-			t.Expect(f.Duplicated()).NotTo(BeEmpty(), "the control must report a duplicated effect: %s", f)
+			t.expectCaught(f, "duplicated", f.Duplicated(), units)
 		}, SpecTimeout(4*time.Minute))
 	})
 }

@@ -22,7 +22,9 @@ killed with SIGKILL mid-stream loses nothing, because unacked
 messages go back to the queue.`), func() {
 
 		d.When("the consumer exits at the failpoint between applying and acking", func() {
-			// Needs: the failpoint after-apply-before-ack.
+			// Needs: the failpoint after-apply-before-ack. The units wait
+			// in the queue while the consumer is stopped, so that the
+			// batch it applies before exiting is as large as it takes.
 			const units = 40
 			run := func(ctx context.Context, t *T, side string, opts ...stack.Option) report.Figures {
 				fp, spec := t.failpoint("after-apply-before-ack")
@@ -30,19 +32,11 @@ messages go back to the queue.`), func() {
 				s := t.startStack(ctx, "killed-failpoint-"+side, append(opts, fp)...)
 				h := &history.History{}
 				started := time.Now()
-				t.By(fmt.Sprintf("sending 40 units through %s; %s exits after applying the first", input, spec.Service))
-				t.Expect(workload.Run(ctx, s, h, input, t.load("killed-fp-"+side, units))).To(Succeed())
-				r := s.Replica(spec.Service, 1)
-				t.Eventually(ctx, r.Running).Should(BeFalse())
-				if spec.ExitCode != 0 {
-					t.Expect(r.ExitCode(ctx)).To(Equal(spec.ExitCode), "exit status of the failpoint")
-				}
-				h.Event(history.KindFault, "failpoint "+r.Name, "exited")
-				t.By("starting " + r.Name + " again")
-				t.Expect(r.StartAgain(ctx)).To(Succeed())
-				t.Eventually(ctx, r.Ready).Should(Succeed())
+				stops := stoppedBacklog(ctx, t, s, h, input, spec.Service, t.load("killed-fp-"+side, units))
+				exits := drainSupervised(ctx, t, s, h, spec.Service, spec.ExitCode, stops)
+				t.Expect(exits).To(BeNumerically(">", 0), "%s never exited at the failpoint", spec.Service)
 				obs := t.settled(ctx, s, 1500*time.Millisecond, input)
-				return t.verdict(ctx, "killed at failpoint", side, s, h, obs, started, []string{input})
+				return t.verdict(ctx, "killed at failpoint", side, s, h, obs, started, []string{input}, fmt.Sprintf("%s exited %d times at the failpoint", spec.Service, exits))
 			}
 
 			d.It("holds with durable idempotency", Label("safe"), func(ctx context.Context, t *T) {
@@ -53,7 +47,7 @@ messages go back to the queue.`), func() {
 
 			d.It("is caught without idempotency (control no-idempotency)", Label("unsafe"), func(ctx context.Context, t *T) {
 				f := run(ctx, t, "control: no-idempotency", t.control("no-idempotency"))
-				t.Expect(f.Duplicated()).NotTo(BeEmpty(), "the control must report a duplicated effect: %s", f)
+				t.expectCaught(f, "duplicated", f.Duplicated(), units)
 			}, SpecTimeout(4*time.Minute))
 		})
 
