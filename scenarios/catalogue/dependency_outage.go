@@ -63,7 +63,7 @@ recovery. Nothing is dead-lettered and nothing is lost.`), Needs("a database and
 
 		d.It("is caught with auto-ack (control auto-ack)", Label("unsafe"), func(ctx context.Context, t *T) {
 			f := run(ctx, t, "control: auto-ack", t.control("auto-ack"))
-			t.expectCaught(f, "lost", f.Lost(), units)
+			t.expectCaught(f, "lost", f.Lost(), t.Knobs().Units)
 		}, SpecTimeout(5*time.Minute))
 	})
 }
