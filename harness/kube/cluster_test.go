@@ -22,32 +22,8 @@ import (
 // killed, started again and reached again through a new forward, and
 // nothing left once the namespace is deleted.
 func TestABrokerOnARealCluster(t *testing.T) {
-	path := os.Getenv("MQCHAOS_KUBECONFIG")
-	if path == "" {
-		t.Skip("MQCHAOS_KUBECONFIG is not set: make k8s-test runs this on the local cluster")
-	}
-	image := os.Getenv("RABBITMQ_IMAGE")
-	if image == "" {
-		image = "mqchaos/rabbitmq:3.10-local"
-	}
-	ctx := t.Context()
-	c, err := Connect(path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	start := time.Now()
-	ns, err := c.CreateNamespace(ctx, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := ns.Delete(context.WithoutCancel(ctx)); err != nil {
-			t.Error(err)
-		}
-		if _, err := c.Client.CoreV1().Namespaces().Get(context.Background(), ns.Name, metav1.GetOptions{}); err == nil {
-			t.Errorf("namespace %s left behind", ns.Name)
-		}
-	})
+	ctx, ns, image := onARealCluster(t)
 	w := Workload{
 		Name: "rabbitmq", App: "rabbitmq", Image: image,
 		Env:   map[string]string{"RABBITMQ_DEFAULT_USER": "mqchaos", "RABBITMQ_DEFAULT_PASS": "secret"},
@@ -120,28 +96,7 @@ func TestABrokerOnARealCluster(t *testing.T) {
 // answering, then answers again), and restarted in place keeping a
 // persistent message of a durable queue.
 func TestPauseAndRestartInPlaceOnARealCluster(t *testing.T) {
-	path := os.Getenv("MQCHAOS_KUBECONFIG")
-	if path == "" {
-		t.Skip("MQCHAOS_KUBECONFIG is not set: make k8s-test runs this on the local cluster")
-	}
-	image := os.Getenv("RABBITMQ_IMAGE")
-	if image == "" {
-		image = "mqchaos/rabbitmq:3.10-local"
-	}
-	ctx := t.Context()
-	c, err := Connect(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns, err := c.CreateNamespace(ctx, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := ns.Delete(context.WithoutCancel(ctx)); err != nil {
-			t.Error(err)
-		}
-	})
+	ctx, ns, image := onARealCluster(t)
 	w := Workload{
 		Name: "rabbitmq", App: "rabbitmq", Image: image,
 		Env:    map[string]string{"RABBITMQ_DEFAULT_USER": "mqchaos", "RABBITMQ_DEFAULT_PASS": "secret"},
@@ -211,7 +166,7 @@ func TestPauseAndRestartInPlaceOnARealCluster(t *testing.T) {
 	}
 	t.Logf("restart in place: %s in %s", h.Ops()[len(h.Ops())-1].Detail, time.Since(at).Round(100*time.Millisecond))
 	answers("the management API after the restart")
-	err = until(ctx, time.Minute, "the message back in its queue", func(context.Context) (bool, error) {
+	err := until(ctx, time.Minute, "the message back in its queue", func(context.Context) (bool, error) {
 		code, body, err := api(http.MethodGet, "/api/queues/%2F/kept", "")
 		return code == http.StatusOK && strings.Contains(body, `"messages":1,`), err
 	})
@@ -219,4 +174,36 @@ func TestPauseAndRestartInPlaceOnARealCluster(t *testing.T) {
 		t.Error(err)
 	}
 	t.Logf("answering again with the message %s after the restart began", time.Since(at).Round(100*time.Millisecond))
+}
+
+// onARealCluster connects to the cluster of MQCHAOS_KUBECONFIG (or skips
+// the test) and creates a namespace that the test's end deletes, checking
+// that it is gone; image is the broker's.
+func onARealCluster(t *testing.T) (context.Context, *Namespace, string) {
+	path := os.Getenv("MQCHAOS_KUBECONFIG")
+	if path == "" {
+		t.Skip("MQCHAOS_KUBECONFIG is not set: make k8s-test runs this on the local cluster")
+	}
+	image := os.Getenv("RABBITMQ_IMAGE")
+	if image == "" {
+		image = "mqchaos/rabbitmq:3.10-local"
+	}
+	ctx := t.Context()
+	c, err := Connect(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns, err := c.CreateNamespace(ctx, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := ns.Delete(context.WithoutCancel(ctx)); err != nil {
+			t.Error(err)
+		}
+		if _, err := c.Client.CoreV1().Namespaces().Get(context.Background(), ns.Name, metav1.GetOptions{}); err == nil {
+			t.Errorf("namespace %s left behind", ns.Name)
+		}
+	})
+	return ctx, ns, image
 }
