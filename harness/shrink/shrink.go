@@ -142,7 +142,7 @@ func Shrink(ctx context.Context, s schedule.Schedule, target string, ids []strin
 	if o.Margin <= 0 {
 		o.Margin = 5 * time.Second
 	}
-	sh := &shrinker{o: o, run: run, target: target, best: s.Clone(), began: o.Clock(), margin: o.Margin, lag: map[string]time.Duration{}}
+	sh := &shrinker{trials: trials{o: o, target: target, began: o.Clock()}, run: run, best: s.Clone(), margin: o.Margin, lag: map[string]time.Duration{}}
 	res := Result{Target: target, Start: s}
 	err := sh.shrink(ctx, ids)
 	res.Smallest, res.Attempts, res.OutOfTime = sh.best, sh.attempts, sh.outOfTime
@@ -201,15 +201,10 @@ const (
 )
 
 type shrinker struct {
-	o         Options
-	run       Runner
-	target    string
-	best      schedule.Schedule
-	attempts  []Attempt
-	began     time.Time
-	lastRun   time.Duration // the last run's time
-	outOfTime bool
-	margin    time.Duration
+	trials
+	run    Runner
+	best   schedule.Schedule
+	margin time.Duration
 	// lag is, by fault ("kill-database postgres"), the longest its
 	// target was seen back after its nominal end, in any run.
 	lag map[string]time.Duration
@@ -262,41 +257,15 @@ func (sh *shrinker) try(ctx context.Context, move string, c schedule.Schedule) (
 // attempt runs c up to Confirm times and keeps it if every run showed
 // the target, learning each run's observed ends.
 func (sh *shrinker) attempt(ctx context.Context, move string, c schedule.Schedule) (bool, error) {
-	if sh.o.Clock().Sub(sh.began)+sh.lastRun*time.Duration(sh.o.Confirm) > sh.o.Budget {
-		sh.outOfTime = true
-		return false, nil
-	}
-	a := Attempt{N: len(sh.attempts) + 1, Move: move, Faults: len(c.Faults), Units: c.Units(), Length: time.Duration(c.Length).String(), Kept: true}
-	began := sh.o.Clock()
-	for range sh.o.Confirm {
-		t := sh.o.Clock()
-		out, err := sh.run(ctx, c)
-		sh.lastRun = sh.o.Clock().Sub(t)
-		if err != nil {
-			if ctx.Err() != nil {
-				return false, err
-			}
-			a.Runs = append(a.Runs, "error: "+err.Error())
-			a.Kept = false
-			break
-		}
+	a := Attempt{Move: move, Faults: len(c.Faults), Units: c.Units(), Length: time.Duration(c.Length).String()}
+	kept, err := sh.confirm(ctx, a, func(ctx context.Context) (Outcome, error) { return sh.run(ctx, c) }, func(out Outcome, a *Attempt) {
 		sh.observe(c, out)
-		a.Runs = append(a.Runs, describe(out.Found))
 		a.Ends = append(a.Ends, spans(c, out.Ends))
-		if _, ok := out.Found[sh.target]; !ok {
-			a.Kept = false
-			break
-		}
-	}
-	a.Seconds = sh.o.Clock().Sub(began).Seconds()
-	sh.attempts = append(sh.attempts, a)
-	if sh.o.Log != nil {
-		sh.o.Log(a)
-	}
-	if a.Kept {
+	})
+	if kept {
 		sh.best = c
 	}
-	return a.Kept, nil
+	return kept, err
 }
 
 // observe learns from a run of s how long after its nominal end each

@@ -98,7 +98,7 @@ func ShrinkSizes(ctx context.Context, start Sizes, target string, run SizesRunne
 	if o.Clock == nil {
 		o.Clock = time.Now
 	}
-	sh := &sizer{o: o, run: run, target: target, best: start, began: o.Clock()}
+	sh := &sizer{trials: trials{o: o, target: target, began: o.Clock()}, run: run, best: start}
 	res := SizesResult{Target: target, Start: start}
 	err := sh.shrink(ctx)
 	res.Smallest, res.Attempts, res.OutOfTime = sh.best, sh.attempts, sh.outOfTime
@@ -143,15 +143,10 @@ func ShrinkSizes(ctx context.Context, start Sizes, target string, run SizesRunne
 }
 
 type sizer struct {
-	o         Options
-	run       SizesRunner
-	target    string
-	best      Sizes
-	kept      []Sizes // every sizes kept, the start first
-	attempts  []Attempt
-	began     time.Time
-	lastRun   time.Duration
-	outOfTime bool
+	trials
+	run  SizesRunner
+	best Sizes
+	kept []Sizes // every sizes kept, the start first
 }
 
 func (sh *sizer) shrink(ctx context.Context) error {
@@ -216,38 +211,11 @@ func (sh *sizer) cut(ctx context.Context, what string, cut func(Sizes, float64) 
 // attempt runs z up to Confirm times and keeps it if every run showed
 // the target. It runs nothing when the budget would not hold it.
 func (sh *sizer) attempt(ctx context.Context, move string, z Sizes) (bool, error) {
-	if sh.o.Clock().Sub(sh.began)+sh.lastRun*time.Duration(sh.o.Confirm) > sh.o.Budget {
-		sh.outOfTime = true
-		return false, nil
-	}
-	a := Attempt{N: len(sh.attempts) + 1, Move: move, Units: z.Units, Length: z.String(), Kept: true}
-	began := sh.o.Clock()
-	for range sh.o.Confirm {
-		t := sh.o.Clock()
-		out, err := sh.run(ctx, z)
-		sh.lastRun = sh.o.Clock().Sub(t)
-		if err != nil {
-			if ctx.Err() != nil {
-				return false, err
-			}
-			a.Runs = append(a.Runs, "error: "+err.Error())
-			a.Kept = false
-			break
-		}
-		a.Runs = append(a.Runs, describe(out.Found))
-		if _, ok := out.Found[sh.target]; !ok {
-			a.Kept = false
-			break
-		}
-	}
-	a.Seconds = sh.o.Clock().Sub(began).Seconds()
-	sh.attempts = append(sh.attempts, a)
-	if sh.o.Log != nil {
-		sh.o.Log(a)
-	}
-	if a.Kept {
+	a := Attempt{Move: move, Units: z.Units, Length: z.String()}
+	kept, err := sh.confirm(ctx, a, func(ctx context.Context) (Outcome, error) { return sh.run(ctx, z) }, nil)
+	if kept {
 		sh.best = z
 		sh.kept = append(sh.kept, z)
 	}
-	return a.Kept, nil
+	return kept, err
 }
