@@ -150,22 +150,12 @@ func (r reproduction) runSoak(ctx context.Context, s schedule.Schedule, dir stri
 		return out, err
 	}
 	defer done()
-	log, err := os.Create(dir + ".log")
+	res, found, err := r.runOnce(ctx, dir)
+	out.Found = found
 	if err != nil {
 		return out, err
 	}
-	defer log.Close()
-	res, err := runResults(ctx, r.runConfig(dir), "shrink", log, log)
-	if len(res.results) != 1 {
-		return out, fmt.Errorf("%s: no result (%v)", dir, err)
-	}
-	out.Found = map[string][]string{}
-	judged := false
-	for _, f := range res.results[0].Figures {
-		judged = judged || f.Judged()
-		for _, b := range f.Broken() {
-			out.Found[b.Kind] = append(out.Found[b.Kind], b.IDs...)
-		}
+	for _, f := range res.Figures {
 		if f.Scenario != "soak" || f.History == "" {
 			continue
 		}
@@ -175,10 +165,34 @@ func (r reproduction) runSoak(ctx context.Context, s schedule.Schedule, dir stri
 		}
 		out.Ends = nemesis.Ends(s.Steps(), h.Ops())
 	}
-	if !judged {
-		return out, fmt.Errorf("%s: nothing judged: %s", dir, res.results[0].Headline())
-	}
 	return out, nil
+}
+
+// runOnce runs r in a new directory dir, its output in dir.log, and
+// returns its one result and what it found broken, by kind; an error if
+// it judged nothing.
+func (r reproduction) runOnce(ctx context.Context, dir string) (catalogue.Result, map[string][]string, error) {
+	log, err := os.Create(dir + ".log")
+	if err != nil {
+		return catalogue.Result{}, nil, err
+	}
+	defer log.Close()
+	res, err := runResults(ctx, r.runConfig(dir), "shrink", log, log)
+	if len(res.results) != 1 {
+		return catalogue.Result{}, nil, fmt.Errorf("%s: no result (%v)", dir, err)
+	}
+	found := map[string][]string{}
+	judged := false
+	for _, f := range res.results[0].Figures {
+		judged = judged || f.Judged()
+		for _, b := range f.Broken() {
+			found[b.Kind] = append(found[b.Kind], b.IDs...)
+		}
+	}
+	if !judged {
+		return res.results[0], found, fmt.Errorf("%s: nothing judged: %s", dir, res.results[0].Headline())
+	}
+	return res.results[0], found, nil
 }
 
 // shrinkScenario cuts the sizes r's spec exposes (units, rate, hold)
@@ -233,27 +247,9 @@ func (r reproduction) runScenario(ctx context.Context, z shrink.Sizes, dir strin
 	var out shrink.Outcome
 	k := knobsOf(z)
 	r.Knobs = &k
-	log, err := os.Create(dir + ".log")
-	if err != nil {
-		return out, err
-	}
-	defer log.Close()
-	res, err := runResults(ctx, r.runConfig(dir), "shrink", log, log)
-	if len(res.results) != 1 {
-		return out, fmt.Errorf("%s: no result (%v)", dir, err)
-	}
-	out.Found = map[string][]string{}
-	judged := false
-	for _, f := range res.results[0].Figures {
-		judged = judged || f.Judged()
-		for _, b := range f.Broken() {
-			out.Found[b.Kind] = append(out.Found[b.Kind], b.IDs...)
-		}
-	}
-	if !judged {
-		return out, fmt.Errorf("%s: nothing judged: %s", dir, res.results[0].Headline())
-	}
-	return out, nil
+	_, found, err := r.runOnce(ctx, dir)
+	out.Found = found
+	return out, err
 }
 
 // sizesOf and knobsOf turn a spec's knobs into shrink's sizes and back.
