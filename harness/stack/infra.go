@@ -91,7 +91,7 @@ func StartInfra(ctx context.Context, images Images, opts ...InfraOption) (*Infra
 		if o.nodes > 1 {
 			return inf, fmt.Errorf("start infra %s: a cluster of %d nodes runs on Docker only", id, o.nodes)
 		}
-		st, err := o.platform.open(ctx, inf)
+		st, err := o.platform.open(ctx)
 		if err != nil {
 			return inf, fmt.Errorf("start infra %s: %w", id, err)
 		}

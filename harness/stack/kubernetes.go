@@ -20,7 +20,7 @@ import (
 // names another.
 type Platform interface {
 	// open makes the Infra's place: its namespace, for Kubernetes.
-	open(ctx context.Context, inf *Infra) (site, error)
+	open(ctx context.Context) (site, error)
 }
 
 // OnPlatform runs the Infra on p instead of on the local Docker engine.
@@ -48,7 +48,7 @@ type kubePlatform struct {
 	prefix string
 }
 
-func (k kubePlatform) open(ctx context.Context, inf *Infra) (site, error) {
+func (k kubePlatform) open(ctx context.Context) (site, error) {
 	ns, err := k.c.CreateNamespace(ctx, k.prefix)
 	if ns == nil {
 		return nil, err

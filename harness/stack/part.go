@@ -2,7 +2,6 @@ package stack
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -136,7 +135,11 @@ func (p *dockerPart) Exec(ctx context.Context, cmd []string, options ...tcexec.P
 }
 
 func (p *dockerPart) Endpoint(ctx context.Context, port int) (string, error) {
-	return endpoint(ctx, p.c, fmt.Sprintf("%d/tcp", port))
+	mapped, err := p.c.MappedPort(ctx, fmt.Sprintf("%d/tcp", port))
+	if err != nil {
+		return "", fmt.Errorf("look up port %d of %s: %w", port, p.alias, err)
+	}
+	return net.JoinHostPort("127.0.0.1", mapped.Port()), nil
 }
 
 func (p *dockerPart) Host() string { return p.alias }
@@ -165,37 +168,18 @@ func (p *dockerPart) Target() fault.Target {
 }
 
 func (p *dockerPart) Logs(ctx context.Context) ([]byte, error) {
-	return containerLogs(ctx, p.c, p.alias)
-}
-
-func (p *dockerPart) Terminate(ctx context.Context) error {
-	return p.c.Terminate(ctx, testcontainers.StopTimeout(0))
-}
-
-func endpoint(ctx context.Context, c *testcontainers.DockerContainer, port string) (string, error) {
-	if c == nil {
-		return "", errors.New("container not started")
-	}
-	p, err := c.MappedPort(ctx, port)
+	rc, err := p.c.Logs(ctx)
 	if err != nil {
-		return "", fmt.Errorf("look up port %s of %s: %w", port, c.GetContainerID()[:12], err)
-	}
-	return net.JoinHostPort("127.0.0.1", p.Port()), nil
-}
-
-// containerLogs reads c's whole log; name says whose in an error.
-func containerLogs(ctx context.Context, c *testcontainers.DockerContainer, name string) ([]byte, error) {
-	if c == nil {
-		return nil, fmt.Errorf("logs of %s: not started", name)
-	}
-	rc, err := c.Logs(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("logs of %s: %w", name, err)
+		return nil, fmt.Errorf("logs of %s: %w", p.alias, err)
 	}
 	defer rc.Close()
 	b, err := io.ReadAll(rc)
 	if err != nil {
-		return nil, fmt.Errorf("logs of %s: %w", name, err)
+		return nil, fmt.Errorf("logs of %s: %w", p.alias, err)
 	}
 	return b, nil
+}
+
+func (p *dockerPart) Terminate(ctx context.Context) error {
+	return p.c.Terminate(ctx, testcontainers.StopTimeout(0))
 }
