@@ -114,6 +114,9 @@ func judgeFile(path string, w io.Writer, t *tally) error {
 	for _, r := range judged.Recovery {
 		fmt.Fprintln(w, "  "+r.String())
 	}
+	for _, b := range judged.Bounds {
+		fmt.Fprintln(w, "  "+b.String())
+	}
 	for _, l := range judged.Unseen {
 		fmt.Fprintln(w, "  unseen at the end: "+l.String())
 	}

@@ -24,6 +24,10 @@ type Verdict struct {
 	// (history.KindRecovery), in order: "recovery over budget" when the
 	// system was not ready or not drained again within it.
 	Recovery []Recovery `json:"recovery,omitempty"`
+	// Bounds is the verdict on each bound the run recorded besides the
+	// effects' id sets (history.KindServed, history.KindWatched), in
+	// order: a broken bound breaks the run like a violation.
+	Bounds []Bound `json:"bounds,omitempty"`
 	// Offline is why the run cannot be judged again from its history, ""
 	// when it can: part of its verdict was drawn outside the checker.
 	Offline string `json:"offline,omitempty"`
@@ -61,6 +65,11 @@ func (v Verdict) Held() bool {
 	}
 	for _, r := range v.Recovery {
 		if !r.OK() {
+			return false
+		}
+	}
+	for _, b := range v.Bounds {
+		if !b.OK() {
 			return false
 		}
 	}
@@ -111,6 +120,10 @@ func (v Verdict) Held() bool {
 // heal before it and the replicas ready and the work drained after it
 // (see Recovery): over budget breaks the run like a violation.
 //
+// Each bound (history.KindServed, history.KindWatched) is judged from
+// the operations it concerns (see Bound): broken, it breaks the run like
+// a violation.
+//
 // A queue whose final read (history.KindQueued, the last of each queue)
 // held anything is listed in Verdict.Unseen, "unseen at the end": the
 // run settled with work the system never took. A unit an effect lacks
@@ -151,6 +164,7 @@ func Judge(ops []history.Op) Verdict {
 		}
 	}
 	v.Recovery = recoveries(ops)
+	v.Bounds = bounds(ops)
 	var queued map[string]string
 	v.Unseen, queued = queueReads(ops)
 	// What the harness was told of each input, drawn from ops once.
@@ -298,10 +312,10 @@ func Record(h *history.History, v Verdict) error {
 		ops = append(ops, history.Op{Kind: history.KindVerdict, ID: d.Queue, Outcome: outcome(d.OK()), Detail: history.KindDeadLetters, Invoked: now, Completed: now, Verdict: b})
 	}
 	run := history.Op{Kind: history.KindVerdict, Outcome: outcome(v.Held()), Detail: v.Offline, Invoked: now, Completed: now}
-	if len(v.Recovery) > 0 {
-		b, err := json.Marshal(runVerdict{Recovery: v.Recovery})
+	if len(v.Recovery) > 0 || len(v.Bounds) > 0 {
+		b, err := json.Marshal(runVerdict{Recovery: v.Recovery, Bounds: v.Bounds})
 		if err != nil {
-			return fmt.Errorf("record verdict on recovery: %w", err)
+			return fmt.Errorf("record verdict on recovery and bounds: %w", err)
 		}
 		run.Verdict = b
 	}
@@ -314,6 +328,7 @@ func Record(h *history.History, v Verdict) error {
 // Offline: the verdicts that concern the run as a whole.
 type runVerdict struct {
 	Recovery []Recovery `json:"recovery,omitempty"`
+	Bounds   []Bound    `json:"bounds,omitempty"`
 }
 
 func outcome(ok bool) history.Outcome {
@@ -341,13 +356,13 @@ func Recorded(ops []history.Op) (v Verdict, ok bool, err error) {
 		ok = true
 		if op.ID == "" {
 			v.Offline = op.Detail
-			v.Recovery = nil
+			v.Recovery, v.Bounds = nil, nil
 			if len(op.Verdict) > 0 {
 				var rv runVerdict
 				if err := json.Unmarshal(op.Verdict, &rv); err != nil {
 					return Verdict{}, false, fmt.Errorf("verdict of the run: %w", err)
 				}
-				v.Recovery = rv.Recovery
+				v.Recovery, v.Bounds = rv.Recovery, rv.Bounds
 			}
 			continue
 		}
@@ -427,16 +442,24 @@ func Differences(judged, recorded Verdict) []string {
 			out = append(out, fmt.Sprintf("%s: the run recorded a verdict on it, but it was never read", r.Service))
 		}
 	}
-	if len(judged.Recovery) != len(recorded.Recovery) {
-		out = append(out, fmt.Sprintf("recovery: %d budgets judged, %d recorded", len(judged.Recovery), len(recorded.Recovery)))
-	} else {
-		for i, j := range judged.Recovery {
-			if r := recorded.Recovery[i]; j.String() != r.String() {
-				out = append(out, fmt.Sprintf("recovery: judged %q, the run recorded %q", j.String(), r.String()))
-			}
+	out = append(out, listDifferences("recovery", judged.Recovery, recorded.Recovery)...)
+	out = append(out, listDifferences("bound", judged.Bounds, recorded.Bounds)...)
+	return append(out, deadLetterDifferences(judged.DeadLetters, recorded.DeadLetters)...)
+}
+
+// listDifferences compares what judged and recorded say, one verdict of
+// the run after another, by their lines of figures.
+func listDifferences[V fmt.Stringer](what string, judged, recorded []V) []string {
+	if len(judged) != len(recorded) {
+		return []string{fmt.Sprintf("%s: %d judged, %d recorded", what, len(judged), len(recorded))}
+	}
+	var out []string
+	for i, j := range judged {
+		if r := recorded[i]; j.String() != r.String() {
+			out = append(out, fmt.Sprintf("%s: judged %q, the run recorded %q", what, j.String(), r.String()))
 		}
 	}
-	return append(out, deadLetterDifferences(judged.DeadLetters, recorded.DeadLetters)...)
+	return out
 }
 
 // deadLetterDifferences is Differences for the dead-letter queues.

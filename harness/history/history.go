@@ -76,6 +76,11 @@ type Op struct {
 	Budget *Budget `json:"budget,omitempty"`
 	// Depth, of a KindQueued op: what the queue held.
 	Depth *Depth `json:"depth,omitempty"`
+	// Served, of a KindServed op: the margin an input's requests must
+	// keep while a fault is open.
+	Served *Served `json:"served,omitempty"`
+	// Watched, of a KindWatched op: what one look at a replica saw.
+	Watched *Watched `json:"watched,omitempty"`
 }
 
 // Letter is one message read from a dead-letter queue.

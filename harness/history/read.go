@@ -235,11 +235,60 @@ func (h *History) Append(ops ...Op) {
 // poison message too): not a fault, an invariant's check, a read of an
 // effect, of a queue or of a dead-letter queue, a verdict, a violation,
 // the units a fault may destroy, a recovery budget, a replica or a
-// fault's target ready again or the work drained.
+// fault's target ready again, the work drained, a margin to keep or a
+// look at a replica.
 func (op Op) IsWork() bool {
 	switch op.Kind {
-	case KindFault, KindInvariant, KindRead, KindVerdict, KindViolation, KindDestroyable, KindDeadLetters, KindRecovery, KindReady, KindBack, KindDrained, KindQueued:
+	case KindFault, KindInvariant, KindRead, KindVerdict, KindViolation, KindDestroyable, KindDeadLetters, KindRecovery, KindReady, KindBack, KindDrained, KindQueued, KindServed, KindWatched:
 		return false
 	}
 	return true
+}
+
+// Bounds a run records on what it observed besides the effects' id sets,
+// judged by the checker from the history (checker.Bound), so that such a
+// verdict is drawn again offline like any other.
+const (
+	// KindServed is how an input's requests must be served while a fault
+	// is open, against before it (Served): ID is the input, Invoked the
+	// moment it was recorded. The checker splits the input's requests at
+	// the fault's injection and heal.
+	KindServed = "served"
+	// KindWatched is one look at a replica while a queue it must consume
+	// from is watched (Watched): ID is the replica, Detail what its
+	// readiness check answered when not ready. A replica that says it is
+	// ready while its queue has no consumer breaks the bound.
+	KindWatched = "watched"
+)
+
+// Served, of a KindServed op, is the margin an input's requests must
+// keep while the fault named Fault is open: at most MaxErrorShare of them
+// failing, and a p99 latency within P99Factor times the p99 before the
+// fault plus P99Slack seconds.
+type Served struct {
+	Fault         string  `json:"fault"`
+	MaxErrorShare float64 `json:"max_error_share"`
+	P99Factor     float64 `json:"p99_factor"`
+	P99Slack      float64 `json:"p99_slack"`
+}
+
+// Watched, of a KindWatched op, is what one look saw: whether the
+// replica said it was ready, and how many consumers its queue had.
+type Watched struct {
+	Queue     string `json:"queue"`
+	Ready     bool   `json:"ready"`
+	Consumers int    `json:"consumers"`
+}
+
+// Serve records, now, the margin input's requests must keep while a
+// fault is open (KindServed, ok).
+func (h *History) Serve(input string, s Served) {
+	now := time.Now()
+	h.Append(Op{Kind: KindServed, ID: input, Outcome: OK, Invoked: now, Completed: now, Served: &s})
+}
+
+// Watch records one look at replica, begun at began and ended now
+// (KindWatched, ok): what it saw, and its readiness check's answer.
+func (h *History) Watch(replica string, w Watched, answer string, began time.Time) {
+	h.Append(Op{Kind: KindWatched, ID: replica, Outcome: OK, Detail: answer, Invoked: began, Completed: time.Now(), Watched: &w})
 }

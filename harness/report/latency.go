@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/mqchaos/mqchaos/harness/checker"
 )
 
 // Latency is the distribution of one kind of latency over one phase of a
@@ -25,7 +27,7 @@ func LatencyOf(what string, ds []time.Duration) Latency {
 	if len(sorted) == 0 {
 		return l
 	}
-	l.P50, l.P95, l.P99 = millis(percentile(sorted, 50)), millis(percentile(sorted, 95)), millis(percentile(sorted, 99))
+	l.P50, l.P95, l.P99 = millis(checker.Percentile(sorted, 50)), millis(checker.Percentile(sorted, 95)), millis(checker.Percentile(sorted, 99))
 	l.Max = millis(sorted[len(sorted)-1])
 	return l
 }

@@ -44,6 +44,10 @@ type Figures struct {
 	// Recovery is the checker's verdict on each recovery budget of the
 	// run: how soon after a heal the system was ready and drained again.
 	Recovery []checker.Recovery `json:"recovery,omitempty"`
+	// Bounds is the checker's verdict on each bound of the run besides
+	// the effects' id sets (checker.Bound): a margin kept under a fault,
+	// a replica ready only with a consumer.
+	Bounds []checker.Bound `json:"bounds,omitempty"`
 	// Unseen are the queues that still held work when the run settled,
 	// "unseen at the end" (checker.Verdict.Unseen): a violation. The
 	// units found in them that an effect lacks are each check's Unseen.
@@ -70,14 +74,14 @@ type Figures struct {
 // dead-letter queue read holds what it must, and nothing else was
 // observed to break the guarantee.
 func (f Figures) Held() bool {
-	return checker.Verdict{Checks: f.Checks, Violations: f.Violations, DeadLetters: f.DeadLetters, Recovery: f.Recovery, Unseen: f.Unseen}.Held()
+	return checker.Verdict{Checks: f.Checks, Violations: f.Violations, DeadLetters: f.DeadLetters, Recovery: f.Recovery, Bounds: f.Bounds, Unseen: f.Unseen}.Held()
 }
 
 // Judged reports whether anything was judged: a check, a dead-letter
-// queue, a recovery budget, a queue read holding work at the end, or an
-// observed violation.
+// queue, a recovery budget, a bound, a queue read holding work at the
+// end, or an observed violation.
 func (f Figures) Judged() bool {
-	return len(f.Checks) > 0 || len(f.Violations) > 0 || len(f.DeadLetters) > 0 || len(f.Recovery) > 0 || len(f.Unseen) > 0
+	return len(f.Checks) > 0 || len(f.Violations) > 0 || len(f.DeadLetters) > 0 || len(f.Recovery) > 0 || len(f.Bounds) > 0 || len(f.Unseen) > 0
 }
 
 // Check is the result for the effect named name ("inventory: ..."), or a
@@ -178,6 +182,11 @@ func (f Figures) Broken() []Broken {
 			out = append(out, Broken{Kind: "recovery over budget after " + r.Kind})
 		}
 	}
+	for _, b := range f.Bounds {
+		if !b.OK() {
+			out = append(out, Broken{Kind: "broken: " + b.What})
+		}
+	}
 	for _, l := range f.Unseen {
 		out = append(out, Broken{Kind: "unseen at the end in " + l.Queue, IDs: l.Units})
 	}
@@ -209,6 +218,9 @@ func (f Figures) String() string {
 	}
 	for _, r := range f.Recovery {
 		lines = append(lines, r.String())
+	}
+	for _, b := range f.Bounds {
+		lines = append(lines, b.String())
 	}
 	for _, l := range f.Unseen {
 		lines = append(lines, "VIOLATED: unseen at the end: "+l.String())

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mqchaos/mqchaos/harness/checker"
 	"github.com/mqchaos/mqchaos/harness/history"
 )
 
@@ -236,20 +237,10 @@ func bucketize(ops []history.Op, start time.Time, width time.Duration, n int) []
 	}
 	for i := range bs {
 		slices.Sort(bs[i].latencies)
-		bs[i].P50 = percentile(bs[i].latencies, 50)
-		bs[i].P99 = percentile(bs[i].latencies, 99)
+		bs[i].P50 = checker.Percentile(bs[i].latencies, 50)
+		bs[i].P99 = checker.Percentile(bs[i].latencies, 99)
 	}
 	return bs
-}
-
-// percentile is the nearest-rank p-th percentile of sorted (ascending),
-// or zero for none.
-func percentile(sorted []time.Duration, p float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	rank := int(math.Ceil(p / 100 * float64(len(sorted))))
-	return sorted[min(max(rank, 1), len(sorted))-1]
 }
 
 // inputs is the work kinds of ops, in order of first appearance.

@@ -35,37 +35,6 @@ func TestBucketWidthIsRound(t *testing.T) {
 	}
 }
 
-func TestPercentileIsNearestRank(t *testing.T) {
-	ms := func(v ...int) []time.Duration {
-		out := make([]time.Duration, len(v))
-		for i, x := range v {
-			out[i] = time.Duration(x) * time.Millisecond
-		}
-		return out
-	}
-	hundred := make([]int, 100)
-	for i := range hundred {
-		hundred[i] = i + 1
-	}
-	for _, c := range []struct {
-		sorted []time.Duration
-		p      float64
-		want   time.Duration
-	}{
-		{nil, 50, 0},
-		{ms(7), 99, 7 * time.Millisecond},
-		{ms(1, 2, 3, 4), 50, 2 * time.Millisecond},
-		{ms(1, 2, 3, 4, 5), 50, 3 * time.Millisecond},
-		{ms(hundred...), 99, 99 * time.Millisecond},
-		{ms(hundred...), 100, 100 * time.Millisecond},
-		{ms(1, 2, 3, 1000), 99, 1000 * time.Millisecond}, // one slow op is the p99 of a few
-	} {
-		if got := percentile(c.sorted, c.p); got != c.want {
-			t.Errorf("percentile(%v, %v) = %s, want %s", c.sorted, c.p, got, c.want)
-		}
-	}
-}
-
 func TestBucketizeCountsByOutcomeAndCompletion(t *testing.T) {
 	ops := []history.Op{
 		{Kind: "order_http", ID: "a", Outcome: history.OK, Invoked: at(0.1), Completed: at(0.11)},

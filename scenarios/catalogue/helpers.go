@@ -417,7 +417,7 @@ func (t *T) verdictWith(ctx context.Context, scenario, side string, s *stack.Sta
 	}
 	v := checker.Judge(h.Ops())
 	v.Offline = m.offline
-	f.Checks, f.Violations, f.DeadLetters, f.Recovery, f.Unseen = v.Checks, v.Violations, v.DeadLetters, v.Recovery, v.Unseen
+	f.Checks, f.Violations, f.DeadLetters, f.Recovery, f.Bounds, f.Unseen = v.Checks, v.Violations, v.DeadLetters, v.Recovery, v.Bounds, v.Unseen
 	for _, r := range v.Recovery {
 		t.By(r.String())
 	}
@@ -437,6 +437,16 @@ func (t *T) verdictWith(ctx context.Context, scenario, side string, s *stack.Sta
 	t.recordFigures(f)
 	t.Println(f.String())
 	return f
+}
+
+// brokenBounds is what the run broke of the bounds the checker judged
+// besides the effects' id sets (checker.Bound), in words.
+func brokenBounds(f report.Figures) []string {
+	var out []string
+	for _, b := range f.Bounds {
+		out = append(out, b.Broken...)
+	}
+	return out
 }
 
 // keepUnjudged records in h the verdict f that a scenario drew by hand,

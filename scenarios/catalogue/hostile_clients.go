@@ -10,6 +10,7 @@ import (
 
 	. "github.com/onsi/gomega"
 
+	"github.com/mqchaos/mqchaos/harness/checker"
 	"github.com/mqchaos/mqchaos/harness/fault"
 	"github.com/mqchaos/mqchaos/harness/history"
 	"github.com/mqchaos/mqchaos/harness/report"
@@ -52,7 +53,7 @@ how long: which limit cut it.`), Needs("an HTTP input, and a harness that reache
 			p99Slack      = 100 * time.Millisecond
 		)
 
-		run := func(ctx context.Context, t *T, side string, opts ...stack.Option) (report.Figures, phaseLoad) {
+		run := func(ctx context.Context, t *T, side string, opts ...stack.Option) (report.Figures, checker.Phase) {
 			input := t.httpInput("hostile clients hold HTTP connections")
 			svc := t.sys.Inputs[input].HTTP.Service
 			s := t.startStack(ctx, "hostile-"+side, opts...)
@@ -72,45 +73,29 @@ how long: which limit cut it.`), Needs("an HTTP input, and a harness that reache
 			l := t.load("hostile-"+side, int(rate*(before+attack+after).Seconds()))
 			l.Rate, l.Concurrency, l.NewConnections = rate, 512, true // enough in flight to keep the rate while requests wait 10 s
 			t.By(fmt.Sprintf("placing %d orders through %s at %.0f/s, each on a new connection", l.Count, input, rate))
-			loadStarted := time.Now()
 			wait := t.Go(func() { t.Expect(workload.Run(ctx, s, h, input, l)).To(Succeed()) })
 
 			t.Expect(fault.Hold(ctx, before)).To(Succeed())
 			crowd := &workload.Hostile{Service: svc, Addr: addr, Path: t.sys.Inputs[input].HTTP.Path, SlowBodies: slowBodies, Silent: silent}
 			t.By(crowd.Name() + ", for " + attack.String())
-			attacked := time.Now()
 			t.Expect(fault.Inject(ctx, h, crowd)).To(Succeed())
 			t.Expect(fault.Hold(ctx, attack)).To(Succeed())
 			t.Expect(fault.Heal(ctx, h, crowd)).To(Succeed())
-			healed := time.Now()
 			wait()
 			obs := t.settled(ctx, s, 1500*time.Millisecond, input)
 
-			var was, under phaseLoad
-			for _, op := range opsOf(h, input) {
-				switch {
-				case op.Invoked.Before(loadStarted):
-				case op.Invoked.Before(attacked):
-					was.add(op)
-				case op.Invoked.Before(healed):
-					under.add(op)
-				}
-			}
-			was.name, under.name = "before", "under attack"
 			// Starvation is the violation: honest clients failing, or
-			// waiting, past the margins.
-			m := measured{offline: "honest clients' failures and latency under attack were judged by the scenario against its margins"}
-			if share := under.errorShare(); share > maxErrorShare {
-				m.violations = append(m.violations, fmt.Sprintf("starved: %d of %d honest requests under attack failed (%.1f%%, over %.0f%%)", under.errors, len(under.waits), 100*share, 100*maxErrorShare))
-			}
-			if limit := time.Duration(p99Factor*float64(was.p99())) + p99Slack; under.p99() > limit {
-				m.violations = append(m.violations, fmt.Sprintf("slowed: honest p99 under attack %s, over %g× the %s before + %s", under.p99().Round(time.Millisecond), p99Factor, was.p99().Round(time.Millisecond), p99Slack))
-			}
-			m.latencies = []report.Latency{was.latency(input), under.latency(input)}
+			// waiting, past the margins. The checker judges it from the
+			// history, split at the crowd's injection and heal.
+			h.Serve(input, history.Served{Fault: crowd.Name(), MaxErrorShare: maxErrorShare, P99Factor: p99Factor, P99Slack: p99Slack.Seconds()})
+			was, under, _ := checker.ServedPhases(h.Ops(), input, crowd.Name())
+			m := measured{latencies: []report.Latency{latencyOf(input, was), latencyOf(input, under)}}
 			ends := summarizeEnds(crowd.Ends())
 			t.Entry("hostile connections", strings.Join(ends, "\n"))
 			note := fmt.Sprintf("%s for %s; honest %s, %s; hostile: %s", crowd.Name(), attack, was, under, strings.Join(ends, "; "))
-			return t.verdictWith(ctx, "hostile clients", side, s, h, obs, started, []string{input}, m, note), under
+			f := t.verdictWith(ctx, "hostile clients", side, s, h, obs, started, []string{input}, m, note)
+			t.Expect(f.Bounds).NotTo(BeEmpty(), "the honest clients' margin was not judged: %s", f)
+			return f, under
 		}
 
 		d.It("holds: honest clients served as before, nothing lost", Label("safe"), func(ctx context.Context, t *T) {
@@ -120,46 +105,15 @@ how long: which limit cut it.`), Needs("an HTTP input, and a harness that reache
 
 		d.It("is caught when the service has no HTTP limits (control http-no-limits)", Label("unsafe"), func(ctx context.Context, t *T) {
 			f, under := run(ctx, t, "control: http-no-limits", t.control("http-no-limits"))
-			t.Expect(f.Violations).NotTo(BeEmpty(), "the control must starve the honest clients: %s", f)
-			t.Expect(under.errorShare()).To(BeNumerically(">=", 25*maxErrorShare), "by a wide margin: at least 25 times the safe side's share of failed requests under attack (%s): %s", under, f)
+			t.Expect(brokenBounds(f)).NotTo(BeEmpty(), "the control must starve the honest clients: %s", f)
+			t.Expect(under.ErrorShare()).To(BeNumerically(">=", 25*maxErrorShare), "by a wide margin: at least 25 times the safe side's share of failed requests under attack (%s): %s", under, f)
 		}, SpecTimeout(4*time.Minute))
 	})
 }
 
-// phaseLoad is the honest requests sent in one phase of a run.
-type phaseLoad struct {
-	name   string
-	waits  []time.Duration // every completed request's, answered or not
-	errors int             // not answered 2xx
-}
-
-func (p *phaseLoad) add(op history.Op) {
-	if op.Completed.IsZero() {
-		return
-	}
-	p.waits = append(p.waits, op.Completed.Sub(op.Invoked))
-	if op.Outcome != history.OK {
-		p.errors++
-	}
-}
-
-func (p phaseLoad) errorShare() float64 {
-	if len(p.waits) == 0 {
-		return 0
-	}
-	return float64(p.errors) / float64(len(p.waits))
-}
-
-func (p phaseLoad) p99() time.Duration {
-	return time.Duration(report.LatencyOf("", p.waits).P99 * float64(time.Millisecond))
-}
-
-func (p phaseLoad) latency(input string) report.Latency {
-	return report.LatencyOf(fmt.Sprintf("POST %s %s", input, p.name), p.waits)
-}
-
-func (p phaseLoad) String() string {
-	return fmt.Sprintf("%s: %d requests, %d failed, p99 %s", p.name, len(p.waits), p.errors, p.p99().Round(time.Millisecond))
+// latencyOf is the latency of the honest requests of one phase.
+func latencyOf(input string, p checker.Phase) report.Latency {
+	return report.LatencyOf(fmt.Sprintf("POST %s %s", input, p.Name), p.Waits)
 }
 
 // summarizeEnds counts hostile connections by kind and end, with the
