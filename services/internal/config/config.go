@@ -116,6 +116,10 @@ type Config struct {
 	// acked without being applied, the smallest loss there is, to measure
 	// what mqchaos can see (its sensitivity). 0, the default, is off.
 	UnsafeLoseOneIn int
+	// UNSAFE_DUPLICATE_ONE_IN=N (inventory): every Nth order to apply is
+	// applied twice, its idempotency key bypassed for the second: the
+	// smallest duplicate there is, for the same measure.
+	UnsafeDuplicateOneIn int
 	// UNSAFE_STALE_ITEM_LIST (inventory): an order's item is checked
 	// against a list of items that knows only StaleItemList, as a
 	// validator built against an old catalogue does, and an order for
@@ -151,6 +155,7 @@ func (c Config) Unsafe() []string {
 	add(c.UnsafeNoHTTPLimits, "UNSAFE_NO_HTTP_LIMITS")
 	add(c.UnsafeNoOrdering, "UNSAFE_NO_ORDERING")
 	add(c.UnsafeLoseOneIn > 0, fmt.Sprintf("UNSAFE_LOSE_ONE_IN=%d", c.UnsafeLoseOneIn))
+	add(c.UnsafeDuplicateOneIn > 0, fmt.Sprintf("UNSAFE_DUPLICATE_ONE_IN=%d", c.UnsafeDuplicateOneIn))
 	add(c.UnsafeStaleItemList, "UNSAFE_STALE_ITEM_LIST")
 	return u
 }
@@ -220,6 +225,7 @@ func Load(service string, getenv func(string) string) (Config, error) {
 		UnsafeNoHTTPLimits:         r.bool("UNSAFE_NO_HTTP_LIMITS"),
 		UnsafeNoOrdering:           r.bool("UNSAFE_NO_ORDERING"),
 		UnsafeLoseOneIn:            r.int("UNSAFE_LOSE_ONE_IN", 0),
+		UnsafeDuplicateOneIn:       r.int("UNSAFE_DUPLICATE_ONE_IN", 0),
 		UnsafeStaleItemList:        r.bool("UNSAFE_STALE_ITEM_LIST"),
 	}
 	errs := r.errs
@@ -252,6 +258,9 @@ func Load(service string, getenv func(string) string) (Config, error) {
 	}
 	if c.UnsafeLoseOneIn < 0 {
 		errs = append(errs, fmt.Errorf("UNSAFE_LOSE_ONE_IN must not be negative, got %d", c.UnsafeLoseOneIn))
+	}
+	if c.UnsafeDuplicateOneIn < 0 {
+		errs = append(errs, fmt.Errorf("UNSAFE_DUPLICATE_ONE_IN must not be negative, got %d", c.UnsafeDuplicateOneIn))
 	}
 	if c.DeliveryLimit < 0 {
 		errs = append(errs, fmt.Errorf("DELIVERY_LIMIT must not be negative, got %d", c.DeliveryLimit))

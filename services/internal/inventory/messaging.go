@@ -3,7 +3,9 @@ package inventory
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -21,6 +23,9 @@ import (
 type consumer struct {
 	rt    *runner.Runtime
 	store *store
+	// applying counts the orders taken to apply, for
+	// UNSAFE_DUPLICATE_ONE_IN.
+	applying atomic.Int64
 }
 
 // order is one decoded delivery of a batch.
@@ -30,6 +35,9 @@ type order struct {
 	event  string // the OrderPlaced's event id
 	apply  bool   // its key was claimed: apply its effect
 	reason string // after allocate: "" when reserved, else why not
+	// twin, of the second copy UNSAFE_DUPLICATE_ONE_IN makes of an
+	// order: the first, whose claim it follows.
+	twin *order
 }
 
 // The statements of a batch, set-based, so that a batch costs a handful of
@@ -89,6 +97,9 @@ func (c *consumer) onOrderPlaced(ctx context.Context, ds []amqp.Delivery) []erro
 	if len(orders) == 0 {
 		return errs
 	}
+	if n := int64(c.rt.Config.UnsafeDuplicateOneIn); n > 0 {
+		orders = duplicateOneIn(n, &c.applying, orders, c.rt.Log)
+	}
 	var (
 		events    []outbox.Event
 		conflicts int
@@ -101,6 +112,11 @@ func (c *consumer) onOrderPlaced(ctx context.Context, ds []amqp.Delivery) []erro
 		if idem.Durable() {
 			if err := c.claim(ctx, tx, orders); err != nil {
 				return err
+			}
+		}
+		for _, o := range orders {
+			if o.twin != nil {
+				o.apply = o.twin.apply
 			}
 		}
 		changed := allocate(levels, orders)
@@ -133,6 +149,23 @@ func (c *consumer) onOrderPlaced(ctx context.Context, ds []amqp.Delivery) []erro
 		c.rt.Log.Error("direct publish failed after commit: events lost", "events", len(events), "err", err)
 	}
 	return errs
+}
+
+// duplicateOneIn returns orders with a second copy of every nth order
+// counted by taken, right after it (UNSAFE_DUPLICATE_ONE_IN): the copy
+// follows its first's claim, so the one order is applied twice.
+func duplicateOneIn(n int64, taken *atomic.Int64, orders []*order, log *slog.Logger) []*order {
+	out := make([]*order, 0, len(orders)+1)
+	for _, o := range orders {
+		out = append(out, o)
+		if taken.Add(1)%n == 0 {
+			log.Error("UNSAFE_DUPLICATE_ONE_IN: order applied twice", "order_id", o.placed.OrderID)
+			twin := *o
+			twin.twin = o
+			out = append(out, &twin)
+		}
+	}
+	return out
 }
 
 // lock locks and reads the stock rows of the batch's items.

@@ -1,7 +1,10 @@
 package inventory
 
 import (
+	"log/slog"
 	"maps"
+	"slices"
+	"sync/atomic"
 	"testing"
 
 	"github.com/mqchaos/mqchaos/services/contract"
@@ -30,5 +33,32 @@ func TestAllocateReservesInDeliveryOrder(t *testing.T) {
 	}
 	if !maps.Equal(changed, map[string]int{"a": 0, "b": 0}) {
 		t.Errorf("changed levels %v, want a and b down to 0", changed)
+	}
+}
+
+func TestDuplicateOneInCopiesEveryNthOrderAfterIt(t *testing.T) {
+	var taken atomic.Int64
+	batch := func(ids ...string) []*order {
+		var out []*order
+		for _, id := range ids {
+			out = append(out, &order{placed: contract.OrderPlaced{OrderID: id}, apply: true})
+		}
+		return out
+	}
+	var got []string
+	for _, b := range [][]*order{batch("o1", "o2"), batch("o3", "o4", "o5"), batch("o6")} {
+		for _, o := range duplicateOneIn(3, &taken, b, slog.New(slog.DiscardHandler)) {
+			id := o.placed.OrderID
+			if o.twin != nil {
+				if o.twin.placed.OrderID != id {
+					t.Errorf("the copy of %s follows %s", id, o.twin.placed.OrderID)
+				}
+				id += "'"
+			}
+			got = append(got, id)
+		}
+	}
+	if want := []string{"o1", "o2", "o3", "o3'", "o4", "o5", "o6", "o6'"}; !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
 	}
 }
