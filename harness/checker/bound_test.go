@@ -147,19 +147,7 @@ func TestBoundsSurviveTheFile(t *testing.T) {
 	h := &history.History{}
 	h.Append(attacked(50*time.Millisecond, 2)...)
 	h.Append(looks(true)...)
-	v := checker.Judge(h.Ops())
-	if err := checker.Record(h, v); err != nil {
-		t.Fatal(err)
-	}
-	back := throughFile(t, h)
-	judged := checker.Judge(back.Ops())
-	recorded, ok, err := checker.Recorded(back.Ops())
-	if err != nil || !ok {
-		t.Fatalf("recorded: %v %v", ok, err)
-	}
-	if d := checker.Differences(judged, recorded); len(d) != 0 {
-		t.Errorf("judged again differs: %v", d)
-	}
+	judged, recorded := againFromFile(t, h)
 	if recorded.Held() || len(recorded.Bounds) != 2 {
 		t.Fatalf("recorded verdict lost its bounds: %+v", recorded)
 	}

@@ -162,6 +162,26 @@ func throughFile(t *testing.T, h *history.History) *history.History {
 	return back
 }
 
+// againFromFile records h's verdict as the run does, and returns the
+// verdict judged again from h's file and the one recorded in it, failing
+// t when they differ or none was recorded.
+func againFromFile(t *testing.T, h *history.History) (judged, recorded checker.Verdict) {
+	t.Helper()
+	if err := checker.Record(h, checker.Judge(h.Ops())); err != nil {
+		t.Fatal(err)
+	}
+	back := throughFile(t, h)
+	judged = checker.Judge(back.Ops())
+	recorded, ok, err := checker.Recorded(back.Ops())
+	if err != nil || !ok {
+		t.Fatalf("recorded: %v %v", ok, err)
+	}
+	if d := checker.Differences(judged, recorded); len(d) != 0 {
+		t.Errorf("judged again differs: %v", d)
+	}
+	return judged, recorded
+}
+
 func js(t *testing.T, v any) string {
 	t.Helper()
 	b, err := json.Marshal(v)

@@ -99,19 +99,7 @@ func TestNoBudgetNoRecoveryVerdict(t *testing.T) {
 func TestRecoveryVerdictSurvivesTheFile(t *testing.T) {
 	h := &history.History{}
 	h.Append(healed(3*time.Second, 25*time.Second)...)
-	v := checker.Judge(h.Ops())
-	if err := checker.Record(h, v); err != nil {
-		t.Fatal(err)
-	}
-	back := throughFile(t, h)
-	judged := checker.Judge(back.Ops())
-	recorded, ok, err := checker.Recorded(back.Ops())
-	if err != nil || !ok {
-		t.Fatalf("recorded: %v %v", ok, err)
-	}
-	if d := checker.Differences(judged, recorded); len(d) != 0 {
-		t.Errorf("judged again differs: %v", d)
-	}
+	judged, recorded := againFromFile(t, h)
 	if recorded.Held() || len(recorded.Recovery) != 1 || recorded.Recovery[0].OK() {
 		t.Errorf("recorded verdict lost its recovery: %+v", recorded)
 	}
