@@ -88,14 +88,12 @@ func cmdShrink(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	small := r
 	small.Soak = &res.Smallest
-	small.Broken, small.Sent, small.Faults = []report.Broken{{Kind: target}}, nil, nil
+	small.Faults = nil
 	for _, st := range res.Smallest.Steps() {
 		small.Faults = append(small.Faults, st.String())
 	}
-	small.Verdict = fmt.Sprintf("shrunk from %s (%s) to %s, keeping %s", path, r.Soak, res.Smallest, target)
-	smallPath := filepath.Join(dir, "shrunk.json")
-	b, _ := json.MarshalIndent(small, "", "  ")
-	if err := os.WriteFile(smallPath, append(b, '\n'), 0o644); err != nil {
+	smallPath, err := small.writeShrunk(dir, path, target, r.Soak, res.Smallest)
+	if err != nil {
 		return cannot("shrink: %v", err)
 	}
 	replayed := 0
@@ -121,6 +119,21 @@ func cmdShrink(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	say("replay: mqchaos replay %s", smallPath)
 	return nil
+}
+
+// writeShrunk writes small, the reproduction a shrink kept, as dir's
+// shrunk.json and returns its path: what it keeps broken is target
+// alone, and its verdict says what it was shrunk from (path, from) and
+// to.
+func (small reproduction) writeShrunk(dir, path, target string, from, to any) (string, error) {
+	small.Broken, small.Sent = []report.Broken{{Kind: target}}, nil
+	small.Verdict = fmt.Sprintf("shrunk from %s (%s) to %s, keeping %s", path, from, to, target)
+	smallPath := filepath.Join(dir, "shrunk.json")
+	b, err := json.MarshalIndent(small, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	return smallPath, os.WriteFile(smallPath, append(b, '\n'), 0o644)
 }
 
 // target is the violation a shrink keeps: the one named, or r's first,
@@ -216,11 +229,9 @@ func (r reproduction) shrinkScenario(ctx context.Context, path, target, dir stri
 	small := r
 	k := knobsOf(res.Smallest)
 	small.Knobs = &k
-	small.Broken, small.Sent, small.Faults = []report.Broken{{Kind: target}}, nil, nil
-	small.Verdict = fmt.Sprintf("shrunk from %s (%s) to %s, keeping %s", path, start, res.Smallest, target)
-	smallPath := filepath.Join(dir, "shrunk.json")
-	b, _ := json.MarshalIndent(small, "", "  ")
-	if err := os.WriteFile(smallPath, append(b, '\n'), 0o644); err != nil {
+	small.Faults = nil
+	smallPath, err := small.writeShrunk(dir, path, target, start, res.Smallest)
+	if err != nil {
 		return cannot("shrink: %v", err)
 	}
 	replayed := 0

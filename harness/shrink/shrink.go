@@ -68,6 +68,26 @@ type Options struct {
 	Clock func() time.Time
 }
 
+// withDefaults is o with each setting left zero at its default.
+func (o Options) withDefaults() Options {
+	if o.Budget <= 0 {
+		o.Budget = 15 * time.Minute
+	}
+	if o.Confirm <= 0 {
+		o.Confirm = 2
+	}
+	if o.Replays == 0 {
+		o.Replays = 10
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	if o.Margin <= 0 {
+		o.Margin = 5 * time.Second
+	}
+	return o
+}
+
 // Attempt is one candidate tried.
 type Attempt struct {
 	N      int      `json:"n"`
@@ -127,21 +147,7 @@ type Round struct {
 // Shrink cuts s, which showed target on the units ids, down while target
 // persists, within o.Budget, and replays the smallest it found.
 func Shrink(ctx context.Context, s schedule.Schedule, target string, ids []string, run Runner, o Options) (Result, error) {
-	if o.Budget <= 0 {
-		o.Budget = 15 * time.Minute
-	}
-	if o.Confirm <= 0 {
-		o.Confirm = 2
-	}
-	if o.Replays == 0 {
-		o.Replays = 10
-	}
-	if o.Clock == nil {
-		o.Clock = time.Now
-	}
-	if o.Margin <= 0 {
-		o.Margin = 5 * time.Second
-	}
+	o = o.withDefaults()
 	sh := &shrinker{trials: trials{o: o, target: target, began: o.Clock()}, run: run, best: s.Clone(), margin: o.Margin, lag: map[string]time.Duration{}}
 	res := Result{Target: target, Start: s}
 	err := sh.shrink(ctx, ids)

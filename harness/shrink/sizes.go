@@ -86,18 +86,7 @@ const (
 // last cut) are replayed as often, and the round that failed most is
 // kept.
 func ShrinkSizes(ctx context.Context, start Sizes, target string, run SizesRunner, o Options) (SizesResult, error) {
-	if o.Budget <= 0 {
-		o.Budget = 15 * time.Minute
-	}
-	if o.Confirm <= 0 {
-		o.Confirm = 2
-	}
-	if o.Replays == 0 {
-		o.Replays = 10
-	}
-	if o.Clock == nil {
-		o.Clock = time.Now
-	}
+	o = o.withDefaults()
 	sh := &sizer{trials: trials{o: o, target: target, began: o.Clock()}, run: run, best: start}
 	res := SizesResult{Target: target, Start: start}
 	err := sh.shrink(ctx)
