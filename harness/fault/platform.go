@@ -2,8 +2,14 @@ package fault
 
 import (
 	"context"
+	"errors"
 	"time"
 )
+
+// ErrUnsupported is the error of a fault its platform cannot make (a
+// pod taken off the network, on Kubernetes): a run skips what needs it,
+// with the reason, rather than failing.
+var ErrUnsupported = errors.New("not supported")
 
 // Engine is what the faults ask of the platform their targets run on: the
 // Docker engine (OnDocker) or a Kubernetes cluster (package kube). Each

@@ -2,7 +2,6 @@ package kube
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -13,8 +12,9 @@ import (
 	"github.com/mqchaos/mqchaos/harness/fault"
 )
 
-// ErrUnsupported is the error of a fault this platform cannot make.
-var ErrUnsupported = errors.New("not supported on Kubernetes")
+// ErrUnsupported is the error of a fault this platform cannot make; it
+// is a fault.ErrUnsupported.
+var ErrUnsupported = fmt.Errorf("%w on Kubernetes", fault.ErrUnsupported)
 
 // Engine is the namespace as the faults' platform: a target is one of its
 // workloads' pods, Target.ID its name. A pod killed or stopped stays

@@ -89,7 +89,7 @@ func StartInfra(ctx context.Context, images Images, opts ...InfraOption) (*Infra
 	inf.labels = map[string]string{LabelManaged: "true", LabelRun: id, LabelPID: strconv.Itoa(os.Getpid()), LabelHost: host, LabelPIDNS: pidNamespace()}
 	if o.platform != nil {
 		if o.nodes > 1 {
-			return inf, fmt.Errorf("start infra %s: a cluster of %d nodes runs on Docker only", id, o.nodes)
+			return inf, fmt.Errorf("start infra %s: a cluster of %d nodes on Kubernetes: %w (Docker only)", id, o.nodes, fault.ErrUnsupported)
 		}
 		st, err := o.platform.open(ctx)
 		if err != nil {

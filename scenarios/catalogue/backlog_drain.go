@@ -45,7 +45,7 @@ drain rate is reported.`), func() {
 			t.By("stopping " + r.svc)
 			for _, rep := range r.s.Replicas(r.svc) {
 				stop := fault.Stop(r.s.Engine(), rep.Target(), 5*time.Second)
-				t.Expect(fault.Inject(ctx, r.h, stop)).To(Succeed())
+				t.inject(ctx, r.h, stop)
 				r.stops = append(r.stops, stop)
 			}
 			t.By(fmt.Sprintf("sending 1,000 units through %s", r.input))

@@ -53,7 +53,7 @@ before, during and after the alarm is reported.`), Needs("an HTTP input; a broke
 			t.Eventually(ctx, accepted(h, input)).Should(BeNumerically(">=", 2*rate))
 
 			f := alarm(s.Infra.Broker)
-			t.Expect(fault.Inject(ctx, h, f)).To(Succeed())
+			t.inject(ctx, h, f)
 			raised := time.Now()
 			t.By("waiting until the broker reports a publishing connection blocked")
 			var blocked int

@@ -62,7 +62,7 @@ accepted while the broker was away.`), func() {
 			t.By(fmt.Sprintf("waiting until %d units are accepted, 40 of them with %s down, or the stream ends", backlog, svc))
 			t.Eventually(ctx, func() bool { return streamed.Load() || accepted(h, input)() >= backlog }).Should(BeTrue())
 			t.By("restarting RabbitMQ")
-			t.Expect(fault.Inject(ctx, h, fault.Restart(s.Engine(), s.Infra.BrokerTarget(), 10*time.Second))).To(Succeed())
+			t.inject(ctx, h, fault.Restart(s.Engine(), s.Infra.BrokerTarget(), 10*time.Second))
 			t.Expect(s.Infra.WaitBroker(ctx)).To(Succeed())
 			t.By("starting " + svc + " again")
 			for _, stop := range stops {

@@ -57,6 +57,7 @@ func startClusterLoad(ctx context.Context, t *T, prefix string, q queueload.Queu
 	// Runs before the Terminate above: a failed run keeps what the
 	// nodes said, for the reason (a node that never rejoined, say).
 	t.Cleanup(func(ctx context.Context) { keepNodeLogs(ctx, t, inf) })
+	t.skipUnsupported(err)
 	t.Expect(err).NotTo(HaveOccurred())
 	t.Entry("cluster formed", fmt.Sprintf("%.1fs", c.formed.Seconds()))
 	t.By(fmt.Sprintf("cluster formed in %.1fs", c.formed.Seconds()))

@@ -215,7 +215,7 @@ func cutOff(ctx context.Context, t *T, inf *stack.Infra, h *history.History, nod
 		}
 	}
 	split := fault.Split(inf.Engine(), stack.Targets(node), stack.Targets(others...))
-	t.Expect(fault.Inject(ctx, h, split)).To(Succeed())
+	t.inject(ctx, h, split)
 	cut = time.Now()
 	majority := others[0].Management("/")
 	t.By("waiting until the majority sees " + node.Alias + " down")
@@ -276,7 +276,7 @@ func rejoin(ctx context.Context, t *T, inf *stack.Infra, h *history.History, nod
 	}
 	t.By(hang + "; restarting its container")
 	t.Entry("known broker bug", hang)
-	t.Expect(fault.Inject(ctx, h, fault.Restart(inf.Engine(), node.Target(), 10*time.Second))).To(Succeed())
+	t.inject(ctx, h, fault.Restart(inf.Engine(), node.Target(), 10*time.Second))
 	t.Eventually(ctx, inf.Formed).WithTimeout(2*time.Minute).Should(Succeed(), "%s never rejoined after its restart", node.Alias)
 	return []string{node.Alias + " hung after the heal (rabbitmq-server#6034), restarted"}
 }

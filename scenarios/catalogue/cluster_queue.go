@@ -55,7 +55,7 @@ confirmed while its node is down.`), func() {
 			t.By(fmt.Sprintf("killing %s, which leads %s, with %d confirmed and %d delivered", leader.Alias, q.Name, accepted(c.h, queueload.KindEnqueue)(), c.wl.Deliveries()))
 			kill := fault.Kill(c.inf.Engine(), leader.Target())
 			killed := time.Now()
-			t.Expect(fault.Inject(ctx, c.h, kill)).To(Succeed())
+			t.inject(ctx, c.h, kill)
 			if q.Args["x-queue-type"] == "quorum" {
 				t.By("waiting for another node to lead the queue")
 				m := c.inf.Management("/")

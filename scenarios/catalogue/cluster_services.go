@@ -66,6 +66,7 @@ three services within two cores.`), func() {
 			c.formed = time.Since(began)
 			t.spent().setup += c.formed
 			t.Cleanup(func(ctx context.Context) { t.Expect(inf.Terminate(ctx)).To(Succeed()) })
+			t.skipUnsupported(err)
 			t.Expect(err).NotTo(HaveOccurred())
 			t.Entry("cluster formed", fmt.Sprintf("%.1fs", c.formed.Seconds()))
 			t.By(fmt.Sprintf("cluster formed in %.1fs", c.formed.Seconds()))
@@ -169,7 +170,7 @@ three services within two cores.`), func() {
 			t.Expect(node).NotTo(BeNil(), "no node of the cluster is named %q (queue %s: %+v)", p.LeaderNode(), queue, p)
 			t.By(fmt.Sprintf("killing %s, where %s queue %s leads", node.Alias, p.Type, queue))
 			k := fault.Kill(c.inf.Engine(), node.Target())
-			t.Expect(fault.Inject(ctx, h, k)).To(Succeed())
+			t.inject(ctx, h, k)
 			if p.Type == "quorum" {
 				t.By("waiting for another node to lead " + queue)
 				t.Eventually(ctx, func() (string, error) { return m.Leader(ctx, queue) }).ShouldNot(Equal(node.NodeName))
@@ -211,7 +212,7 @@ three services within two cores.`), func() {
 			}
 			rejoined := func(ctx context.Context, _ fault.Target) error { return c.inf.Formed(ctx) }
 			t.By("restarting the three nodes one at a time, each waited for until the others see it running")
-			t.Expect(fault.Inject(ctx, h, fault.RollingRestart(c.inf.Engine(), targets, 10*time.Second, rejoined))).To(Succeed())
+			t.inject(ctx, h, fault.RollingRestart(c.inf.Engine(), targets, 10*time.Second, rejoined))
 			return nil
 		}
 

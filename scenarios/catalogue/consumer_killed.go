@@ -70,7 +70,7 @@ messages go back to the queue.`), func() {
 				pause := pausedBacklog(ctx, t, s, h, input, svc, "killed-kill-"+side, units)
 				kill := fault.Kill(s.Engine(), r.Target())
 				t.Expect(fault.Heal(ctx, h, pause)).To(Succeed())
-				t.Expect(fault.Inject(ctx, h, kill)).To(Succeed())
+				t.inject(ctx, h, kill)
 				t.By(fmt.Sprintf("killed %s with SIGKILL as it resumed, holding what the broker pushed it", r.Name))
 				t.Expect(fault.Heal(ctx, h, kill)).To(Succeed())
 				t.Eventually(ctx, r.Ready).Should(Succeed())
@@ -126,7 +126,7 @@ func pausedBacklog(ctx context.Context, t *T, s *stack.Stack, h *history.History
 	r := s.Replica(svc, 1)
 	t.By("pausing " + r.Name + ", so that a backlog builds")
 	pause := fault.Pause(s.Engine(), r.Target())
-	t.Expect(fault.Inject(ctx, h, pause)).To(Succeed())
+	t.inject(ctx, h, pause)
 	t.By(fmt.Sprintf("publishing %d units through %s", n, input))
 	t.Expect(workload.Run(ctx, s, h, input, t.load(prefix, n))).To(Succeed())
 	return pause

@@ -63,15 +63,15 @@ the backlog waits for ever, and the verdict finds it there,
 			r.r = r.s.Replica(svc, 1)
 			b := r.s.Infra.Broker
 			t.By(fmt.Sprintf("lowering the broker's consumer_timeout to %s, checked every second", timeout))
-			t.Expect(fault.Inject(ctx, r.h, fault.ChannelTick(b, time.Second))).To(Succeed())
-			t.Expect(fault.Inject(ctx, r.h, fault.ConsumerTimeout(b, timeout))).To(Succeed())
+			t.inject(ctx, r.h, fault.ChannelTick(b, time.Second))
+			t.inject(ctx, r.h, fault.ConsumerTimeout(b, timeout))
 			t.By("closing " + r.r.Name + "'s connections, so that it opens its channels again under the new timeout")
 			t.closeConnections(ctx, r.s, r.h, r.r)
 			t.Eventually(ctx, r.r.Ready).Should(Succeed())
 			t.Eventually(ctx, consumers(r.s, r.queue)).Should(BeNumerically(">", 0))
 
 			pause := fault.Pause(r.s.Engine(), r.s.Infra.DatabaseTarget())
-			t.Expect(fault.Inject(ctx, r.h, pause)).To(Succeed())
+			t.inject(ctx, r.h, pause)
 			paused := time.Now()
 			t.By(fmt.Sprintf("publishing %d units through %s with the database paused", units, r.input))
 			t.Expect(workload.Run(ctx, r.s, r.h, r.input, t.load("timeout-"+side, units))).To(Succeed())

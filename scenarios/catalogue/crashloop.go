@@ -25,7 +25,7 @@ func stoppedBacklog(ctx context.Context, t *T, s *stack.Stack, h *history.Histor
 	var stops []fault.Fault
 	for _, r := range s.Replicas(svc) {
 		stop := fault.Stop(s.Engine(), r.Target(), 5*time.Second)
-		t.Expect(fault.Inject(ctx, h, stop)).To(Succeed())
+		t.inject(ctx, h, stop)
 		stops = append(stops, stop)
 	}
 	t.By(fmt.Sprintf("sending %d units through %s while every replica of %s is stopped", l.Count, input, svc))

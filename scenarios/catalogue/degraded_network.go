@@ -105,7 +105,7 @@ a system without heartbeats or manual acks.`), Needs("an HTTP input; end-to-end 
 			for _, sh := range shapes {
 				t.By("degrading every link: " + sh.fault.Name() + ", for " + hold.String())
 				phases = append(phases, phase{name: "under " + sh.what, from: time.Now()})
-				t.Expect(fault.Inject(ctx, h, sh.fault)).To(Succeed())
+				t.inject(ctx, h, sh.fault)
 				t.Expect(fault.Hold(ctx, hold)).To(Succeed())
 				t.Expect(fault.Heal(ctx, h, sh.fault)).To(Succeed())
 			}

@@ -46,7 +46,7 @@ recovery. Nothing is dead-lettered and nothing is lost.`), Needs("a database and
 			t.Eventually(ctx, accepted(h, input)).Should(BeNumerically(">=", min(int(rate), units)))
 			t.By(fmt.Sprintf("pausing the database for %s", hold))
 			pause := fault.Pause(s.Engine(), s.Infra.DatabaseTarget())
-			t.Expect(fault.Inject(ctx, h, pause)).To(Succeed())
+			t.inject(ctx, h, pause)
 			t.Expect(fault.Hold(ctx, hold)).To(Succeed())
 			t.Expect(fault.Heal(ctx, h, pause)).To(Succeed())
 			loaded()

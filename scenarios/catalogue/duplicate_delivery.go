@@ -193,7 +193,7 @@ request sent 20 times at once has its effects once too.`), Needs("an AMQP input.
 				t.By("restarting every replica of " + svc)
 				for _, r := range s.Replicas(svc) {
 					stop := fault.Stop(s.Engine(), r.Target(), 5*time.Second)
-					t.Expect(fault.Inject(ctx, h, stop)).To(Succeed())
+					t.inject(ctx, h, stop)
 					t.Expect(fault.Heal(ctx, h, stop)).To(Succeed())
 					t.Eventually(ctx, r.Ready).Should(Succeed())
 				}

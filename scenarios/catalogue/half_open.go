@@ -55,7 +55,7 @@ the backlog stays where it was long after the heal.`), Needs("an AMQP input, and
 			t.Expect(err).NotTo(HaveOccurred())
 			applied := streamBacklog(ctx, t, r.s, r.h, r.input, svc, "half-open-"+side, units)
 			r.hole = fault.BlackHole(p)
-			t.Expect(fault.Inject(ctx, r.h, r.hole)).To(Succeed())
+			t.inject(ctx, r.h, r.hole)
 			t.By(fmt.Sprintf("opened a black hole between %s and the broker, %d of %d units seen applied just before", r.r.Name, applied, units))
 			return r
 		}

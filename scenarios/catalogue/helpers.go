@@ -2,6 +2,7 @@ package catalogue
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -177,7 +178,7 @@ func (t *T) readinessCanDrop(svc string) {
 // broker lists one (see waitListed).
 func (t *T) closeConnections(ctx context.Context, s *stack.Stack, h *history.History, r *stack.Replica) {
 	ips := t.waitListed(ctx, s, r)
-	t.Expect(fault.Inject(ctx, h, fault.CloseConnections(s.Management(), r.Name, ips...))).To(Succeed())
+	t.inject(ctx, h, fault.CloseConnections(s.Management(), r.Name, ips...))
 }
 
 // waitListed waits until the broker lists a connection of r, and returns
@@ -543,5 +544,23 @@ func (t *T) dumpLogs(ctx context.Context, s *stack.Stack) {
 			}
 			fmt.Fprintf(t.Out(), "--- %s log (tail)\n%s\n", r.Name, b)
 		}
+	}
+}
+
+// inject injects f, recorded in h. A fault its platform cannot make
+// (fault.ErrUnsupported: a partition on Kubernetes) skips the spec with
+// the reason: the run shows what it could not test rather than a
+// failure of the system.
+func (t *T) inject(ctx context.Context, h *history.History, f fault.Fault) {
+	err := fault.Inject(ctx, h, f)
+	t.skipUnsupported(err)
+	t.Expect(err).To(Succeed())
+}
+
+// skipUnsupported skips the spec when err says its platform cannot make
+// what it needs (fault.ErrUnsupported), with the reason.
+func (t *T) skipUnsupported(err error) {
+	if errors.Is(err, fault.ErrUnsupported) {
+		t.Skip(fmt.Sprintf("this platform cannot make what the spec needs: %v", err))
 	}
 }

@@ -78,7 +78,7 @@ how long: which limit cut it.`), Needs("an HTTP input, and a harness that reache
 			t.Expect(fault.Hold(ctx, before)).To(Succeed())
 			crowd := &workload.Hostile{Service: svc, Addr: addr, Path: t.sys.Inputs[input].HTTP.Path, SlowBodies: slowBodies, Silent: silent}
 			t.By(crowd.Name() + ", for " + attack.String())
-			t.Expect(fault.Inject(ctx, h, crowd)).To(Succeed())
+			t.inject(ctx, h, crowd)
 			t.Expect(fault.Hold(ctx, attack)).To(Succeed())
 			t.Expect(fault.Heal(ctx, h, crowd)).To(Succeed())
 			wait()

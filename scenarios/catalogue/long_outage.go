@@ -56,7 +56,7 @@ its republish was confirmed.`), Needs("a database and an AMQP input."), func() {
 			t.Eventually(ctx, accepted(r.h, r.input)).Should(BeNumerically(">=", min(int(rate), r.units)))
 			t.By(fmt.Sprintf("killing the database and holding it down for %s", r.outage))
 			kill := fault.Kill(r.s.Engine(), r.s.Infra.DatabaseTarget())
-			t.Expect(fault.Inject(ctx, r.h, kill)).To(Succeed())
+			t.inject(ctx, r.h, kill)
 			t.Expect(fault.Hold(ctx, r.outage)).To(Succeed())
 			t.Expect(fault.Heal(ctx, r.h, kill)).To(Succeed())
 			t.Expect(r.s.Infra.WaitDatabase(ctx)).To(Succeed())

@@ -43,7 +43,7 @@ applies events as they come.`), Needs("an AMQP input with steps, and an effect w
 			paused := s.Replica(svc, 1)
 			t.By("pausing " + paused.Name + ": what the broker hands it waits there")
 			pause := fault.Pause(s.Engine(), paused.Target())
-			t.Expect(fault.Inject(ctx, h, pause)).To(Succeed())
+			t.inject(ctx, h, pause)
 			steps := strings.Join(t.sys.Inputs[input].AMQP.StepNames(), " then ")
 			t.By(fmt.Sprintf("publishing %d units through %s, each %s, in order", units, input, steps))
 			l := t.load("order-"+side, units)

@@ -73,7 +73,7 @@ again.`), Needs("an HTTP input (the publisher under test is the service it calls
 					dir, after = fault.Downstream, 0
 				}
 				reset := fault.ResetPeer(p, dir, after)
-				t.Expect(fault.Inject(ctx, h, reset)).To(Succeed())
+				t.inject(ctx, h, reset)
 				at := time.Now()
 				t.Eventually(ctx, r.Ready).WithTimeout(10 * time.Second).WithPolling(20 * time.Millisecond).ShouldNot(Succeed())
 				down = append(down, time.Since(at))

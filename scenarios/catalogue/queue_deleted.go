@@ -107,6 +107,6 @@ func deleteQueue(ctx context.Context, t *T, s *stack.Stack, h *history.History, 
 			sent = append(sent, op.ID)
 		}
 	}
-	t.Expect(fault.Inject(ctx, h, fault.DeleteQueue(s.Management(), queue))).To(Succeed())
+	t.inject(ctx, h, fault.DeleteQueue(s.Management(), queue))
 	h.Destroyable("lost with the queue "+queue, sent)
 }

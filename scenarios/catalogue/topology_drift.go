@@ -62,7 +62,7 @@ reports ready with no consumer on the queue, while units wait.`), Needs("an AMQP
 			}
 			t.By(fmt.Sprintf("stopping %s, and declaring %s again as a %s queue", r.Name, queue, other["x-queue-type"]))
 			stop := fault.Stop(s.Engine(), r.Target(), 5*time.Second)
-			t.Expect(fault.Inject(ctx, h, stop)).To(Succeed())
+			t.inject(ctx, h, stop)
 			t.Expect(s.Management().DeleteQueue(ctx, queue)).To(Succeed())
 			t.Expect(s.Management().DeclareQueue(ctx, queue, other)).To(Succeed())
 			t.By("starting " + r.Name + " again against it")
@@ -86,7 +86,7 @@ reports ready with no consumer on the queue, while units wait.`), Needs("an AMQP
 			}).WithTimeout(drift).WithPolling(500 * time.Millisecond).Should(Succeed())
 			t.By("removing the stray queue, as an operator would")
 			fix := fault.DeleteQueue(s.Management(), queue)
-			t.Expect(fault.Inject(ctx, h, fix)).To(Succeed())
+			t.inject(ctx, h, fix)
 			if !o.ready || o.consumers > 0 {
 				t.By(fmt.Sprintf("waiting for %s to declare %s and consume, then publishing %d units", r.Name, queue, units))
 				t.Eventually(ctx, func(g Gomega) {

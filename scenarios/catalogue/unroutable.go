@@ -60,7 +60,7 @@ only queue for an event loses its binding.`), Needs("an HTTP input whose effects
 			loaded := t.Go(func() { t.Expect(workload.Run(ctx, s, h, input, l)).To(Succeed()) })
 			t.Eventually(ctx, accepted(h, input)).Should(BeNumerically(">=", rate))
 			unbind := fault.Unbind(s.Management(), queues...)
-			whilePaused(ctx, t, s, h, func() { t.Expect(fault.Inject(ctx, h, unbind)).To(Succeed()) })
+			whilePaused(ctx, t, s, h, func() { t.inject(ctx, h, unbind) })
 			during := accepted(h, input)()
 			t.Expect(fault.Hold(ctx, hold)).To(Succeed())
 			whilePaused(ctx, t, s, h, func() { t.Expect(fault.Heal(ctx, h, unbind)).To(Succeed()) })
@@ -91,7 +91,7 @@ func whilePaused(ctx context.Context, t *T, s *stack.Stack, h *history.History, 
 	for _, name := range t.sys.ServiceNames() {
 		for _, r := range s.Replicas(name) {
 			p := fault.Pause(s.Engine(), r.Target())
-			t.Expect(fault.Inject(ctx, h, p)).To(Succeed())
+			t.inject(ctx, h, p)
 			paused = append(paused, p)
 		}
 	}
