@@ -265,9 +265,9 @@ func (r reproduction) runScenario(ctx context.Context, z shrink.Sizes, dir strin
 
 // sizesOf and knobsOf turn a spec's knobs into shrink's sizes and back.
 func sizesOf(k catalogue.Knobs) shrink.Sizes {
-	return shrink.Sizes{Units: k.Units, Rate: k.Rate, Hold: time.Duration(k.Hold)}
+	return shrink.Sizes{Units: k.Units, Rate: k.Rate, Hold: k.Hold}
 }
 
 func knobsOf(z shrink.Sizes) catalogue.Knobs {
-	return catalogue.Knobs{Units: z.Units, Rate: z.Rate, Hold: schedule.Duration(z.Hold)}
+	return catalogue.Knobs{Units: z.Units, Rate: z.Rate, Hold: z.Hold}
 }

@@ -90,12 +90,15 @@ func (o Options) withDefaults() Options {
 
 // Attempt is one candidate tried.
 type Attempt struct {
-	N      int      `json:"n"`
-	Move   string   `json:"move"` // "drop faults 3-4 of 6", "halve the rate"
-	Faults int      `json:"faults"`
-	Units  int      `json:"units"`
-	Length string   `json:"length"`
-	Runs   []string `json:"runs"` // per run: what it found broken, or "held"
+	N      int    `json:"n"`
+	Move   string `json:"move"` // "drop faults 3-4 of 6", "halve the rate"
+	Faults int    `json:"faults"`
+	Units  int    `json:"units"`
+	Length string `json:"length,omitempty"` // a soak's
+	// Sizes are a scenario's candidate: "38 units, 20 a second, held
+	// 2.5s" (it has no schedule of faults).
+	Sizes string   `json:"sizes,omitempty"`
+	Runs  []string `json:"runs"` // per run: what it found broken, or "held"
 	// Ends, per run: each fault from its start to its observed end
 	// ("kill-database +10.0-37.1s").
 	Ends    [][]string `json:"ends,omitempty"`
@@ -108,7 +111,11 @@ func (a Attempt) String() string {
 	if a.Kept {
 		verdict = "KEPT"
 	}
-	line := fmt.Sprintf("#%-3d %-8s %-40s %2d faults %5d units %-8s %6.1fs  %s", a.N, verdict, a.Move, a.Faults, a.Units, a.Length, a.Seconds, strings.Join(a.Runs, " | "))
+	size := fmt.Sprintf("%2d faults %5d units %-8s", a.Faults, a.Units, a.Length)
+	if a.Sizes != "" {
+		size = fmt.Sprintf("%-32s", a.Sizes)
+	}
+	line := fmt.Sprintf("#%-3d %-8s %-40s %s %6.1fs  %s", a.N, verdict, a.Move, size, a.Seconds, strings.Join(a.Runs, " | "))
 	for i, ends := range a.Ends {
 		line += fmt.Sprintf("\n     run %d observed: %s", i+1, strings.Join(ends, ", "))
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/mqchaos/mqchaos/harness/schedule"
 )
 
 // Sizes are what a scenario's spec lets a replay set (catalogue.Knobs):
@@ -12,9 +14,9 @@ import (
 // field at its zero value is one the spec does not expose, and a shrink
 // leaves it alone.
 type Sizes struct {
-	Units int           `json:"units,omitempty"`
-	Rate  float64       `json:"rate,omitempty"` // units a second
-	Hold  time.Duration `json:"hold,omitempty"`
+	Units int               `json:"units,omitempty"`
+	Rate  float64           `json:"rate,omitempty"` // units a second
+	Hold  schedule.Duration `json:"hold,omitempty"` // "2.5s"
 }
 
 func (z Sizes) String() string {
@@ -26,7 +28,7 @@ func (z Sizes) String() string {
 		parts = append(parts, fmt.Sprintf("%g a second", z.Rate))
 	}
 	if z.Hold > 0 {
-		parts = append(parts, fmt.Sprintf("held %s", z.Hold))
+		parts = append(parts, fmt.Sprintf("held %s", time.Duration(z.Hold)))
 	}
 	if len(parts) == 0 {
 		return "no sizes"
@@ -145,7 +147,7 @@ func (sh *sizer) shrink(ctx context.Context) error {
 		cut  func(z Sizes, share float64) (Sizes, bool)
 	}{
 		{"the hold", func(z Sizes, share float64) (Sizes, bool) {
-			h := max(time.Duration(float64(z.Hold)*share).Round(100*time.Millisecond), MinHold)
+			h := schedule.Duration(max(time.Duration(float64(z.Hold)*share).Round(100*time.Millisecond), MinHold))
 			c := z
 			c.Hold = h
 			return c, z.Hold > 0 && h < z.Hold
@@ -200,7 +202,7 @@ func (sh *sizer) cut(ctx context.Context, what string, cut func(Sizes, float64) 
 // attempt runs z up to Confirm times and keeps it if every run showed
 // the target. It runs nothing when the budget would not hold it.
 func (sh *sizer) attempt(ctx context.Context, move string, z Sizes) (bool, error) {
-	a := Attempt{Move: move, Units: z.Units, Length: z.String()}
+	a := Attempt{Move: move, Units: z.Units, Sizes: z.String()}
 	kept, err := sh.confirm(ctx, a, func(ctx context.Context) (Outcome, error) { return sh.run(ctx, z) }, nil)
 	if kept {
 		sh.best = z

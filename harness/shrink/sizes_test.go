@@ -2,10 +2,14 @@ package shrink
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/mqchaos/mqchaos/harness/schedule"
 )
 
 // scenario is a fake scenario spec: it loses its units when its fault is
@@ -28,8 +32,8 @@ func (f *scenario) run(_ context.Context, z Sizes) (Outcome, error) {
 	f.runs++
 	f.seen = append(f.seen, z)
 	span := time.Duration(float64(z.Units) / max(z.Rate, 1) * float64(time.Second))
-	f.now = f.now.Add(20*time.Second + z.Hold + span)
-	if z.Hold < f.needHold || z.Units < f.needUnits || (f.flaky > 0 && f.rng.Float64() >= f.flaky) {
+	f.now = f.now.Add(20*time.Second + time.Duration(z.Hold) + span)
+	if time.Duration(z.Hold) < f.needHold || z.Units < f.needUnits || (f.flaky > 0 && f.rng.Float64() >= f.flaky) {
 		return Outcome{}, nil
 	}
 	var lost []string
@@ -41,7 +45,7 @@ func (f *scenario) run(_ context.Context, z Sizes) (Outcome, error) {
 
 func TestAScenarioShrinksItsHoldUnitsAndRateWhileTheViolationPersists(t *testing.T) {
 	f := &scenario{now: time.Unix(0, 0), needHold: 12 * time.Second, needUnits: 10}
-	start := Sizes{Units: 120, Rate: 20, Hold: 30 * time.Second}
+	start := Sizes{Units: 120, Rate: 20, Hold: schedule.Duration(30 * time.Second)}
 	var log []Attempt
 	res, err := ShrinkSizes(context.Background(), start, target, f.run, Options{Clock: f.clock, Budget: time.Hour, Log: func(a Attempt) { log = append(log, a) }})
 	if err != nil {
@@ -54,7 +58,7 @@ func TestAScenarioShrinksItsHoldUnitsAndRateWhileTheViolationPersists(t *testing
 	// quarter to 11.3 s (held). The units: 120, 60, 30, 15 (kept), 8
 	// (held), 11 (kept). The rate: halved with its units to 6 units
 	// (held), cut by a quarter to 8 units (held).
-	want := Sizes{Units: 11, Rate: 20, Hold: 15 * time.Second}
+	want := Sizes{Units: 11, Rate: 20, Hold: schedule.Duration(15 * time.Second)}
 	if res.Smallest != want {
 		t.Fatalf("smallest %s, want %s", res.Smallest, want)
 	}
@@ -90,7 +94,7 @@ func TestAScenarioShrinkLeavesTheSizesItsSpecDoesNotExpose(t *testing.T) {
 func TestAFlakyScenarioCandidateMustFailEveryConfirmingRun(t *testing.T) {
 	f := &scenario{now: time.Unix(0, 0), needHold: time.Second, needUnits: 1, flaky: 0.5, rng: rand.New(rand.NewPCG(1, 2))}
 	var log []Attempt
-	_, err := ShrinkSizes(context.Background(), Sizes{Units: 64, Hold: 8 * time.Second}, target, f.run, Options{Clock: f.clock, Confirm: 3, Replays: -1, Budget: time.Hour, Log: func(a Attempt) { log = append(log, a) }})
+	_, err := ShrinkSizes(context.Background(), Sizes{Units: 64, Hold: schedule.Duration(8 * time.Second)}, target, f.run, Options{Clock: f.clock, Confirm: 3, Replays: -1, Budget: time.Hour, Log: func(a Attempt) { log = append(log, a) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +120,7 @@ func TestAFlakyScenarioCandidateMustFailEveryConfirmingRun(t *testing.T) {
 
 func TestTheBudgetEndsAScenarioShrink(t *testing.T) {
 	f := &scenario{now: time.Unix(0, 0), needHold: time.Second, needUnits: 1}
-	res, err := ShrinkSizes(context.Background(), Sizes{Units: 1000, Rate: 50, Hold: 30 * time.Second}, target, f.run, Options{Clock: f.clock, Budget: 5 * time.Minute, Replays: -1})
+	res, err := ShrinkSizes(context.Background(), Sizes{Units: 1000, Rate: 50, Hold: schedule.Duration(30 * time.Second)}, target, f.run, Options{Clock: f.clock, Budget: 5 * time.Minute, Replays: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,12 +139,12 @@ func TestFewFailingScenarioReplaysTryTheSizesBeforeTheLastCut(t *testing.T) {
 	f := &scenario{now: time.Unix(0, 0), needHold: 15 * time.Second}
 	run := func(ctx context.Context, z Sizes) (Outcome, error) {
 		out, err := f.run(ctx, z)
-		if f.runs > 6 && z.Hold == 15*time.Second && f.runs%10 < 3 {
+		if f.runs > 6 && time.Duration(z.Hold) == 15*time.Second && f.runs%10 < 3 {
 			return Outcome{}, err
 		}
 		return out, err
 	}
-	res, err := ShrinkSizes(context.Background(), Sizes{Hold: 30 * time.Second}, target, run, Options{Clock: f.clock, Budget: time.Hour})
+	res, err := ShrinkSizes(context.Background(), Sizes{Hold: schedule.Duration(30 * time.Second)}, target, run, Options{Clock: f.clock, Budget: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +154,21 @@ func TestFewFailingScenarioReplaysTryTheSizesBeforeTheLastCut(t *testing.T) {
 	if res.Rounds[0].Failed >= 9 {
 		t.Fatalf("the first round failed %d of 10, the test wants fewer than 9", res.Rounds[0].Failed)
 	}
-	if res.Smallest.Hold != 30*time.Second || res.Failed != 10 {
+	if time.Duration(res.Smallest.Hold) != 30*time.Second || res.Failed != 10 {
 		t.Fatalf("kept %s failing %d of %d, want the 30 s hold failing 10 of 10", res.Smallest, res.Failed, res.Replays)
+	}
+}
+
+// A scenario's sizes read as written: the hold as a duration in
+// shrink.json, and the attempt's line names the sizes, not "0 faults".
+func TestSizesReadAsWritten(t *testing.T) {
+	z := Sizes{Units: 38, Rate: 20, Hold: schedule.Duration(2500 * time.Millisecond)}
+	b, err := json.Marshal(z)
+	if err != nil || string(b) != `{"units":38,"rate":20,"hold":"2.5s"}` {
+		t.Errorf("json: %s, %v", b, err)
+	}
+	line := Attempt{N: 8, Move: "halve the rate and units", Units: z.Units, Sizes: z.String(), Kept: true}.String()
+	if strings.Contains(line, "faults") || !strings.Contains(line, "38 units, 20 a second, held 2.5s") {
+		t.Errorf("attempt line: %q", line)
 	}
 }
