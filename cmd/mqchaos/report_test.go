@@ -60,9 +60,9 @@ func TestReportMergesReportsDirectories(t *testing.T) {
 	b := reportsDir(t, "publisher crash", []string{"publisher crash-0001"})
 	out := filepath.Join(t.TempDir(), "merged", "report.html")
 	var warnings bytes.Buffer
-	n, err := drawReport([]string{a, " " + b, ""}, out, &warnings)
-	if err != nil || n != 2 {
-		t.Fatalf("run = %d, %v; want 2 runs", n, err)
+	figs, err := drawReport([]string{a, " " + b, ""}, out, &warnings)
+	if err != nil || len(figs) != 2 {
+		t.Fatalf("run = %d, %v; want 2 runs", len(figs), err)
 	}
 	if warnings.Len() > 0 {
 		t.Errorf("warnings: %s", warnings.String())
@@ -84,8 +84,8 @@ func TestReportWarnsOfMissingHistory(t *testing.T) {
 		t.Fatal(err)
 	}
 	var warnings bytes.Buffer
-	if n, err := drawReport([]string{dir}, filepath.Join(dir, "report.html"), &warnings); err != nil || n != 1 {
-		t.Fatalf("run = %d, %v; want the run drawn from its figures", n, err)
+	if figs, err := drawReport([]string{dir}, filepath.Join(dir, "report.html"), &warnings); err != nil || len(figs) != 1 {
+		t.Fatalf("run = %d, %v; want the run drawn from its figures", len(figs), err)
 	}
 	if !strings.Contains(warnings.String(), "fanout (safe)") {
 		t.Errorf("warnings %q do not name the run", warnings.String())
@@ -103,8 +103,8 @@ func TestReportMergesRunsOfTheSameName(t *testing.T) {
 	b := reportsDir(t, "soak", []string{"soak-0001"})
 	out := filepath.Join(t.TempDir(), "report.html")
 	var warnings bytes.Buffer
-	if n, err := drawReport([]string{a, b}, out, &warnings); err != nil || n != 2 || warnings.Len() > 0 {
-		t.Fatalf("run = %d, %v, warnings %q; want 2 runs with their histories", n, err, warnings.String())
+	if figs, err := drawReport([]string{a, b}, out, &warnings); err != nil || len(figs) != 2 || warnings.Len() > 0 {
+		t.Fatalf("run = %d, %v, warnings %q; want 2 runs with their histories", len(figs), err, warnings.String())
 	}
 	page, err := os.ReadFile(out)
 	if err != nil {

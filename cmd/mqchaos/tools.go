@@ -86,18 +86,21 @@ func cmdReport(_ context.Context, args []string, stdout, stderr io.Writer) error
 	if *in == "" {
 		return cannot("-in: name the directory of a run (mqchaos run -out)")
 	}
-	n, err := drawReport(strings.Split(*in, ","), *out, stderr)
+	figs, err := drawReport(strings.Split(*in, ","), *out, stderr)
 	if err != nil {
 		return usageError{err}
 	}
-	fmt.Fprintf(stdout, "%d runs in %s\n", n, *out)
+	fmt.Fprintf(stdout, "%d runs in %s\n", len(figs), *out)
+	if rows := report.SensitivityOf(figs); len(rows) > 0 {
+		fmt.Fprintf(stdout, "\nSensitivity: the smallest violation of each class these runs caught, and how often\n\n%s", report.SensitivityTable(rows))
+	}
 	return nil
 }
 
 // drawReport merges the runs of the directories ins into one report at
-// out, warning on w about histories it could not read, and returns how
-// many runs it drew.
-func drawReport(ins []string, out string, w io.Writer) (int, error) {
+// out, warning on w about histories it could not read, and returns the
+// figures of the runs it drew.
+func drawReport(ins []string, out string, w io.Writer) ([]report.Figures, error) {
 	var runs []report.Run
 	for _, dir := range ins {
 		dir = strings.TrimSpace(dir)
@@ -106,7 +109,7 @@ func drawReport(ins []string, out string, w io.Writer) (int, error) {
 		}
 		figs, err := report.ReadJSON(filepath.Join(dir, "figures.json"))
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		rs, err := report.LoadRuns(dir, figs)
 		if err != nil {
@@ -115,12 +118,16 @@ func drawReport(ins []string, out string, w io.Writer) (int, error) {
 		runs = append(runs, rs...)
 	}
 	if len(runs) == 0 {
-		return 0, fmt.Errorf("no runs in %s", strings.Join(ins, ", "))
+		return nil, fmt.Errorf("no runs in %s", strings.Join(ins, ", "))
 	}
 	if err := report.WriteHTMLFile(out, runs); err != nil {
-		return 0, fmt.Errorf("write %s: %w", out, err)
+		return nil, fmt.Errorf("write %s: %w", out, err)
 	}
-	return len(runs), nil
+	figs := make([]report.Figures, len(runs))
+	for i, r := range runs {
+		figs[i] = r.Figures
+	}
+	return figs, nil
 }
 
 // cmdClean removes what runs whose process is gone left behind.

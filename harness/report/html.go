@@ -34,7 +34,7 @@ const (
 )
 
 // WriteHTML writes one self-contained HTML page for runs: the control
-// matrix, then for each run the command that replays it under its
+// matrix, the sensitivity the runs show (SensitivityOf), then for each run the command that replays it under its
 // verdict (where the run left a reproduction), its verdict per effect
 // with example ids linked to their operations, a timeline of operations
 // by outcome with the faults as bands, throughput and latency over time,
@@ -61,6 +61,7 @@ func WriteHTML(w io.Writer, runs []Run) error {
 		}
 	}
 	page.Matrix = buildMatrix(figs, page.Anchors)
+	page.Sensitivity = SensitivityOf(figs)
 	for _, row := range page.Matrix {
 		for _, cells := range [][]MatrixCell{row.Safe, row.Controls, row.Other} {
 			for _, c := range cells {
@@ -82,6 +83,7 @@ type htmlPage struct {
 	Generated               string
 	Systems                 []string
 	Matrix                  []MatrixRow
+	Sensitivity             []Sensitivity
 	Anchors                 []string
 	Runs                    []htmlRun
 	AsExpected, NotExpected int
