@@ -28,10 +28,10 @@ that and fails on any loss or duplicate. The run also reports
 what the faults cost: POST latency and end-to-end latency
 (accepted, to applied by the consumer as it records the time)
 as p50, p95 and p99 before and under each fault.
-No control: a degraded link breaks no guarantee by itself, so no
-switch of the system turns a loss on here; the controls of the
-half-open and partition scenarios show what the same links do to
-a system without heartbeats or manual acks.`), Needs("an HTTP input; end-to-end latency needs an `at:` on the consumer's effect (skipped from the figures without one)."), func() {
+The control has timeouts and budgets sized for a quiet LAN (an
+attempt 150 ms, a message 3 attempts, an outage 1 s): over the slow
+link every transaction outlasts its attempt, and valid orders are
+dead-lettered as failed.`), Needs("an HTTP input; end-to-end latency needs an `at:` on the consumer's effect (skipped from the figures without one); the control needs a switch that sizes the consumers' timeouts for a LAN."), func() {
 		const (
 			rate   = 20.0 // orders per second
 			before = 5 * time.Second
@@ -45,11 +45,11 @@ a system without heartbeats or manual acks.`), Needs("an HTTP input; end-to-end 
 			sliceDelay      = time.Millisecond
 		)
 
-		d.It("holds: every order stored, applied and noticed once, with its latencies", Label("safe"), func(ctx context.Context, t *T) {
+		run := func(ctx context.Context, t *T, side string, opts ...stack.Option) (report.Figures, int) {
 			input := t.httpInput("this scenario places orders over HTTP")
 			svc, _ := t.consumer(input)
 			applied := t.effectOf(input, svc)
-			s := t.startStack(ctx, "degraded-safe", stack.WithToxiproxy())
+			s := t.startStack(ctx, "degraded-"+side, append([]stack.Option{stack.WithToxiproxy()}, opts...)...)
 			h := &history.History{}
 			started := time.Now()
 
@@ -87,7 +87,7 @@ a system without heartbeats or manual acks.`), Needs("an HTTP input; end-to-end 
 			}
 
 			total := before + time.Duration(len(shapes))*hold
-			l := t.load("degraded-safe", int(rate*total.Seconds()))
+			l := t.load("degraded-"+side, int(rate*total.Seconds()))
 			l.Rate, l.Concurrency = rate, 64 // enough in flight to keep the rate on a slow link
 			t.By(fmt.Sprintf("placing %d orders through %s at %.0f/s while the %d links of %s degrade", l.Count, input, rate, len(links), strings.Join(t.sys.ServiceNames(), ", ")))
 			loadStarted := time.Now()
@@ -171,9 +171,18 @@ a system without heartbeats or manual acks.`), Needs("an HTTP input; end-to-end 
 				names = append(names, sh.what)
 			}
 			note := fmt.Sprintf("%s, each held %s on %d links; %s", strings.Join(names, ", "), hold, len(links), strings.Join(p99s, "; "))
-			f := t.verdictWith(ctx, "degraded network", "safe", s, h, obs, started, []string{input}, measured{latencies: lats}, note)
+			return t.verdictWith(ctx, "degraded network", side, s, h, obs, started, []string{input}, measured{latencies: lats}, note), l.Count
+		}
+
+		d.It("holds: every order stored, applied and noticed once, with its latencies", Label("safe"), func(ctx context.Context, t *T) {
+			f, _ := run(ctx, t, "safe")
 			t.expectHeld(f)
 			t.Expect(f.DeadLettered).To(BeZero(), "a slow link is a transient condition: nothing may be dead-lettered")
+		}, SpecTimeout(4*time.Minute))
+
+		d.It("is caught with timeouts sized for a LAN (control lan-timeouts)", Label("unsafe"), func(ctx context.Context, t *T) {
+			f, units := run(ctx, t, "control: lan-timeouts", t.control("lan-timeouts"))
+			t.expectCaught(f, "lost", f.Lost(), units)
 		}, SpecTimeout(4*time.Minute))
 	})
 }
