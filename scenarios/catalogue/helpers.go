@@ -528,6 +528,19 @@ func (t *T) expectProcessed(f report.Figures, n int) {
 	}
 }
 
+// expectAnswered asserts that no unit of n was refused and at least 90 %
+// were accepted, for a spec that pauses the service taking them: a
+// request held past the client's timeout has an unknown outcome, which
+// the checker already judges (applied: recovered; not applied: allowed),
+// so it cannot be asked to have been processed.
+func (t *T) expectAnswered(f report.Figures, n int) {
+	for _, c := range f.Checks {
+		t.Expect(c.Attempted).To(Equal(n), "%s: %s", c.Service, f)
+		t.Expect(c.Accepted+c.Unknown).To(Equal(n), "%s: units refused: %s", c.Service, f)
+		t.Expect(c.Accepted).To(BeNumerically(">=", n-n/10), "%s: fewer than 90 %% accepted: %s", c.Service, f)
+	}
+}
+
 // dumpLogs writes the tail of every replica's log to the t.Out().
 func (t *T) dumpLogs(ctx context.Context, s *stack.Stack) {
 	if s == nil {

@@ -74,7 +74,7 @@ only queue for an event loses its binding.`), Needs("an HTTP input whose effects
 		d.It("holds with mandatory publishes and returns handled", Label("safe"), func(ctx context.Context, t *T) {
 			f := run(ctx, t, "safe")
 			t.expectHeld(f)
-			t.expectProcessed(f, units)
+			t.expectAnswered(f, units)
 		}, SpecTimeout(4*time.Minute))
 
 		d.It("is caught without mandatory: events routed nowhere are lost (control no-mandatory)", Label("unsafe"), func(ctx context.Context, t *T) {
