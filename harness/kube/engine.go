@@ -109,16 +109,17 @@ func (e engine) Stop(ctx context.Context, t fault.Target, grace time.Duration) e
 
 func (e engine) delete(ctx context.Context, t fault.Target, grace time.Duration) error {
 	secs := int64(grace.Seconds())
-	err := e.n.c.Client.CoreV1().Pods(e.n.Name).Delete(ctx, t.ID, metav1.DeleteOptions{GracePeriodSeconds: &secs})
+	err := e.n.c.Client.CoreV1().Pods(e.n.Name).Delete(ctx, e.n.podOf(t.ID), metav1.DeleteOptions{GracePeriodSeconds: &secs})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("delete pod %s/%s: %w", e.n.Name, t.ID, err)
 	}
 	return e.n.gone(ctx, t.ID, grace+stopLimit)
 }
 
-// Start creates the pod again from its workload, once the old one is
-// gone (a process that exited leaves its pod behind), and waits until it
-// runs; readiness is the caller's to wait on. A workload that restarts
+// Start creates the pod again from its workload, under the workload's
+// next name (Namespace.again), once the old one is gone (a process that
+// exited leaves its pod behind), and waits until it runs; readiness is
+// the caller's to wait on. A workload that restarts
 // in place is started again by the kubelet: Start waits until it runs.
 func (e engine) Start(ctx context.Context, t fault.Target) error {
 	p, err := e.spec(t)
@@ -129,7 +130,7 @@ func (e engine) Start(ctx context.Context, t fault.Target) error {
 		if err := e.delete(ctx, t, 0); err != nil {
 			return err
 		}
-		if err := e.n.create(ctx, p); err != nil {
+		if err := e.n.create(ctx, e.n.again(t.ID, p)); err != nil {
 			return err
 		}
 	}
@@ -140,7 +141,7 @@ func (e engine) Start(ctx context.Context, t fault.Target) error {
 // than after times.
 func (e engine) running(ctx context.Context, t fault.Target, after int32) error {
 	return until(ctx, stopLimit, "pod "+e.n.Name+"/"+t.ID+" running", func(ctx context.Context) (bool, error) {
-		p, err := e.n.c.Client.CoreV1().Pods(e.n.Name).Get(ctx, t.ID, metav1.GetOptions{})
+		p, err := e.n.c.Client.CoreV1().Pods(e.n.Name).Get(ctx, e.n.podOf(t.ID), metav1.GetOptions{})
 		if err != nil {
 			return false, err
 		}
@@ -159,7 +160,7 @@ func (e engine) Restart(ctx context.Context, t fault.Target, grace time.Duration
 		}
 		return e.Start(ctx, t)
 	}
-	p, err := e.n.c.Client.CoreV1().Pods(e.n.Name).Get(ctx, t.ID, metav1.GetOptions{})
+	p, err := e.n.c.Client.CoreV1().Pods(e.n.Name).Get(ctx, e.n.podOf(t.ID), metav1.GetOptions{})
 	if err != nil {
 		return fmt.Errorf("restart %s/%s: %w", e.n.Name, t.ID, err)
 	}
@@ -171,7 +172,7 @@ func (e engine) Restart(ctx context.Context, t fault.Target, grace time.Duration
 		return err
 	}
 	exited := until(ctx, grace, "pod "+e.n.Name+"/"+t.ID+" exited", func(ctx context.Context) (bool, error) {
-		p, err := e.n.c.Client.CoreV1().Pods(e.n.Name).Get(ctx, t.ID, metav1.GetOptions{})
+		p, err := e.n.c.Client.CoreV1().Pods(e.n.Name).Get(ctx, e.n.podOf(t.ID), metav1.GetOptions{})
 		if err != nil {
 			return false, err
 		}
@@ -205,7 +206,7 @@ func (e engine) Connect(context.Context, fault.Target, fault.Link) error {
 // pod's UID and its container's start, so a pod created again within
 // the same second still shows as started again.
 func (e engine) State(ctx context.Context, t fault.Target) (fault.State, error) {
-	p, err := e.n.c.Client.CoreV1().Pods(e.n.Name).Get(ctx, t.ID, metav1.GetOptions{})
+	p, err := e.n.c.Client.CoreV1().Pods(e.n.Name).Get(ctx, e.n.podOf(t.ID), metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return fault.State{Status: "gone", ExitCode: 137}, nil
 	}

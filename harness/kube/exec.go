@@ -27,7 +27,7 @@ func (n *Namespace) execIn(ctx context.Context, name, container string, cmd []st
 	if err != nil {
 		return 0, nil, err
 	}
-	u.Path += fmt.Sprintf("/api/v1/namespaces/%s/pods/%s/exec", n.Name, name)
+	u.Path += fmt.Sprintf("/api/v1/namespaces/%s/pods/%s/exec", n.Name, n.podOf(name))
 	q, err := scheme.ParameterCodec.EncodeParameters(&corev1.PodExecOptions{
 		Container: container, Command: cmd, Stdout: true, Stderr: true,
 	}, corev1.SchemeGroupVersion)

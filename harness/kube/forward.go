@@ -51,7 +51,7 @@ func (n *Namespace) Address(ctx context.Context, name string, port int) (string,
 	if n.c.Config == nil {
 		return "", errors.New("port-forward: the cluster has no client config")
 	}
-	p, err := n.c.Client.CoreV1().Pods(n.Name).Get(ctx, name, metav1.GetOptions{})
+	p, err := n.c.Client.CoreV1().Pods(n.Name).Get(ctx, n.podOf(name), metav1.GetOptions{})
 	if err != nil {
 		return "", fmt.Errorf("address of %s:%d: %w", name, port, err)
 	}
@@ -86,7 +86,7 @@ func (n *Namespace) forward(ctx context.Context, name string, port int) (*forwar
 	if err != nil {
 		return nil, err
 	}
-	u.Path += fmt.Sprintf("/api/v1/namespaces/%s/pods/%s/portforward", n.Name, name)
+	u.Path += fmt.Sprintf("/api/v1/namespaces/%s/pods/%s/portforward", n.Name, n.podOf(name))
 	dialer := spdy.NewDialer(upgrader, &http.Client{Transport: transport}, http.MethodPost, u)
 	stop, ready := make(chan struct{}), make(chan struct{})
 	pf, err := portforward.NewOnAddresses(dialer, []string{"127.0.0.1"}, []string{"0:" + strconv.Itoa(port)}, stop, ready, io.Discard, io.Discard)

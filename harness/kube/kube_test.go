@@ -124,6 +124,11 @@ func TestFaultsOnAPodSeeTheirMark(t *testing.T) {
 	if err != nil || !st.Running || !strings.HasPrefix(st.StartedAt, "uid-2#0@") {
 		t.Errorf("after heal: %+v, %v; want running as a new pod", st, err)
 	}
+	// Created again under a name of its own: the kubelet holds back a pod
+	// whose name a terminating one still has.
+	if _, err := ns.c.Client.CoreV1().Pods(ns.Name).Get(ctx, "inventory-1-2", metav1.GetOptions{}); err != nil || ns.podOf("inventory-1") != "inventory-1-2" {
+		t.Errorf("the pod created again: %v, named %s; want inventory-1-2", err, ns.podOf("inventory-1"))
+	}
 	if err := fault.Inject(ctx, h, fault.Restart(e, target, time.Second)); err != nil {
 		t.Fatal(err)
 	}

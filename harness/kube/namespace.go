@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -34,9 +35,48 @@ type Namespace struct {
 	ID   string // the run's id, in the name and the labels
 
 	c    *Cluster
-	mu   sync.Mutex             // guards pods
+	mu   sync.Mutex             // guards pods, current and starts
 	pods map[string]*corev1.Pod // the spec of each workload, by name: what Start creates again
-	fw   forwards
+	// current is the name of each workload's pod created again (again),
+	// by the workload's name; a workload not in it has its pod of its
+	// own name. starts counts how often each was created again.
+	current map[string]string
+	starts  map[string]int
+	fw      forwards
+}
+
+// podOf is the name of workload name's present pod: its own name, or,
+// once it was created again, the name it got then.
+func (n *Namespace) podOf(name string) string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if p, ok := n.current[name]; ok {
+		return p
+	}
+	return name
+}
+
+// again is p, workload name's pod, under the workload's next name
+// ("inventory-1-2", then "-3"), which becomes its present pod. The
+// kubelet does not start a pod while one of the same name is still
+// terminating on the node, which can outlast its deletion in the API: a
+// pod stopped with grace and created again under its old name was seen
+// accepted and never started within a minute.
+func (n *Namespace) again(name string, p *corev1.Pod) *corev1.Pod {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.starts[name]++
+	base := name
+	if len(base) > 56 { // room for "-" and a count, within 63
+		base = strings.TrimRight(base[:56], "-")
+	}
+	q := p.DeepCopy()
+	q.Name = fmt.Sprintf("%s-%d", base, n.starts[name]+1)
+	if q.Spec.Hostname == "" && len(name) <= 63 {
+		q.Spec.Hostname = name // the replica keeps its host name, as a container started again does
+	}
+	n.current[name] = q.Name
+	return q
 }
 
 // CreateNamespace creates a namespace "mqchaos-<prefix>-<id>", labelled
@@ -60,7 +100,7 @@ func (c *Cluster) CreateNamespace(ctx context.Context, prefix string) (*Namespac
 	if err != nil {
 		return nil, fmt.Errorf("create namespace %s: %w", name, err)
 	}
-	ns := &Namespace{Name: name, ID: id, c: c, pods: map[string]*corev1.Pod{}}
+	ns := &Namespace{Name: name, ID: id, c: c, pods: map[string]*corev1.Pod{}, current: map[string]string{}, starts: map[string]int{}}
 	err = until(ctx, time.Minute, "service account "+name+"/default", func(ctx context.Context) (bool, error) {
 		_, err := c.Client.CoreV1().ServiceAccounts(name).Get(ctx, "default", metav1.GetOptions{})
 		return err == nil, err

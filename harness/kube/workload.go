@@ -168,7 +168,7 @@ func (n *Namespace) create(ctx context.Context, p *corev1.Pod) error {
 // or its process exited.
 func (n *Namespace) waitReady(ctx context.Context, name string, log *regexp.Regexp, limit time.Duration) error {
 	return until(ctx, limit, "pod "+n.Name+"/"+name+" ready", func(ctx context.Context) (bool, error) {
-		p, err := n.c.Client.CoreV1().Pods(n.Name).Get(ctx, name, metav1.GetOptions{})
+		p, err := n.c.Client.CoreV1().Pods(n.Name).Get(ctx, n.podOf(name), metav1.GetOptions{})
 		if err != nil {
 			return false, err
 		}
@@ -189,7 +189,7 @@ func (n *Namespace) waitReady(ctx context.Context, name string, log *regexp.Rege
 }
 
 func (n *Namespace) logShows(ctx context.Context, name string, re *regexp.Regexp) (bool, error) {
-	r, err := n.c.Client.CoreV1().Pods(n.Name).GetLogs(name, &corev1.PodLogOptions{Container: "main"}).Stream(ctx)
+	r, err := n.c.Client.CoreV1().Pods(n.Name).GetLogs(n.podOf(name), &corev1.PodLogOptions{Container: "main"}).Stream(ctx)
 	if err != nil {
 		return false, err
 	}
@@ -236,7 +236,7 @@ func mainStatus(p *corev1.Pod) *corev1.ContainerStatus {
 // gone waits until pod name no longer exists.
 func (n *Namespace) gone(ctx context.Context, name string, limit time.Duration) error {
 	return until(ctx, limit, "pod "+n.Name+"/"+name+" gone", func(ctx context.Context) (bool, error) {
-		_, err := n.c.Client.CoreV1().Pods(n.Name).Get(ctx, name, metav1.GetOptions{})
+		_, err := n.c.Client.CoreV1().Pods(n.Name).Get(ctx, n.podOf(name), metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return true, nil
 		}
@@ -247,7 +247,7 @@ func (n *Namespace) gone(ctx context.Context, name string, limit time.Duration) 
 // PodIP is pod name's address on the cluster's network, looked up now:
 // what the broker sees as the peer of its connections.
 func (n *Namespace) PodIP(ctx context.Context, name string) (string, error) {
-	p, err := n.c.Client.CoreV1().Pods(n.Name).Get(ctx, name, metav1.GetOptions{})
+	p, err := n.c.Client.CoreV1().Pods(n.Name).Get(ctx, n.podOf(name), metav1.GetOptions{})
 	if err != nil {
 		return "", fmt.Errorf("address of pod %s/%s: %w", n.Name, name, err)
 	}
@@ -260,7 +260,7 @@ func (n *Namespace) PodIP(ctx context.Context, name string) (string, error) {
 // Logs is the log of pod name's main container: its present run only, as
 // a pod created again starts a log of its own.
 func (n *Namespace) Logs(ctx context.Context, name string) ([]byte, error) {
-	r, err := n.c.Client.CoreV1().Pods(n.Name).GetLogs(name, &corev1.PodLogOptions{Container: "main"}).Stream(ctx)
+	r, err := n.c.Client.CoreV1().Pods(n.Name).GetLogs(n.podOf(name), &corev1.PodLogOptions{Container: "main"}).Stream(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("logs of pod %s/%s: %w", n.Name, name, err)
 	}
@@ -275,11 +275,13 @@ func (n *Namespace) Logs(ctx context.Context, name string) ([]byte, error) {
 // Remove deletes pod name at once and the Service of the same name, if
 // any, without waiting for them to be gone; the workload is forgotten.
 func (n *Namespace) Remove(ctx context.Context, name string) error {
+	pod := n.podOf(name)
 	n.mu.Lock()
 	delete(n.pods, name)
+	delete(n.current, name)
 	n.mu.Unlock()
 	grace := int64(0)
-	err := n.c.Client.CoreV1().Pods(n.Name).Delete(ctx, name, metav1.DeleteOptions{GracePeriodSeconds: &grace})
+	err := n.c.Client.CoreV1().Pods(n.Name).Delete(ctx, pod, metav1.DeleteOptions{GracePeriodSeconds: &grace})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("delete pod %s/%s: %w", n.Name, name, err)
 	}
