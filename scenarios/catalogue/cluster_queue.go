@@ -38,7 +38,16 @@ transient message shows without wiping a volume. Publishing
 without confirms during the leader's death loses only what was
 in flight, a few messages or none: no wide margin.) The control
 loses the whole backlog the kill finds, and every message
-confirmed while its node is down.`), func() {
+confirmed while its node is down.
+
+A second control switches replication off alone: a classic queue
+of persistent messages. Its node brings the backlog back from its
+disk (none of it lost), but what is confirmed once the node is
+killed is dropped: the queue's one copy is not there. (On 3.10.8
+the loss went on after the node was back: 781 of the 1,347 lost
+were confirmed after the heal.) The two controls show which switch
+loses what: persistence the backlog, replication what comes after
+the kill.`), func() {
 		const (
 			beforeKill = 400
 			hold       = 10 * time.Second
@@ -47,6 +56,9 @@ confirmed while its node is down.`), func() {
 		type outcome struct {
 			check   checker.Result
 			figures report.Figures
+			// before and during count the lost messages confirmed
+			// before the kill and after it.
+			before, during int
 		}
 
 		run := func(ctx context.Context, t *T, side string, q queueload.Queue) outcome {
@@ -87,7 +99,22 @@ confirmed while its node is down.`), func() {
 				Note: fmt.Sprintf("cluster formed in %.1fs; killed %s at +%.1fs; confirms stalled %.1fs (one publisher's %.1fs); duplicated %d, recovered %d",
 					c.formed.Seconds(), leader.Alias, killed.Sub(c.started).Seconds(), failover, worst.Seconds(), len(check.Duplicated), len(check.Recovered)),
 			}, check, killed, checkBegan)
-			return outcome{check: check, figures: f}
+			o := outcome{check: check, figures: f}
+			confirmed := map[string]time.Time{}
+			for _, op := range ops {
+				if op.Kind == queueload.KindEnqueue && op.Outcome == history.OK {
+					confirmed[op.ID] = op.Completed
+				}
+			}
+			for _, id := range check.Lost {
+				if confirmed[id].Before(killed) {
+					o.before++
+				} else {
+					o.during++
+				}
+			}
+			t.By(fmt.Sprintf("lost %d confirmed before the kill, %d after it", o.before, o.during))
+			return o
 		}
 
 		d.It("holds with a quorum queue replicated on the three nodes", Label("safe"), func(ctx context.Context, t *T) {
@@ -104,7 +131,16 @@ confirmed while its node is down.`), func() {
 			// The kill finds a backlog of about 200 (400 confirmed at 50
 			// a second, half of them consumed): at least 50 lost is a
 			// margin no flake of the safe side comes near.
-			t.Expect(len(o.check.Lost)).To(BeNumerically(">=", 50), "the control must lose the backlog of the killed node: %s", o.check)
+			t.Expect(o.before).To(BeNumerically(">=", 50), "the control must lose the backlog of the killed node (%d of the lost confirmed before the kill): %s", o.before, o.check)
+		}, SpecTimeout(5*time.Minute))
+
+		d.It("is caught with a classic queue of persistent messages on the killed node (no replication, persistence kept)", Label("unsafe"), func(ctx context.Context, t *T) {
+			o := run(ctx, t, "control: classic queue, persistent", queueload.Classic("mqchaos.cluster.classic-persistent"))
+			// Publishing goes on at 50 a second through the 10 s the node
+			// is down: at least 50 lost is a tenth of that. The backlog
+			// comes back from the node's disk.
+			t.Expect(o.during).To(BeNumerically(">=", 50), "the control must lose what is confirmed while its node is down (%d lost confirmed after the kill): %s", o.during, o.check)
+			t.Expect(o.before).To(BeZero(), "a persistent backlog comes back from the node's disk, but %d confirmed before the kill were lost: %s", o.before, o.check)
 		}, SpecTimeout(5*time.Minute))
 	})
 }
