@@ -137,17 +137,27 @@ func (e engine) Start(ctx context.Context, t fault.Target) error {
 	return e.running(ctx, t, -1)
 }
 
-// running waits until t's main container runs, having restarted more
-// than after times.
+// running waits until t's main container has started, having restarted
+// more than after times: it runs, or it ran and exited already. A
+// process that exits a moment after it starts (a failpoint on its first
+// message) may never be seen running between two looks, and a pod that
+// does not restart in place never runs again; Docker's start, too,
+// returns once the process started, whatever it does next.
 func (e engine) running(ctx context.Context, t fault.Target, after int32) error {
-	return until(ctx, stopLimit, "pod "+e.n.Name+"/"+t.ID+" running", func(ctx context.Context) (bool, error) {
+	return until(ctx, stopLimit, "pod "+e.n.Name+"/"+t.ID+" started", func(ctx context.Context) (bool, error) {
 		p, err := e.n.c.Client.CoreV1().Pods(e.n.Name).Get(ctx, e.n.podOf(t.ID), metav1.GetOptions{})
 		if err != nil {
 			return false, err
 		}
 		st := mainStatus(p)
-		return p.DeletionTimestamp == nil && st != nil && st.State.Running != nil && st.RestartCount > after, nil
+		return p.DeletionTimestamp == nil && st != nil && st.RestartCount > after && started(st.State), nil
 	})
+}
+
+// started reports whether a container in state s has started: it runs,
+// or it ran and exited.
+func started(s corev1.ContainerState) bool {
+	return s.Running != nil || (s.Terminated != nil && !s.Terminated.StartedAt.IsZero())
 }
 
 // Restart stops the pod (SIGKILL after grace) and starts it again. A

@@ -42,7 +42,13 @@ func kubelet(reason string) *Cluster {
 		p := a.(k8stesting.CreateAction).GetObject().(*corev1.Pod)
 		p.UID = types.UID(fmt.Sprintf("uid-%d", uids.Add(1)))
 		st := corev1.ContainerStatus{Name: "main", Ready: true, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.Now()}}}
-		if reason != "" {
+		switch reason {
+		case "":
+		case "exited":
+			st = corev1.ContainerStatus{Name: "main", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 3, StartedAt: metav1.Now(), FinishedAt: metav1.Now()}}}
+			p.Status = corev1.PodStatus{Phase: corev1.PodFailed, ContainerStatuses: []corev1.ContainerStatus{st}}
+			return false, nil, nil
+		default:
 			st = corev1.ContainerStatus{Name: "main", State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reason}}}
 		}
 		p.Status = corev1.PodStatus{Phase: corev1.PodRunning, ContainerStatuses: []corev1.ContainerStatus{st}}
@@ -197,5 +203,38 @@ func TestCleanDeletesOrphanedNamespaces(t *testing.T) {
 	}
 	if got := strings.Join(left(), " "); got != "unmanaged" {
 		t.Errorf("left %q, want only the namespace the harness did not make", got)
+	}
+}
+
+// A process that exits the moment it starts (a failpoint on its first
+// message) has started: Start does not wait for it to be seen running,
+// which a pod that does not restart in place never is again.
+func TestStartCountsAProcessThatExitedAtOnce(t *testing.T) {
+	ctx := context.Background()
+	ns, err := kubelet("exited").CreateNamespace(ctx, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "inventory-1", Namespace: ns.Name}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "main"}}}}
+	if err := ns.create(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := (engine{ns}).running(cctx, ns.Target("inventory-1"), -1); err != nil {
+		t.Errorf("a process that started and exited: %v, want started", err)
+	}
+	ns2, err := kubelet("ContainerCreating").CreateNamespace(ctx, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Namespace = ns2.Name
+	if err := ns2.create(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel = context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	if err := (engine{ns2}).running(cctx, ns2.Target("inventory-1"), -1); err == nil {
+		t.Error("a container still being created counted as started")
 	}
 }
