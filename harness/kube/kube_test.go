@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
@@ -132,8 +133,8 @@ func TestFaultsOnAPodSeeTheirMark(t *testing.T) {
 	}
 	// Created again under a name of its own: the kubelet holds back a pod
 	// whose name a terminating one still has.
-	if _, err := ns.c.Client.CoreV1().Pods(ns.Name).Get(ctx, "inventory-1-2", metav1.GetOptions{}); err != nil || ns.podOf("inventory-1") != "inventory-1-2" {
-		t.Errorf("the pod created again: %v, named %s; want inventory-1-2", err, ns.podOf("inventory-1"))
+	if _, err := ns.c.Client.CoreV1().Pods(ns.Name).Get(ctx, "inventory-1-r2", metav1.GetOptions{}); err != nil || ns.podOf("inventory-1") != "inventory-1-r2" {
+		t.Errorf("the pod created again: %v, named %s; want inventory-1-r2", err, ns.podOf("inventory-1"))
 	}
 	if err := fault.Inject(ctx, h, fault.Restart(e, target, time.Second)); err != nil {
 		t.Fatal(err)
@@ -236,5 +237,29 @@ func TestStartCountsAProcessThatExitedAtOnce(t *testing.T) {
 	defer cancel()
 	if err := (engine{ns2}).running(cctx, ns2.Target("inventory-1"), -1); err == nil {
 		t.Error("a container still being created counted as started")
+	}
+}
+
+// A pod created again has a name no other workload's pod has, and a
+// valid one, however long the workload's name: replica 3's must not be
+// replica 2's (as trimming its tail made it once).
+func TestPodsCreatedAgainKeepNamesApart(t *testing.T) {
+	ns := &Namespace{current: map[string]string{}, starts: map[string]int{}}
+	long := "competing-control-memory-idempotency-18b4280a-inventory"
+	seen := map[string]string{}
+	for _, w := range []string{long + "-2", long + "-3", "inventory-1", "inventory-2"} {
+		seen[w] = w
+	}
+	for _, w := range []string{long + "-2", long + "-3", "inventory-1"} {
+		for range 3 {
+			name := ns.again(w, &corev1.Pod{}).Name
+			if errs := validation.IsDNS1123Label(name); len(errs) > 0 {
+				t.Errorf("%s created again as %q: %v", w, name, errs)
+			}
+			if other, ok := seen[name]; ok && other != w {
+				t.Errorf("%s created again as %q, the name of %s's pod", w, name, other)
+			}
+			seen[name] = w
+		}
 	}
 }

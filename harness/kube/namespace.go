@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"strconv"
 	"strings"
@@ -57,21 +58,24 @@ func (n *Namespace) podOf(name string) string {
 }
 
 // again is p, workload name's pod, under the workload's next name
-// ("inventory-1-2", then "-3"), which becomes its present pod. The
+// ("inventory-1-r2", then "-r3"), which becomes its present pod. The
 // kubelet does not start a pod while one of the same name is still
-// terminating on the node, which can outlast its deletion in the API: a
-// pod stopped with grace and created again under its old name was seen
-// accepted and never started within a minute.
+// terminating on the node, which can outlast its deletion in the API.
+// The "r" keeps the name apart from other replicas' ("inventory-2"); a
+// name too long for a pod keeps a hash of itself instead of its tail.
 func (n *Namespace) again(name string, p *corev1.Pod) *corev1.Pod {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.starts[name]++
+	suffix := fmt.Sprintf("-r%d", n.starts[name]+1)
 	base := name
-	if len(base) > 56 { // room for "-" and a count, within 63
-		base = strings.TrimRight(base[:56], "-")
+	if len(base)+len(suffix) > 63 {
+		h := fnv.New32a()
+		h.Write([]byte(name))
+		base = fmt.Sprintf("%s-%08x", strings.TrimRight(name[:63-len(suffix)-9], "-"), h.Sum32())
 	}
 	q := p.DeepCopy()
-	q.Name = fmt.Sprintf("%s-%d", base, n.starts[name]+1)
+	q.Name = base + suffix
 	if q.Spec.Hostname == "" && len(name) <= 63 {
 		q.Spec.Hostname = name // the replica keeps its host name, as a container started again does
 	}
