@@ -43,16 +43,16 @@ func kubelet(reason string) *Cluster {
 		p := a.(k8stesting.CreateAction).GetObject().(*corev1.Pod)
 		p.UID = types.UID(fmt.Sprintf("uid-%d", uids.Add(1)))
 		st := corev1.ContainerStatus{Name: "main", Ready: true, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.Now()}}}
+		phase := corev1.PodRunning
 		switch reason {
 		case "":
 		case "exited":
 			st = corev1.ContainerStatus{Name: "main", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 3, StartedAt: metav1.Now(), FinishedAt: metav1.Now()}}}
-			p.Status = corev1.PodStatus{Phase: corev1.PodFailed, ContainerStatuses: []corev1.ContainerStatus{st}}
-			return false, nil, nil
+			phase = corev1.PodFailed
 		default:
 			st = corev1.ContainerStatus{Name: "main", State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reason}}}
 		}
-		p.Status = corev1.PodStatus{Phase: corev1.PodRunning, ContainerStatuses: []corev1.ContainerStatus{st}}
+		p.Status = corev1.PodStatus{Phase: phase, ContainerStatuses: []corev1.ContainerStatus{st}}
 		return false, nil, nil // the tracker stores the pod as changed
 	})
 	return &Cluster{Client: client}

@@ -76,7 +76,7 @@ func (n *Namespace) again(name string, p *corev1.Pod) *corev1.Pod {
 	}
 	q := p.DeepCopy()
 	q.Name = base + suffix
-	if q.Spec.Hostname == "" && len(name) <= 63 {
+	if q.Spec.Hostname == "" {
 		q.Spec.Hostname = name // the replica keeps its host name, as a container started again does
 	}
 	n.current[name] = q.Name
